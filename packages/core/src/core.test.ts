@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { bytesEqual, concatBytes, fromHex, readUintBE, toHex, writeUintBE } from './bytes.ts'
+import { euiFromBytes, euiToDuis, euiToFileStem, parseEui } from './eui.ts'
+
+describe('hex', () => {
+  it('round-trips and ignores separators', () => {
+    expect(toHex(fromHex('de:ad-be ef'))).toBe('DEADBEEF')
+  })
+  it('names the bad digit', () => {
+    expect(() => fromHex('12x4')).toThrow("not hex: 'x' at hex digit 2")
+    expect(() => fromHex('123')).toThrow('odd number of hex digits (3)')
+  })
+  it('concatenates and compares', () => {
+    expect(bytesEqual(concatBytes(fromHex('01'), fromHex('0203')), fromHex('010203'))).toBe(true)
+    expect(bytesEqual(fromHex('01'), fromHex('02'))).toBe(false)
+  })
+  it('reads and writes big-endian integers', () => {
+    expect(readUintBE(fromHex('00000000000003E9'))).toBe(1001n)
+    expect(toHex(writeUintBE(1001n, 8))).toBe('00000000000003E9')
+    expect(() => writeUintBE(256n, 1)).toThrow('does not fit')
+  })
+})
+
+describe('EUI-64', () => {
+  it('parses the DUIS and keystore forms to one canonical form', () => {
+    const eui = parseEui('90-b3-d5-1f-30-01-00-00')
+    expect(eui).toBe('90B3D51F30010000')
+    expect(euiToDuis(eui)).toBe('90-B3-D5-1F-30-01-00-00')
+    expect(euiToFileStem(eui)).toBe('90b3d51f30010000')
+    expect(euiFromBytes(fromHex('00DB1234567890A0'))).toBe('00DB1234567890A0')
+  })
+  it('rejects anything else', () => {
+    expect(() => parseEui('90B3D51F3001000')).toThrow('not an EUI-64')
+    expect(() => euiFromBytes(new Uint8Array(7))).toThrow('8 bytes')
+  })
+})

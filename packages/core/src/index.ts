@@ -1,0 +1,3 @@
+export * from './bytes.ts'
+export * from './eui.ts'
+export * from './result.ts'

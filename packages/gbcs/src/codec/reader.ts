@@ -1,0 +1,86 @@
+/**
+ * Cursor over a byte array for the GBCS decoders. Every failure is a DecodeError naming the
+ * absolute offset in the outermost input, so a truncated or garbled frame says where it broke.
+ */
+export class DecodeError extends Error {
+  override name = 'DecodeError'
+  constructor(
+    message: string,
+    /** Offset in the outermost input where decoding failed. */
+    readonly offset: number,
+  ) {
+    super(`${message} at offset ${offset}`)
+  }
+}
+
+export class Reader {
+  /** Absolute offset of `bytes[0]` in the outermost input, for error messages. */
+  readonly base: number
+  private at = 0
+
+  constructor(
+    readonly bytes: Uint8Array,
+    base = 0,
+  ) {
+    this.base = base
+  }
+
+  get offset(): number {
+    return this.base + this.at
+  }
+  get remaining(): number {
+    return this.bytes.length - this.at
+  }
+  get done(): boolean {
+    return this.at >= this.bytes.length
+  }
+
+  fail(message: string): never {
+    throw new DecodeError(message, this.offset)
+  }
+
+  peek(): number {
+    if (this.at >= this.bytes.length) this.fail('unexpected end of input')
+    return this.bytes[this.at]!
+  }
+
+  u8(what = 'byte'): number {
+    if (this.at >= this.bytes.length) this.fail(`unexpected end of input reading ${what}`)
+    return this.bytes[this.at++]!
+  }
+
+  u16(what = 'uint16'): number {
+    const b = this.take(2, what)
+    return (b[0]! << 8) | b[1]!
+  }
+
+  u32(what = 'uint32'): number {
+    const b = this.take(4, what)
+    return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
+  }
+
+  /** The next `n` bytes (a view, not a copy). */
+  take(n: number, what = 'bytes'): Uint8Array {
+    if (n > this.remaining) {
+      this.fail(`${what} needs ${n} bytes but only ${this.remaining} remain`)
+    }
+    const out = this.bytes.subarray(this.at, this.at + n)
+    this.at += n
+    return out
+  }
+
+  /** A Reader over the next `n` bytes, keeping absolute offsets. */
+  sub(n: number, what = 'field'): Reader {
+    const start = this.offset
+    return new Reader(this.take(n, what), start)
+  }
+
+  rest(): Uint8Array {
+    return this.take(this.remaining)
+  }
+
+  /** Fails unless every byte has been consumed. */
+  end(what = 'field'): void {
+    if (!this.done) this.fail(`${this.remaining} unexpected trailing bytes after ${what}`)
+  }
+}
