@@ -1,0 +1,288 @@
+/**
+ * The GBCS frame: a General-Ciphering APDU (tag 0xDD, the "MAC header") around a
+ * General-Signing APDU (tag 0xDF, the "grouping header" plus content and signature),
+ * followed by a 12-byte MAC. A Pre-Command (DUIS CV4) is a General-Signing block alone,
+ * without the signature field; a signed command without MAC header is what a User returns
+ * on CV5.
+ *
+ *   DD 00 00 00 00 00 00 <len> 11 00000000              MAC header: empty transaction id, system
+ *                                                       titles, date-time, other-information and
+ *                                                       key-info; ciphered-service length; security
+ *                                                       header (control 0x11 = authenticated only,
+ *                                                       invocation counter 0)
+ *   DF 09 <CRA> <counter:8>                             transaction id: CRA flag 1 command,
+ *                                                       2 response, 3 alert; originator counter
+ *   08 <originator:8> 08 <recipient:8>                  system titles (EUI-64)
+ *   00 | 0C <date-time:12>                              future-dated execution time, if any
+ *   <len> <message code:2> [supplementary fields]       other-information
+ *   <len> <content>                                     the use-case payload
+ *   [00 | 40 <r‖s:64>]                                  signature field (absent in a Pre-Command)
+ *   <MAC:12>                                            GMAC tag, when the MAC header is present
+ *
+ * Lengths are in the GBCS/DER definite form (see codec/length.ts). decode(encode(f)) = f and
+ * encode(decode(b)) = b for every b that decode accepts; anything else is a DecodeError that
+ * names the offset.
+ */
+import { type Eui64, euiFromBytes, euiToBytes, type Result, readUintBE, writeUintBE } from '@smetsim/core'
+import { readLength, writeLength } from './codec/length.ts'
+import { DecodeError, Reader } from './codec/reader.ts'
+import { Writer } from './codec/writer.ts'
+import type { Cra } from './payload/types.ts'
+
+export type { Cra }
+
+export const GENERAL_CIPHERING_TAG = 0xdd
+export const GENERAL_SIGNING_TAG = 0xdf
+/** Security control byte of every GBCS MAC header: authentication only, no encryption. */
+export const SECURITY_CONTROL = 0x11
+export const MAC_LENGTH = 12
+export const SIGNATURE_LENGTH = 64
+
+const CRA_CODES: Record<Cra, number> = { command: 1, response: 2, alert: 3 }
+const CRA_BY_CODE: Record<number, Cra> = { 1: 'command', 2: 'response', 3: 'alert' }
+
+export function craCode(cra: Cra): number {
+  return CRA_CODES[cra]
+}
+
+/**
+ * The optional fields GBCS appends to other-information after the message code: a
+ * supplementary remote party (e.g. the supplier whose top-up key protects a UTRN, or the
+ * party a CS02b hands over to) with its counter, and then either a supplementary originator
+ * counter or that party's key-agreement certificate.
+ */
+export interface Supplementary {
+  remotePartyId: Eui64
+  remotePartyCounter?: bigint
+  originatorCounter?: bigint
+  /** DER certificate, when other-information carries one instead of the originator counter. */
+  keyAgreementCertificate?: Uint8Array
+}
+
+/** The signature field: absent (Pre-Command), present but empty (0x00), or ECDSA r‖s. */
+export type SignatureField = { kind: 'absent' } | { kind: 'empty' } | { kind: 'ecdsa'; bytes: Uint8Array }
+
+export interface GeneralSigning {
+  cra: Cra
+  originatorCounter: bigint
+  originator: Eui64
+  recipient: Eui64
+  /** 12-byte DLMS date-time of a future-dated command, when present. */
+  dateTime?: Uint8Array
+  messageCode: number
+  supplementary?: Supplementary
+  content: Uint8Array
+  signature: SignatureField
+}
+
+export interface GbcsFrame {
+  signing: GeneralSigning
+  /** The 12-byte MAC; present exactly when the frame has its MAC header (0xDD). */
+  mac?: Uint8Array
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+export function decodeFrame(bytes: Uint8Array): GbcsFrame {
+  const r = new Reader(bytes)
+  const tag = r.peek()
+  if (tag !== GENERAL_CIPHERING_TAG && tag !== GENERAL_SIGNING_TAG) {
+    r.fail(`not a GBCS frame: tag 0x${hex2(tag)}, expected 0xDD or 0xDF`)
+  }
+  const frame = tag === GENERAL_CIPHERING_TAG ? readGeneralCiphering(r) : { signing: readGeneralSigning(r) }
+  r.end('the frame')
+  return frame
+}
+
+/** decodeFrame without throwing: errors are data at package boundaries. */
+export function tryDecodeFrame(bytes: Uint8Array): Result<GbcsFrame, DecodeError> {
+  try {
+    return { ok: true, value: decodeFrame(bytes) }
+  } catch (e) {
+    if (e instanceof DecodeError) return { ok: false, error: e }
+    throw e
+  }
+}
+
+function readGeneralCiphering(r: Reader): GbcsFrame {
+  r.u8()
+  for (const field of [
+    'transaction-id',
+    'originator-system-title',
+    'recipient-system-title',
+    'date-time',
+    'other-information',
+    'key-info',
+  ]) {
+    if (r.u8(field) !== 0) {
+      r.fail(`MAC header ${field} must be empty in GBCS`)
+    }
+  }
+  const length = readLength(r, 'ciphered-service length')
+  const body = r.sub(length, 'ciphered service')
+  if (body.u8('security control') !== SECURITY_CONTROL) {
+    body.fail(`security control must be 0x11 (authenticated, not encrypted)`)
+  }
+  if (body.u32('invocation counter') !== 0) body.fail('invocation counter must be 0 in GBCS')
+  if (body.remaining < MAC_LENGTH) body.fail(`ciphered service too short for the ${MAC_LENGTH}-byte MAC`)
+  const signing = readGeneralSigning(body.sub(body.remaining - MAC_LENGTH, 'general-signing'))
+  const mac = body.take(MAC_LENGTH).slice()
+  return { signing, mac }
+}
+
+function readGeneralSigning(r: Reader): GeneralSigning {
+  if (r.u8('general-signing tag') !== GENERAL_SIGNING_TAG) {
+    r.fail('expected the general-signing tag 0xDF')
+  }
+  if (r.u8('transaction-id length') !== 9) r.fail('transaction-id length must be 9')
+  const craAt = r.offset
+  const cra = CRA_BY_CODE[r.u8('CRA flag')]
+  if (!cra) throw new DecodeError('CRA flag must be 1, 2 or 3', craAt)
+  const originatorCounter = readUintBE(r.take(8, 'originator counter'))
+  const originator = readSystemTitle(r, 'originator system title')
+  const recipient = readSystemTitle(r, 'recipient system title')
+  const dateTimeLength = r.u8('date-time length')
+  let dateTime: Uint8Array | undefined
+  if (dateTimeLength === 12) dateTime = r.take(12, 'date-time').slice()
+  else if (dateTimeLength !== 0) r.fail(`date-time length must be 0 or 12, got ${dateTimeLength}`)
+  const other = r.sub(readLength(r, 'other-information length'), 'other-information')
+  const messageCode = other.u16('message code')
+  const supplementary = other.done ? undefined : readSupplementary(other)
+  const content = r.take(readLength(r, 'content length'), 'content').slice()
+  const signature = readSignatureField(r)
+  r.end('the general-signing block')
+  return {
+    cra,
+    originatorCounter,
+    originator,
+    recipient,
+    ...(dateTime && { dateTime }),
+    messageCode,
+    ...(supplementary && { supplementary }),
+    content,
+    signature,
+  }
+}
+
+function readSystemTitle(r: Reader, what: string): Eui64 {
+  if (r.u8(`${what} length`) !== 8) r.fail(`${what} length must be 8`)
+  return euiFromBytes(r.take(8, what))
+}
+
+function readSupplementary(r: Reader): Supplementary {
+  const remotePartyId = euiFromBytes(r.take(8, 'supplementary remote party id'))
+  if (r.done) return { remotePartyId }
+  const remotePartyCounter = readUintBE(r.take(8, 'supplementary remote party counter'))
+  if (r.done) return { remotePartyId, remotePartyCounter }
+  if (r.remaining === 8) {
+    return { remotePartyId, remotePartyCounter, originatorCounter: readUintBE(r.take(8)) }
+  }
+  return { remotePartyId, remotePartyCounter, keyAgreementCertificate: r.rest().slice() }
+}
+
+function readSignatureField(r: Reader): SignatureField {
+  if (r.done) return { kind: 'absent' }
+  const length = readLength(r, 'signature length')
+  if (length === 0) return { kind: 'empty' }
+  if (length !== SIGNATURE_LENGTH) r.fail(`signature length must be 0 or 64, got ${length}`)
+  return { kind: 'ecdsa', bytes: r.take(SIGNATURE_LENGTH, 'signature').slice() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+export function encodeFrame(frame: GbcsFrame): Uint8Array {
+  if (!frame.mac) return encodeGeneralSigning(frame.signing)
+  if (frame.mac.length !== MAC_LENGTH) throw new RangeError(`MAC must be ${MAC_LENGTH} bytes`)
+  const signing = encodeGeneralSigning(frame.signing)
+  const w = new Writer()
+  writeMacHeader(w, signing.length)
+  return w.bytes(signing).bytes(frame.mac).finish()
+}
+
+/** The MAC header for a General-Signing block of `signingLength` bytes. */
+export function writeMacHeader(w: Writer, signingLength: number): Writer {
+  w.u8(GENERAL_CIPHERING_TAG).bytes(new Uint8Array(6))
+  writeLength(w, 5 + signingLength + MAC_LENGTH)
+  return w.u8(SECURITY_CONTROL).u32(0)
+}
+
+export function encodeGeneralSigning(s: GeneralSigning): Uint8Array {
+  const w = new Writer()
+  writeGroupingHeader(w, s)
+  w.bytes(s.content)
+  if (s.signature.kind === 'empty') w.u8(0)
+  else if (s.signature.kind === 'ecdsa') {
+    if (s.signature.bytes.length !== SIGNATURE_LENGTH) throw new RangeError('signature must be 64 bytes')
+    w.u8(SIGNATURE_LENGTH).bytes(s.signature.bytes)
+  }
+  return w.finish()
+}
+
+/** Grouping header from the 0xDF tag through the content length. */
+function writeGroupingHeader(w: Writer, s: GeneralSigning): void {
+  w.u8(GENERAL_SIGNING_TAG).u8(9).u8(CRA_CODES[s.cra]).bytes(writeUintBE(s.originatorCounter, 8))
+  w.u8(8).bytes(euiToBytes(s.originator)).u8(8).bytes(euiToBytes(s.recipient))
+  if (s.dateTime) {
+    if (s.dateTime.length !== 12) throw new RangeError('date-time must be 12 bytes')
+    w.u8(12).bytes(s.dateTime)
+  } else w.u8(0)
+  const other = encodeOtherInformation(s)
+  writeLength(w, other.length).bytes(other)
+  writeLength(w, s.content.length)
+}
+
+function encodeOtherInformation(s: GeneralSigning): Uint8Array {
+  const w = new Writer().u16(s.messageCode)
+  const sup = s.supplementary
+  if (!sup) return w.finish()
+  w.bytes(euiToBytes(sup.remotePartyId))
+  if (sup.remotePartyCounter === undefined) {
+    if (sup.originatorCounter !== undefined || sup.keyAgreementCertificate) {
+      throw new RangeError('supplementary fields need the remote party counter first')
+    }
+    return w.finish()
+  }
+  w.bytes(writeUintBE(sup.remotePartyCounter, 8))
+  if (sup.originatorCounter !== undefined && sup.keyAgreementCertificate) {
+    throw new RangeError('supplementary originator counter and certificate are alternatives')
+  }
+  if (sup.originatorCounter !== undefined) w.bytes(writeUintBE(sup.originatorCounter, 8))
+  if (sup.keyAgreementCertificate) {
+    if (sup.keyAgreementCertificate.length <= 8) throw new RangeError('certificate too short')
+    w.bytes(sup.keyAgreementCertificate)
+  }
+  return w.finish()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The byte ranges GBCS protects
+
+/**
+ * What the originator signs: the General-Signing block after its 0xDF tag up to the end of
+ * the content (GBCS 6.3; the signature field itself excluded).
+ */
+export function signedBytes(s: GeneralSigning): Uint8Array {
+  const w = new Writer()
+  writeGroupingHeader(w, s)
+  w.bytes(s.content)
+  return w.finish().subarray(1)
+}
+
+/**
+ * The additional authenticated data of the GMAC: the security header (0x11, invocation
+ * counter 0), one zero byte, then the whole General-Signing block including its signature
+ * field (GBCS 6.2.3; pinned by the GBCS 18.4 test vector).
+ */
+export function macAad(s: GeneralSigning): Uint8Array {
+  const signing = encodeGeneralSigning(s)
+  const aad = new Uint8Array(6 + signing.length)
+  aad[0] = SECURITY_CONTROL
+  aad.set(signing, 6)
+  return aad
+}
+
+function hex2(n: number): string {
+  return n.toString(16).toUpperCase().padStart(2, '0')
+}
