@@ -1,0 +1,194 @@
+/**
+ * The `native` backend: node:crypto, i.e. OpenSSL. One KeyObject per interned public key,
+ * one KeyObject and one ECDH object per private key; verification is a single
+ * `crypto.verify` call with the IEEE P1363 (r‖s) signature encoding.
+ */
+import {
+  createECDH,
+  createPrivateKey,
+  createPublicKey,
+  ECDH,
+  generateKeyPairSync,
+  KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto'
+import { err, ok, type Result } from '@smetsim/core'
+import { hexKey, Interner, PairCache, privateInternKey, privateScalar, publicKeyBytes } from './keys.ts'
+import {
+  type CryptoBackend,
+  type ImportPublicKeyOptions,
+  InvalidKeyError,
+  type PrivateKeyInput,
+  type PrivateKeyRef,
+  type PublicKeyInput,
+  type PublicKeyRef,
+} from './types.ts'
+
+class NativePublicKey implements PublicKeyRef {
+  readonly kind = 'public'
+  readonly backend = 'native'
+  /** What crypto.verify takes: built once, reused for every verification. */
+  readonly verifyKey: { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+
+  constructor(
+    readonly point: Uint8Array,
+    readonly keyObject: KeyObject,
+  ) {
+    this.verifyKey = { key: keyObject, dsaEncoding: 'ieee-p1363' }
+  }
+}
+
+class NativePrivateKey implements PrivateKeyRef {
+  readonly kind = 'private'
+  readonly backend = 'native'
+  readonly signKey: { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+
+  constructor(
+    readonly publicKey: NativePublicKey,
+    keyObject: KeyObject,
+    readonly agreement: ECDH,
+  ) {
+    this.signKey = { key: keyObject, dsaEncoding: 'ieee-p1363' }
+  }
+}
+
+function b64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+}
+
+function jwkOf(point: Uint8Array, scalar?: Uint8Array) {
+  return {
+    kty: 'EC',
+    crv: 'P-256',
+    x: b64url(point.subarray(1, 33)),
+    y: b64url(point.subarray(33, 65)),
+    ...(scalar ? { d: b64url(scalar) } : {}),
+  }
+}
+
+export function createNativeBackend(): CryptoBackend {
+  const publicKeys = new Interner<NativePublicKey>()
+  const privateKeys = new Interner<NativePrivateKey>()
+  const byKeyObject = new WeakMap<KeyObject, NativePublicKey>()
+  const secrets = new PairCache()
+
+  function tryImportPublicKey(
+    input: PublicKeyInput,
+    _options?: ImportPublicKeyOptions,
+  ): Result<PublicKeyRef, InvalidKeyError> {
+    if (input instanceof KeyObject) {
+      const known = byKeyObject.get(input)
+      if (known) return ok(known)
+    }
+    const bytes = publicKeyBytes(input)
+    if (!bytes.ok) return bytes
+    const given = hexKey(bytes.value)
+    const hit = publicKeys.get(given)
+    if (hit) return ok(hit)
+    let point = bytes.value
+    try {
+      // Decompression, and the on-curve check for compressed input.
+      if (point.length === 33)
+        point = new Uint8Array(
+          ECDH.convertKey(point, 'prime256v1', undefined, undefined, 'uncompressed') as Buffer,
+        )
+      else point = point.slice()
+    } catch {
+      return err(new InvalidKeyError('point is not on P-256'))
+    }
+    const canonical = hexKey(point)
+    let ref = publicKeys.get(canonical)
+    if (!ref) {
+      let keyObject: KeyObject
+      try {
+        // OpenSSL checks the point is on the curve when it imports the JWK.
+        keyObject = createPublicKey({ key: jwkOf(point), format: 'jwk' })
+      } catch {
+        return err(new InvalidKeyError('point is not on P-256'))
+      }
+      ref = new NativePublicKey(point, keyObject)
+      publicKeys.set(canonical, ref)
+    }
+    if (given !== canonical) publicKeys.set(given, ref)
+    if (input instanceof KeyObject) byKeyObject.set(input, ref)
+    return ok(ref)
+  }
+
+  function importPublicKey(input: PublicKeyInput, options?: ImportPublicKeyOptions): PublicKeyRef {
+    const r = tryImportPublicKey(input, options)
+    if (!r.ok) throw r.error
+    return r.value
+  }
+
+  function tryImportPrivateKey(input: PrivateKeyInput): Result<PrivateKeyRef, InvalidKeyError> {
+    const scalar = privateScalar(input)
+    if (!scalar.ok) return scalar
+    const internKey = privateInternKey(scalar.value)
+    const hit = privateKeys.get(internKey)
+    if (hit) return ok(hit)
+    try {
+      const agreement = createECDH('prime256v1')
+      agreement.setPrivateKey(scalar.value)
+      const publicKey = importPublicKey(new Uint8Array(agreement.getPublicKey())) as NativePublicKey
+      const keyObject = createPrivateKey({ key: jwkOf(publicKey.point, scalar.value), format: 'jwk' })
+      const ref = new NativePrivateKey(publicKey, keyObject, agreement)
+      privateKeys.set(internKey, ref)
+      return ok(ref)
+    } catch (e) {
+      return err(new InvalidKeyError(`unusable private key: ${(e as Error).message}`))
+    }
+  }
+
+  function importPrivateKey(input: PrivateKeyInput): PrivateKeyRef {
+    const r = tryImportPrivateKey(input)
+    if (!r.ok) throw r.error
+    return r.value
+  }
+
+  function own(key: PublicKeyRef): NativePublicKey {
+    return key instanceof NativePublicKey ? key : (importPublicKey(key.point) as NativePublicKey)
+  }
+
+  function ownPrivate(key: PrivateKeyRef): NativePrivateKey {
+    if (key instanceof NativePrivateKey) return key
+    throw new TypeError(`a ${key.backend} private key cannot be used with the native backend`)
+  }
+
+  function ecdhUncached(mine: PrivateKeyRef, other: PublicKeyRef): Uint8Array {
+    return new Uint8Array(ownPrivate(mine).agreement.computeSecret(own(other).point))
+  }
+
+  return {
+    name: 'native',
+    importPublicKey,
+    tryImportPublicKey,
+    importPrivateKey,
+    tryImportPrivateKey,
+    generatePrivateKey() {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      return importPrivateKey(privateKey)
+    },
+    sign(key, message) {
+      return new Uint8Array(nodeSign('sha256', message, ownPrivate(key).signKey))
+    },
+    verify(key, message, signature) {
+      if (signature.length !== 64) return false
+      try {
+        const ref = key instanceof NativePublicKey ? key : own(key)
+        return nodeVerify('sha256', message, ref.verifyKey, signature)
+      } catch {
+        return false
+      }
+    },
+    ecdh(mine, other) {
+      const o = own(other)
+      const cached = secrets.get(mine, o)
+      if (cached) return cached.slice()
+      const secret = ecdhUncached(mine, o)
+      secrets.set(mine, o, secret)
+      return secret.slice()
+    },
+    ecdhUncached,
+  }
+}
