@@ -1,0 +1,67 @@
+/**
+ * GBCS message protection on whole frames: the originator's ECDSA signature over the
+ * General-Signing block, and the GMAC that the ACB (for commands) or the device (for
+ * responses and alerts) puts over it with a key derived by static ECDH between the two.
+ *
+ * The keys come in as backend references (crypto/), so a caller that holds thousands of
+ * devices pays for parsing each trust-anchor key once and for each ECDH pair once.
+ */
+import {
+  type CryptoBackend,
+  gbcsKdf,
+  gbcsMac,
+  type PrivateKeyRef,
+  type PublicKeyRef,
+  verifyGbcsMac,
+} from './crypto/index.ts'
+import { type GbcsFrame, type GeneralSigning, macAad, signedBytes } from './frame.ts'
+
+/** Signs a General-Signing block as its originator: returns it with the ECDSA signature field. */
+export function signGeneralSigning(
+  s: GeneralSigning,
+  key: PrivateKeyRef,
+  backend: CryptoBackend,
+): GeneralSigning {
+  return { ...s, signature: { kind: 'ecdsa', bytes: backend.sign(key, signedBytes(s)) } }
+}
+
+/** True only for an ECDSA signature field that verifies with the originator's public key. */
+export function verifyGeneralSigning(s: GeneralSigning, key: PublicKeyRef, backend: CryptoBackend): boolean {
+  if (s.signature.kind !== 'ecdsa') return false
+  return backend.verify(key, signedBytes(s), s.signature.bytes)
+}
+
+/**
+ * The per-message AES key: static ECDH between one party's key-agreement private key and
+ * the other's public key (either way round gives the same secret), then the GBCS KDF over the
+ * originator, the transaction id (CRA flag and counter) and the recipient.
+ */
+export function messageKey(
+  s: GeneralSigning,
+  ownPrivate: PrivateKeyRef,
+  otherPublic: PublicKeyRef,
+  backend: CryptoBackend,
+): Uint8Array {
+  return gbcsKdf(backend.ecdh(ownPrivate, otherPublic), {
+    originator: s.originator,
+    cra: s.cra,
+    counter: s.originatorCounter,
+    recipient: s.recipient,
+  })
+}
+
+/** Wraps a (signed or unsigned) General-Signing block in its MAC header and MAC. */
+export function applyMac(s: GeneralSigning, key: Uint8Array): GbcsFrame {
+  if (s.signature.kind === 'absent') {
+    throw new TypeError(
+      'a Pre-Command has no signature field: sign it, or set an empty signature, before MACing',
+    )
+  }
+  return { signing: s, mac: gbcsMac(key, s.originator, macAad(s)) }
+}
+
+/** True only when the frame carries a MAC and it matches. */
+export function verifyMac(frame: GbcsFrame, key: Uint8Array): boolean {
+  if (!frame.mac) return false
+  return verifyGbcsMac(key, frame.signing.originator, macAad(frame.signing), frame.mac)
+}
