@@ -1,0 +1,92 @@
+/**
+ * Payload dispatch: picks the encoding family of a frame's content and, where one is
+ * registered for the message code, the use-case view over it.
+ */
+import { fromHex, toHex } from '@smetsim/core'
+import { dlmsFamily, dlmsUseCases } from './dlms/index.ts'
+import type { DecodedPayload, FamilyCodec, Json, PayloadContext, UseCaseCodec } from './types.ts'
+
+export type * from './types.ts'
+
+/**
+ * The encoding families with a codec so far. GBZ (ZigBee SE, GSME) and ASN.1 (CS02b, GCS28)
+ * payloads are not decoded yet: they come back as 'raw' and still round-trip byte for byte.
+ */
+const FAMILIES: readonly FamilyCodec[] = [dlmsFamily]
+const USE_CASES: readonly UseCaseCodec[] = [...dlmsUseCases]
+
+function useCaseFor(format: string, ctx: PayloadContext): UseCaseCodec | undefined {
+  return USE_CASES.find(
+    (u) => u.format === format && u.messageCodes.includes(ctx.messageCode) && u.cra.includes(ctx.cra),
+  )
+}
+
+/**
+ * Decodes a payload. Never throws on content: a payload that no family accepts comes back as
+ * { format: 'raw', structure: { hex }, error } with the decoder's message.
+ * `base` is the payload's offset in the frame, so errors name frame offsets.
+ */
+export function decodePayload(
+  bytes: Uint8Array,
+  ctx: PayloadContext,
+  base = 0,
+): DecodedPayload & { error?: string } {
+  const family = FAMILIES.find((f) => f.matches(bytes, ctx))
+  if (!family) return { format: 'raw', structure: { hex: toHex(bytes) } }
+  let structure: Json
+  try {
+    structure = family.decode(bytes, ctx, base)
+  } catch (e) {
+    return {
+      format: 'raw',
+      structure: { hex: toHex(bytes) },
+      error: `${family.format}: ${(e as Error).message}`,
+    }
+  }
+  const useCase = useCaseFor(family.format, ctx)?.interpret(structure, ctx)
+  return { format: family.format, structure, ...(useCase && { useCase }) }
+}
+
+/**
+ * Encodes a payload object. The use-case view, when given, is authoritative (it is how a
+ * DCC builds a command from parameters); otherwise the structure is encoded.
+ */
+export function encodePayload(payload: DecodedPayload, ctx: PayloadContext): Uint8Array {
+  if (payload.format === 'raw') {
+    const hex = (payload.structure as { hex?: unknown } | null)?.hex
+    if (typeof hex !== 'string') throw new TypeError("a 'raw' payload needs structure.hex")
+    return fromHex(hex)
+  }
+  const family = FAMILIES.find((f) => f.format === payload.format)
+  if (!family) throw new TypeError(`unknown payload format '${payload.format}'`)
+  let structure = payload.structure
+  if (payload.useCase) {
+    const view = useCaseFor(family.format, ctx)
+    if (!view)
+      throw new TypeError(`no use-case codec for message code 0x${hex4(ctx.messageCode)} (${ctx.cra})`)
+    structure = view.build(payload.useCase, ctx)
+  }
+  return family.encode(structure, ctx)
+}
+
+/** Builds a use-case payload from its view alone, e.g. for a DCC constructing a command. */
+export function buildPayload(
+  useCase: { name: string; [field: string]: Json },
+  ctx: PayloadContext,
+): Uint8Array {
+  const view = USE_CASES.find((u) => u.messageCodes.includes(ctx.messageCode) && u.cra.includes(ctx.cra))
+  if (!view) throw new TypeError(`no use-case codec for message code 0x${hex4(ctx.messageCode)} (${ctx.cra})`)
+  const family = FAMILIES.find((f) => f.format === view.format)!
+  return family.encode(view.build(useCase, ctx), ctx)
+}
+
+/** Which (message code, CRA) pairs have a use-case view. */
+export function supportedUseCases(): { format: string; messageCode: number; cra: string }[] {
+  return USE_CASES.flatMap((u) =>
+    u.messageCodes.flatMap((messageCode) => u.cra.map((cra) => ({ format: u.format, messageCode, cra }))),
+  )
+}
+
+function hex4(n: number): string {
+  return n.toString(16).toUpperCase().padStart(4, '0')
+}
