@@ -1,0 +1,96 @@
+/**
+ * GBCS frame codec benchmark: decode and encode of a MACed, signed ECS44 command, the
+ * JSON form a CLI user sees, and a whole device-side check (decode, MAC, signature) — each
+ * as a ratio to raw node:crypto verify on a cached KeyObject measured in the same run.
+ *
+ *   node --import tsx bench/frame.ts
+ */
+import { createPublicKey, verify as nodeVerify } from 'node:crypto'
+import { parseEui } from '@smetsim/core'
+import { Bench } from 'tinybench'
+import {
+  applyMac,
+  nativeBackend as backend,
+  buildPayload,
+  decodeFrame,
+  encodeFrame,
+  frameToJson,
+  type GeneralSigning,
+  messageKey,
+  signedBytes,
+  signGeneralSigning,
+  verifyGeneralSigning,
+  verifyMac,
+} from '../packages/gbcs/src/index.ts'
+
+const quick = process.argv.includes('--quick')
+const supplier = backend.generatePrivateKey()
+const acb = backend.generatePrivateKey()
+const device = backend.generatePrivateKey()
+const messageCode = 0x0051
+const unsigned: GeneralSigning = {
+  cra: 'command',
+  originatorCounter: 1000n,
+  originator: parseEui('90B3D51F30010000'),
+  recipient: parseEui('0001020304050607'),
+  messageCode,
+  content: buildPayload({ name: 'ECS44 Arm Supply', invokeId: 1 }, { messageCode, cra: 'command' }),
+  signature: { kind: 'absent' },
+}
+const signed = signGeneralSigning(unsigned, supplier, backend)
+const frame = applyMac(signed, messageKey(signed, acb, device.publicKey, backend))
+const wire = encodeFrame(frame)
+const signature = signed.signature.kind === 'ecdsa' ? signed.signature.bytes : new Uint8Array(64)
+const supplierKeyObject = createPublicKey({
+  key: {
+    kty: 'EC',
+    crv: 'P-256',
+    x: b64u(supplier.publicKey.point.subarray(1, 33)),
+    y: b64u(supplier.publicKey.point.subarray(33)),
+  },
+  format: 'jwk',
+})
+const tbs = signedBytes(signed)
+// the device's check reuses its cached ECDH secret, as a device does
+backend.ecdh(device, acb.publicKey)
+
+const bench = new Bench({ time: quick ? 300 : 1000, warmup: true, warmupTime: quick ? 50 : 150 })
+bench
+  .add('baseline: node:crypto verify, cached KeyObject', () => {
+    nodeVerify('sha256', tbs, { key: supplierKeyObject, dsaEncoding: 'ieee-p1363' }, signature)
+  })
+  .add('decode frame', () => {
+    decodeFrame(wire)
+  })
+  .add('encode frame', () => {
+    encodeFrame(frame)
+  })
+  .add('decode frame to JSON form (with DLMS payload)', () => {
+    frameToJson(decodeFrame(wire))
+  })
+  .add('device-side check: decode + MAC + signature', () => {
+    const f = decodeFrame(wire)
+    verifyMac(f, messageKey(f.signing, device, acb.publicKey, backend))
+    verifyGeneralSigning(f.signing, supplier.publicKey, backend)
+  })
+await bench.run()
+
+const medianOps = (name: string) => {
+  const r = bench.getTask(name)?.result
+  return r && 'throughput' in r && r.throughput ? (r.throughput.p50 ?? 0) : 0
+}
+const baseline = medianOps('baseline: node:crypto verify, cached KeyObject')
+console.log(
+  `\nGBCS frames (node ${process.version}${quick ? ', --quick' : ''}), ${wire.length}-byte ECS44 command`,
+)
+console.table(
+  bench.tasks.map((t) => ({
+    task: t.name,
+    'ops/s (median)': Math.round(medianOps(t.name)).toLocaleString('en-GB'),
+    'vs baseline': `${(medianOps(t.name) / baseline).toFixed(3)}×`,
+  })),
+)
+
+function b64u(b: Uint8Array): string {
+  return Buffer.from(b).toString('base64url')
+}
