@@ -14,13 +14,41 @@ export function toHex(bytes: Uint8Array): string {
  * Throws a RangeError naming the first bad character (or an odd digit count).
  */
 export function fromHex(text: string): Uint8Array {
-  const clean = text.replace(/[\s:-]/g, '')
-  const bad = clean.search(/[^0-9a-fA-F]/)
-  if (bad >= 0) throw new RangeError(`not hex: '${clean[bad]}' at hex digit ${bad}`)
-  if (clean.length % 2 !== 0) throw new RangeError(`odd number of hex digits (${clean.length})`)
-  const out = new Uint8Array(clean.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(2 * i, 2 * i + 2), 16)
-  return out
+  const out = new Uint8Array(text.length >> 1)
+  let n = 0
+  let high = -1
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    const v = hexValue(c)
+    if (v < 0) {
+      if (isSeparator(c)) continue
+      throw new RangeError(`not hex: '${text[i]}' at hex digit ${digitsBefore(text, i)}`)
+    }
+    if (high < 0) high = v
+    else {
+      out[n++] = (high << 4) | v
+      high = -1
+    }
+  }
+  if (high >= 0) throw new RangeError(`odd number of hex digits (${2 * n + 1})`)
+  return n === out.length ? out : out.slice(0, n)
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48 // 0-9
+  if (c >= 65 && c <= 70) return c - 55 // A-F
+  if (c >= 97 && c <= 102) return c - 87 // a-f
+  return -1
+}
+
+function isSeparator(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 58 /* : */ || c === 45 /* - */
+}
+
+function digitsBefore(text: string, end: number): number {
+  let n = 0
+  for (let i = 0; i < end; i++) if (hexValue(text.charCodeAt(i)) >= 0) n++
+  return n
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
@@ -43,6 +71,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Big-endian unsigned integer of up to 8 bytes as a bigint. */
 export function readUintBE(bytes: Uint8Array): bigint {
+  if (bytes.length === 8) return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0)
   let v = 0n
   for (const b of bytes) v = (v << 8n) | BigInt(b)
   return v
@@ -54,6 +83,10 @@ export function writeUintBE(value: bigint, length: number): Uint8Array {
     throw new RangeError(`${value} does not fit in ${length} unsigned bytes`)
   }
   const out = new Uint8Array(length)
+  if (length === 8) {
+    new DataView(out.buffer).setBigUint64(0, value)
+    return out
+  }
   for (let i = length - 1; i >= 0; i--) {
     out[i] = Number(value & 0xffn)
     value >>= 8n

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { bytesEqual, concatBytes, fromHex, readUintBE, toHex, writeUintBE } from './bytes.ts'
 import { euiFromBytes, euiToDuis, euiToFileStem, parseEui } from './eui.ts'
@@ -18,6 +19,23 @@ describe('hex', () => {
     expect(readUintBE(fromHex('00000000000003E9'))).toBe(1001n)
     expect(toHex(writeUintBE(1001n, 8))).toBe('00000000000003E9')
     expect(() => writeUintBE(256n, 1)).toThrow('does not fit')
+    expect(() => writeUintBE(1n << 64n, 8)).toThrow('does not fit')
+    // an 8-byte view into a larger buffer reads its own bytes, not the buffer's start
+    expect(readUintBE(fromHex('FF00000000000000002A').subarray(2))).toBe(42n)
+  })
+  it('round-trips any bytes through hex, and any width of integer', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        expect(fromHex(toHex(b))).toEqual(b)
+        expect(fromHex(toHex(b).toLowerCase())).toEqual(b)
+      }),
+    )
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.bigInt({ min: 0n, max: (1n << 96n) - 1n }), (n, v) => {
+        const value = v % (1n << BigInt(8 * n))
+        expect(readUintBE(writeUintBE(value, n))).toBe(value)
+      }),
+    )
   })
 })
 

@@ -23,7 +23,7 @@
  * encode(decode(b)) = b for every b that decode accepts; anything else is a DecodeError that
  * names the offset.
  */
-import { type Eui64, euiFromBytes, euiToBytes, type Result, readUintBE, writeUintBE } from '@smetsim/core'
+import { type Eui64, euiFromBytes, euiToBytes, type Result, readUintBE } from '@smetsim/core'
 import { readLength, writeLength } from './codec/length.ts'
 import { DecodeError, Reader } from './codec/reader.ts'
 import { Writer } from './codec/writer.ts'
@@ -209,7 +209,10 @@ export function writeMacHeader(w: Writer, signingLength: number): Writer {
 }
 
 export function encodeGeneralSigning(s: GeneralSigning): Uint8Array {
-  const w = new Writer()
+  return writeGeneralSigning(new Writer(), s).finish()
+}
+
+function writeGeneralSigning(w: Writer, s: GeneralSigning): Writer {
   writeGroupingHeader(w, s)
   w.bytes(s.content)
   if (s.signature.kind === 'empty') w.u8(0)
@@ -217,43 +220,48 @@ export function encodeGeneralSigning(s: GeneralSigning): Uint8Array {
     if (s.signature.bytes.length !== SIGNATURE_LENGTH) throw new RangeError('signature must be 64 bytes')
     w.u8(SIGNATURE_LENGTH).bytes(s.signature.bytes)
   }
-  return w.finish()
+  return w
 }
 
 /** Grouping header from the 0xDF tag through the content length. */
 function writeGroupingHeader(w: Writer, s: GeneralSigning): void {
-  w.u8(GENERAL_SIGNING_TAG).u8(9).u8(CRA_CODES[s.cra]).bytes(writeUintBE(s.originatorCounter, 8))
+  w.u8(GENERAL_SIGNING_TAG).u8(9).u8(CRA_CODES[s.cra]).u64(s.originatorCounter)
   w.u8(8).bytes(euiToBytes(s.originator)).u8(8).bytes(euiToBytes(s.recipient))
   if (s.dateTime) {
     if (s.dateTime.length !== 12) throw new RangeError('date-time must be 12 bytes')
     w.u8(12).bytes(s.dateTime)
   } else w.u8(0)
-  const other = encodeOtherInformation(s)
-  writeLength(w, other.length).bytes(other)
+  writeOtherInformation(w, s)
   writeLength(w, s.content.length)
 }
 
-function encodeOtherInformation(s: GeneralSigning): Uint8Array {
-  const w = new Writer().u16(s.messageCode)
+/** Other-information with its length: the message code, then the supplementary fields. */
+function writeOtherInformation(w: Writer, s: GeneralSigning): void {
   const sup = s.supplementary
-  if (!sup) return w.finish()
-  w.bytes(euiToBytes(sup.remotePartyId))
-  if (sup.remotePartyCounter === undefined) {
-    if (sup.originatorCounter !== undefined || sup.keyAgreementCertificate) {
-      throw new RangeError('supplementary fields need the remote party counter first')
-    }
-    return w.finish()
+  if (!sup) {
+    writeLength(w, 2).u16(s.messageCode)
+    return
   }
-  w.bytes(writeUintBE(sup.remotePartyCounter, 8))
+  if (
+    sup.remotePartyCounter === undefined &&
+    (sup.originatorCounter !== undefined || sup.keyAgreementCertificate)
+  ) {
+    throw new RangeError('supplementary fields need the remote party counter first')
+  }
   if (sup.originatorCounter !== undefined && sup.keyAgreementCertificate) {
     throw new RangeError('supplementary originator counter and certificate are alternatives')
   }
-  if (sup.originatorCounter !== undefined) w.bytes(writeUintBE(sup.originatorCounter, 8))
-  if (sup.keyAgreementCertificate) {
-    if (sup.keyAgreementCertificate.length <= 8) throw new RangeError('certificate too short')
-    w.bytes(sup.keyAgreementCertificate)
-  }
-  return w.finish()
+  const certificate = sup.keyAgreementCertificate
+  if (certificate && certificate.length <= 8) throw new RangeError('certificate too short')
+  const length =
+    10 +
+    (sup.remotePartyCounter === undefined ? 0 : 8) +
+    (sup.originatorCounter === undefined ? 0 : 8) +
+    (certificate?.length ?? 0)
+  writeLength(w, length).u16(s.messageCode).bytes(euiToBytes(sup.remotePartyId))
+  if (sup.remotePartyCounter !== undefined) w.u64(sup.remotePartyCounter)
+  if (sup.originatorCounter !== undefined) w.u64(sup.originatorCounter)
+  if (certificate) w.bytes(certificate)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,11 +284,8 @@ export function signedBytes(s: GeneralSigning): Uint8Array {
  * field (GBCS 6.2.3; pinned by the GBCS 18.4 test vector).
  */
 export function macAad(s: GeneralSigning): Uint8Array {
-  const signing = encodeGeneralSigning(s)
-  const aad = new Uint8Array(6 + signing.length)
-  aad[0] = SECURITY_CONTROL
-  aad.set(signing, 6)
-  return aad
+  const w = new Writer().u8(SECURITY_CONTROL).u32(0).u8(0)
+  return writeGeneralSigning(w, s).finish()
 }
 
 function hex2(n: number): string {

@@ -29,6 +29,12 @@ export class Writer {
     return this.u16(v >>> 16).u16(v & 0xffff)
   }
 
+  /** Big-endian 8-byte unsigned integer (GBCS counters). */
+  u64(v: bigint): this {
+    if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`not a uint64: ${v}`)
+    return this.u32(Number(v >> 32n)).u32(Number(v & 0xffffffffn))
+  }
+
   bytes(b: Uint8Array): this {
     this.ensure(b.length)
     this.buf.set(b, this.at)
