@@ -1,1 +1,7 @@
+export * from './certificate.ts'
+export * from './issue.ts'
 export * from './keystore.ts'
+export * from './pki.ts'
+export * from './profile.ts'
+export * from './revocation.ts'
+export * from './roles.ts'

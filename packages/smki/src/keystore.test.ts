@@ -1,13 +1,23 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseEui } from '@smetsim/core'
-import { describe, expect, it } from 'vitest'
-import { openKeystore } from './keystore.ts'
+import { afterAll, describe, expect, it } from 'vitest'
+import {
+  createDeviceCa,
+  createOrganisationCa,
+  createRootCa,
+  issueDeviceCertificate,
+  issueOrganisationCertificate,
+} from './issue.ts'
+import { openKeystore, writeKeystoreEntry } from './keystore.ts'
+import { removeTempDirs, tempDir } from './testing.ts'
+
+afterAll(removeTempDirs)
 
 describe('keystore in the RTDS layout', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smetsim-keystore-'))
+  const dir = tempDir('keystore')
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
   writeFileSync(join(dir, '90b3d51f30010000-ds.key'), pem)
@@ -31,5 +41,44 @@ describe('keystore in the RTDS layout', () => {
 
   it('refuses a folder that is not there', () => {
     expect(() => openKeystore(join(dir, 'missing'))).toThrow(/is not a directory/)
+  })
+})
+
+describe('writing a keystore', () => {
+  const root = createRootCa()
+  const orgCa = createOrganisationCa(root)
+  const supplier = parseEui('90B3D51F30010000')
+  const meter = parseEui('00DB123456789001')
+
+  it('files certificates and keys under the RTDS names, and openKeystore reads them back', () => {
+    const dir = join(tempDir('keystore'), 'new')
+    const ds = issueOrganisationCertificate(orgCa, {
+      eui: supplier,
+      role: 'supplier',
+      usage: 'digitalSignature',
+    })
+    const pp = issueOrganisationCertificate(orgCa, { eui: supplier, role: 'supplier', usage: 'keyAgreement' })
+    const ka = issueDeviceCertificate(createDeviceCa(root), { eui: meter, usage: 'keyAgreement' })
+    expect(writeKeystoreEntry(dir, ds.certificate, ds.privateKey)).toEqual({
+      certificate: '90b3d51f30010000-ds.pem',
+      privateKey: '90b3d51f30010000-ds.key',
+    })
+    expect(writeKeystoreEntry(dir, pp.certificate, pp.privateKey, { prepayment: true }).certificate).toBe(
+      '90b3d51f30010000-pp-ka.pem',
+    )
+    expect(writeKeystoreEntry(dir, ka.certificate)).toEqual({ certificate: '00db123456789001-ka.pem' })
+
+    const store = openKeystore(dir)
+    expect(store.certificate(supplier, 'digitalSignature')?.raw).toEqual(ds.certificate.raw)
+    expect(store.privateKey(supplier, 'digitalSignature')?.equals(ds.privateKey)).toBe(true)
+    expect(store.certificate(supplier, 'keyAgreement', { prepayment: true })?.raw).toEqual(pp.certificate.raw)
+    expect(store.certificate(supplier, 'keyAgreement')).toBeUndefined()
+    expect(store.certificate(meter, 'keyAgreement')?.raw).toEqual(ka.certificate.raw)
+    expect(store.privateKey(meter, 'keyAgreement')).toBeUndefined()
+    expect(store.euis().sort()).toEqual([meter, supplier])
+  })
+
+  it('refuses a CA certificate, which has no EUI to file it under', () => {
+    expect(() => writeKeystoreEntry(tmpdir(), orgCa.certificate)).toThrow(/has no EUI/)
   })
 })

@@ -6,9 +6,10 @@
  * with the EUI as 16 lower-case hex digits. Files are read lazily and cached.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Eui64, euiToFileStem } from '@smetsim/core'
+import { parseCertificate } from './certificate.ts'
 
 export type KeyUsage = 'digitalSignature' | 'keyAgreement'
 
@@ -72,4 +73,39 @@ export function openKeystore(dir: string): Keystore {
     privateKey: (eui, usage, lookup = {}) =>
       load(keys, fileName(eui, usage, lookup, 'key'), (pem) => createPrivateKey(pem)),
   }
+}
+
+/** The file names one keystore entry was written under. */
+export interface KeystoreFiles {
+  certificate: string
+  privateKey?: string
+}
+
+/**
+ * Writes an Organisation or Device certificate, and its private key if given, into a keystore
+ * folder (created if missing) under the RTDS names. EUI and usage come from the certificate
+ * itself, so a file can never be named for another party; `prepayment` picks the -pp-ka names.
+ */
+export function writeKeystoreEntry(
+  dir: string,
+  certificate: X509Certificate,
+  privateKey?: KeyObject,
+  lookup: KeyLookup = {},
+): KeystoreFiles {
+  const parsed = parseCertificate(certificate)
+  if (!parsed.eui)
+    throw new Error(`certificate ${parsed.serial} (${parsed.subject}) has no EUI to file it under`)
+  const ds = parsed.keyUsage.includes('digitalSignature')
+  if (ds === parsed.keyUsage.includes('keyAgreement'))
+    throw new Error(`certificate ${parsed.serial} is not exactly one of digitalSignature or keyAgreement`)
+  const usage: KeyUsage = ds ? 'digitalSignature' : 'keyAgreement'
+  mkdirSync(dir, { recursive: true })
+  const files: KeystoreFiles = { certificate: fileName(parsed.eui, usage, lookup, 'pem') }
+  writeFileSync(join(dir, files.certificate), certificate.toString())
+  if (privateKey) {
+    files.privateKey = fileName(parsed.eui, usage, lookup, 'key')
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+    writeFileSync(join(dir, files.privateKey), pem, { mode: 0o600 })
+  }
+  return files
 }
