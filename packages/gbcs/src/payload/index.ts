@@ -4,16 +4,18 @@
  */
 import { fromHex, toHex } from '@smetsim/core'
 import { dlmsFamily, dlmsUseCases } from './dlms/index.ts'
+import { gbzFamily, gbzUseCases } from './gbz/index.ts'
 import type { DecodedPayload, FamilyCodec, Json, PayloadContext, UseCaseCodec } from './types.ts'
 
 export type * from './types.ts'
 
 /**
- * The encoding families with a codec so far. GBZ (ZigBee SE, GSME) and ASN.1 (CS02b, GCS28)
- * payloads are not decoded yet: they come back as 'raw' and still round-trip byte for byte.
+ * The encoding families, tried in order on the payload's first bytes: DLMS COSEM (ESME, hub)
+ * and GBZ (ZigBee SE, GSME). ASN.1 payloads (CS02b, GCS28) are not decoded yet: they come back
+ * as 'raw' and still round-trip byte for byte.
  */
-const FAMILIES: readonly FamilyCodec[] = [dlmsFamily]
-const USE_CASES: readonly UseCaseCodec[] = [...dlmsUseCases]
+const FAMILIES: readonly FamilyCodec[] = [dlmsFamily, gbzFamily]
+const USE_CASES: readonly UseCaseCodec[] = [...dlmsUseCases, ...gbzUseCases]
 
 function useCaseFor(format: string, ctx: PayloadContext): UseCaseCodec | undefined {
   return USE_CASES.find(
@@ -69,13 +71,27 @@ export function encodePayload(payload: DecodedPayload, ctx: PayloadContext): Uin
   return family.encode(structure, ctx)
 }
 
-/** Builds a use-case payload from its view alone, e.g. for a DCC constructing a command. */
+/**
+ * Builds a use-case payload from its view alone, e.g. for a DCC constructing a command.
+ * A few message codes have views in two families (device alerts 0x1000/0x1001 are DLMS from an
+ * ESME and GBZ from a GSME): those need `format` to say which.
+ */
 export function buildPayload(
   useCase: { name: string; [field: string]: Json },
   ctx: PayloadContext,
+  format?: string,
 ): Uint8Array {
-  const view = USE_CASES.find((u) => u.messageCodes.includes(ctx.messageCode) && u.cra.includes(ctx.cra))
-  if (!view) throw new TypeError(`no use-case codec for message code 0x${hex4(ctx.messageCode)} (${ctx.cra})`)
+  const views = USE_CASES.filter(
+    (u) =>
+      u.messageCodes.includes(ctx.messageCode) && u.cra.includes(ctx.cra) && (!format || u.format === format),
+  )
+  const what = `message code 0x${hex4(ctx.messageCode)} (${ctx.cra})${format ? ` in format '${format}'` : ''}`
+  if (views.length === 0) throw new TypeError(`no use-case codec for ${what}`)
+  if (views.length > 1)
+    throw new TypeError(
+      `${what} has views in formats ${views.map((v) => `'${v.format}'`).join(', ')}: say which`,
+    )
+  const view = views[0]!
   const family = FAMILIES.find((f) => f.format === view.format)!
   return family.encode(view.build(useCase, ctx), ctx)
 }

@@ -7,7 +7,7 @@ import { toHex } from '@smetsim/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MESSAGE_CODES } from '../message-codes.ts'
-import { decodePayload, encodePayload, supportedUseCases } from './index.ts'
+import { buildPayload, decodePayload, encodePayload, supportedUseCases } from './index.ts'
 import type { Cra, PayloadContext } from './types.ts'
 
 const CRAS: Cra[] = ['command', 'response', 'alert']
@@ -51,5 +51,30 @@ describe('decodePayload on arbitrary input', () => {
 
   it('has a use-case view registered for every message code it claims', () => {
     for (const { messageCode } of supportedUseCases()) expect(MESSAGE_CODES.has(messageCode)).toBe(true)
+  })
+})
+
+describe('buildPayload', () => {
+  const alert: PayloadContext = { messageCode: 0x1000, cra: 'alert' }
+  const gsmeLowBattery = {
+    name: 'GSME Alert 8F1F Low Battery',
+    alertCode: '8F1F',
+    timestamp: '2023-01-01T00:00:00Z',
+  }
+
+  it('asks which family when a message code has views in two (ESME and GSME alerts)', () => {
+    expect(() => buildPayload(gsmeLowBattery, alert)).toThrow(/formats 'dlms', 'gbz': say which/)
+  })
+
+  it('builds in the family it is told, and the bytes decode to the same view', () => {
+    const bytes = buildPayload(gsmeLowBattery, alert, 'gbz')
+    expect(toHex(bytes)).toBe('0109008F1F2B438980')
+    expect(decodePayload(bytes, alert)).toMatchObject({ format: 'gbz', useCase: gsmeLowBattery })
+  })
+
+  it('names the message code it has no view for', () => {
+    expect(() => buildPayload({ name: 'x' }, { messageCode: 0x1000, cra: 'command' })).toThrow(
+      /no use-case codec for message code 0x1000 \(command\)/,
+    )
   })
 })
