@@ -155,7 +155,9 @@ export function initPki(dir: string, options: InitPkiOptions = {}): PkiManifest 
   const manifestPath = join(dir, PKI_MANIFEST)
   if (existsSync(manifestPath)) {
     if (!options.force)
-      throw new Error(`${dir} already holds a PKI (${PKI_MANIFEST}); use force to replace it`)
+      throw new Error(
+        `${dir} already holds a PKI (${PKI_MANIFEST}); replacing it needs force (smetsim pki init --force)`,
+      )
     let previous: PkiManifest | undefined
     try {
       previous = readPkiManifest(dir)

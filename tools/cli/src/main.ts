@@ -4,6 +4,12 @@
  */
 import { Command, Option } from 'commander'
 
+// Output piped into `head` and the like: a closed pipe ends the command quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0)
+  throw e
+})
+
 const program = new Command('smetsim')
   .description(
     'Emulator of the GB smart-metering estate: SMETS2 devices, Communications Hubs, the DCC and SMKI.',
@@ -13,8 +19,9 @@ const program = new Command('smetsim')
 program
   .command('demo')
   .description(
-    'build a signed and MACed GBCS command (ECS44 Arm Supply) with fresh keys, then check it as the meter would',
+    'make a test PKI, build a signed and MACed GBCS command (ECS44 Arm Supply) with its keys, then check it as the meter would',
   )
+  .option('--pki <dir>', 'use (or make and keep) the PKI in this folder instead of a temporary one')
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/demo.ts')).demo(opts))
 
@@ -42,6 +49,35 @@ gbcs
   .argument('<files...>', 'frame files (directories are walked for *.HEX)')
   .option('--quiet', 'print only the summary', false)
   .action(async (files, opts) => (await import('./commands/gbcs.ts')).check(files, opts))
+
+const pki = program
+  .command('pki')
+  .description('SMKI test PKI: certificates and keys in the RTDS keystore layout')
+pki
+  .command('init')
+  .description(
+    'create a test PKI: root, Organisation and Device CAs, two suppliers, a network operator, the ' +
+      "DCC's ACB and CoS party, recovery, WAN provider, other user, and device certificates on request",
+  )
+  .argument('<dir>', 'folder to write (created if missing)')
+  .option('--device <eui...>', 'issue device DS and KA certificates for these EUIs')
+  .option('--device-count <n>', 'issue certificates for n devices numbered on from --first-device')
+  .option('--first-device <eui>', 'EUI of the first of --device-count devices', '00DB120000000001')
+  .option('--force', 'replace a PKI already in the folder', false)
+  .action(async (dir, opts) => (await import('./commands/pki.ts')).init(dir, opts))
+pki
+  .command('show')
+  .description('one JSON line per certificate in a PKI, with its revocation status')
+  .argument('<dir>', 'a folder made by pki init')
+  .action(async (dir) => (await import('./commands/pki.ts')).show(dir))
+pki
+  .command('revoke')
+  .description("add certificates to the PKI's revocation list (revoked.json), which the DCC consults")
+  .argument('<dir>', 'a folder made by pki init')
+  .option('--serial <hex...>', 'certificate serial numbers')
+  .option('--eui <eui...>', "every certificate of these parties or devices (e.g. a failed supplier's)")
+  .option('--reason <text>', 'reason recorded with each entry')
+  .action(async (dir, opts) => (await import('./commands/pki.ts')).revoke(dir, opts))
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)

@@ -1,13 +1,19 @@
 /**
- * The main job so far, on embedded defaults: a Supplier, the DCC's Access Control Broker and
- * an ESME each get fresh P-256 keys; the Supplier builds and signs a Critical ECS44 "Arm
- * Supply" command, the ACB MACs it; then the ESME's side decodes the bytes and checks MAC and
+ * The main job so far, on embedded defaults: a test SMKI PKI is made (in a temporary folder,
+ * or in --pki DIR to keep it); the ESME's trust anchors are read from the Supplier's and the
+ * ACB's certificates; the Supplier builds and signs a Critical ECS44 "Arm Supply" command with
+ * its private key, the ACB MACs it; then the ESME's side decodes the bytes and checks MAC and
  * signature, and a one-byte tamper and a replayed counter are shown to fail.
  */
-import { parseEui, toHex } from '@smetsim/core'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Eui64, toHex } from '@smetsim/core'
 import {
   applyMac,
+  type BackendName,
   buildPayload,
+  type CryptoBackend,
   decodeFrame,
   encodeFrame,
   frameToJson,
@@ -19,20 +25,70 @@ import {
   verifyGeneralSigning,
   verifyMac,
 } from '@smetsim/gbcs'
+import {
+  initPki,
+  isIssuedBy,
+  type KeyUsage,
+  openKeystore,
+  PKI_MANIFEST,
+  parseCertificate,
+  readAuthority,
+  TEST_PARTIES,
+} from '@smetsim/smki'
 
-export function demo(opts: { backend?: 'native' | 'noble' }): void {
+const ESME = '00DB120000000001' as Eui64
+
+export function demo(opts: { backend?: BackendName; pki?: string }): void {
   const backend = getBackend(opts.backend ?? 'native')
-  const supplier = { eui: parseEui('90B3D51F30010000'), ds: backend.generatePrivateKey() }
-  const acb = { eui: parseEui('90B3D51F30000002'), ka: backend.generatePrivateKey() }
-  const esme = { eui: parseEui('0001020304050607'), ka: backend.generatePrivateKey() }
-  const log = (what: string, value: unknown) => process.stdout.write(`${what.padEnd(34)} ${String(value)}\n`)
+  const dir = opts.pki ?? mkdtempSync(join(tmpdir(), 'smetsim-demo-'))
+  try {
+    run(backend, dir, opts.pki !== undefined)
+  } finally {
+    if (opts.pki === undefined) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function run(backend: CryptoBackend, dir: string, keep: boolean): void {
+  const log = (what: string, value: unknown) => process.stdout.write(`${what.padEnd(36)} ${String(value)}\n`)
+  const reuse = existsSync(join(dir, PKI_MANIFEST))
+  if (!reuse) initPki(dir, { devices: [ESME] })
+  log('test PKI', `${dir} (${keep ? (reuse ? 'reused' : 'kept') : 'temporary'})`)
+
+  const store = openKeystore(dir)
+  const organisationCa = readAuthority(dir, 'organisationCa').certificate
+  const party = (role: string) => TEST_PARTIES.find((p) => p.role === role)!.eui
+  const supplier = party('supplier')
+  const acb = party('accessControlBroker')
+  const certificate = (eui: Eui64, usage: KeyUsage) => {
+    const cert = store.certificate(eui, usage)
+    if (!cert) throw new Error(`${dir} has no ${usage} certificate for ${eui}`)
+    return cert
+  }
+  const privateKey = (eui: Eui64, usage: KeyUsage) => {
+    const key = store.privateKey(eui, usage)
+    if (!key)
+      throw new Error(`${dir} has no ${usage} private key for ${eui} (make it with pki init --device ${eui})`)
+    return backend.importPrivateKey(key)
+  }
+
+  // The ESME's trust anchor cells, filled from Organisation certificates.
+  const anchor = (eui: Eui64, usage: KeyUsage) => {
+    const cert = certificate(eui, usage)
+    const parsed = parseCertificate(cert)
+    const issued = isIssuedBy(cert, organisationCa) ? 'issued by the Organisation CA' : 'NOT issued by the CA'
+    log(`ESME cell: ${parsed.role} ${usage}`, `${parsed.eui}, serial ${parsed.serial}, ${issued}`)
+    return backend.importPublicKey(parsed.publicKey, { trustAnchor: true })
+  }
+  const supplierDsCell = anchor(supplier, 'digitalSignature')
+  const acbKaCell = anchor(acb, 'keyAgreement')
+  const esmeKa = privateKey(ESME, 'keyAgreement')
 
   const messageCode = 0x0051
   const preCommand: GeneralSigning = {
     cra: 'command',
     originatorCounter: 0x1_0000_0001n,
-    originator: supplier.eui,
-    recipient: esme.eui,
+    originator: supplier,
+    recipient: ESME,
     messageCode,
     content: buildPayload(
       { name: 'ECS44 Arm Supply', invokeId: 0x20000001 },
@@ -43,18 +99,28 @@ export function demo(opts: { backend?: 'native' | 'noble' }): void {
   log('use case', messageCodeName(messageCode))
   log('Pre-Command (DUIS CV4)', toHex(encodeFrame({ signing: preCommand })))
 
-  const signed = signGeneralSigning(preCommand, supplier.ds, backend)
-  const command = applyMac(signed, messageKey(signed, acb.ka, esme.ka.publicKey, backend))
-  const wire = encodeFrame(command)
+  const signed = signGeneralSigning(preCommand, privateKey(supplier, 'digitalSignature'), backend)
+  const esmeKaPublic = parseCertificate(certificate(ESME, 'keyAgreement')).publicKey
+  const acbKey = messageKey(
+    signed,
+    privateKey(acb, 'keyAgreement'),
+    backend.importPublicKey(esmeKaPublic),
+    backend,
+  )
+  const wire = encodeFrame(applyMac(signed, acbKey))
   log('command on the wire', toHex(wire))
+  if (keep) {
+    writeFileSync(join(dir, 'demo-command.hex'), `${toHex(wire)}\n`)
+    log('written to', `${join(dir, 'demo-command.hex')} (try: smetsim gbcs verify --keystore ${dir} FILE)`)
+  }
 
-  // The ESME's side: only the bytes, its own key-agreement key and its trust anchors.
+  // The ESME's side: only the bytes, its own key-agreement key and its trust anchor cells.
   const received = decodeFrame(wire)
-  const deviceKey = messageKey(received.signing, esme.ka, acb.ka.publicKey, backend)
+  const deviceKey = messageKey(received.signing, esmeKa, acbKaCell, backend)
   log('ESME: MAC (ACB key-agreement cell)', verifyMac(received, deviceKey) ? 'valid' : 'invalid')
   log(
     'ESME: signature (supplier DS cell)',
-    verifyGeneralSigning(received.signing, supplier.ds.publicKey, backend) ? 'valid' : 'invalid',
+    verifyGeneralSigning(received.signing, supplierDsCell, backend) ? 'valid' : 'invalid',
   )
 
   const tampered = wire.slice()
@@ -62,13 +128,13 @@ export function demo(opts: { backend?: 'native' | 'noble' }): void {
   const t = decodeFrame(tampered)
   log(
     'one byte flipped: MAC',
-    verifyMac(t, messageKey(t.signing, esme.ka, acb.ka.publicKey, backend)) ? 'valid' : 'invalid',
+    verifyMac(t, messageKey(t.signing, esmeKa, acbKaCell, backend)) ? 'valid' : 'invalid',
   )
 
   const replay = { ...received.signing, originatorCounter: received.signing.originatorCounter + 1n }
   log(
     'counter changed: signature',
-    verifyGeneralSigning(replay, supplier.ds.publicKey, backend) ? 'valid' : 'invalid',
+    verifyGeneralSigning(replay, supplierDsCell, backend) ? 'valid' : 'invalid',
   )
 
   process.stdout.write(`${JSON.stringify(frameToJson(received), null, 2)}\n`)

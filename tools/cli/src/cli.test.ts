@@ -1,0 +1,120 @@
+/**
+ * The `smetsim` command as a user runs it: each test spawns the CLI and checks its output,
+ * its exit status and what it left on disk.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const MAIN = join(import.meta.dirname, 'main.ts')
+const work = mkdtempSync(join(tmpdir(), 'smetsim-cli-'))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+function smetsim(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    encoding: 'utf8',
+    input,
+    timeout: 30_000,
+  })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const jsonLines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+
+describe('smetsim', () => {
+  it('lists its commands', () => {
+    const r = smetsim(['--help'])
+    expect(r.status).toBe(0)
+    for (const command of ['demo', 'gbcs', 'pki']) expect(r.stdout).toContain(command)
+  })
+
+  it('rejects a malformed frame with the offset and no stack trace', () => {
+    const r = smetsim(['gbcs', 'decode', 'DD0000'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe('smetsim: unexpected end of input reading recipient-system-title at offset 3\n')
+  })
+})
+
+describe('smetsim pki', () => {
+  const pki = join(work, 'pki')
+
+  it('init writes a PKI in the RTDS keystore layout, and refuses to overwrite it without --force', () => {
+    const r = smetsim(['pki', 'init', pki, '--device-count', '2', '--device', '00db123456789001'])
+    expect(r.status).toBe(0)
+    expect(r.stderr).toContain('device certificates: 3/3')
+    for (const file of ['root.pem', 'org-ca.key', '90b3d51f30010000-pp-ka.pem', '00db120000000002-ka.key'])
+      expect(existsSync(join(pki, file)), file).toBe(true)
+    const manifest = readFileSync(join(pki, 'pki.json'), 'utf8')
+
+    const again = smetsim(['pki', 'init', pki])
+    expect(again.status).toBe(2)
+    expect(again.stderr).toMatch(/already holds a PKI.*--force/)
+    expect(readFileSync(join(pki, 'pki.json'), 'utf8')).toBe(manifest)
+  })
+
+  it('init with a bad device EUI writes nothing', () => {
+    const r = smetsim(['pki', 'init', join(work, 'bad'), '--device', '00DB12'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe("smetsim: not an EUI-64: '00DB12'\n")
+    expect(existsSync(join(work, 'bad'))).toBe(false)
+  })
+
+  it('revoke --eui revokes every certificate of a party, and show reports it', () => {
+    const revoked = jsonLines(smetsim(['pki', 'revoke', pki, '--eui', '90B3D51F30010000']).stdout)
+    expect(revoked).toHaveLength(3) // DS, KA and the prepayment KA
+    const shown = jsonLines(smetsim(['pki', 'show', pki]).stdout)
+    const supplierA = shown.filter((c) => c.eui === '90B3D51F30010000')
+    expect(supplierA.map((c) => c.revoked)).toEqual([true, true, true])
+    expect(shown.filter((c) => c.revoked)).toHaveLength(3)
+  })
+
+  it('revoke with one bad serial revokes none of them', () => {
+    const before = readFileSync(join(pki, 'revoked.json'), 'utf8')
+    const r = smetsim(['pki', 'revoke', pki, '--serial', '01AB', 'not-hex'])
+    expect(r.status).toBe(2)
+    expect(readFileSync(join(pki, 'revoked.json'), 'utf8')).toBe(before)
+  })
+})
+
+describe('smetsim demo and gbcs on a generated PKI', () => {
+  const pki = join(work, 'demo')
+  const commandFile = join(pki, 'demo-command.hex')
+
+  it('demo signs and MACs with the PKI keys, and the ESME finds both valid and a tamper invalid', () => {
+    const r = smetsim(['demo', '--pki', pki])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/ESME: MAC \(ACB key-agreement cell\) +valid\n/)
+    expect(r.stdout).toMatch(/ESME: signature \(supplier DS cell\) +valid\n/)
+    expect(r.stdout).toMatch(/one byte flipped: MAC +invalid\n/)
+    expect(existsSync(commandFile)).toBe(true)
+  })
+
+  it('gbcs verify finds the command valid, and a flipped byte makes it exit 1', () => {
+    const ok = jsonLines(smetsim(['gbcs', 'verify', '--keystore', pki, commandFile]).stdout)
+    expect(ok).toEqual([expect.objectContaining({ signature: 'valid', mac: 'valid', messageCode: '0051' })])
+
+    const hex = readFileSync(commandFile, 'utf8').trim()
+    const at = hex.length - 40 // a byte of the signature
+    const flipped = join(work, 'flipped.hex')
+    writeFileSync(
+      flipped,
+      `${hex.slice(0, at)}${((Number.parseInt(hex.slice(at, at + 2), 16) ^ 1) & 0xff).toString(16).padStart(2, '0')}${hex.slice(at + 2)}`,
+    )
+    const bad = smetsim(['gbcs', 'verify', '--keystore', pki, flipped])
+    expect(bad.status).toBe(1)
+    expect(jsonLines(bad.stdout)[0].mac).toBe('invalid')
+  })
+
+  it('gbcs decode then encode gives the same bytes', () => {
+    const decoded = smetsim(['gbcs', 'decode', commandFile])
+    expect(decoded.status).toBe(0)
+    const encoded = smetsim(['gbcs', 'encode'], decoded.stdout)
+    expect(encoded.stdout.trim()).toBe(readFileSync(commandFile, 'utf8').trim())
+  })
+})
