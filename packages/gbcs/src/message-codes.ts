@@ -229,6 +229,8 @@ const ROWS: Row[] = [
   [0x00fc, 'GCS24a', '6.7', 'command response'],
   [0x00fd, 'ECS35g', '6.13', 'command response'],
   [0x00fe, 'CCS07', '8.9', 'command response'],
+  [0x0100, 'CS02b', '', 'command response', 'Update Security Credentials (rootBySupplier)'],
+  [0x0101, 'CS02b', '', 'command response', 'Update Security Credentials (rootByWanProvider)'],
   [0x0102, 'CS02b', '6.15.1 6.21', 'command response', 'Update Security Credentials (supplierBySupplier)'],
   [
     0x0103,

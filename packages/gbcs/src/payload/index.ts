@@ -3,6 +3,7 @@
  * registered for the message code, the use-case view over it.
  */
 import { fromHex, toHex } from '@smetsim/core'
+import { asn1Family, asn1UseCases } from './asn1/index.ts'
 import { dlmsFamily, dlmsUseCases } from './dlms/index.ts'
 import { gbzFamily, gbzUseCases } from './gbz/index.ts'
 import type { DecodedPayload, FamilyCodec, Json, PayloadContext, UseCaseCodec } from './types.ts'
@@ -10,12 +11,12 @@ import type { DecodedPayload, FamilyCodec, Json, PayloadContext, UseCaseCodec } 
 export type * from './types.ts'
 
 /**
- * The encoding families, tried in order on the payload's first bytes: DLMS COSEM (ESME, hub)
- * and GBZ (ZigBee SE, GSME). ASN.1 payloads (CS02b, GCS28) are not decoded yet: they come back
- * as 'raw' and still round-trip byte for byte.
+ * The encoding families, tried in order: ASN.1 DER (selected by message code: the security
+ * credential use cases CS02x, GCS28 and a few more), DLMS COSEM (ESME, hub) and GBZ (ZigBee SE,
+ * GSME) by the payload's first bytes. A payload none accepts comes back as 'raw'.
  */
-const FAMILIES: readonly FamilyCodec[] = [dlmsFamily, gbzFamily]
-const USE_CASES: readonly UseCaseCodec[] = [...dlmsUseCases, ...gbzUseCases]
+const FAMILIES: readonly FamilyCodec[] = [asn1Family, dlmsFamily, gbzFamily]
+const USE_CASES: readonly UseCaseCodec[] = [...asn1UseCases, ...dlmsUseCases, ...gbzUseCases]
 
 function useCaseFor(format: string, ctx: PayloadContext): UseCaseCodec | undefined {
   return USE_CASES.find(
