@@ -1,0 +1,104 @@
+/**
+ * `smetsim gbcs verify` over the DCC's Reference Test Data Set with its own keystore. The RTDS
+ * is GPL-3.0 and not part of this repository, so this runs only when pointed at a copy
+ * (SmartDCCInnovation/gbcs-parser, test/rtds):
+ *
+ *   SMETSIM_RTDS=.../test/rtds/RTDS-4.5.0 SMETSIM_RTDS_KEYSTORE=.../test/rtds/keystore \
+ *     pnpm vitest run tools/cli/src/rtds.test.ts
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const RTDS = process.env.SMETSIM_RTDS
+const KEYSTORE = process.env.SMETSIM_RTDS_KEYSTORE
+const MAIN = join(import.meta.dirname, 'main.ts')
+/** The four PPMID-to-GSME frames that only cross the HAN: the RTDS keystore lacks their keys. */
+const HAN_ONLY = /^PCS0[12]_/
+
+interface Line {
+  file: string
+  signature?: string
+  mac?: string
+  error?: string
+}
+
+function verify(...files: string[]): { status: number | null; lines: Line[] } {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', MAIN, 'gbcs', 'verify', '--keystore', KEYSTORE!, ...files],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  )
+  return {
+    status: r.status,
+    lines: r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+  }
+}
+
+const walk = (dir: string): string[] =>
+  readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f)
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.HEX') ? [p] : []
+  })
+
+describe.skipIf(!RTDS || !KEYSTORE)('gbcs verify over the RTDS', () => {
+  const work = mkdtempSync(join(tmpdir(), 'smetsim-rtds-'))
+  afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+  it('finds every signature and MAC valid, the HAN-only PPMID frames aside', () => {
+    const { lines } = verify(RTDS!)
+    const bad = lines.filter(
+      (l) =>
+        !HAN_ONLY.test(basename(l.file)) && (l.error || l.signature === 'invalid' || l.mac === 'invalid'),
+    )
+    expect(bad).toEqual([])
+    const tally: Record<string, number> = {}
+    for (const l of lines) tally[`${l.signature}/${l.mac}`] = (tally[`${l.signature}/${l.mac}`] ?? 0) + 1
+    console.log(`RTDS verify: ${lines.length} frames, signature/mac: ${JSON.stringify(tally)}`)
+  })
+
+  it('finds a frame with one flipped byte not valid, wherever the byte is', () => {
+    // Every protected frame, each with one byte flipped at a position spread over the frame.
+    const protectedFrames = verify(RTDS!).lines.filter((l) => l.signature === 'valid' || l.mac === 'valid')
+    const flipped = protectedFrames.map((l, i) => {
+      const bytes = Buffer.from(readFileSync(l.file, 'utf8').replace(/\s+/g, ''), 'hex')
+      const at = (i * 7919) % bytes.length
+      bytes[at] = (bytes[at] ?? 0) ^ (1 << (i % 8))
+      const file = join(work, `${i}_at${at}_${basename(l.file)}`)
+      writeFileSync(file, bytes.toString('hex'))
+      return file
+    })
+    const { status, lines } = verify(...flipped)
+    expect(status).toBe(1)
+    // A flip in an originator or recipient EUI names a party the keystore lacks (no-key); any
+    // other flip breaks the decode, the signature or the MAC. None may still pass as valid.
+    const stillValid = lines.filter(
+      (l) =>
+        !l.error &&
+        l.signature !== 'invalid' &&
+        l.mac !== 'invalid' &&
+        (l.signature === 'valid' || l.mac === 'valid'),
+    )
+    expect(stillValid).toEqual([])
+    const tally: Record<string, number> = {}
+    for (const l of lines) {
+      const k = l.error
+        ? 'decode error'
+        : l.signature === 'invalid' || l.mac === 'invalid'
+          ? 'invalid'
+          : `${l.signature}/${l.mac}`
+      tally[k] = (tally[k] ?? 0) + 1
+    }
+    console.log(
+      `RTDS flipped: ${lines.length} protected frames, one byte flipped in each: ${JSON.stringify(tally)}`,
+    )
+  })
+})
