@@ -79,6 +79,36 @@ pki
   .option('--reason <text>', 'reason recorded with each entry')
   .action(async (dir, opts) => (await import('./commands/pki.ts')).revoke(dir, opts))
 
+const device = program.command('device').description('emulated SMETS2 devices')
+device
+  .command('replay')
+  .description(
+    'feed GBCS frames to one emulated ESME or GSME and print, per frame, what it did: outcome, response, alerts, state',
+  )
+  .requiredOption('--keystore <dir>', "keystore in the RTDS layout, with the device's <eui>-ka.key")
+  .requiredOption('--device <eui>', 'the device EUI')
+  .addOption(new Option('--type <type>', 'device type').choices(['esme', 'gsme']).default('esme'))
+  .option(
+    '--supplier <eui>',
+    "whose certificates fill the supplier cells (default the test PKI's supplier A)",
+  )
+  .option('--network-operator <eui>', 'whose certificates fill the network operator cells')
+  .option('--acb <eui>', "the Access Control Broker's EUI")
+  .option('--cos <eui>', "the transitional CoS party's EUI")
+  .option('--root <file>', 'root certificate for the root cell (default <keystore>/root.pem when present)')
+  .option(
+    '--each',
+    'replay each frame on a fresh device, so frames do not count as replays of each other',
+    false,
+  )
+  .option(
+    '--at <date-time>',
+    'virtual time of the first frame (default now); each next frame one second later',
+  )
+  .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
+  .argument('<files...>', 'frame files (directories are walked for *.HEX)')
+  .action(async (files, opts) => (await import('./commands/device.ts')).replay(files, opts))
+
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exitCode = 2

@@ -7,7 +7,7 @@
  *     pnpm vitest run tools/cli/src/rtds.test.ts
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -42,12 +42,6 @@ function verify(...files: string[]): { status: number | null; lines: Line[] } {
       .map((l) => JSON.parse(l)),
   }
 }
-
-const walk = (dir: string): string[] =>
-  readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f)
-    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.HEX') ? [p] : []
-  })
 
 describe.skipIf(!RTDS || !KEYSTORE)('gbcs verify over the RTDS', () => {
   const work = mkdtempSync(join(tmpdir(), 'smetsim-rtds-'))

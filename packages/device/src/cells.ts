@@ -1,0 +1,172 @@
+/**
+ * Trust anchor cells: the slots in a device that hold the certificates of the remote parties it
+ * knows (GBCS: Known Remote Parties). A cell is named by the party's role, the key usage and
+ * the cell usage (management, or a supplier's prepayment top-up key). A party with a
+ * certificate in a cell is known to the device; nothing else is.
+ *
+ * The credential in a cell is immutable and shared: thousands of devices that trust the same
+ * Supplier hold the same object, interned by certificate, and the parsed key behind it is
+ * imported once per crypto backend.
+ */
+import type { X509Certificate } from 'node:crypto'
+import type { Eui64 } from '@smetsim/core'
+import type { CryptoBackend, PrivateKeyRef, PublicKeyRef } from '@smetsim/gbcs'
+import { parseCertificate, type SmkiCertificate } from '@smetsim/smki'
+
+/** The remote-party roles of GBCS trust anchor cells (the same numbers as SMKI role codes). */
+export type RemotePartyRole =
+  | 'root'
+  | 'recovery'
+  | 'supplier'
+  | 'networkOperator'
+  | 'accessControlBroker'
+  | 'transitionalCoS'
+  | 'wanProvider'
+
+/** Every trust anchor cell a SMETS2 meter holds. */
+export const CELL_NAMES = [
+  'root',
+  'recovery',
+  'supplierDs',
+  'supplierKa',
+  'supplierPrepaymentKa',
+  'networkOperatorDs',
+  'networkOperatorKa',
+  'accessControlBrokerDs',
+  'accessControlBrokerKa',
+  'transitionalCoSDs',
+  'wanProviderDs',
+] as const
+export type CellName = (typeof CELL_NAMES)[number]
+
+export type KeyUsage = 'digitalSignature' | 'keyAgreement'
+export type CellUsage = 'management' | 'prePaymentTopUp'
+
+/** The cell a (role, key usage, cell usage) triple names, as a CS02b targets it. */
+export function cellName(
+  role: RemotePartyRole,
+  usage: KeyUsage,
+  cellUsage: CellUsage = 'management',
+): CellName {
+  if (role === 'root' || role === 'recovery') return role
+  if (cellUsage === 'prePaymentTopUp') {
+    if (role !== 'supplier' || usage !== 'keyAgreement')
+      throw new RangeError('only the supplier has a prepayment top-up (key agreement) cell')
+    return 'supplierPrepaymentKa'
+  }
+  const name = `${role}${usage === 'digitalSignature' ? 'Ds' : 'Ka'}`
+  if (!(CELL_NAMES as readonly string[]).includes(name))
+    throw new RangeError(`a device has no ${role} ${usage} cell`)
+  return name as CellName
+}
+
+/** The contents of a cell: the remote party's EUI, its public key and the certificate itself. */
+export interface Credential {
+  readonly eui: Eui64
+  /** 65-byte uncompressed P-256 point. */
+  readonly publicKey: Uint8Array
+  /** The DER certificate (kept for snapshots and CS02b responses). */
+  readonly certificate: Uint8Array
+  /** Upper-case hex serial, as the SMKI revocation list names it. */
+  readonly serial: string
+  /** Subject key identifier (hex), which CS02b responses report per cell. */
+  readonly keyIdentifier: string
+  /** SMKI role code from the OU ('02' supplier …); undefined for Device and CA certificates. */
+  readonly roleCode: string | undefined
+  readonly keyUsage: readonly string[]
+}
+
+export type TrustAnchorCells = Partial<Record<CellName, Credential>>
+
+const interned = new Map<string, Credential>()
+
+/**
+ * The credential for a certificate, interned: the same certificate always gives the same
+ * object. A root or CA certificate has no EUI and is filed under the zero EUI.
+ */
+export function credentialFromCertificate(
+  cert: string | Uint8Array | X509Certificate | SmkiCertificate,
+): Credential {
+  const parsed = typeof cert === 'object' && 'kind' in cert ? cert : parseCertificate(cert)
+  const der = new Uint8Array(parsed.certificate.raw)
+  const key = Buffer.from(der).toString('base64')
+  const known = interned.get(key)
+  if (known) return known
+  const credential: Credential = Object.freeze({
+    eui: parsed.eui ?? ('0000000000000000' as Eui64),
+    publicKey: parsed.publicKey,
+    certificate: der,
+    serial: parsed.serial,
+    keyIdentifier: parsed.subjectKeyIdentifier ?? '',
+    roleCode: parsed.roleCode,
+    keyUsage: parsed.keyUsage,
+  })
+  interned.set(key, credential)
+  return credential
+}
+
+const refs = new Map<string, WeakMap<Credential, PublicKeyRef>>()
+
+/** The backend's parsed key for a credential, imported once per backend and credential. */
+export function publicKeyOf(credential: Credential, backend: CryptoBackend): PublicKeyRef {
+  let byCredential = refs.get(backend.name)
+  if (!byCredential) {
+    byCredential = new WeakMap()
+    refs.set(backend.name, byCredential)
+  }
+  let ref = byCredential.get(credential)
+  if (!ref) {
+    ref = backend.importPublicKey(credential.publicKey, { trustAnchor: true })
+    byCredential.set(credential, ref)
+  }
+  return ref
+}
+
+/** Which remote-party role, if any, holds this EUI in a cell the device has. */
+export function roleOfOriginator(cells: TrustAnchorCells, eui: Eui64): RemotePartyRole | undefined {
+  if (cells.supplierDs?.eui === eui || cells.supplierKa?.eui === eui) return 'supplier'
+  if (cells.networkOperatorDs?.eui === eui || cells.networkOperatorKa?.eui === eui) return 'networkOperator'
+  if (cells.transitionalCoSDs?.eui === eui) return 'transitionalCoS'
+  if (cells.accessControlBrokerDs?.eui === eui || cells.accessControlBrokerKa?.eui === eui)
+    return 'accessControlBroker'
+  if (cells.recovery?.eui === eui) return 'recovery'
+  if (cells.wanProviderDs?.eui === eui) return 'wanProvider'
+  return undefined
+}
+
+/** The digital-signing cell of a role (root and recovery are signing cells themselves). */
+export function signingCell(role: RemotePartyRole): CellName {
+  return role === 'root' || role === 'recovery' ? role : cellName(role, 'digitalSignature')
+}
+
+/**
+ * The two keys of a static ECDH with the party in a key-agreement cell. Normally the device's
+ * own key-agreement private key and the cell's public key. A device built from a test keystore
+ * that lacks its private key (the DCC's RTDS keystore has none for its devices) may instead
+ * hold the remote parties' private keys (`keys.standIn`): static ECDH gives the same secret
+ * either way round, so the device still checks every MAC itself.
+ */
+export function keyAgreement(
+  keys: DeviceKeys,
+  cell: Credential,
+  backend: CryptoBackend,
+  prepayment = false,
+): { own: PrivateKeyRef; other: PublicKeyRef } | undefined {
+  if (keys.ka) return { own: backend.importPrivateKey(keys.ka), other: publicKeyOf(cell, backend) }
+  const peer = keys.standIn?.peers[`${cell.eui}${prepayment ? '-pp' : ''}`]
+  if (!peer || !keys.standIn) return undefined
+  return { own: backend.importPrivateKey(peer), other: backend.importPublicKey(keys.standIn.publicKey) }
+}
+
+/** A device's own keys: 32-byte private scalars. */
+export interface DeviceKeys {
+  /** Digital signing: responses to Critical commands and critical alerts. */
+  ds: Uint8Array
+  /** Key agreement: MACs and UTRNs. */
+  ka?: Uint8Array
+  /**
+   * Test keystores only, when `ka` is unknown: the device's key-agreement public key and the
+   * remote parties' key-agreement private keys by EUI (`<EUI>-pp` for a prepayment key).
+   */
+  standIn?: { publicKey: Uint8Array; peers: Record<string, Uint8Array> }
+}

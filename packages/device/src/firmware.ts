@@ -1,0 +1,186 @@
+/**
+ * The device firmware as one pure step: (state, input, now) → { state, outputs }. No timers,
+ * no I/O: time is an argument, and the outputs say when the device next needs to run.
+ *
+ * Every step first settles the prepayment account up to `now` (consumption is lazy), raising
+ * whatever alerts fell due on the way, then handles the input:
+ *  - a GBCS frame: authenticated (authenticate.ts) and, when authentic, executed by the use
+ *    case for its message code, answered with a response and perhaps alerts;
+ *  - a consumer action on the meter or the PPMID: the button, accepting emergency credit,
+ *    entering a UTRN;
+ *  - the passage of time alone.
+ * A refused frame changes nothing in the state but the alert counter of the alert it raises.
+ */
+import {
+  buildPayload,
+  type CryptoBackend,
+  decodePayload,
+  defaultBackend,
+  messageCodeName,
+} from '@smetsim/gbcs'
+import { authenticateCommand, type RefusalReason } from './authenticate.ts'
+import { activateEmergencyCredit, nextChange, type PrepaymentContext, settle } from './prepayment/index.ts'
+import { buildAlert, buildResponse } from './protect.ts'
+import type { DeviceState } from './state.ts'
+import { topUp } from './top-up.ts'
+import { executeUseCase, type UseCaseResult } from './use-cases/index.ts'
+
+export type DeviceInput =
+  | { kind: 'frame'; bytes: Uint8Array }
+  | { kind: 'time' }
+  /** The meter's button: enables an armed supply (ESME and GSME). */
+  | { kind: 'button' }
+  /** The consumer accepts emergency credit on the meter or, for an ESME, the PPMID. */
+  | { kind: 'acceptEmergencyCredit'; via: 'meter' | 'ppmid' }
+  /** The consumer enables an armed ESME from the PPMID (PECS03); a GSME has no such command. */
+  | { kind: 'ppmidEnableSupply' }
+  /** A UTRN typed on the meter's keypad or the PPMID. */
+  | { kind: 'utrn'; digits: string; via: 'keypad' | 'ppmid' }
+
+export type Outcome = 'executed' | 'rejected' | 'not-emulated'
+
+export interface DeviceOutputs {
+  /** For a frame: what became of it. */
+  outcome?: Outcome
+  reason?: RefusalReason | string
+  /** The GBCS response to a command, when it has one. */
+  response?: Uint8Array
+  /** Alert frames raised in this step, in order, with their codes. */
+  alerts: { code: number; at: number; frame: Uint8Array | undefined }[]
+  /** The next instant the device must be stepped (with { kind: 'time' }) even if nothing arrives. */
+  wakeAt: number | undefined
+}
+
+export interface StepResult {
+  state: DeviceState
+  outputs: DeviceOutputs
+}
+
+export interface StepOptions {
+  backend?: CryptoBackend
+}
+
+export function prepaymentContext(state: DeviceState): PrepaymentContext {
+  return { config: state.config, tariff: state.tariff, load: state.load, paymentMode: state.paymentMode }
+}
+
+/** Raises alerts in order, advancing the alert counter for each. */
+export function raiseAlerts(
+  state: DeviceState,
+  events: readonly { at: number; alert: number }[],
+  backend: CryptoBackend,
+  out: DeviceOutputs['alerts'],
+): DeviceState {
+  let s = state
+  for (const e of events) {
+    const built = buildAlert(s, e.alert, e.at, backend)
+    s = built.state
+    out.push({ code: e.alert, at: e.at, frame: built.frame })
+  }
+  return s
+}
+
+/** Brings the account and supply state up to `now`. */
+function settleTo(
+  state: DeviceState,
+  now: number,
+  backend: CryptoBackend,
+  alerts: DeviceOutputs['alerts'],
+): DeviceState {
+  if (now <= state.account.at) return state
+  const r = settle(state.account, state.supply, now, prepaymentContext(state))
+  return raiseAlerts({ ...state, account: r.account, supply: r.supply }, r.events, backend, alerts)
+}
+
+export function step(
+  state: DeviceState,
+  input: DeviceInput,
+  now: number,
+  options: StepOptions = {},
+): StepResult {
+  const backend = options.backend ?? defaultBackend
+  const outputs: DeviceOutputs = { alerts: [], wakeAt: undefined }
+  let s = settleTo(state, now, backend, outputs.alerts)
+
+  switch (input.kind) {
+    case 'frame':
+      s = handleFrame(s, input.bytes, now, backend, outputs)
+      break
+    case 'button':
+    case 'ppmidEnableSupply':
+      if (input.kind === 'ppmidEnableSupply' && s.type !== 'ESME') break
+      if (s.supply === 'armed') s = { ...s, supply: 'enabled' }
+      break
+    case 'acceptEmergencyCredit': {
+      if (input.via === 'ppmid' && s.type !== 'ESME') break
+      const r = activateEmergencyCredit(s.account, s.supply, now, prepaymentContext(s))
+      s = raiseAlerts({ ...s, account: r.account, supply: r.supply }, r.events, backend, outputs.alerts)
+      break
+    }
+    case 'utrn': {
+      const r = topUp(s, input.digits, input.via, now, backend)
+      s = raiseAlerts(r.state, r.events, backend, outputs.alerts)
+      break
+    }
+    case 'time':
+      break
+  }
+  outputs.wakeAt = nextChange(s.account, s.supply, prepaymentContext(s))
+  return { state: s, outputs }
+}
+
+function handleFrame(
+  state: DeviceState,
+  bytes: Uint8Array,
+  now: number,
+  backend: CryptoBackend,
+  outputs: DeviceOutputs,
+): DeviceState {
+  const auth = authenticateCommand(state, bytes, backend)
+  if (!auth.ok) {
+    outputs.outcome = 'rejected'
+    outputs.reason = auth.reason
+    return raiseAlerts(state, [{ at: now, alert: auth.alert }], backend, outputs.alerts)
+  }
+  const s = auth.frame.signing
+  // Authentic: the counter moves on whatever the use case makes of it.
+  const counted: DeviceState = { ...state, counters: { ...state.counters, [auth.role]: s.originatorCounter } }
+  if (!auth.rule) {
+    outputs.outcome = 'not-emulated'
+    outputs.reason = `${messageCodeName(s.messageCode) ?? `message code ${s.messageCode}`} is not emulated`
+    return counted
+  }
+  const payload = decodePayload(s.content, { messageCode: s.messageCode, cra: 'command' })
+  if (!payload.useCase) {
+    outputs.outcome = 'rejected'
+    outputs.reason = 'malformed'
+    return raiseAlerts(state, [{ at: now, alert: 0x8f1e }], backend, outputs.alerts)
+  }
+  // A use case that fails to execute or to answer is a firmware fault: the command is dropped
+  // with an integrity alert and the state is left as it was, so no frame can crash the device.
+  let result: UseCaseResult
+  let response: Uint8Array | undefined
+  try {
+    result = executeUseCase(counted, auth, payload.useCase, now, backend)
+    if (result.response) {
+      const ctx = { messageCode: s.messageCode, cra: 'response' as const }
+      response = buildResponse(
+        result.state,
+        s,
+        buildPayload(result.response, ctx, payload.format),
+        auth.critical,
+        backend,
+      )
+    }
+  } catch (e) {
+    outputs.outcome = 'rejected'
+    outputs.reason = `firmware fault: ${(e as Error).message}`
+    return raiseAlerts(state, [{ at: now, alert: 0x8f1e }], backend, outputs.alerts)
+  }
+  outputs.outcome = 'executed'
+  if (result.reason) outputs.reason = result.reason
+  if (response) outputs.response = response
+  let next = result.state
+  next = raiseAlerts(next, result.events, backend, outputs.alerts)
+  return next
+}

@@ -1,0 +1,51 @@
+/**
+ * A device's whole state: plain data (numbers, strings, bigints, byte arrays and the shared
+ * credential objects of its trust anchor cells), so that it snapshots with CBOR and many
+ * devices fit in memory. Firmware steps never mutate a state; they return a new one.
+ */
+import type { Eui64 } from '@smetsim/core'
+import type { DeviceType } from './authority.ts'
+import type { DeviceKeys, RemotePartyRole, TrustAnchorCells } from './cells.ts'
+import type {
+  Account,
+  LoadProfile,
+  PaymentMode,
+  PrepaymentConfig,
+  Supply,
+  Tariff,
+} from './prepayment/index.ts'
+
+/** Anti-replay: the last originator counter accepted per remote party, and the top-up counter. */
+export type CounterKey = RemotePartyRole | 'supplierPrepayment'
+export type Counters = Partial<Record<CounterKey, bigint>>
+
+/** Commissioning (SMI) as the device sees it: ECS70/GCS28 moves it on. */
+export type Commissioning = 'installedNotCommissioned' | 'commissioned'
+
+export interface DeviceState {
+  type: DeviceType
+  eui: Eui64
+  /** The device's own private keys, 32-byte scalars: signing (responses, alerts) and key agreement (MAC). */
+  keys: DeviceKeys
+  cells: TrustAnchorCells
+  counters: Counters
+  /** The device's own originator counter, for the alerts it raises. */
+  alertCounter: bigint
+  commissioning: Commissioning
+  /** Device clock = virtual time + this offset (ms); ECS70/GCS28 set it. */
+  clockOffset: number
+  supply: Supply
+  paymentMode: PaymentMode
+  account: Account
+  config: PrepaymentConfig
+  tariff: Tariff
+  load: LoadProfile
+  /** Recent accepted UTRN counters (duplicate check), newest last. */
+  utrns: bigint[]
+  /** Consecutive rejected UTRN entries on the keypad, for the lock-out. */
+  utrnFailures: number
+  /** Keypad UTRN entry is refused until this instant (0: not locked out). */
+  utrnLockedUntil: number
+  /** GSME only: minutes between wake-ups, and the remaining battery life in days. */
+  wake?: { intervalMinutes: number; batteryDays: number }
+}

@@ -1,0 +1,102 @@
+/**
+ * Prepayment top-up by UTRN: sent by the supplier (SR 2.2, CS01a) or typed on the keypad or
+ * the PPMID. The meter checks, in this order (the order is ours; GBCS does not publish it):
+ *  1. keypad lock-out: after LOCKOUT_FAILURES rejected entries in a row, entries are refused
+ *     (0x81C4) for LOCKOUT_MS; the entry that starts a lock-out raises 0x81C5;
+ *  2. the token's form and check digit, then its MAC under the key agreed between the
+ *     device's key-agreement key and the supplier's prepayment top-up cell, with the full
+ *     top-up counter rebuilt from the token's 10 counter bits (gbcs/utrn) → 0x8F63;
+ *  3. not seen before: above the top-up floor (set by CS02b) and not among the recent
+ *     accepted counters → 0x8F51;
+ *  4. the amount: above the max credit threshold → 0x8F5B, would exceed the max meter balance
+ *     → 0x8F47 (prepayment/applyTopUp);
+ * then credits the account (debt recovery first). A token for another device fails its MAC
+ * like any forgery, so it raises 0x8F63: the meter cannot tell it apart (GBCS's 0x8F64 is
+ * not raised).
+ */
+import { type CryptoBackend, checkUtrn } from '@smetsim/gbcs'
+import { keyAgreement } from './cells.ts'
+import { applyTopUp, type AlertEvent as Event } from './prepayment/index.ts'
+import type { DeviceState } from './state.ts'
+
+export const LOCKOUT_FAILURES = 5
+export const LOCKOUT_MS = 60 * 60 * 1000
+/** Accepted top-up counters remembered for the duplicate check. */
+export const RECENT_UTRNS = 100
+
+export const UTRN_ALERTS = {
+  duplicate: 0x8f51,
+  notAuthentic: 0x8f63,
+  aboveMaxCredit: 0x8f5b,
+  aboveMaxBalance: 0x8f47,
+  lockedOut: 0x81c4,
+  lockOutStarted: 0x81c5,
+  creditAddedLocally: 0x810e,
+} as const
+
+export interface TopUpResult {
+  state: DeviceState
+  events: Event[]
+  ok: boolean
+  reason?: string
+}
+
+export function topUp(
+  state: DeviceState,
+  digits: string,
+  via: 'remote' | 'keypad' | 'ppmid',
+  now: number,
+  backend: CryptoBackend,
+): TopUpResult {
+  const local = via !== 'remote'
+  if (local && state.utrnLockedUntil > now)
+    return {
+      state,
+      events: [{ at: now, alert: UTRN_ALERTS.lockedOut }],
+      ok: false,
+      reason: 'keypad locked out',
+    }
+
+  const reject = (alert: number, reason: string): TopUpResult => {
+    if (!local) return { state, events: [{ at: now, alert }], ok: false, reason }
+    const failures = state.utrnFailures + 1
+    const lock = failures >= LOCKOUT_FAILURES
+    const events = [{ at: now, alert }, ...(lock ? [{ at: now, alert: UTRN_ALERTS.lockOutStarted }] : [])]
+    const next = { ...state, utrnFailures: lock ? 0 : failures, utrnLockedUntil: lock ? now + LOCKOUT_MS : 0 }
+    return { state: next, events, ok: false, reason }
+  }
+
+  const cell = state.cells.supplierPrepaymentKa
+  const pair = cell && keyAgreement(state.keys, cell, backend, true)
+  if (!cell || !pair) return reject(UTRN_ALERTS.notAuthentic, 'no supplier prepayment key in the cells')
+  const floor = state.counters.supplierPrepayment ?? 0n
+  const newest = state.utrns.length > 0 ? state.utrns[state.utrns.length - 1]! : floor
+  const check = checkUtrn(digits, {
+    device: state.eui,
+    supplier: cell.eui,
+    key: pair,
+    counter: { reference: newest > floor ? newest : floor },
+    backend,
+  })
+  if (!check.ok) return reject(UTRN_ALERTS.notAuthentic, `UTRN ${check.reason}`)
+  if (check.counter <= floor || state.utrns.includes(check.counter))
+    return reject(UTRN_ALERTS.duplicate, `UTRN counter ${check.counter} already used`)
+
+  const ctx = { config: state.config, tariff: state.tariff, load: state.load, paymentMode: state.paymentMode }
+  const r = applyTopUp(state.account, state.supply, now, check.value * 1000, ctx)
+  if (r.rejected !== undefined) return reject(r.rejected, 'top-up amount refused')
+
+  let utrns = [...state.utrns, check.counter].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  let counters = state.counters
+  if (utrns.length > RECENT_UTRNS) {
+    // The oldest remembered counter becomes the floor, so it stays refused.
+    counters = { ...counters, supplierPrepayment: utrns[0]! }
+    utrns = utrns.slice(1)
+  }
+  const events = [...r.events, ...(local ? [{ at: now, alert: UTRN_ALERTS.creditAddedLocally }] : [])]
+  return {
+    state: { ...state, account: r.account, supply: r.supply, utrns, counters, utrnFailures: 0 },
+    events,
+    ok: true,
+  }
+}

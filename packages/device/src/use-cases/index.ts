@@ -1,0 +1,264 @@
+/**
+ * The use cases the firmware executes once a command is authentic: each takes the decoded
+ * command (its use-case view) and returns the new state, the response view and any alerts.
+ * ESME commands are DLMS, GSME commands GBZ; the views name the same things.
+ */
+import type { CryptoBackend, Json } from '@smetsim/gbcs'
+import type { Authenticated } from '../authenticate.ts'
+import { activateEmergencyCredit, type AlertEvent as Event, type Supply } from '../prepayment/index.ts'
+import { isoSeconds } from '../protect.ts'
+import type { DeviceState } from '../state.ts'
+import { topUp } from '../top-up.ts'
+import { updateSecurityCredentials } from './credentials.ts'
+
+export type View = { name: string; [field: string]: Json }
+
+export interface UseCaseResult {
+  state: DeviceState
+  /** The response payload's view (built in the command's payload family). */
+  response?: View
+  events: Event[]
+  /** Set when the use case answered with an error, saying why. */
+  reason?: string
+}
+
+type Handler = (
+  state: DeviceState,
+  command: View,
+  auth: Authenticated,
+  now: number,
+  backend: CryptoBackend,
+) => UseCaseResult
+
+const esmeHead = (v: View) => ({ name: v.name, invokeId: v.invokeId as number })
+const gsmeHead = (v: View) => ({ name: v.name, sequenceNumber: v.sequenceNumber as number })
+
+/** DLMS result of a one-request ESME command. */
+const esmeResult = (
+  state: DeviceState,
+  v: View,
+  events: Event[] = [],
+  result = 'success',
+): UseCaseResult => ({
+  state,
+  response: { ...esmeHead(v), result },
+  events,
+})
+
+function supplyTo(state: DeviceState, target: Supply, at: number): { state: DeviceState; events: Event[] } {
+  if (target === 'armed') {
+    // Arming only applies to a disabled supply; an enabled one stays on.
+    if (state.supply !== 'disabled') return { state, events: [] }
+    return { state: { ...state, supply: 'armed' }, events: [{ at, alert: 0x8f32 }] }
+  }
+  return { state: { ...state, supply: target }, events: [] }
+}
+
+function gsmeSupply(target: Supply): Handler {
+  return (state, v, _auth, now) => {
+    const r = supplyTo(state, target, now)
+    const response: View = {
+      name: v.name,
+      sequenceNumber: v.sequenceNumber as number,
+      providerId: v.providerId as number,
+      issuerEventId: v.issuerEventId as number,
+      executionDateTime: v.executionDateTime as string,
+      supplyStatus: r.state.supply,
+    }
+    return { state: r.state, response, events: r.events }
+  }
+}
+
+function setPaymentMode(state: DeviceState, v: View): DeviceState {
+  const prepayment = v.paymentMode === 'prepayment'
+  const config = { ...state.config }
+  if (prepayment && typeof v.disablementThreshold === 'number')
+    config.disablementThreshold = v.disablementThreshold
+  if (typeof v.suspendDebtDisabled === 'boolean') config.suspendDebtDisabled = v.suspendDebtDisabled
+  if (typeof v.suspendDebtEmergency === 'boolean') config.suspendDebtEmergency = v.suspendDebtEmergency
+  return { ...state, paymentMode: prepayment ? 'prepayment' : 'credit', config }
+}
+
+/** 'now' or an instant not after the device's clock: execute now. Future-dated: not emulated. */
+function isImmediate(when: Json | undefined, state: DeviceState, now: number): boolean {
+  if (when === undefined || when === 'now') return true
+  if (typeof when !== 'string' || when === 'unspecified') return false
+  const at = Date.parse(when)
+  return Number.isFinite(at) && at <= now + state.clockOffset
+}
+
+const paymentModeEsme: Handler = (state, v, _auth, now) => {
+  const response: View = { ...esmeHead(v), results: slotResults(v) }
+  if (!isImmediate(v.activationDateTime, state, now))
+    return {
+      state,
+      response,
+      events: [],
+      reason: 'future-dated or cancelling: acknowledged, nothing scheduled',
+    }
+  return { state: setPaymentMode(state, v), response, events: [] }
+}
+
+/** Every request slot of an ECS02/ECS03 answered 'success', in the order of the command. */
+function slotResults(v: View): Json {
+  const slots = v.name.startsWith('ECS03')
+    ? [
+        'accountModeAndStatus',
+        'disablementThreshold',
+        'creditChargeConfiguration',
+        'disablementThresholdActivationDateTime',
+        'activationDateTime',
+      ]
+    : ['accountModeAndStatus', 'creditChargeConfiguration', 'activationDateTime']
+  return Object.fromEntries(slots.map((k) => [k, 'success']))
+}
+
+const paymentModeGsme: Handler = (state, v, _auth, now) => {
+  const next = isImmediate(v.executionDateTime, state, now) ? setPaymentMode(state, v) : state
+  const response: View = {
+    ...gsmeHead(v),
+    friendlyCredit: next.config.nonDisablement.length > 0,
+    friendlyCreditCalendarId: 0,
+    emergencyCreditLimit: next.config.emergencyCreditLimit,
+    emergencyCreditThreshold: next.config.emergencyCreditThreshold,
+  }
+  return { state: next, response, events: [] }
+}
+
+function emergencyCredit(
+  state: DeviceState,
+  now: number,
+): { state: DeviceState; events: Event[]; ok: boolean } {
+  const ctx = { config: state.config, tariff: state.tariff, load: state.load, paymentMode: state.paymentMode }
+  const r = activateEmergencyCredit(state.account, state.supply, now, ctx)
+  // GBCS: success whenever emergency credit ends up active, also if it already was.
+  return {
+    state: { ...state, account: r.account, supply: r.supply },
+    events: r.events,
+    ok: r.account.emergencyCreditActive,
+  }
+}
+
+const ecEsme: Handler = (state, v, _auth, now) => {
+  const r = emergencyCredit(state, now)
+  return esmeResult(r.state, v, r.events, r.ok ? 'success' : 'other-reason')
+}
+
+const ecGsme: Handler = (state, v, _auth, now) => {
+  const r = emergencyCredit(state, now)
+  return {
+    state: r.state,
+    response: { ...gsmeHead(v), result: r.ok ? 'success' : 'failure' },
+    events: r.events,
+  }
+}
+
+/** ECS70 / GCS28: set the clock inside the validity interval; commissions the device. */
+function syncClock(state: DeviceState, v: View, now: number): DeviceState {
+  const start = Date.parse(String(v.validityIntervalStart))
+  const end = Date.parse(String(v.validityIntervalEnd))
+  const deviceTime = now + state.clockOffset
+  let clockOffset = state.clockOffset
+  if (Number.isFinite(start) && Number.isFinite(end) && (deviceTime < start || deviceTime > end))
+    clockOffset = Math.round((start + end) / 2) - now
+  return { ...state, clockOffset, commissioning: 'commissioned' }
+}
+
+const clockEsme: Handler = (state, v, _auth, now) => {
+  const next = syncClock(state, v, now)
+  const response: View = {
+    ...esmeHead(v),
+    time: isoSeconds(now + next.clockOffset),
+    clockStatus: 0,
+    results: {
+      clockBase: 'success',
+      presetAdjustingTime: 'success',
+      adjustToPresetTime: 'success',
+      time: 'success',
+      clockStatus: 'success',
+    },
+  }
+  return { state: next, response, events: [] }
+}
+
+const clockGsme: Handler = (state, v, _auth, now) => {
+  const next = syncClock(state, v, now)
+  return {
+    state: next,
+    response: { name: v.name, deviceTime: isoSeconds(now + next.clockOffset), deviceTimeStatus: 'reliable' },
+    events: [],
+  }
+}
+
+/** CS01a: a top-up sent by the supplier (SR 2.2). */
+const topUpEsme: Handler = (state, v, _auth, now, backend) => {
+  const r = topUp(state, String(v.utrn), 'remote', now, backend)
+  return {
+    state: r.state,
+    response: { ...esmeHead(v), result: r.ok ? 'success' : 'other-reason' },
+    events: r.events,
+    ...(r.reason && { reason: r.reason }),
+  }
+}
+
+const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
+  [0x0007, topUpEsme],
+  [0x001a, paymentModeEsme],
+  [0x001b, paymentModeEsme],
+  [0x0020, ecEsme],
+  [0x004f, (s, v, _a, now) => esmeResult(supplyTo(s, 'enabled', now).state, v)],
+  [0x0050, (s, v, _a, now) => esmeResult(supplyTo(s, 'disabled', now).state, v)],
+  [
+    0x0051,
+    (s, v, _a, now) => {
+      const r = supplyTo(s, 'armed', now)
+      return esmeResult(r.state, v, r.events)
+    },
+  ],
+  [
+    0x0052,
+    (s, v) => ({
+      state: s,
+      response: { ...esmeHead(v), supplyStatus: s.supply, result: 'success' },
+      events: [],
+    }),
+  ],
+  [0x0062, clockEsme],
+  [0x006c, paymentModeGsme],
+  [0x006d, paymentModeGsme],
+  [0x0070, ecGsme],
+  [0x007f, clockGsme],
+  [0x0081, gsmeSupply('disabled')],
+  [
+    0x0082,
+    (s, v) => ({
+      state: s,
+      response: {
+        ...gsmeHead(v),
+        remainingBatteryLifeDays: s.wake?.batteryDays ?? 0,
+        supplyStatus: s.supply,
+        results: { remainingBatteryLifeDays: 'success', supplyStatus: 'success' },
+      },
+      events: [],
+    }),
+  ],
+  [0x0085, gsmeSupply('armed')],
+  [0x0102, updateSecurityCredentials],
+  [0x0103, updateSecurityCredentials],
+  [0x0107, updateSecurityCredentials],
+])
+
+/** The message codes the firmware executes. */
+export const EMULATED_MESSAGE_CODES: readonly number[] = [...HANDLERS.keys()]
+
+export function executeUseCase(
+  state: DeviceState,
+  auth: Authenticated,
+  command: View,
+  now: number,
+  backend: CryptoBackend,
+): UseCaseResult {
+  const handler = HANDLERS.get(auth.frame.signing.messageCode)
+  if (!handler) return { state, events: [], reason: 'not emulated' }
+  return handler(state, command, auth, now, backend)
+}
