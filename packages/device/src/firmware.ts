@@ -125,8 +125,21 @@ export function step(
     case 'time':
       break
   }
-  outputs.wakeAt = nextChange(s.account, s.supply, prepaymentContext(s))
+  const change = nextChange(s.account, s.supply, prepaymentContext(s))
+  const wake = nextWake(s, now)
+  outputs.wakeAt = change === undefined ? wake : wake === undefined ? change : Math.min(change, wake)
   return { state: s, outputs }
+}
+
+/**
+ * A GSME sleeps between wake-ups every `wake.intervalMinutes`, offset per device (from its load
+ * seed) so that a fleet does not wake all at once; the hub's GPF holds commands until then.
+ */
+export function nextWake(state: DeviceState, now: number): number | undefined {
+  if (!state.wake) return undefined
+  const period = state.wake.intervalMinutes * 60_000
+  const phase = (state.load.seed % state.wake.intervalMinutes) * 60_000
+  return Math.floor((now - phase) / period) * period + phase + period
 }
 
 function handleFrame(

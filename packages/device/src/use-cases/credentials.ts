@@ -159,7 +159,7 @@ export function updateSecurityCredentials(
     executionOutcome: {
       authorisingRemotePartySeqNumber: control.authorisingRemotePartySeqNumber as number,
       credentialsReplacementMode: control.credentialsReplacementMode as string,
-      ...(changes.length > 0 && { remotePartySeqNumberChanges: changes }),
+      remotePartySeqNumberChanges: changes,
       replacementOutcomes,
     },
   }
