@@ -111,6 +111,32 @@ describe('smetsim demo and gbcs on a generated PKI', () => {
     expect(jsonLines(bad.stdout)[0].mac).toBe('invalid')
   })
 
+  it('device replay executes the command once, then refuses the replay and a tampered copy', () => {
+    const hex = readFileSync(commandFile, 'utf8').trim()
+    const tampered = join(work, 'tampered.hex')
+    writeFileSync(tampered, `${hex.slice(0, 40)}${hex[40] === '0' ? '1' : '0'}${hex.slice(41)}`)
+    const args = [
+      'device',
+      'replay',
+      '--keystore',
+      pki,
+      '--device',
+      '00DB120000000001',
+      '--at',
+      '2026-01-05T12:00:00Z',
+    ]
+    const r = smetsim([...args, commandFile, commandFile, tampered])
+    expect(r.status).toBe(1) // something was rejected
+    const lines = jsonLines(r.stdout)
+    expect(lines.map((l) => [l.outcome, l.reason ?? null])).toEqual([
+      ['executed', null],
+      ['rejected', 'replay'],
+      ['rejected', 'mac'],
+    ])
+    expect(lines[0].response.payload.useCase).toMatchObject({ name: 'ECS44 Arm Supply', result: 'success' })
+    expect(lines[1].alerts.map((a: { code: string }) => a.code)).toEqual(['8F53'])
+  })
+
   it('gbcs decode then encode gives the same bytes', () => {
     const decoded = smetsim(['gbcs', 'decode', commandFile])
     expect(decoded.status).toBe(0)
