@@ -100,7 +100,7 @@ export function step(
 ): StepResult {
   const backend = options.backend ?? defaultBackend
   const outputs: DeviceOutputs = { alerts: [], wakeAt: undefined }
-  let s = settleTo(state, now, backend, outputs.alerts)
+  let s = billingDue(settleTo(state, now, backend, outputs.alerts), now, backend, outputs.alerts)
 
   switch (input.kind) {
     case 'frame':
@@ -126,8 +126,10 @@ export function step(
       break
   }
   const change = nextChange(s.account, s.supply, prepaymentContext(s))
-  const wake = nextWake(s, now)
-  outputs.wakeAt = change === undefined ? wake : wake === undefined ? change : Math.min(change, wake)
+  const times = [change, nextWake(s, now), s.billingCalendar?.next].filter(
+    (t): t is number => t !== undefined,
+  )
+  outputs.wakeAt = times.length > 0 ? Math.min(...times) : undefined
   return { state: s, outputs }
 }
 
@@ -140,6 +142,32 @@ export function nextWake(state: DeviceState, now: number): number | undefined {
   const period = state.wake.intervalMinutes * 60_000
   const phase = (state.load.seed % state.wake.intervalMinutes) * 60_000
   return Math.floor((now - phase) / period) * period + phase + period
+}
+
+/**
+ * The billing calendar's due dates up to `now`: one Billing Data Log alert (0x8F0A) each, sent
+ * to whichever supplier's certificate is in the cells at that moment — after a Change of
+ * Supplier without SR 6.23 that is still the losing supplier (DP072).
+ */
+function billingDue(
+  state: DeviceState,
+  now: number,
+  backend: CryptoBackend,
+  alerts: DeviceOutputs['alerts'],
+): DeviceState {
+  const calendar = state.billingCalendar
+  if (!calendar || calendar.next > now) return state
+  const period = calendar.everyDays * 86_400_000
+  const due: { at: number; alert: number }[] = []
+  let next = calendar.next
+  for (; next <= now; next += period) due.push({ at: next, alert: 0x8f0a })
+  return raiseAlerts({ ...state, billingCalendar: { ...calendar, next } }, due, backend, alerts)
+}
+
+/** Whether a CHF may let the device join its HAN with this install code (SR 8.11, CCS01). */
+export function installCodeMatches(state: DeviceState, code: Uint8Array): boolean {
+  const own = state.installCode
+  return own !== undefined && own.length === code.length && own.every((b, i) => b === code[i])
 }
 
 function handleFrame(

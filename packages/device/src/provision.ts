@@ -57,6 +57,10 @@ export interface NewDeviceOptions {
   /** Initial meter balance in milli-pence (prepayment). */
   meterBalance?: number
   commissioned?: boolean
+  /** Billing Data Log alerts every `everyDays` from `first` (default none). */
+  billingCalendar?: { first: number; everyDays: number }
+  /** Install code for HAN join (default: 16 random bytes). */
+  installCode?: Uint8Array
 }
 
 /** Seed for a device's load shape: from its EUI unless one is given. */
@@ -66,6 +70,9 @@ function seedOf(eui: Eui64): number {
 
 export function createDevice(o: NewDeviceOptions): DeviceState {
   const eui = parseEui(o.eui)
+  const every = o.billingCalendar?.everyDays
+  if (every !== undefined && !(Number.isInteger(every) && every > 0))
+    throw new RangeError(`billingCalendar.everyDays must be a whole number of days above 0, got ${every}`)
   return {
     type: o.type,
     eui,
@@ -89,6 +96,10 @@ export function createDevice(o: NewDeviceOptions): DeviceState {
     utrns: [],
     utrnFailures: 0,
     utrnLockedUntil: 0,
+    installCode: o.installCode ?? new Uint8Array(randomBytes(16)),
+    ...(o.billingCalendar && {
+      billingCalendar: { next: o.billingCalendar.first, everyDays: o.billingCalendar.everyDays },
+    }),
     ...(o.type === 'GSME' && { wake: { intervalMinutes: 30, batteryDays: 3650 } }),
   }
 }

@@ -48,4 +48,11 @@ export interface DeviceState {
   utrnLockedUntil: number
   /** GSME only: minutes between wake-ups, and the remaining battery life in days. */
   wake?: { intervalMinutes: number; batteryDays: number }
+  /**
+   * Device-held billing calendar (SR 6.8): every `everyDays` from `next`, the meter raises its
+   * Billing Data Log alert (0x8F0A) to whichever supplier is in its cells (DP072).
+   */
+  billingCalendar?: { next: number; everyDays: number }
+  /** The 16-byte install code the CHF needs to let the device join its HAN (SR 8.11). */
+  installCode?: Uint8Array
 }

@@ -165,6 +165,23 @@ describe('CS02b supplierByTransCoS (SR 6.23, Change of Supplier)', () => {
     expect(out.state.cells.supplierDs?.eui).toBe(PARTIES.supplierA.eui)
   })
 
+  it("moves the device's billing data log alerts from the losing to the gaining supplier (DP072)", () => {
+    const day = 86_400_000
+    const billing = { ...device, billingCalendar: { next: at(0) + day, everyDays: 1 } }
+    const before = step(billing, { kind: 'time' }, at(0) + day, { backend })
+    const to = (o: typeof before) =>
+      o.outputs.alerts.filter((a) => a.code === 0x8f0a).map((a) => decodeFrame(a.frame!).signing.recipient)
+    expect(to(before)).toEqual([PARTIES.supplierA.eui])
+    const cos = step(
+      before.state,
+      { kind: 'frame', bytes: changeOfSupplier(device, PARTIES.supplierB, 7000n) },
+      at(0) + day + 1,
+      { backend },
+    )
+    const after = step(cos.state, { kind: 'time' }, at(0) + 2 * day, { backend })
+    expect(to(after)).toEqual([PARTIES.supplierB.eui])
+  })
+
   it('leaves commands of the other use cases unaffected', () => {
     const enable = command(ENABLE.code, ENABLE.view, device, { counter: 501n, from: PARTIES.supplierB })
     const disable = command(DISABLE.code, DISABLE.view, device, { counter: 502n, from: PARTIES.supplierB })

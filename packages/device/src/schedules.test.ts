@@ -1,0 +1,38 @@
+import { decodeFrame } from '@smetsim/gbcs'
+import { describe, expect, it } from 'vitest'
+import { installCodeMatches, step } from './firmware.ts'
+import { backend, PARTIES, T0, testDevice } from './testing.ts'
+
+const DAY = 86_400_000
+
+describe('the device-held billing calendar (SR 6.8, DP072)', () => {
+  const device = testDevice('ESME', { billingCalendar: { first: T0 + DAY, everyDays: 1 } })
+
+  it('wakes the device at the next billing date and sends 0x8F0A to the supplier in the cells', () => {
+    const first = step(device, { kind: 'time' }, T0 + 1, { backend })
+    expect(first.outputs.wakeAt).toBeLessThanOrEqual(T0 + DAY)
+    const due = step(device, { kind: 'time' }, T0 + 3 * DAY, { backend })
+    expect(due.outputs.alerts.filter((a) => a.code === 0x8f0a).map((a) => a.at)).toEqual([
+      T0 + DAY,
+      T0 + 2 * DAY,
+      T0 + 3 * DAY,
+    ])
+    const alert = decodeFrame(due.outputs.alerts.find((a) => a.code === 0x8f0a)!.frame!)
+    expect(alert.signing.recipient).toBe(PARTIES.supplierA.eui)
+    expect(due.state.billingCalendar?.next).toBe(T0 + 4 * DAY)
+  })
+
+  it('refuses a calendar that would never advance', () => {
+    expect(() => testDevice('ESME', { billingCalendar: { first: T0, everyDays: 0 } })).toThrow(/everyDays/)
+  })
+})
+
+describe('HAN join', () => {
+  it('accepts the install code the device was made with and no other', () => {
+    const code = new Uint8Array(16).fill(7)
+    const device = testDevice('GSME', { installCode: code })
+    expect(installCodeMatches(device, code)).toBe(true)
+    expect(installCodeMatches(device, new Uint8Array(16))).toBe(false)
+    expect(installCodeMatches(device, code.subarray(0, 8))).toBe(false)
+  })
+})
