@@ -30,7 +30,7 @@ export type DeviceInput =
   | { kind: 'time' }
   /** The meter's button: enables an armed supply (ESME and GSME). */
   | { kind: 'button' }
-  /** The consumer accepts emergency credit on the meter or, for an ESME, the PPMID. */
+  /** The consumer accepts emergency credit on the meter or the PPMID (PECS02 / PCS02). */
   | { kind: 'acceptEmergencyCredit'; via: 'meter' | 'ppmid' }
   /** The consumer enables an armed ESME from the PPMID (PECS03); a GSME has no such command. */
   | { kind: 'ppmidEnableSupply' }
@@ -112,7 +112,6 @@ export function step(
       if (s.supply === 'armed') s = { ...s, supply: 'enabled' }
       break
     case 'acceptEmergencyCredit': {
-      if (input.via === 'ppmid' && s.type !== 'ESME') break
       const r = activateEmergencyCredit(s.account, s.supply, now, prepaymentContext(s))
       s = raiseAlerts({ ...s, account: r.account, supply: r.supply }, r.events, backend, outputs.alerts)
       break
