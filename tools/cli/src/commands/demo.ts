@@ -3,12 +3,14 @@
  * or in --pki DIR to keep it); the ESME's trust anchors are read from the Supplier's and the
  * ACB's certificates; the Supplier builds and signs a Critical ECS44 "Arm Supply" command with
  * its private key, the ACB MACs it; then the ESME's side decodes the bytes and checks MAC and
- * signature, and a one-byte tamper and a replayed counter are shown to fail.
+ * signature, and a one-byte tamper and a replayed counter are shown to fail; then the ESME firmware
+ * (packages/device) gets the same bytes, executes them once and refuses the replay and the tamper.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Eui64, toHex } from '@smetsim/core'
+import { cellsFromKeystore, createDevice, step } from '@smetsim/device'
 import {
   applyMac,
   type BackendName,
@@ -136,6 +138,47 @@ function run(backend: CryptoBackend, dir: string, keep: boolean): void {
     'counter changed: signature',
     verifyGeneralSigning(replay, supplierDsCell, backend) ? 'valid' : 'invalid',
   )
+
+  // The same bytes through the ESME firmware (packages/device): its cells filled from the PKI,
+  // supply disabled so that arming shows.
+  const cells = cellsFromKeystore(
+    store,
+    { supplier, accessControlBroker: acb, transitionalCoS: party('transitionalCoS') },
+    readFileSync(join(dir, 'root.pem'), 'utf8'),
+  )
+  const keyOf = (usage: KeyUsage) => {
+    const d = store.privateKey(ESME, usage)?.export({ format: 'jwk' }).d
+    return d ? new Uint8Array(Buffer.from(d, 'base64url')) : undefined
+  }
+  const now = Date.now()
+  let esme = createDevice({
+    type: 'ESME',
+    eui: ESME,
+    cells,
+    keys: { ds: keyOf('digitalSignature')!, ka: keyOf('keyAgreement')! },
+    now,
+    supply: 'disabled',
+  })
+  const run = (what: string, bytes: Uint8Array) => {
+    const { state, outputs } = step(esme, { kind: 'frame', bytes }, now, { backend })
+    esme = state
+    const alerts = outputs.alerts.map((a) => `0x${a.code.toString(16).toUpperCase()}`).join(' ')
+    const answer = outputs.response ? ', response signed by the meter' : ''
+    log(
+      what,
+      `${outputs.outcome}${outputs.reason ? ` (${outputs.reason})` : ''}, supply ${state.supply}${answer}${alerts ? `, alerts ${alerts}` : ''}`,
+    )
+    return outputs
+  }
+  const first = run('ESME firmware: the command', wire)
+  const response = decodeFrame(first.response!)
+  const meterDs = backend.importPublicKey(parseCertificate(certificate(ESME, 'digitalSignature')).publicKey)
+  log(
+    'response signature (meter DS cert)',
+    verifyGeneralSigning(response.signing, meterDs, backend) ? 'valid' : 'invalid',
+  )
+  run('ESME firmware: the same again', wire)
+  run('ESME firmware: one byte flipped', tampered)
 
   process.stdout.write(`${JSON.stringify(frameToJson(received), null, 2)}\n`)
 }
