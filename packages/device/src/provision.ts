@@ -13,7 +13,7 @@ import { newAccount, type PrepaymentConfig, type Tariff } from './prepayment/ind
 import type { DeviceState } from './state.ts'
 
 /** £10 emergency credit, offered below £2, low-credit warning below £5 (milli-pence). */
-export const DEFAULT_CONFIG: PrepaymentConfig = {
+export const DEFAULT_CONFIG: PrepaymentConfig = Object.freeze<PrepaymentConfig>({
   emergencyCreditLimit: 1_000_000,
   emergencyCreditThreshold: 200_000,
   lowCreditThreshold: 500_000,
@@ -26,10 +26,10 @@ export const DEFAULT_CONFIG: PrepaymentConfig = {
   suspendDebtDisabled: true,
   suspendDebtEmergency: false,
   nonDisablement: [],
-}
+})
 
 /** 30 p/kWh and 50 p/day standing charge, in milli-pence. */
-export const DEFAULT_TARIFF: Tariff = { unitRate: 30_000, standingCharge: 50_000 }
+export const DEFAULT_TARIFF: Tariff = Object.freeze({ unitRate: 30_000, standingCharge: 50_000 })
 
 /** A fresh P-256 private scalar (1 ≤ d < n). */
 export function randomPrivateKey(): Uint8Array {
@@ -90,7 +90,7 @@ export function createDevice(o: NewDeviceOptions): DeviceState {
     supply: o.supply ?? 'enabled',
     paymentMode: o.paymentMode ?? 'credit',
     account: newAccount(o.now, { meterBalance: o.meterBalance ?? 0 }),
-    config: { ...DEFAULT_CONFIG, ...o.config },
+    config: o.config ? { ...DEFAULT_CONFIG, ...o.config } : DEFAULT_CONFIG, // shared unless changed
     tariff: o.tariff ?? DEFAULT_TARIFF,
     load: { watts: o.type === 'PPMID' ? 0 : (o.watts ?? 400), seed: o.seed ?? seedOf(eui) },
     utrns: [],
