@@ -146,16 +146,37 @@ export function signingCell(role: RemotePartyRole): CellName {
  * hold the remote parties' private keys (`keys.standIn`): static ECDH gives the same secret
  * either way round, so the device still checks every MAC itself.
  */
+const privateRefs = new Map<string, WeakMap<Uint8Array, PrivateKeyRef>>()
+
+/**
+ * The backend's key for one of the device's own scalars, cached on the scalar's array: the
+ * array stays the same object through every state the device goes through, so the lookup on
+ * each command is a WeakMap hit rather than an import.
+ */
+export function privateKeyOf(scalar: Uint8Array, backend: CryptoBackend): PrivateKeyRef {
+  let byScalar = privateRefs.get(backend.name)
+  if (!byScalar) {
+    byScalar = new WeakMap()
+    privateRefs.set(backend.name, byScalar)
+  }
+  let ref = byScalar.get(scalar)
+  if (!ref) {
+    ref = backend.importPrivateKey(scalar)
+    byScalar.set(scalar, ref)
+  }
+  return ref
+}
+
 export function keyAgreement(
   keys: DeviceKeys,
   cell: Credential,
   backend: CryptoBackend,
   prepayment = false,
 ): { own: PrivateKeyRef; other: PublicKeyRef } | undefined {
-  if (keys.ka) return { own: backend.importPrivateKey(keys.ka), other: publicKeyOf(cell, backend) }
+  if (keys.ka) return { own: privateKeyOf(keys.ka, backend), other: publicKeyOf(cell, backend) }
   const peer = keys.standIn?.peers[`${cell.eui}${prepayment ? '-pp' : ''}`]
   if (!peer || !keys.standIn) return undefined
-  return { own: backend.importPrivateKey(peer), other: backend.importPublicKey(keys.standIn.publicKey) }
+  return { own: privateKeyOf(peer, backend), other: backend.importPublicKey(keys.standIn.publicKey) }
 }
 
 /** A device's own keys: 32-byte private scalars. */

@@ -17,7 +17,7 @@ import {
   messageKey,
   signGeneralSigning,
 } from '@smetsim/gbcs'
-import { type CellName, keyAgreement, roleOfOriginator } from './cells.ts'
+import { type CellName, keyAgreement, privateKeyOf, roleOfOriginator } from './cells.ts'
 import type { DeviceState } from './state.ts'
 
 function protect(
@@ -27,7 +27,7 @@ function protect(
   backend: CryptoBackend,
 ): Uint8Array | undefined {
   if (signed)
-    return encodeFrame({ signing: signGeneralSigning(s, backend.importPrivateKey(state.keys.ds), backend) })
+    return encodeFrame({ signing: signGeneralSigning(s, privateKeyOf(state.keys.ds, backend), backend) })
   const cell = keyAgreementCell(state, s.recipient)
   const credential = cell && state.cells[cell]
   if (!credential) return undefined // nobody to agree a key with: the message cannot be protected

@@ -47,6 +47,8 @@ export function topUp(
   via: 'remote' | 'keypad' | 'ppmid',
   now: number,
   backend: CryptoBackend,
+  /** For a CS01a: the command's originator counter, which is the UTRN's full counter. */
+  commandCounter?: bigint,
 ): TopUpResult {
   const local = via !== 'remote'
   if (local && state.utrnLockedUntil > now)
@@ -75,7 +77,11 @@ export function topUp(
     device: state.eui,
     supplier: cell.eui,
     key: pair,
-    counter: { reference: newest > floor ? newest : floor },
+    // A keypad entry carries 10 bits of its counter, rebuilt around the newest one accepted.
+    counter:
+      commandCounter !== undefined
+        ? { exact: commandCounter }
+        : { reference: newest > floor ? newest : floor },
     backend,
   })
   if (!check.ok) return reject(UTRN_ALERTS.notAuthentic, `UTRN ${check.reason}`)
@@ -83,7 +89,11 @@ export function topUp(
     return reject(UTRN_ALERTS.duplicate, `UTRN counter ${check.counter} already used`)
 
   const ctx = { config: state.config, tariff: state.tariff, load: state.load, paymentMode: state.paymentMode }
-  const r = applyTopUp(state.account, state.supply, now, check.value * 1000, ctx)
+  // A £0 UTRN is a valid token: it uses up its counter and credits nothing.
+  const r =
+    check.value > 0
+      ? applyTopUp(state.account, state.supply, now, check.value * 1000, ctx)
+      : { account: state.account, supply: state.supply, events: [], rejected: undefined }
   if (r.rejected !== undefined) return reject(r.rejected, 'top-up amount refused')
 
   let utrns = [...state.utrns, check.counter].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))

@@ -131,7 +131,16 @@ function readGeneralCiphering(r: Reader): GbcsFrame {
   return { signing, mac }
 }
 
+/**
+ * The bytes each decoded General-Signing block arrived as. signedBytes and macAad reuse them
+ * instead of encoding the block again (a device checks every command it receives). Only the
+ * very object decodeFrame returned is in here, frozen; its content, date-time and signature are
+ * views into this copy, so even an in-place change to them cannot make the two disagree.
+ */
+const RECEIVED = new WeakMap<GeneralSigning, { block: Uint8Array; signedEnd: number }>()
+
 function readGeneralSigning(r: Reader): GeneralSigning {
+  const start = r.offset
   if (r.u8('general-signing tag') !== GENERAL_SIGNING_TAG) {
     r.fail('expected the general-signing tag 0xDF')
   }
@@ -143,26 +152,44 @@ function readGeneralSigning(r: Reader): GeneralSigning {
   const originator = readSystemTitle(r, 'originator system title')
   const recipient = readSystemTitle(r, 'recipient system title')
   const dateTimeLength = r.u8('date-time length')
-  let dateTime: Uint8Array | undefined
-  if (dateTimeLength === 12) dateTime = r.take(12, 'date-time').slice()
+  const dateTimeAt = r.offset
+  if (dateTimeLength === 12) r.take(12, 'date-time')
   else if (dateTimeLength !== 0) r.fail(`date-time length must be 0 or 12, got ${dateTimeLength}`)
   const other = r.sub(readLength(r, 'other-information length'), 'other-information')
   const messageCode = other.u16('message code')
   const supplementary = other.done ? undefined : readSupplementary(other)
-  const content = r.take(readLength(r, 'content length'), 'content').slice()
+  const contentLength = readLength(r, 'content length')
+  const contentAt = r.offset
+  r.take(contentLength, 'content')
+  const signedEnd = r.offset
   const signature = readSignatureField(r)
   r.end('the general-signing block')
-  return {
+
+  // One copy of the whole block; the byte fields are views into it (offsets relative to it).
+  const block = r.bytes.slice(start - r.base, r.offset - r.base)
+  const view = (at: number, n: number) => block.subarray(at - start, at - start + n)
+  const signing: GeneralSigning = {
     cra,
     originatorCounter,
     originator,
     recipient,
-    ...(dateTime && { dateTime }),
+    ...(dateTimeLength === 12 && { dateTime: view(dateTimeAt, 12) }),
     messageCode,
-    ...(supplementary && { supplementary }),
-    content,
-    signature,
+    ...(supplementary && { supplementary: Object.freeze(supplementary) }),
+    content: view(contentAt, contentLength),
+    signature:
+      signature.kind === 'ecdsa'
+        ? Object.freeze({
+            kind: 'ecdsa' as const,
+            bytes: view(r.offset - SIGNATURE_LENGTH, SIGNATURE_LENGTH),
+          })
+        : signature,
   }
+  if (!supplementary?.keyAgreementCertificate) {
+    Object.freeze(signing)
+    RECEIVED.set(signing, { block, signedEnd: signedEnd - start })
+  }
+  return signing
 }
 
 function readSystemTitle(r: Reader, what: string): Eui64 {
@@ -272,6 +299,8 @@ function writeOtherInformation(w: Writer, s: GeneralSigning): void {
  * the content (GBCS 6.3; the signature field itself excluded).
  */
 export function signedBytes(s: GeneralSigning): Uint8Array {
+  const received = RECEIVED.get(s)
+  if (received) return received.block.subarray(1, received.signedEnd)
   const w = new Writer()
   writeGroupingHeader(w, s)
   w.bytes(s.content)
@@ -284,6 +313,13 @@ export function signedBytes(s: GeneralSigning): Uint8Array {
  * field (GBCS 6.2.3; pinned by the GBCS 18.4 test vector).
  */
 export function macAad(s: GeneralSigning): Uint8Array {
+  const received = RECEIVED.get(s)
+  if (received) {
+    const aad = new Uint8Array(6 + received.block.length)
+    aad[0] = SECURITY_CONTROL // then invocation counter 0 and one zero byte
+    aad.set(received.block, 6)
+    return aad
+  }
   const w = new Writer().u8(SECURITY_CONTROL).u32(0).u8(0)
   return writeGeneralSigning(w, s).finish()
 }

@@ -55,6 +55,17 @@ for (const name of ['native', 'noble'] as const) {
       ).toBe(false)
     })
 
+    it('checks the bytes as received, and still refuses a decoded frame changed in place', () => {
+      const key = messageKey(frame.signing, acb, device, backend)
+      const copy = decodeFrame(fromHex(V.frame))
+      expect(Object.isFrozen(copy.signing)).toBe(true)
+      copy.signing.content[3] = (copy.signing.content[3] ?? 0) ^ 0x40
+      expect(verifyMac(copy, key)).toBe(false)
+      expect(verifyGeneralSigning(copy.signing, supplier, backend)).toBe(false)
+      copy.signing.content[3] = (copy.signing.content[3] ?? 0) ^ 0x40
+      expect(verifyMac(copy, key)).toBe(true)
+    })
+
     it('signs a fresh block that verifies, and refuses to MAC a Pre-Command', () => {
       const signer = backend.importPrivateKey(fromHex(V.supplierDsPrivate))
       const unsigned: GeneralSigning = {

@@ -191,8 +191,8 @@ const clockGsme: Handler = (state, v, _auth, now) => {
 }
 
 /** CS01a: a top-up sent by the supplier (SR 2.2). */
-const topUpEsme: Handler = (state, v, _auth, now, backend) => {
-  const r = topUp(state, String(v.utrn), 'remote', now, backend)
+const topUpEsme: Handler = (state, v, auth, now, backend) => {
+  const r = topUp(state, String(v.utrn), 'remote', now, backend, auth.frame.signing.originatorCounter)
   return {
     state: r.state,
     response: { ...esmeHead(v), result: r.ok ? 'success' : 'other-reason' },

@@ -1,11 +1,19 @@
 /** Growable byte buffer for the GBCS encoders. */
+/**
+ * Scratch buffers handed back by finished Writers. Every frame a device checks or answers goes
+ * through several Writers, and a fresh ArrayBuffer for each was a measurable share of the work
+ * (and of the garbage). finish() copies the result out, so a buffer is free again after it.
+ */
+const spare: Uint8Array[] = []
+const SPARE_MAX = 16
+
 export class Writer {
-  private buf = new Uint8Array(256)
+  private buf = spare.pop() ?? new Uint8Array(256)
   private at = 0
 
   private ensure(n: number): void {
     if (this.at + n <= this.buf.length) return
-    let size = this.buf.length * 2
+    let size = Math.max(64, this.buf.length * 2)
     while (size < this.at + n) size *= 2
     const next = new Uint8Array(size)
     next.set(this.buf.subarray(0, this.at))
@@ -46,7 +54,12 @@ export class Writer {
     return this.at
   }
 
+  /** The bytes written, as a new array; the Writer must not be used afterwards. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.at)
+    const out = this.buf.slice(0, this.at)
+    if (spare.length < SPARE_MAX) spare.push(this.buf)
+    this.buf = new Uint8Array(0)
+    this.at = 0
+    return out
   }
 }

@@ -1,0 +1,355 @@
+/**
+ * Device firmware benchmark: an ESME handling an authentic ECS44 Arm Supply (Critical: the
+ * supplier's signature, the ACB's MAC, a signed response) and ECS45 Read Supply Status
+ * (non-critical: MAC only, a MACed response) through the whole `step()` — decode, checks,
+ * execution, response building and protection — each against the raw cryptography the
+ * device cannot avoid for that command, and all as ratios to raw node:crypto verify on a
+ * cached KeyObject measured in the same run (native backend). Then the memory an idle ESME
+ * and GSME holds in a fleet of 20,000, and the size of one CBOR snapshot.
+ *
+ *   node --import tsx bench/device.ts [--quick]
+ *
+ * The memory part needs a callable GC: it uses `global.gc` when node runs with --expose-gc,
+ * and otherwise turns the flag on at run time (v8.setFlagsFromString) and takes `gc` from a
+ * fresh vm context.
+ */
+import {
+  createCipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  sign as nodeSign,
+  verify as nodeVerify,
+  timingSafeEqual,
+} from 'node:crypto'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { Bench } from 'tinybench'
+// The device package through its source, as frame.ts reaches gbcs: bench/package.json does not
+// list @smetsim/device.
+import { createDevice, type DeviceState, snapshotDevice, step } from '../packages/device/src/index.ts'
+// Test support (not exported from the package): its in-memory SMKI PKI, the remote parties'
+// keys and `command()`, which signs and MACs a command as a supplier and the ACB would.
+// Importing it by relative path is fine for a benchmark.
+import { ARM, command, installedCells, READ_SUPPLY, T0 } from '../packages/device/src/testing.ts'
+import {
+  decodeFrame,
+  type GbcsFrame,
+  gbcsIv,
+  gbcsOtherInfo,
+  getBackend,
+  macAad,
+  signedBytes,
+} from '../packages/gbcs/src/index.ts'
+
+const quick = process.argv.includes('--quick')
+const TIME_MS = quick ? 300 : 1200
+const WARMUP_MS = quick ? 50 : 150
+/** Commands built ahead per use case, each with a higher counter than the one before. */
+const POOL = quick ? 5_000 : 20_000
+/** Idle devices held at once for the memory figures. */
+const FLEET = 20_000
+const BYTES_GOAL = 2048
+
+const backend = getBackend('native')
+const cells = installedCells()
+const esme = createDevice({ type: 'ESME', eui: '00DB120000000001', cells, now: T0 })
+
+// ---------------------------------------------------------------------------------------------
+// The commands, built before timing. ECS44 is signed by supplier A and MACed by the ACB; ECS45
+// only MACed. The supply stays enabled (arming an enabled supply changes nothing and raises no
+// alert), so every ECS44 costs exactly the command's checks and the signed response; `now` stays
+// at T0, so the lazy prepayment settlement has nothing to do either.
+const started = performance.now()
+const armCommands = Array.from({ length: POOL }, (_, i) =>
+  command(ARM.code, ARM.view, esme, { counter: BigInt(i + 1) }),
+)
+const readCommands = Array.from({ length: POOL }, (_, i) =>
+  command(READ_SUPPLY.code, READ_SUPPLY.view, esme, { counter: BigInt(i + 1), sign: false }),
+)
+
+// One sample of each, through the firmware, outside the timing: it must execute and answer.
+const armSample = step(esme, { kind: 'frame', bytes: armCommands[0]! }, T0, { backend }).outputs
+const readSample = step(esme, { kind: 'frame', bytes: readCommands[0]! }, T0, { backend }).outputs
+for (const [name, o] of [
+  ['ECS44', armSample],
+  ['ECS45', readSample],
+] as const) {
+  if (o.outcome !== 'executed' || !o.response || o.alerts.length > 0)
+    throw new Error(`${name} sample: ${o.outcome} (${o.reason ?? 'no reason'}), benchmark set-up is wrong`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The raw cryptography, straight on node:crypto with every byte string taken from the real
+// frames above (decoded once, here): ECDSA verify and sign on cached KeyObjects, the GBCS KDF
+// (one SHA-256 over 00000001 ‖ Z ‖ OtherInfo, the ECDH secret Z cached as the device caches it)
+// and the GMAC (AES-128-GCM with no plaintext, 12-byte tag, compared in constant time).
+const armFrame = decodeFrame(armCommands[0]!)
+const armResponse = decodeFrame(armSample.response!)
+const readFrame = decodeFrame(readCommands[0]!)
+const readResponse = decodeFrame(readSample.response!)
+if (armResponse.mac || armResponse.signing.signature.kind !== 'ecdsa' || !readResponse.mac)
+  throw new Error('responses are not protected as expected: benchmark set-up is wrong')
+
+const SPKI_P256 = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex')
+const supplierVerifyKey = {
+  key: createPublicKey({
+    key: Buffer.concat([SPKI_P256, cells.supplierDs!.publicKey]),
+    format: 'der',
+    type: 'spki',
+  }),
+  dsaEncoding: 'ieee-p1363' as const,
+}
+const deviceDs = backend.importPrivateKey(esme.keys.ds)
+const deviceSignKey = {
+  key: createPrivateKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: b64u(deviceDs.publicKey.point.subarray(1, 33)),
+      y: b64u(deviceDs.publicKey.point.subarray(33)),
+      d: b64u(esme.keys.ds),
+    },
+    format: 'jwk',
+  }),
+  dsaEncoding: 'ieee-p1363' as const,
+}
+const deviceKa = backend.importPrivateKey(esme.keys.ka!)
+const acbSecret = backend.ecdh(deviceKa, backend.importPublicKey(cells.accessControlBrokerKa!.publicKey))
+const supplierSecret = backend.ecdh(deviceKa, backend.importPublicKey(cells.supplierKa!.publicKey))
+const KDF_COUNTER = Uint8Array.of(0, 0, 0, 1)
+
+interface MacInputs {
+  z: Uint8Array
+  otherInfo: Uint8Array
+  iv: Uint8Array
+  aad: Uint8Array
+  mac: Uint8Array
+}
+const macInputs = (f: GbcsFrame, z: Uint8Array): MacInputs => ({
+  z,
+  otherInfo: gbcsOtherInfo({
+    originator: f.signing.originator,
+    cra: f.signing.cra,
+    counter: f.signing.originatorCounter,
+    recipient: f.signing.recipient,
+  }),
+  iv: gbcsIv(f.signing.originator),
+  aad: macAad(f.signing),
+  mac: f.mac ?? new Uint8Array(12),
+})
+const armMac = macInputs(armFrame, acbSecret)
+const readMac = macInputs(readFrame, acbSecret)
+const readResponseMac = macInputs(readResponse, supplierSecret)
+const armTbs = signedBytes(armFrame.signing)
+const armSignature =
+  armFrame.signing.signature.kind === 'ecdsa' ? armFrame.signing.signature.bytes : new Uint8Array(64)
+const armResponseTbs = signedBytes(armResponse.signing)
+
+function rawGmac(m: MacInputs): Buffer {
+  const key = createHash('sha256')
+    .update(KDF_COUNTER)
+    .update(m.z)
+    .update(m.otherInfo)
+    .digest()
+    .subarray(0, 16)
+  const gmac = createCipheriv('aes-128-gcm', key, m.iv, { authTagLength: 12 })
+  gmac.setAAD(m.aad)
+  gmac.final()
+  return gmac.getAuthTag()
+}
+const rawMacCheck = (m: MacInputs) => timingSafeEqual(rawGmac(m), m.mac)
+
+// Sanity: the raw paths reproduce what the firmware and test support computed.
+const checks: [string, boolean][] = [
+  ['raw verify of the ECS44 signature', nodeVerify('sha256', armTbs, supplierVerifyKey, armSignature)],
+  ['raw MAC check of ECS44', rawMacCheck(armMac)],
+  ['raw MAC check of ECS45', rawMacCheck(readMac)],
+  ['raw MAC of the ECS45 response', rawMacCheck(readResponseMac)],
+]
+for (const [name, ok] of checks) if (!ok) throw new Error(`${name} fails: benchmark set-up is wrong`)
+
+// ---------------------------------------------------------------------------------------------
+// The firmware loops. Each call takes the next command, whose counter is above the last the
+// state accepted, and carries the new state on; when the pool runs out the next command goes
+// to the freshly made device again (counters start over there), so every step executes.
+// Any step that does not execute and answer is counted and fails the run afterwards.
+let misses = 0
+function firmwareLoop(commands: Uint8Array[]): () => void {
+  let state: DeviceState = esme
+  let next = 0
+  return () => {
+    if (next === commands.length) {
+      state = esme
+      next = 0
+    }
+    const r = step(state, { kind: 'frame', bytes: commands[next++]! }, T0, { backend })
+    if (r.outputs.outcome !== 'executed' || !r.outputs.response) misses++
+    state = r.state
+  }
+}
+
+const BASELINE = 'baseline: node:crypto verify, cached KeyObject'
+const RAW_44 = 'raw crypto of one Critical command: verify + KDF + GMAC check + sign response'
+const RAW_45 = 'raw crypto of one non-critical command: KDF + GMAC check + KDF + GMAC response'
+const DEVICE_44 = 'device handles ECS44 (Critical)'
+const DEVICE_45 = 'device handles ECS45 (non-critical)'
+
+const bench = new Bench({ time: TIME_MS, warmupTime: WARMUP_MS, iterations: 16, throws: true })
+bench
+  .add(BASELINE, () => {
+    nodeVerify('sha256', armTbs, supplierVerifyKey, armSignature)
+  })
+  .add(RAW_44, () => {
+    nodeVerify('sha256', armTbs, supplierVerifyKey, armSignature)
+    rawMacCheck(armMac)
+    nodeSign('sha256', armResponseTbs, deviceSignKey)
+  })
+  .add(DEVICE_44, firmwareLoop(armCommands))
+  .add(RAW_45, () => {
+    rawMacCheck(readMac)
+    rawGmac(readResponseMac)
+  })
+  .add(DEVICE_45, firmwareLoop(readCommands))
+
+await bench.run()
+const seconds = (performance.now() - started) / 1000
+if (misses > 0) throw new Error(`${misses} timed steps did not execute: the measurement is void`)
+
+function medianOps(name: string): number {
+  const r = bench.tasks.find((t) => t.name === name)?.result
+  if (!r || !('throughput' in r)) throw new Error(`no result for ${name}`)
+  return r.throughput.p50
+}
+
+const baseline = medianOps(BASELINE)
+const rows = bench.tasks.map((t) => {
+  const r = t.result
+  const ok = 'throughput' in r
+  const ops = ok ? r.throughput.p50 : Number.NaN
+  return {
+    task: t.name,
+    'ops/s (median)': ok ? Math.round(ops).toLocaleString('en-GB') : r.state,
+    'µs/op (median)': ok ? (r.latency.p50 * 1000).toFixed(1) : '',
+    'vs baseline': ok ? `${(ops / baseline).toFixed(3)}×` : '',
+    samples: ok ? r.latency.samplesCount : 0,
+  }
+})
+
+console.log(
+  `\nSMETS2 device firmware (node ${process.version}, native backend, ${seconds.toFixed(1)} s` +
+    `${quick ? ', --quick' : ''}), ${armCommands[0]!.length}-byte ECS44 and ${readCommands[0]!.length}-byte ` +
+    `ECS45 commands, ${POOL.toLocaleString('en-GB')} of each with rising counters`,
+)
+console.table(rows)
+
+const goals: [string, number, number][] = [
+  ['device ECS44 vs raw crypto of the command', medianOps(DEVICE_44) / medianOps(RAW_44), 0.8],
+  ['device ECS45 vs raw crypto of the command', medianOps(DEVICE_45) / medianOps(RAW_45), 0.8],
+]
+for (const [goal, ratio, target] of goals) {
+  console.log(`${ratio >= target ? 'PASS' : 'FAIL'}  ${goal}: ${ratio.toFixed(2)}× (goal ≥ ${target})`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory per idle device: FLEET devices held in a preallocated array (the array's own slots are
+// not counted), all sharing one cells object, as a fleet does. heapUsed + arrayBuffers after a
+// full GC, before and after making them. Then, for the ESME, the same with parts of the state
+// swapped for one shared object after creation, to show what each part costs.
+const gc = callableGc()
+const euiOf = (i: number) => `00DB12${(0x100000 + i).toString(16).toUpperCase().padStart(10, '0')}`
+
+function settledBytes(): number {
+  for (let i = 0; i < 3; i++) gc()
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
+
+function bytesPerDevice(make: (i: number) => DeviceState): number {
+  for (let i = 0; i < 200; i++) make(i) // compile and warm the path first
+  const held: DeviceState[] = new Array(FLEET)
+  const before = settledBytes()
+  for (let i = 0; i < FLEET; i++) held[i] = make(i)
+  const after = settledBytes()
+  if (held[FLEET - 1]?.cells !== cells) throw new Error('fleet not held')
+  return (after - before) / FLEET
+}
+
+const idle = (type: 'ESME' | 'GSME') => (i: number) => createDevice({ type, eui: euiOf(i), cells, now: T0 })
+const esmeBytes = bytesPerDevice(idle('ESME'))
+const gsmeBytes = bytesPerDevice(idle('GSME'))
+
+const template = createDevice({ type: 'ESME', eui: euiOf(0), cells, now: T0 })
+type Strip = (d: DeviceState) => void
+const strips: [string, Strip][] = [
+  ['own keys (two 32-byte scalars and their object)', (d) => (d.keys = template.keys)],
+  ['prepayment config (own copy)', (d) => (d.config = template.config)],
+  ['account', (d) => (d.account = template.account)],
+  [
+    'load, counters, utrns',
+    (d) => {
+      d.load = template.load
+      d.counters = template.counters
+      d.utrns = template.utrns
+    },
+  ],
+]
+const breakdown: { 'ESME state': string; 'B/device': string; 'this part': string }[] = []
+let previous = esmeBytes
+breakdown.push({ 'ESME state': 'as created', 'B/device': esmeBytes.toFixed(0), 'this part': '' })
+for (let k = 0; k < strips.length; k++) {
+  const applied = strips.slice(0, k + 1).map(([, f]) => f)
+  const bytes = bytesPerDevice((i) => {
+    const d = idle('ESME')(i)
+    for (const f of applied) f(d)
+    return d
+  })
+  breakdown.push({
+    'ESME state': `… with shared ${strips[k]![0]}`,
+    'B/device': bytes.toFixed(0),
+    'this part': (previous - bytes).toFixed(0),
+  })
+  previous = bytes
+}
+breakdown.push({
+  'ESME state': 'left: the state object itself and its EUI string',
+  'B/device': previous.toFixed(0),
+  'this part': previous.toFixed(0),
+})
+
+console.log(
+  `\nIdle devices: ${FLEET.toLocaleString('en-GB')} held at once, one shared cells object ` +
+    '(heapUsed + arrayBuffers after a full GC)',
+)
+console.table(breakdown)
+
+const snapshotBytes = (type: 'ESME' | 'GSME') =>
+  snapshotDevice(createDevice({ type, eui: euiOf(1), cells, now: T0 })).length
+const certificateBytes = Object.values(cells).reduce((n, c) => n + c.certificate.length, 0)
+console.log(
+  `CBOR snapshot of one idle device: ESME ${snapshotBytes('ESME')} B, GSME ${snapshotBytes('GSME')} B ` +
+    `(of which ${certificateBytes} B are the ${Object.keys(cells).length} cells' DER certificates)`,
+)
+for (const [type, bytes] of [
+  ['ESME', esmeBytes],
+  ['GSME', gsmeBytes],
+] as const) {
+  console.log(
+    `${bytes <= BYTES_GOAL ? 'PASS' : 'FAIL'}  bytes per idle ${type}: ${bytes.toFixed(0)} B (goal ≤ ${BYTES_GOAL} B)`,
+  )
+}
+
+/** `global.gc` when node was started with --expose-gc; otherwise the flag set now, and gc taken from a new context. */
+function callableGc(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc
+  if (typeof exposed === 'function') return exposed
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc') as unknown
+  if (typeof gc !== 'function')
+    throw new Error('no callable GC: run with `node --expose-gc --import tsx bench/device.ts`')
+  return gc as () => void
+}
+
+function b64u(b: Uint8Array): string {
+  return Buffer.from(b).toString('base64url')
+}
