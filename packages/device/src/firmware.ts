@@ -16,12 +16,14 @@ import {
   type CryptoBackend,
   decodePayload,
   defaultBackend,
+  type GeneralSigning,
   messageCodeName,
 } from '@smetsim/gbcs'
-import { authenticateCommand, type RefusalReason } from './authenticate.ts'
+import { type Authenticated, authenticateCommand, type RefusalReason } from './authenticate.ts'
+import { COMMAND_RULES } from './authority.ts'
 import { activateEmergencyCredit, nextChange, type PrepaymentContext, settle } from './prepayment/index.ts'
 import { buildAlert, buildResponse } from './protect.ts'
-import type { DeviceState } from './state.ts'
+import type { DeviceState, PendingCommand } from './state.ts'
 import { topUp } from './top-up.ts'
 import { executeUseCase, type UseCaseResult } from './use-cases/index.ts'
 
@@ -101,6 +103,7 @@ export function step(
   const backend = options.backend ?? defaultBackend
   const outputs: DeviceOutputs = { alerts: [], wakeAt: undefined }
   let s = billingDue(settleTo(state, now, backend, outputs.alerts), now, backend, outputs.alerts)
+  s = runDue(s, now, backend, outputs.alerts)
 
   switch (input.kind) {
     case 'frame':
@@ -125,7 +128,7 @@ export function step(
       break
   }
   const change = nextChange(s.account, s.supply, prepaymentContext(s))
-  const times = [change, nextWake(s, now), s.billingCalendar?.next].filter(
+  const times = [change, nextWake(s, now), s.billingCalendar?.next, s.pending[0]?.at].filter(
     (t): t is number => t !== undefined,
   )
   outputs.wakeAt = times.length > 0 ? Math.min(...times) : undefined
@@ -221,6 +224,56 @@ function handleFrame(
   if (result.reason) outputs.reason = result.reason
   if (response) outputs.response = response
   let next = result.state
+  if (result.cancel) next = { ...next, pending: next.pending.filter((p) => p.messageCode !== s.messageCode) }
+  if (result.schedule) {
+    const entry: PendingCommand = {
+      at: result.schedule.at,
+      messageCode: s.messageCode,
+      originatorCounter: s.originatorCounter,
+      originator: s.originator,
+      role: auth.role,
+      critical: auth.critical,
+      view: result.schedule.view,
+    }
+    next = { ...next, pending: [...next.pending, entry].sort((a, b) => a.at - b.at) }
+  }
   next = raiseAlerts(next, result.events, backend, outputs.alerts)
   return next
+}
+
+/**
+ * Runs the future-dated commands due by `now`, each as its use case would have run it then,
+ * and raises 0x8F66 (actioned) or 0x8F67 (not actioned) for each. Their responses were sent
+ * when the commands arrived; the outcome travels in the alert.
+ */
+function runDue(
+  state: DeviceState,
+  now: number,
+  backend: CryptoBackend,
+  alerts: DeviceOutputs['alerts'],
+): DeviceState {
+  let s = state
+  for (let due = s.pending[0]; due && due.at <= now; due = s.pending[0]) {
+    s = { ...s, pending: s.pending.slice(1) }
+    const signing: GeneralSigning = {
+      cra: 'command',
+      originatorCounter: due.originatorCounter,
+      originator: due.originator,
+      recipient: s.eui,
+      messageCode: due.messageCode,
+      content: new Uint8Array(0),
+      signature: { kind: 'absent' },
+    }
+    const rule = COMMAND_RULES.get(due.messageCode)
+    const auth: Authenticated = { ok: true, frame: { signing }, role: due.role, rule, critical: due.critical }
+    let outcome = 0x8f66
+    try {
+      const result = executeUseCase(s, auth, due.view, due.at, backend)
+      s = raiseAlerts(result.state, result.events, backend, alerts)
+    } catch {
+      outcome = 0x8f67
+    }
+    s = raiseAlerts(s, [{ at: due.at, alert: outcome }], backend, alerts)
+  }
+  return s
 }

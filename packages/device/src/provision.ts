@@ -96,6 +96,7 @@ export function createDevice(o: NewDeviceOptions): DeviceState {
     utrns: [],
     utrnFailures: 0,
     utrnLockedUntil: 0,
+    pending: [],
     installCode: o.installCode ?? new Uint8Array(randomBytes(16)),
     ...(o.billingCalendar && {
       billingCalendar: { next: o.billingCalendar.first, everyDays: o.billingCalendar.everyDays },

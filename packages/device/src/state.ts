@@ -4,6 +4,7 @@
  * devices fit in memory. Firmware steps never mutate a state; they return a new one.
  */
 import type { Eui64 } from '@smetsim/core'
+import type { Json } from '@smetsim/gbcs'
 import type { DeviceType } from './authority.ts'
 import type { DeviceKeys, RemotePartyRole, TrustAnchorCells } from './cells.ts'
 import type {
@@ -21,6 +22,17 @@ export type Counters = Partial<Record<CounterKey, bigint>>
 
 /** Commissioning (SMI) as the device sees it: ECS70/GCS28 moves it on. */
 export type Commissioning = 'installedNotCommissioned' | 'commissioned'
+
+export interface PendingCommand {
+  at: number
+  messageCode: number
+  originatorCounter: bigint
+  originator: Eui64
+  role: RemotePartyRole
+  critical: boolean
+  /** The command's use-case view, with its date-time set to 'now' for the day it runs. */
+  view: { name: string; [field: string]: Json }
+}
 
 export interface DeviceState {
   type: DeviceType
@@ -53,6 +65,11 @@ export interface DeviceState {
    * Billing Data Log alert (0x8F0A) to whichever supplier is in its cells (DP072).
    */
   billingCalendar?: { next: number; everyDays: number }
+  /**
+   * Future-dated commands accepted and waiting for their execution date-time, in order: the
+   * use-case view to execute then, and who sent it.
+   */
+  pending: readonly PendingCommand[]
   /** The 16-byte install code the CHF needs to let the device join its HAN (SR 8.11). */
   installCode?: Uint8Array
 }

@@ -27,7 +27,7 @@ import {
 } from '../cells.ts'
 import type { AlertEvent as Event } from '../prepayment/index.ts'
 import type { CounterKey, DeviceState } from '../state.ts'
-import type { UseCaseResult, View } from './index.ts'
+import { deferred, type UseCaseResult, type View, whenToRun } from './index.ts'
 
 interface CellIdentifier {
   remotePartyRole: RemotePartyRole
@@ -97,8 +97,9 @@ export function updateSecurityCredentials(
   const fail = (reason: string): UseCaseResult => ({ state, events: [{ at: now, alert: 0x8f1e }], reason })
   if (!control || BigInt(control.authorisingRemotePartySeqNumber as number) !== counter)
     return fail('authorisingRemotePartySeqNumber differs from the frame counter')
-  if (v.executionDateTime !== undefined)
-    return { state, events: [], reason: 'future-dated CS02b: not emulated, nothing replaced' }
+  // Future-dated: acknowledged without a response now (the outcome comes with 0x8F66 later).
+  const run = whenToRun(v.executionDateTime, state, now)
+  if (run !== 'now') return deferred(state, run, v, 'executionDateTime')
 
   const path = (v.certificationPathCertificates as string[] | undefined) ?? []
   const cells = { ...state.cells }

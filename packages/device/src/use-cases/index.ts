@@ -20,6 +20,10 @@ export interface UseCaseResult {
   events: Event[]
   /** Set when the use case answered with an error, saying why. */
   reason?: string
+  /** A future-dated command: run `view` at `at` (and raise 0x8F66 then). */
+  schedule?: { at: number; view: View }
+  /** A cancellation: drop the pending future-dated commands of this message code. */
+  cancel?: boolean
 }
 
 type Handler = (
@@ -79,23 +83,54 @@ function setPaymentMode(state: DeviceState, v: View): DeviceState {
   return { ...state, paymentMode: prepayment ? 'prepayment' : 'credit', config }
 }
 
-/** 'now' or an instant not after the device's clock: execute now. Future-dated: not emulated. */
-function isImmediate(when: Json | undefined, state: DeviceState, now: number): boolean {
-  if (when === undefined || when === 'now') return true
-  if (typeof when !== 'string' || when === 'unspecified') return false
-  const at = Date.parse(when)
-  return Number.isFinite(at) && at <= now + state.clockOffset
+/**
+ * When a command with an execution (activation) date-time should run: 'now' (or absent, or a
+ * time already past on the device clock), a future instant, or 'unspecified' (all FF), which
+ * GBCS uses to cancel the pending future-dated command of the same use case.
+ */
+export function whenToRun(
+  when: Json | undefined,
+  state: DeviceState,
+  now: number,
+): 'now' | 'cancel' | number {
+  if (when === undefined || when === 'now') return 'now'
+  if (when === 'unspecified') return 'cancel'
+  const at = typeof when === 'string' ? Date.parse(when) : Number.NaN
+  // GBCS's "never" (9999-12-31) also cancels; anything unreadable is run now.
+  if (!Number.isFinite(at)) return 'now'
+  if (at >= Date.UTC(9999, 0, 1)) return 'cancel'
+  return at <= now + state.clockOffset ? 'now' : at - state.clockOffset
+}
+
+/** The answer to a future-dated or cancelling command: acknowledged now, executed later or never. */
+export function deferred(
+  state: DeviceState,
+  run: 'cancel' | number,
+  view: View,
+  dateField: string,
+  response?: View,
+): UseCaseResult {
+  return run === 'cancel'
+    ? {
+        state,
+        events: [],
+        cancel: true,
+        ...(response && { response }),
+        reason: 'cancels the pending future-dated command',
+      }
+    : {
+        state,
+        events: [],
+        schedule: { at: run, view: { ...view, [dateField]: 'now' } },
+        ...(response && { response }),
+        reason: `future-dated: runs at ${new Date(run).toISOString()}`,
+      }
 }
 
 const paymentModeEsme: Handler = (state, v, _auth, now) => {
   const response: View = { ...esmeHead(v), results: slotResults(v) }
-  if (!isImmediate(v.activationDateTime, state, now))
-    return {
-      state,
-      response,
-      events: [],
-      reason: 'future-dated or cancelling: acknowledged, nothing scheduled',
-    }
+  const run = whenToRun(v.activationDateTime, state, now)
+  if (run !== 'now') return deferred(state, run, v, 'activationDateTime', response)
   return { state: setPaymentMode(state, v), response, events: [] }
 }
 
@@ -114,7 +149,8 @@ function slotResults(v: View): Json {
 }
 
 const paymentModeGsme: Handler = (state, v, _auth, now) => {
-  const next = isImmediate(v.executionDateTime, state, now) ? setPaymentMode(state, v) : state
+  const run = whenToRun(v.executionDateTime, state, now)
+  const next = run === 'now' ? setPaymentMode(state, v) : state
   const response: View = {
     ...gsmeHead(v),
     friendlyCredit: next.config.nonDisablement.length > 0,
@@ -122,7 +158,9 @@ const paymentModeGsme: Handler = (state, v, _auth, now) => {
     emergencyCreditLimit: next.config.emergencyCreditLimit,
     emergencyCreditThreshold: next.config.emergencyCreditThreshold,
   }
-  return { state: next, response, events: [] }
+  return run === 'now'
+    ? { state: next, response, events: [] }
+    : deferred(state, run, v, 'executionDateTime', response)
 }
 
 function emergencyCredit(
