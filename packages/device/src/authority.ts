@@ -37,6 +37,8 @@ export const COMMAND_RULES: ReadonlyMap<number, CommandRule> = new Map([
   [0x001a, rule('ECS02', true)],
   [0x001b, rule('ECS03', true)],
   [0x0020, rule('ECS09', true)],
+  [0x0027, rule('ECS17b', false, SN)],
+  [0x002d, rule('ECS19', false)],
   [0x004f, rule('ECS42', true)],
   [0x0050, rule('ECS43', true)],
   [0x0051, rule('ECS44', true)],

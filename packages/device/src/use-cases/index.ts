@@ -10,6 +10,7 @@ import { isoSeconds } from '../protect.ts'
 import type { DeviceState } from '../state.ts'
 import { topUp } from '../top-up.ts'
 import { updateSecurityCredentials } from './credentials.ts'
+import { readImportEnergy, readPrepaymentRegisters } from './reads.ts'
 
 export type View = { name: string; [field: string]: Json }
 
@@ -241,6 +242,8 @@ const topUpEsme: Handler = (state, v, auth, now, backend) => {
 
 const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [0x0007, topUpEsme],
+  [0x0027, readImportEnergy],
+  [0x002d, readPrepaymentRegisters],
   [0x001a, paymentModeEsme],
   [0x001b, paymentModeEsme],
   [0x0020, ecEsme],
