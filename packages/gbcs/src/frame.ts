@@ -167,21 +167,20 @@ function readGeneralSigning(r: Reader): GeneralSigning {
 
   // One copy of the whole block; the byte fields are views into it (offsets relative to it).
   const block = r.bytes.slice(start - r.base, r.offset - r.base)
-  const view = (at: number, n: number) => block.subarray(at - start, at - start + n)
   const signing: GeneralSigning = {
     cra,
     originatorCounter,
     originator,
     recipient,
-    ...(dateTimeLength === 12 && { dateTime: view(dateTimeAt, 12) }),
+    ...(dateTimeLength === 12 && { dateTime: block.subarray(dateTimeAt - start, dateTimeAt - start + 12) }),
     messageCode,
     ...(supplementary && { supplementary: Object.freeze(supplementary) }),
-    content: view(contentAt, contentLength),
+    content: block.subarray(contentAt - start, contentAt - start + contentLength),
     signature:
       signature.kind === 'ecdsa'
         ? Object.freeze({
             kind: 'ecdsa' as const,
-            bytes: view(r.offset - SIGNATURE_LENGTH, SIGNATURE_LENGTH),
+            bytes: block.subarray(block.length - SIGNATURE_LENGTH),
           })
         : signature,
   }

@@ -76,12 +76,14 @@ function craValue(cra: CraFlag): number {
   return v
 }
 
+const MAX_COUNTER = (1n << 64n) - 1n
+
 function counterBytes(counter: bigint | Uint8Array): Uint8Array {
   if (counter instanceof Uint8Array) {
     if (counter.length !== 8) throw new RangeError(`a counter is 8 bytes, got ${counter.length}`)
     return counter
   }
-  if (counter < 0n || counter >= 1n << 64n) throw new RangeError(`counter out of range: ${counter}`)
+  if (counter < 0n || counter > MAX_COUNTER) throw new RangeError(`counter out of range: ${counter}`)
   const out = new Uint8Array(8)
   new DataView(out.buffer).setBigUint64(0, counter)
   return out

@@ -18,10 +18,17 @@ export type * from './types.ts'
 const FAMILIES: readonly FamilyCodec[] = [asn1Family, dlmsFamily, gbzFamily]
 const USE_CASES: readonly UseCaseCodec[] = [...asn1UseCases, ...dlmsUseCases, ...gbzUseCases]
 
+/** The use-case views by message code (looked up on every payload a device decodes or builds). */
+const VIEWS_BY_CODE = new Map<number, UseCaseCodec[]>()
+for (const u of USE_CASES)
+  for (const code of u.messageCodes) VIEWS_BY_CODE.set(code, [...(VIEWS_BY_CODE.get(code) ?? []), u])
+
+function viewsFor(ctx: PayloadContext): UseCaseCodec[] {
+  return (VIEWS_BY_CODE.get(ctx.messageCode) ?? []).filter((u) => u.cra.includes(ctx.cra))
+}
+
 function useCaseFor(format: string, ctx: PayloadContext): UseCaseCodec | undefined {
-  return USE_CASES.find(
-    (u) => u.format === format && u.messageCodes.includes(ctx.messageCode) && u.cra.includes(ctx.cra),
-  )
+  return viewsFor(ctx).find((u) => u.format === format)
 }
 
 /**
@@ -82,10 +89,7 @@ export function buildPayload(
   ctx: PayloadContext,
   format?: string,
 ): Uint8Array {
-  const views = USE_CASES.filter(
-    (u) =>
-      u.messageCodes.includes(ctx.messageCode) && u.cra.includes(ctx.cra) && (!format || u.format === format),
-  )
+  const views = viewsFor(ctx).filter((u) => !format || u.format === format)
   const what = `message code 0x${hex4(ctx.messageCode)} (${ctx.cra})${format ? ` in format '${format}'` : ''}`
   if (views.length === 0) throw new TypeError(`no use-case codec for ${what}`)
   if (views.length > 1)

@@ -84,7 +84,7 @@ const RESPONSE_KINDS = ['get', 'set', 'action'] as const
 // OBIS
 
 export function obisToString(b: Uint8Array): string {
-  return Array.from(b, (x) => String(x)).join('.')
+  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}.${b[4]}.${b[5]}`
 }
 
 export function obisFromString(s: string, path: string): Uint8Array {

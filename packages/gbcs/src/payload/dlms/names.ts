@@ -46,12 +46,17 @@ export function resultName(kind: 'get' | 'set' | 'action', code: number): string
   return (kind === 'action' ? ACTION_RESULTS : DATA_ACCESS_RESULTS)[code] ?? code
 }
 
+const byName = (table: Readonly<Record<number, string>>) =>
+  new Map(Object.entries(table).map(([code, name]) => [name, Number(code)]))
+const ACTION_CODES = byName(ACTION_RESULTS)
+const DATA_ACCESS_CODES = byName(DATA_ACCESS_RESULTS)
+
 export function resultCode(kind: 'get' | 'set' | 'action', v: unknown, path: string): number {
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255) return v
-  const table = kind === 'action' ? ACTION_RESULTS : DATA_ACCESS_RESULTS
-  const hit = Object.entries(table).find(([, n]) => n === v)
-  if (!hit) fail(path, `expected a ${kind === 'action' ? 'action' : 'data-access'} result name or 0..255`)
-  return Number(hit[0])
+  const code = (kind === 'action' ? ACTION_CODES : DATA_ACCESS_CODES).get(v as string)
+  if (code === undefined)
+    fail(path, `expected a ${kind === 'action' ? 'action' : 'data-access'} result name or 0..255`)
+  return code
 }
 
 /**
