@@ -12,10 +12,10 @@ import {
   buildPayload,
   type CryptoBackend,
   encodeFrame,
+  encodeSignedFrame,
   type GeneralSigning,
   type Json,
   messageKey,
-  signGeneralSigning,
 } from '@smetsim/gbcs'
 import { type CellName, keyAgreement, privateKeyOf, roleOfOriginator } from './cells.ts'
 import type { DeviceState } from './state.ts'
@@ -26,8 +26,7 @@ function protect(
   signed: boolean,
   backend: CryptoBackend,
 ): Uint8Array | undefined {
-  if (signed)
-    return encodeFrame({ signing: signGeneralSigning(s, privateKeyOf(state.keys.ds, backend), backend) })
+  if (signed) return encodeSignedFrame(s, privateKeyOf(state.keys.ds, backend), backend)
   const cell = keyAgreementCell(state, s.recipient)
   const credential = cell && state.cells[cell]
   if (!credential) return undefined // nobody to agree a key with: the message cannot be protected

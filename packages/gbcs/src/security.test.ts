@@ -2,7 +2,14 @@ import { fromHex, toHex } from '@smetsim/core'
 import { describe, expect, it } from 'vitest'
 import { getBackend } from './crypto/index.ts'
 import { decodeFrame, encodeFrame, type GeneralSigning } from './frame.ts'
-import { applyMac, messageKey, signGeneralSigning, verifyGeneralSigning, verifyMac } from './security.ts'
+import {
+  applyMac,
+  encodeSignedFrame,
+  messageKey,
+  signGeneralSigning,
+  verifyGeneralSigning,
+  verifyMac,
+} from './security.ts'
 
 // GBCS section 18.4 cryptographic test vectors (public domain, as transcribed in
 // HenryGiraldo/gbcs python/gbcs-tests.py): a Critical ECS04b command from Supplier A to
@@ -64,6 +71,16 @@ for (const name of ['native', 'noble'] as const) {
       expect(verifyGeneralSigning(copy.signing, supplier, backend)).toBe(false)
       copy.signing.content[3] = (copy.signing.content[3] ?? 0) ^ 0x40
       expect(verifyMac(copy, key)).toBe(true)
+    })
+
+    it('encodeSignedFrame gives the frame of the signed block, in one pass', () => {
+      const signer = backend.importPrivateKey(fromHex(V.supplierDsPrivate))
+      const bytes = encodeSignedFrame(frame.signing, signer, backend)
+      const again = decodeFrame(bytes)
+      expect(again.mac).toBeUndefined()
+      expect({ ...again.signing, signature: null }).toEqual({ ...frame.signing, signature: null })
+      expect(verifyGeneralSigning(again.signing, supplier, backend)).toBe(true)
+      expect(encodeFrame(again)).toEqual(bytes)
     })
 
     it('signs a fresh block that verifies, and refuses to MAC a Pre-Command', () => {

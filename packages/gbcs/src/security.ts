@@ -14,7 +14,14 @@ import {
   type PublicKeyRef,
   verifyGbcsMac,
 } from './crypto/index.ts'
-import { type GbcsFrame, type GeneralSigning, macAad, signedBytes } from './frame.ts'
+import {
+  type GbcsFrame,
+  GENERAL_SIGNING_TAG,
+  type GeneralSigning,
+  macAad,
+  SIGNATURE_LENGTH,
+  signedBytes,
+} from './frame.ts'
 
 /** Signs a General-Signing block as its originator: returns it with the ECDSA signature field. */
 export function signGeneralSigning(
@@ -23,6 +30,22 @@ export function signGeneralSigning(
   backend: CryptoBackend,
 ): GeneralSigning {
   return { ...s, signature: { kind: 'ecdsa', bytes: backend.sign(key, signedBytes(s)) } }
+}
+
+/**
+ * Signs a General-Signing block and returns the frame's bytes (General-Signing only, no MAC, as
+ * a device's response to a Critical command goes) in one pass: the signed bytes are written
+ * once and the signature field appended, instead of signing and then encoding it all again.
+ */
+export function encodeSignedFrame(s: GeneralSigning, key: PrivateKeyRef, backend: CryptoBackend): Uint8Array {
+  const tbs = signedBytes(s)
+  const signature = backend.sign(key, tbs)
+  const frame = new Uint8Array(1 + tbs.length + 1 + SIGNATURE_LENGTH)
+  frame[0] = GENERAL_SIGNING_TAG
+  frame.set(tbs, 1)
+  frame[1 + tbs.length] = SIGNATURE_LENGTH // a one-byte length: 0x40
+  frame.set(signature, 2 + tbs.length)
+  return frame
 }
 
 /** True only for an ECDSA signature field that verifies with the originator's public key. */
