@@ -16,6 +16,7 @@ import {
   verifyGbcsMac,
 } from '../packages/gbcs/src/crypto/index.ts'
 import { nobleP256 } from '../packages/gbcs/src/crypto/noble.ts'
+import { medianOps, ratioRows } from './lib/table.ts'
 
 const quick = process.argv.includes('--quick')
 const TIME_MS = quick ? 300 : 1200
@@ -129,35 +130,18 @@ const started = performance.now()
 await bench.run()
 const seconds = (performance.now() - started) / 1000
 
-function medianOps(name: string): number {
-  const task = bench.tasks.find((t) => t.name === name)
-  const r = task?.result
-  if (!r || !('throughput' in r)) throw new Error(`no result for ${name}`)
-  return r.throughput.p50
-}
-
-const baseline = medianOps('baseline: node:crypto verify, cached KeyObject')
-const rows = bench.tasks.map((t) => {
-  const r = t.result
-  const ok = 'throughput' in r
-  const ops = ok ? r.throughput.p50 : Number.NaN
-  return {
-    task: t.name,
-    'ops/s (median)': ok ? Math.round(ops).toLocaleString('en-GB') : r.state,
-    'µs/op (median)': ok ? (r.latency.p50 * 1000).toFixed(1) : '',
-    'vs baseline': ok ? `${(ops / baseline).toFixed(3)}×` : '',
-    samples: ok ? r.latency.samplesCount : 0,
-  }
-})
+const baseline = medianOps(bench, 'baseline: node:crypto verify, cached KeyObject')
+const rows = ratioRows(bench, 'baseline: node:crypto verify, cached KeyObject')
 
 console.log(`\nGBCS crypto (node ${process.version}, ${seconds.toFixed(1)} s${quick ? ', --quick' : ''})`)
 console.table(rows)
 
 const goals: [string, number, number][] = [
-  ['native verify ≥ 0.9 × raw node:crypto verify', medianOps('native verify') / baseline, 0.9],
+  ['native verify ≥ 0.9 × raw node:crypto verify', medianOps(bench, 'native verify') / baseline, 0.9],
   [
     'noble with tables ≥ 4 × plain noble p256.verify',
-    medianOps('noble verify, precomputed tables') / medianOps('noble p256.verify (lowS: false), no tables'),
+    medianOps(bench, 'noble verify, precomputed tables') /
+      medianOps(bench, 'noble p256.verify (lowS: false), no tables'),
     4,
   ],
 ]

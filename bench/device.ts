@@ -41,6 +41,7 @@ import {
   macAad,
   signedBytes,
 } from '../packages/gbcs/src/index.ts'
+import { medianOps, ratioRows } from './lib/table.ts'
 
 const quick = process.argv.includes('--quick')
 const TIME_MS = quick ? 300 : 1200
@@ -216,25 +217,7 @@ await bench.run()
 const seconds = (performance.now() - started) / 1000
 if (misses > 0) throw new Error(`${misses} timed steps did not execute: the measurement is void`)
 
-function medianOps(name: string): number {
-  const r = bench.tasks.find((t) => t.name === name)?.result
-  if (!r || !('throughput' in r)) throw new Error(`no result for ${name}`)
-  return r.throughput.p50
-}
-
-const baseline = medianOps(BASELINE)
-const rows = bench.tasks.map((t) => {
-  const r = t.result
-  const ok = 'throughput' in r
-  const ops = ok ? r.throughput.p50 : Number.NaN
-  return {
-    task: t.name,
-    'ops/s (median)': ok ? Math.round(ops).toLocaleString('en-GB') : r.state,
-    'µs/op (median)': ok ? (r.latency.p50 * 1000).toFixed(1) : '',
-    'vs baseline': ok ? `${(ops / baseline).toFixed(3)}×` : '',
-    samples: ok ? r.latency.samplesCount : 0,
-  }
-})
+const rows = ratioRows(bench, BASELINE)
 
 console.log(
   `\nSMETS2 device firmware (node ${process.version}, native backend, ${seconds.toFixed(1)} s` +
@@ -244,8 +227,8 @@ console.log(
 console.table(rows)
 
 const goals: [string, number, number][] = [
-  ['device ECS44 vs raw crypto of the command', medianOps(DEVICE_44) / medianOps(RAW_44), 0.8],
-  ['device ECS45 vs raw crypto of the command', medianOps(DEVICE_45) / medianOps(RAW_45), 0.8],
+  ['device ECS44 vs raw crypto of the command', medianOps(bench, DEVICE_44) / medianOps(bench, RAW_44), 0.8],
+  ['device ECS45 vs raw crypto of the command', medianOps(bench, DEVICE_45) / medianOps(bench, RAW_45), 0.8],
 ]
 for (const [goal, ratio, target] of goals) {
   console.log(`${ratio >= target ? 'PASS' : 'FAIL'}  ${goal}: ${ratio.toFixed(2)}× (goal ≥ ${target})`)

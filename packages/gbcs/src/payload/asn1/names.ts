@@ -2,6 +2,7 @@
  * Named values of the GBCS ASN.1 types the use-case views show (GBCS ASN.1 module; numbers
  * without a name here show as numbers).
  */
+import { KEY_USAGE_BITS as SMKI_KEY_USAGE_BITS } from '@smetsim/smki'
 import type { Names } from './schema.ts'
 
 /** RemotePartyRole. */
@@ -40,18 +41,8 @@ export const SEQ_NUMBER_USAGES: Names = { 0: 'prePaymentTopUp' }
 /** The applyTimeBasedCPVChecks flag of AuthorisingRemotePartyControl. */
 export const TIME_BASED_CPV_CHECKS: Names = { 0: 'apply', 1: 'disapply' }
 
-/** KeyUsage (X.509) bit names, bit 0 first. */
-export const KEY_USAGE_BITS: readonly string[] = [
-  'digitalSignature',
-  'nonRepudiation',
-  'keyEncipherment',
-  'dataEncipherment',
-  'keyAgreement',
-  'keyCertSign',
-  'cRLSign',
-  'encipherOnly',
-  'decipherOnly',
-]
+/** KeyUsage (X.509) bit names, bit 0 first: the same list SMKI certificates are read with. */
+export const KEY_USAGE_BITS: readonly string[] = SMKI_KEY_USAGE_BITS
 
 /** StatusCode (the values GBCS uses of the RFC 5934 enumeration) of a trust anchor replacement. */
 export const STATUS_CODES: Names = {

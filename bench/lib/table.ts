@@ -1,0 +1,29 @@
+/**
+ * The table every suite prints: each task's median ops/s and µs/op and its ratio to the
+ * suite's baseline task, measured in the same run. (In a folder of its own: bench/run.ts runs
+ * every *.ts directly in bench/ as a suite.)
+ */
+import type { Bench } from 'tinybench'
+
+/** Median ops/s of a finished task; throws when the task has no result. */
+export function medianOps(bench: Bench, name: string): number {
+  const r = bench.tasks.find((t) => t.name === name)?.result
+  if (!r || !('throughput' in r)) throw new Error(`no result for ${name}`)
+  return r.throughput.p50
+}
+
+export function ratioRows(bench: Bench, baselineName: string) {
+  const baseline = medianOps(bench, baselineName)
+  return bench.tasks.map((t) => {
+    const r = t.result
+    const ok = 'throughput' in r
+    const ops = ok ? r.throughput.p50 : Number.NaN
+    return {
+      task: t.name,
+      'ops/s (median)': ok ? Math.round(ops).toLocaleString('en-GB') : r.state,
+      'µs/op (median)': ok ? (r.latency.p50 * 1000).toFixed(1) : '',
+      'vs baseline': ok ? `${(ops / baseline).toFixed(3)}×` : '',
+      samples: ok ? r.latency.samplesCount : 0,
+    }
+  })
+}
