@@ -92,10 +92,16 @@ describe('smetsim demo and gbcs on a generated PKI', () => {
     expect(r.stdout).toMatch(/ESME: MAC \(ACB key-agreement cell\) +valid\n/)
     expect(r.stdout).toMatch(/ESME: signature \(supplier DS cell\) +valid\n/)
     expect(r.stdout).toMatch(/one byte flipped: MAC +invalid\n/)
-    expect(r.stdout).toMatch(/ESME firmware: the command +executed, supply armed, response signed by the meter/)
+    expect(r.stdout).toMatch(
+      /ESME firmware: the command +executed, supply armed, response signed by the meter/,
+    )
     expect(r.stdout).toMatch(/response signature \(meter DS cert\) +valid\n/)
-    expect(r.stdout).toMatch(/ESME firmware: the same again +rejected \(replay\), supply armed, alerts 0x8F53\n/)
-    expect(r.stdout).toMatch(/ESME firmware: one byte flipped +rejected \(mac\), supply armed, alerts 0x8F3D\n/)
+    expect(r.stdout).toMatch(
+      /ESME firmware: the same again +rejected \(replay\), supply armed, alerts 0x8F53\n/,
+    )
+    expect(r.stdout).toMatch(
+      /ESME firmware: one byte flipped +rejected \(mac\), supply armed, alerts 0x8F3D\n/,
+    )
     expect(existsSync(commandFile)).toBe(true)
   })
 
