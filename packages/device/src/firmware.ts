@@ -21,9 +21,9 @@ import {
 } from '@smetsim/gbcs'
 import { type Authenticated, authenticateCommand, type RefusalReason } from './authenticate.ts'
 import { COMMAND_RULES } from './authority.ts'
-import { activateEmergencyCredit, nextChange, type PrepaymentContext, settle } from './prepayment/index.ts'
+import { activateEmergencyCredit, nextChange, settle } from './prepayment/index.ts'
 import { buildAlert, buildResponse } from './protect.ts'
-import type { DeviceState, PendingCommand } from './state.ts'
+import { type DeviceState, type PendingCommand, prepaymentContext } from './state.ts'
 import { topUp } from './top-up.ts'
 import { executeUseCase, type UseCaseResult } from './use-cases/index.ts'
 
@@ -60,10 +60,6 @@ export interface StepResult {
 
 export interface StepOptions {
   backend?: CryptoBackend
-}
-
-export function prepaymentContext(state: DeviceState): PrepaymentContext {
-  return { config: state.config, tariff: state.tariff, load: state.load, paymentMode: state.paymentMode }
 }
 
 /** Raises alerts in order, advancing the alert counter for each. */

@@ -12,6 +12,7 @@ import type {
   LoadProfile,
   PaymentMode,
   PrepaymentConfig,
+  PrepaymentContext,
   Supply,
   Tariff,
 } from './prepayment/index.ts'
@@ -72,4 +73,9 @@ export interface DeviceState {
   pending: readonly PendingCommand[]
   /** The 16-byte install code the CHF needs to let the device join its HAN (SR 8.11). */
   installCode?: Uint8Array
+}
+
+/** What the prepayment engine needs to know about a device. */
+export function prepaymentContext(state: DeviceState): PrepaymentContext {
+  return { config: state.config, tariff: state.tariff, load: state.load, paymentMode: state.paymentMode }
 }

@@ -17,7 +17,7 @@
 import { type CryptoBackend, checkUtrn } from '@smetsim/gbcs'
 import { keyAgreement } from './cells.ts'
 import { applyTopUp, type AlertEvent as Event } from './prepayment/index.ts'
-import type { DeviceState } from './state.ts'
+import { type DeviceState, prepaymentContext } from './state.ts'
 
 export const LOCKOUT_FAILURES = 5
 export const LOCKOUT_MS = 60 * 60 * 1000
@@ -88,7 +88,7 @@ export function topUp(
   if (check.counter <= floor || state.utrns.includes(check.counter))
     return reject(UTRN_ALERTS.duplicate, `UTRN counter ${check.counter} already used`)
 
-  const ctx = { config: state.config, tariff: state.tariff, load: state.load, paymentMode: state.paymentMode }
+  const ctx = prepaymentContext(state)
   // A £0 UTRN is a valid token: it uses up its counter and credits nothing.
   const r =
     check.value > 0

@@ -7,7 +7,7 @@ import type { CryptoBackend, Json } from '@smetsim/gbcs'
 import type { Authenticated } from '../authenticate.ts'
 import { activateEmergencyCredit, type AlertEvent as Event, type Supply } from '../prepayment/index.ts'
 import { isoSeconds } from '../protect.ts'
-import type { DeviceState } from '../state.ts'
+import { type DeviceState, prepaymentContext } from '../state.ts'
 import { topUp } from '../top-up.ts'
 import { updateSecurityCredentials } from './credentials.ts'
 import { readImportEnergy, readPrepaymentRegisters } from './reads.ts'
@@ -168,7 +168,7 @@ function emergencyCredit(
   state: DeviceState,
   now: number,
 ): { state: DeviceState; events: Event[]; ok: boolean } {
-  const ctx = { config: state.config, tariff: state.tariff, load: state.load, paymentMode: state.paymentMode }
+  const ctx = prepaymentContext(state)
   const r = activateEmergencyCredit(state.account, state.supply, now, ctx)
   // GBCS: success whenever emergency credit ends up active, also if it already was.
   return {
