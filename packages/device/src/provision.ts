@@ -101,7 +101,7 @@ export function createDevice(o: NewDeviceOptions): DeviceState {
     ...(o.billingCalendar && {
       billingCalendar: { next: o.billingCalendar.first, everyDays: o.billingCalendar.everyDays },
     }),
-    ...(o.type === 'GSME' && { wake: { intervalMinutes: 30, batteryDays: 3650 } }),
+    ...(o.type === 'GSME' && { wake: { intervalMinutes: 30, batteryDays: 3650, batteryAt: o.now } }),
   }
 }
 

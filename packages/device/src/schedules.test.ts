@@ -1,7 +1,8 @@
-import { decodeFrame } from '@smetsim/gbcs'
+import { decodeFrame, decodePayload } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
 import { installCodeMatches, step } from './firmware.ts'
-import { backend, PARTIES, T0, testDevice } from './testing.ts'
+import { remainingBatteryDays } from './state.ts'
+import { backend, command, PARTIES, T0, testDevice } from './testing.ts'
 
 const DAY = 86_400_000
 
@@ -34,5 +35,24 @@ describe('HAN join', () => {
     expect(installCodeMatches(device, code)).toBe(true)
     expect(installCodeMatches(device, new Uint8Array(16))).toBe(false)
     expect(installCodeMatches(device, code.subarray(0, 8))).toBe(false)
+  })
+})
+
+describe('GSME battery', () => {
+  it('runs down a day a day, and GCS33 reports what is left', () => {
+    const gsme = testDevice('GSME', { watts: 0 })
+    expect(remainingBatteryDays(gsme, T0)).toBe(3650)
+    expect(remainingBatteryDays(gsme, T0 + 10 * DAY + 1)).toBe(3640)
+    expect(remainingBatteryDays(gsme, T0 + 4000 * DAY)).toBe(0)
+    const read = command(0x0082, { name: 'GCS33 Read Supply Status', sequenceNumber: 0 }, gsme, {
+      counter: 1n,
+      sign: false,
+    })
+    const { outputs } = step(gsme, { kind: 'frame', bytes: read }, T0 + 2 * DAY, { backend })
+    const view = decodePayload(decodeFrame(outputs.response!).signing.content, {
+      messageCode: 0x0082,
+      cra: 'response',
+    }).useCase
+    expect(view).toMatchObject({ remainingBatteryLifeDays: 3648, supplyStatus: 'enabled' })
   })
 })

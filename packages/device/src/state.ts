@@ -59,8 +59,8 @@ export interface DeviceState {
   utrnFailures: number
   /** Keypad UTRN entry is refused until this instant (0: not locked out). */
   utrnLockedUntil: number
-  /** GSME only: minutes between wake-ups, and the remaining battery life in days. */
-  wake?: { intervalMinutes: number; batteryDays: number }
+  /** GSME only: minutes between wake-ups; the battery life left, in days, as it was at `batteryAt`. */
+  wake?: { intervalMinutes: number; batteryDays: number; batteryAt: number }
   /**
    * Device-held billing calendar (SR 6.8): every `everyDays` from `next`, the meter raises its
    * Billing Data Log alert (0x8F0A) to whichever supplier is in its cells (DP072).
@@ -73,6 +73,12 @@ export interface DeviceState {
   pending: readonly PendingCommand[]
   /** The 16-byte install code the CHF needs to let the device join its HAN (SR 8.11). */
   installCode?: Uint8Array
+}
+
+/** A GSME's remaining battery life in whole days at `now`: it runs down a day a day. */
+export function remainingBatteryDays(state: DeviceState, now: number): number {
+  if (!state.wake) return 0
+  return Math.max(0, state.wake.batteryDays - Math.floor((now - state.wake.batteryAt) / 86_400_000))
 }
 
 /** What the prepayment engine needs to know about a device. */

@@ -7,7 +7,7 @@ import type { CryptoBackend, Json } from '@smetsim/gbcs'
 import type { Authenticated } from '../authenticate.ts'
 import { activateEmergencyCredit, type AlertEvent as Event, type Supply } from '../prepayment/index.ts'
 import { isoSeconds } from '../protect.ts'
-import { type DeviceState, prepaymentContext } from '../state.ts'
+import { type DeviceState, prepaymentContext, remainingBatteryDays } from '../state.ts'
 import { topUp } from '../top-up.ts'
 import { updateSecurityCredentials } from './credentials.ts'
 import { readImportEnergy, readPrepaymentRegisters } from './reads.ts'
@@ -272,11 +272,11 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [0x0081, gsmeSupply('disabled')],
   [
     0x0082,
-    (s, v) => ({
+    (s, v, _auth, now) => ({
       state: s,
       response: {
         ...gsmeHead(v),
-        remainingBatteryLifeDays: s.wake?.batteryDays ?? 0,
+        remainingBatteryLifeDays: remainingBatteryDays(s, now),
         supplyStatus: s.supply,
         results: { remainingBatteryLifeDays: 'success', supplyStatus: 'success' },
       },
