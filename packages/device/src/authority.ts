@@ -47,6 +47,8 @@ export const COMMAND_RULES: ReadonlyMap<number, CommandRule> = new Map([
   [0x006c, rule('GCS02', true, S, GSME)],
   [0x006d, rule('GCS03', true, S, GSME)],
   [0x0070, rule('GCS06', true, S, GSME)],
+  [0x0074, rule('GCS13a', false, SN, GSME)],
+  [0x0075, rule('GCS14', false, S, GSME)],
   [0x007f, rule('GCS28', true, S, GSME)],
   [0x0081, rule('GCS32', true, S, GSME)],
   [0x0082, rule('GCS33', false, SN, GSME)],

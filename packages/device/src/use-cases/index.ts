@@ -10,6 +10,7 @@ import { isoSeconds } from '../protect.ts'
 import { type DeviceState, prepaymentContext, remainingBatteryDays } from '../state.ts'
 import { topUp } from '../top-up.ts'
 import { updateSecurityCredentials } from './credentials.ts'
+import { readGsmeImportRegisters, readGsmePrepaymentValues } from './gsme-reads.ts'
 import { readImportEnergy, readPrepaymentRegisters } from './reads.ts'
 
 export type View = { name: string; [field: string]: Json }
@@ -268,6 +269,8 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [0x006c, paymentModeGsme],
   [0x006d, paymentModeGsme],
   [0x0070, ecGsme],
+  [0x0074, readGsmeImportRegisters],
+  [0x0075, readGsmePrepaymentValues],
   [0x007f, clockGsme],
   [0x0081, gsmeSupply('disabled')],
   [
