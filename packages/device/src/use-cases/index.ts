@@ -62,7 +62,8 @@ function supplyTo(state: DeviceState, target: Supply, at: number): { state: Devi
 
 function gsmeSupply(target: Supply): Handler {
   return (state, v, _auth, now) => {
-    const r = supplyTo(state, target, now)
+    const run = whenToRun(v.executionDateTime, state, now)
+    const r = run === 'now' ? supplyTo(state, target, now) : { state, events: [] }
     const response: View = {
       name: v.name,
       sequenceNumber: v.sequenceNumber as number,
@@ -71,6 +72,7 @@ function gsmeSupply(target: Supply): Handler {
       executionDateTime: v.executionDateTime as string,
       supplyStatus: r.state.supply,
     }
+    if (run !== 'now') return deferred(state, run, v, 'executionDateTime', response)
     return { state: r.state, response, events: r.events }
   }
 }
