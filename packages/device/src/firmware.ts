@@ -23,7 +23,7 @@ import { type Authenticated, authenticateCommand, type RefusalReason } from './a
 import { COMMAND_RULES } from './authority.ts'
 import { activateEmergencyCredit, nextChange, settle } from './prepayment/index.ts'
 import { buildAlert, buildResponse } from './protect.ts'
-import { type DeviceState, type PendingCommand, prepaymentContext } from './state.ts'
+import { type DeviceState, type PendingCommand, prepaymentContext, remainingBatteryDays } from './state.ts'
 import { topUp } from './top-up.ts'
 import { executeUseCase, type UseCaseResult } from './use-cases/index.ts'
 
@@ -100,6 +100,7 @@ export function step(
   const outputs: DeviceOutputs = { alerts: [], wakeAt: undefined }
   let s = billingDue(settleTo(state, now, backend, outputs.alerts), now, backend, outputs.alerts)
   s = runDue(s, now, backend, outputs.alerts)
+  s = batteryCheck(s, now, backend, outputs.alerts)
 
   switch (input.kind) {
     case 'frame':
@@ -129,6 +130,25 @@ export function step(
   )
   outputs.wakeAt = times.length > 0 ? Math.min(...times) : undefined
   return { state: s, outputs }
+}
+
+/** A GSME warns once (0x8F1F Low Battery) when its battery has this many days left or fewer. */
+export const LOW_BATTERY_DAYS = 30
+
+function batteryCheck(
+  state: DeviceState,
+  now: number,
+  backend: CryptoBackend,
+  alerts: DeviceOutputs['alerts'],
+): DeviceState {
+  const wake = state.wake
+  if (!wake || wake.lowBatteryRaised || remainingBatteryDays(state, now) > LOW_BATTERY_DAYS) return state
+  return raiseAlerts(
+    { ...state, wake: { ...wake, lowBatteryRaised: true } },
+    [{ at: now, alert: 0x8f1f }],
+    backend,
+    alerts,
+  )
 }
 
 /**

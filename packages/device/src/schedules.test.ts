@@ -55,4 +55,14 @@ describe('GSME battery', () => {
     }).useCase
     expect(view).toMatchObject({ remainingBatteryLifeDays: 3648, supplyStatus: 'enabled' })
   })
+
+  it('warns once with 0x8F1F when 30 days or fewer are left', () => {
+    const gsme = testDevice('GSME', { watts: 0 })
+    const lowAt = T0 + (3650 - 30) * DAY
+    const quiet = step(gsme, { kind: 'time' }, lowAt - 1, { backend })
+    expect(quiet.outputs.alerts.map((a) => a.code)).not.toContain(0x8f1f)
+    const low = step(quiet.state, { kind: 'time' }, lowAt, { backend })
+    expect(low.outputs.alerts.map((a) => a.code)).toEqual([0x8f1f])
+    expect(step(low.state, { kind: 'time' }, lowAt + DAY, { backend }).outputs.alerts).toEqual([])
+  })
 })

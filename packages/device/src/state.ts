@@ -60,7 +60,7 @@ export interface DeviceState {
   /** Keypad UTRN entry is refused until this instant (0: not locked out). */
   utrnLockedUntil: number
   /** GSME only: minutes between wake-ups; the battery life left, in days, as it was at `batteryAt`. */
-  wake?: { intervalMinutes: number; batteryDays: number; batteryAt: number }
+  wake?: { intervalMinutes: number; batteryDays: number; batteryAt: number; lowBatteryRaised?: boolean }
   /**
    * Device-held billing calendar (SR 6.8): every `everyDays` from `next`, the meter raises its
    * Billing Data Log alert (0x8F0A) to whichever supplier is in its cells (DP072).
