@@ -187,7 +187,7 @@ describe('GBZ use-case views', () => {
         sequenceNumber: 9,
         divisor: 1000,
         multiplier: 1,
-        unitOfMeasure: '01',
+        unitOfMeasure: 1, // ZCL UnitofMeasure is an enum8: 1 = m³
         currentSummationDelivered: 123456789,
         results: {
           divisor: 'success',

@@ -339,7 +339,7 @@ const SUPPLY_STATUS_ATTRIBUTES: Attribute[] = [
 const IMPORT_REGISTER_ATTRIBUTES: Attribute[] = [
   { id: '0302', key: 'divisor', type: 'uint24' },
   { id: '0301', key: 'multiplier', type: 'uint24' },
-  { id: '0300', key: 'unitOfMeasure', type: 'bitmap8' },
+  { id: '0300', key: 'unitOfMeasure', type: 'enum8' },
   { id: '0000', key: 'currentSummationDelivered', type: 'uint48' },
 ]
 
