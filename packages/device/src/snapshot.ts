@@ -28,5 +28,5 @@ export function restoreDevice(bytes: Uint8Array): DeviceState {
   const cells: TrustAnchorCells = {}
   for (const [name, der] of Object.entries(data.cells) as [CellName, Uint8Array][])
     cells[name] = credentialFromCertificate(der)
-  return { ...data, cells }
+  return { ...data, pending: data.pending ?? [], cells }
 }
