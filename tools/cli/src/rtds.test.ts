@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const RTDS = process.env.SMETSIM_RTDS
 const KEYSTORE = process.env.SMETSIM_RTDS_KEYSTORE
@@ -44,7 +44,11 @@ function verify(...files: string[]): { status: number | null; lines: Line[] } {
 }
 
 describe.skipIf(!RTDS || !KEYSTORE)('gbcs verify over the RTDS', () => {
-  const work = mkdtempSync(join(tmpdir(), 'smetsim-rtds-'))
+  // Made when the tests run: a skipped describe still runs its body but not its hooks.
+  let work = ''
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'smetsim-rtds-'))
+  })
   afterAll(() => rmSync(work, { recursive: true, force: true }))
 
   it('finds every signature and MAC valid, the HAN-only PPMID frames aside', () => {
@@ -99,7 +103,11 @@ describe.skipIf(!RTDS || !KEYSTORE)('gbcs verify over the RTDS', () => {
 
 describe.skipIf(!RTDS || !KEYSTORE)('device replay over the RTDS', () => {
   const ESME = '00DB1234567890A0'
-  const work = mkdtempSync(join(tmpdir(), 'smetsim-replay-'))
+  // Made when the tests run: a skipped describe still runs its body but not its hooks.
+  let work = ''
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'smetsim-replay-'))
+  })
   afterAll(() => rmSync(work, { recursive: true, force: true }))
   /** Commands the RTDS sends without the ACB's MAC (recovery, CS02a/f signature-only) or from a party outside the cells. */
   const OUTSIDE_THE_CELLS = /^(CS02aSignature|CS02bAnyExceptAbnormalRootByRecovery|CS02fSignature|ECS47e)_/

@@ -1,0 +1,3 @@
+export * from './registration/index.ts'
+export * from './roles.ts'
+export * from './sat/index.ts'

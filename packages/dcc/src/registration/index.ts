@@ -1,0 +1,5 @@
+export * from './eligibility.ts'
+export * from './inventory.ts'
+export * from './registration.ts'
+export * from './store.ts'
+export type { When } from './time.ts'
