@@ -87,7 +87,10 @@ function settleTo(
 ): DeviceState {
   if (now <= state.account.at) return state
   const r = settle(state.account, state.supply, now, prepaymentContext(state))
-  return raiseAlerts({ ...state, account: r.account, supply: r.supply }, r.events, backend, alerts)
+  // Time alone changes nothing the next change depends on, unless a rule fired on the way.
+  const known = r.events.length === 0 && r.supply === state.supply ? state.prepaymentNext : undefined
+  const settled = { ...state, account: r.account, supply: r.supply, prepaymentNext: known }
+  return raiseAlerts(settled, r.events, backend, alerts)
 }
 
 export function step(
@@ -98,7 +101,8 @@ export function step(
 ): StepResult {
   const backend = options.backend ?? defaultBackend
   const outputs: DeviceOutputs = { alerts: [], wakeAt: undefined }
-  let s = billingDue(settleTo(state, now, backend, outputs.alerts), now, backend, outputs.alerts)
+  const settled = settleTo(state, now, backend, outputs.alerts)
+  let s = billingDue(settled, now, backend, outputs.alerts)
   s = runDue(s, now, backend, outputs.alerts)
   s = batteryCheck(s, now, backend, outputs.alerts)
 
@@ -124,12 +128,34 @@ export function step(
     case 'time':
       break
   }
-  const change = nextChange(s.account, s.supply, prepaymentContext(s))
+  s = withPrepaymentNext(s, settled)
+  const change = s.prepaymentNext ?? undefined
   const times = [change, nextWake(s, now), s.billingCalendar?.next, s.pending[0]?.at].filter(
     (t): t is number => t !== undefined,
   )
   outputs.wakeAt = times.length > 0 ? Math.min(...times) : undefined
   return { state: s, outputs }
+}
+
+/**
+ * The state with its next prepayment change known: kept from `settled` when the step touched
+ * nothing it depends on, otherwise searched for again (prepayment/nextChange).
+ */
+function withPrepaymentNext(s: DeviceState, settled: DeviceState): DeviceState {
+  const untouched =
+    s.account === settled.account &&
+    s.supply === settled.supply &&
+    s.config === settled.config &&
+    s.tariff === settled.tariff &&
+    s.load === settled.load &&
+    s.paymentMode === settled.paymentMode
+  if (
+    untouched &&
+    s.prepaymentNext !== undefined &&
+    (s.prepaymentNext === null || s.prepaymentNext > s.account.at)
+  )
+    return s
+  return { ...s, prepaymentNext: nextChange(s.account, s.supply, prepaymentContext(s)) ?? null }
 }
 
 /** A GSME warns once (0x8F1F Low Battery) when its battery has this many days left or fewer. */

@@ -1,7 +1,8 @@
 import { decodeFrame, decodePayload } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
 import { installCodeMatches, step } from './firmware.ts'
-import { remainingBatteryDays } from './state.ts'
+import { nextChange } from './prepayment/index.ts'
+import { prepaymentContext, remainingBatteryDays } from './state.ts'
 import { backend, command, PARTIES, T0, testDevice } from './testing.ts'
 
 const DAY = 86_400_000
@@ -64,5 +65,27 @@ describe('GSME battery', () => {
     const low = step(quiet.state, { kind: 'time' }, lowAt, { backend })
     expect(low.outputs.alerts.map((a) => a.code)).toEqual([0x8f1f])
     expect(step(low.state, { kind: 'time' }, lowAt + DAY, { backend }).outputs.alerts).toEqual([])
+  })
+})
+
+describe('the remembered next prepayment change', () => {
+  it('is what a fresh search finds, step after step', () => {
+    let device = testDevice('ESME', { paymentMode: 'prepayment', meterBalance: 2_000_000 })
+    let now = T0
+    for (let i = 0; i < 40; i++) {
+      now += (i % 3) * 3_600_000 + 60_000
+      const { state, outputs } = step(
+        device,
+        i % 7 === 3 ? { kind: 'acceptEmergencyCredit', via: 'meter' } : { kind: 'time' },
+        now,
+        {
+          backend,
+        },
+      )
+      const fresh = nextChange(state.account, state.supply, prepaymentContext(state))
+      expect(state.prepaymentNext ?? undefined).toBe(fresh)
+      expect(outputs.wakeAt).toBe(fresh)
+      device = state
+    }
   })
 })

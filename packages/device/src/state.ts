@@ -71,6 +71,12 @@ export interface DeviceState {
    * use-case view to execute then, and who sent it.
    */
   pending: readonly PendingCommand[]
+  /**
+   * When the prepayment account next changes on its own (nextChange), remembered because
+   * finding it can take a search over months; `null`: nothing within the horizon; undefined:
+   * not known. Valid while nothing but the passage of time has touched the account.
+   */
+  prepaymentNext?: number | null
   /** The 16-byte install code the CHF needs to let the device join its HAN (SR 8.11). */
   installCode?: Uint8Array
 }
