@@ -1,4 +1,5 @@
 export * from './access/index.ts'
+export * from './dcc.ts'
 export * from './gbcs/index.ts'
 export * from './registration/index.ts'
 export * from './roles.ts'

@@ -1,0 +1,975 @@
+/**
+ * The DCC's in-process Service Request pipeline: a DUIS Service Request from a User goes
+ * through access control, is built into GBCS, signed by the User when Critical, MACed by the
+ * Access Control Broker, delivered to the device, and the device's response comes back as the
+ * DUIS response; device alerts are routed to the User whose certificate the device used. Every
+ * step leaves Service Audit Trail records.
+ *
+ * Pure orchestration: every I/O goes through the functions in `DccConfig` (the transport to the
+ * device or its Communications Hub, the SMKI repository look-ups, the clock). The DCC and the
+ * devices meet only as bytes: this module never imports @smetsim/device.
+ *
+ * `submit(request)`, in order:
+ *  1. SAT `request` record (when the DUIS RequestID can be read at all);
+ *  2. access control (`checkServiceRequest`: E1 … E4, EREVOKED, AD1 — a refusal is the answer);
+ *  3. the Pre-Command is built for the device type the Smart Metering Inventory holds;
+ *  4. Critical: signed in-process when the User has a signer, else the DUIS CV4 answer
+ *     `{ code: 'I99', preCommand, awaitingSignature: true }` and the request waits for the
+ *     signed Pre-Command (CV5) through `submitSigned`;
+ *     SR 6.23: the CoS Party builds and signs CS02b supplierByTransCoS with the gaining
+ *     Supplier's certificates instead;
+ *  5. the ACB MACs the command with the key agreed with the device's key agreement certificate;
+ *  6. transport; the device's response is decoded and the DUIS answer is `I0` with it, SAT
+ *     `response` record. No response: E21; the transport failing (throwing): E20.
+ *
+ * DUIS codes used beyond access control's (see the constants below; placeholders are ours where
+ * the DUIS code is not known to us, all unconfirmed): E11 for a request whose device type is not
+ * the one the SMI holds; E20 transport failed; E21 no (usable) response; EMALFORMED,
+ * ESIGNATURE, ENOPRECOMMAND, ENOTBUILT, EPARAMETERS.
+ *
+ * Not modelled here: DCC schedules (SR 5.x), Non-Device SRVs (CV8), future-dated responses
+ * arriving later, per-device serialisation of concurrent requests, an expiry for Pre-Commands
+ * awaiting signature.
+ */
+import { X509Certificate } from 'node:crypto'
+import { type Eui64, isEui, parseEui, toHex } from '@smetsim/core'
+import {
+  type CryptoBackend,
+  decodeFrame,
+  type FrameJson,
+  frameToJson,
+  type GbcsFrame,
+  type GeneralSigning,
+  type Json,
+  type PublicKeyRef,
+} from '@smetsim/gbcs'
+import type { AnomalyConfig, AnomalyState, QuarantinedRequestAlert } from './access/anomaly.ts'
+import {
+  type AccessContext,
+  type AccessGranted,
+  AccessRequestError,
+  checkServiceRequest,
+  type SolrContingencySettings,
+} from './access/check.ts'
+import { DEFAULT_PERMISSIONS, type PermissionMatrix } from './access/permissions.ts'
+import {
+  type AccessControlBroker,
+  buildPreCommand,
+  CommandProtectionError,
+  type CosParty,
+  changeOfSupplierCommand,
+  completeCommand,
+  isCriticalMessageCode,
+  type OriginatorSignature,
+  preCommandBytes,
+  type Signer,
+  signedFromUser,
+} from './gbcs/construct.ts'
+import { type GbcsServiceRequest, type MeterType, ServiceRequestError } from './gbcs/service-requests.ts'
+import { isEligibleUser } from './registration/eligibility.ts'
+import type { SmartMeteringInventory } from './registration/inventory.ts'
+import type { RegistrationData } from './registration/registration.ts'
+import { type DuisRole, isDuisRole, SUPPLIER_ROLES } from './roles.ts'
+import { canonicalJson, type JsonValue, normaliseRequestId, type SatEntry } from './sat/record.ts'
+import type { ServiceAuditTrail } from './sat/sat.ts'
+
+/** DUIS: the request completed and the device's response is returned. */
+export const SUCCESS_CODE = 'I0'
+/** DUIS E20: DCC Systems cannot establish communications with the Device — here: the transport failed (threw). */
+export const COMMS_FAILURE_CODE = 'E20'
+/** DUIS E21: no response received from the Device — here: the transport returned none, or bytes that are not a GBCS response (unconfirmed). */
+export const NO_RESPONSE_CODE = 'E21'
+/** Placeholder (unconfirmed): a request the DCC cannot read — a malformed RequestID or sender ID. */
+export const MALFORMED_REQUEST_CODE = 'EMALFORMED'
+/** Placeholder (unconfirmed): a signed Pre-Command (CV5) that is not the one issued, or whose signature does not verify. */
+export const SIGNATURE_INVALID_CODE = 'ESIGNATURE'
+/** Placeholder (unconfirmed): a signed Pre-Command (CV5) for a RequestID with no Pre-Command awaiting signature. */
+export const NO_PRE_COMMAND_CODE = 'ENOPRECOMMAND'
+/** Placeholder (unconfirmed): access control accepted the SRV but the DCC has no GBCS command for it (or lacks a certificate it needs). */
+export const NOT_BUILT_CODE = 'ENOTBUILT'
+/** Placeholder (unconfirmed): the SRV's parameters are not valid for its GBCS command. */
+export const BAD_PARAMETERS_CODE = 'EPARAMETERS'
+
+/** DCC Alert types raised by the pipeline. */
+export type DccAlertType = 'ChangeOfSupplier' | 'SecurityCredentialsUpdated' | 'QuarantinedRequest'
+
+/**
+ * SAT `code` of each DCC Alert type: the DUIS DCC Alert codes are not known to us (except AD1,
+ * itself unconfirmed), so these are placeholders short enough for a SAT code.
+ */
+export const DCC_ALERT_CODES: Readonly<Record<DccAlertType, string>> = {
+  ChangeOfSupplier: 'ChangeOfSupplier',
+  SecurityCredentialsUpdated: 'SecCredsUpdated',
+  QuarantinedRequest: 'AD1',
+}
+
+/** A DUIS Service Request as a User submits it to the DCC. */
+export interface DuisRequest {
+  /** DUIS RequestID `originator:target:counter`; the counter becomes the command's Originator Counter. */
+  requestId: string
+  /** The sending User, when not the Business Originator (a Shared Resource Provider). */
+  sender?: string
+  /** DUIS User Role. */
+  role: string
+  /** Service Reference Variant, e.g. '7.2'. */
+  srv: string
+  /** DUIS Command Variant: 4 for a Critical request (answered by a Pre-Command or signed in-process), 1–3 otherwise. */
+  commandVariant: number
+  /** The target's device type; must be the one the Smart Metering Inventory holds (E11). */
+  deviceType: string
+  /** The SRV's parameters (DUIS element names in lower camel case). */
+  parameters?: { [name: string]: Json }
+  /** Serial of the SMKI certificate the request was signed with (checked for revocation). */
+  signerCertificate?: string
+  /** Execution date-time of a future-dated request (E4 is judged then). */
+  executionDateTime?: string
+}
+
+/** The DUIS answer to a request or to a signed Pre-Command. */
+export interface DuisResult {
+  /** DUIS response code: I0, I99 (with a Pre-Command), E1 … E21, or a placeholder above. */
+  code: string
+  /** The RequestID, normalised (absent when it could not be read). */
+  requestId?: string
+  /** Why, for every code but I0 and I99. */
+  reason?: string
+  /** CV4: the Pre-Command for the User to sign and return with `submitSigned`. */
+  preCommand?: Uint8Array
+  awaitingSignature?: true
+  /** I0: the device's response, decoded. */
+  response?: FrameJson
+  /** I0: the device's response as it came. */
+  responseBytes?: Uint8Array
+  /** DCC Alerts this request caused (QuarantinedRequest, SR 6.23's ChangeOfSupplier / SecurityCredentialsUpdated). */
+  dccAlerts?: DccAlert[]
+}
+
+export interface DccAlert {
+  type: DccAlertType
+  /** SAT code (see DCC_ALERT_CODES). */
+  code: string
+  recipient: Eui64
+  device?: Eui64
+  requestId?: string
+  /** DCC time it was raised (ISO 8601). */
+  at: string
+  detail: { [key: string]: JsonValue }
+  /** What about this alert is a modelling assumption. */
+  unconfirmed?: string[]
+}
+
+/** A device alert as delivered to a User. */
+export interface DeliveredAlert {
+  device: Eui64
+  recipient: Eui64
+  /** The device alert code (four hex digits, e.g. '8F0A') or, for a use-case alert, its message code. */
+  alertCode: string
+  messageCode: number
+  critical: boolean
+  /** DCC time it arrived (ISO 8601). */
+  receivedAt: string
+  frame: FrameJson
+  bytes: Uint8Array
+}
+
+export interface AlertOutcome {
+  delivered: boolean
+  /** Blocked by the DP072 remedy (`blockAlertsToUnregisteredSuppliers`). */
+  blocked?: true
+  reason?: string
+  alert?: DeliveredAlert
+}
+
+/** Device alert counters (DP072: alerts to a supplier no longer registered are counted whether blocked or not). */
+export interface AlertCounters {
+  delivered: number
+  blocked: number
+  /** Non-critical alerts to a supplier not registered for the device then, delivered or blocked. */
+  toUnregisteredSupplier: number
+  /** Alerts that could not be decoded or had nobody to go to. */
+  undeliverable: number
+}
+
+/** The gaining Supplier's certificates as the SMKI repository holds them (DER), for SR 6.23 and CV5 checks. */
+export interface UserCertificates {
+  digitalSigning: Uint8Array
+  keyAgreement?: Uint8Array
+  prepaymentTopUp?: Uint8Array
+  /** The organisation CA certificates up to (not including) the root, at most 3. */
+  certificationPath?: Uint8Array[]
+}
+
+export interface DccConfig {
+  /** The User register (UserDirectory fits). */
+  users: AccessContext['users']
+  /** Default DEFAULT_PERMISSIONS. */
+  permissions?: PermissionMatrix
+  registration: RegistrationData
+  inventory: SmartMeteringInventory
+  sat: ServiceAuditTrail
+  revocation?: AccessContext['revocation']
+  anomaly?: { config?: AnomalyConfig; state?: AnomalyState }
+  solrContingency?: SolrContingencySettings
+  /** The Access Control Broker: its EUI-64 and key agreement private key. */
+  acb: AccessControlBroker
+  /** The CoS Party: its EUI-64 and signer; `counter` is its next Originator Counter (default 1). */
+  cos: CosParty & { counter?: bigint }
+  /** The device's key agreement public key, from its certificate in the SMKI repository. */
+  deviceKeyAgreement(deviceId: Eui64): PublicKeyRef | undefined
+  /** A User's SMKI Organisation Certificates (DER), from the SMKI repository. */
+  userCertificates(userId: Eui64): UserCertificates | undefined
+  /** Delivers GBCS to the device (through its hub) and resolves with its response; undefined: no response. */
+  transport(deviceId: Eui64, bytes: Uint8Array): Promise<Uint8Array | undefined>
+  /** The DCC's clock, epoch ms. */
+  now(): number
+  /** In-process signers of Users that let the DCC sign their Critical Pre-Commands; others use CV4/CV5. */
+  signers?: Record<string, Signer>
+  backend: CryptoBackend
+  /** The DP072 remedy (off by default, as in the SEC today): do not deliver non-critical alerts to a supplier not registered for the device. */
+  blockAlertsToUnregisteredSuppliers?: boolean
+  /** Whether a device alert is critical; default `defaultIsCriticalAlert`. */
+  isCriticalAlert?(alert: { messageCode: number; alertCode: string; signed: boolean }): boolean
+}
+
+/**
+ * Default critical-alert test: GBCS has a device sign its critical alerts and MAC the others (the
+ * RTDS shows it), so an alert is critical when it carries a signature. The billing data log alert
+ * 0x8F0A of a device-held schedule is critical (DOMAIN.md, DP072): the DP072 remedy, which blocks
+ * only non-critical alerts, does not stop it.
+ */
+export function defaultIsCriticalAlert(alert: {
+  messageCode: number
+  alertCode: string
+  signed: boolean
+}): boolean {
+  return alert.signed
+}
+
+export interface Dcc {
+  /** Takes a DUIS Service Request; never throws on bad input (the answer is a DUIS code). */
+  submit(request: DuisRequest): Promise<DuisResult>
+  /** DUIS CV5: the User's signed Pre-Command for a request answered with `awaitingSignature`. */
+  submitSigned(requestId: string, signed: Uint8Array): Promise<DuisResult>
+  /** A device alert arrives from the device (through its hub). */
+  deliverAlert(deviceId: string, bytes: Uint8Array): AlertOutcome
+  /** Device alerts delivered to this User, in order. */
+  alertsFor(userId: string): DeliveredAlert[]
+  /** DCC Alerts raised to this User, in order. */
+  dccAlertsFor(userId: string): DccAlert[]
+  /** Device alert counters, DCC-wide or for one recipient. */
+  alertCounters(userId?: string): AlertCounters
+  /** RequestIDs of Pre-Commands awaiting the User's signature. */
+  pendingSignatures(): string[]
+  /** Threshold Anomaly Detection state as it stands. */
+  readonly anomalyState: AnomalyState | undefined
+}
+
+interface Pending {
+  requestId: string
+  originator: Eui64
+  sender: Eui64
+  respondTo: Eui64
+  role: DuisRole
+  srv: string
+  deviceId: Eui64
+  preCommand: GeneralSigning
+  eligibilityChecked: boolean
+}
+
+const emptyCounters = (): AlertCounters => ({
+  delivered: 0,
+  blocked: 0,
+  toUnregisteredSupplier: 0,
+  undeliverable: 0,
+})
+
+const hex4 = (n: number) => n.toString(16).toUpperCase().padStart(4, '0')
+
+const METER_TYPES: readonly string[] = ['ESME', 'GSME']
+
+/** The DCC: Service Requests in, GBCS to devices, responses and alerts back, everything in the SAT. */
+export function createDcc(config: DccConfig): Dcc {
+  const { sat, backend } = config
+  const permissions = config.permissions ?? DEFAULT_PERMISSIONS
+  let anomalyState = config.anomaly?.state
+  let cosCounter = config.cos.counter ?? 1n
+  const signers = new Map<Eui64, Signer>()
+  for (const [user, signer] of Object.entries(config.signers ?? {})) signers.set(parseEui(user), signer)
+  const pending = new Map<string, Pending>()
+  const delivered = new Map<Eui64, DeliveredAlert[]>()
+  const dccAlerts = new Map<Eui64, DccAlert[]>()
+  const counters = emptyCounters()
+  const countersByUser = new Map<Eui64, AlertCounters>()
+  const isCriticalAlert = config.isCriticalAlert ?? defaultIsCriticalAlert
+
+  const iso = () => new Date(config.now()).toISOString()
+  const push = <T>(map: Map<Eui64, T[]>, key: Eui64, item: T) => {
+    const list = map.get(key)
+    if (list) list.push(item)
+    else map.set(key, [item])
+  }
+
+  const context = (): AccessContext => ({
+    permissions,
+    users: config.users,
+    registration: config.registration,
+    inventory: config.inventory,
+    sat,
+    ...(config.revocation && { revocation: config.revocation }),
+    ...(config.solrContingency && { solrContingency: config.solrContingency }),
+    anomaly: {
+      ...(config.anomaly?.config && { config: config.anomaly.config }),
+      ...(anomalyState && { state: anomalyState }),
+    },
+  })
+
+  /** The User's digital signing public key, from its certificate in the SMKI repository. */
+  function userDsKey(user: Eui64): PublicKeyRef | undefined {
+    const der = config.userCertificates(user)?.digitalSigning
+    if (!der) return undefined
+    try {
+      return backend.importPublicKey(new X509Certificate(der).publicKey)
+    } catch {
+      return undefined
+    }
+  }
+
+  function raiseDccAlert(alert: Omit<DccAlert, 'code' | 'at'>): DccAlert {
+    const full: DccAlert = { ...alert, code: DCC_ALERT_CODES[alert.type], at: iso() }
+    sat.append({
+      kind: 'dccAlert',
+      ...(full.requestId && { requestId: full.requestId }),
+      user: full.recipient,
+      ...(full.device && { device: full.device }),
+      code: full.code,
+      detail: {
+        type: full.type,
+        ...full.detail,
+        ...(full.unconfirmed && { unconfirmed: full.unconfirmed }),
+      },
+    })
+    push(dccAlerts, full.recipient, full)
+    return full
+  }
+
+  /** A DUIS outcome after access control: recorded as a decision (refusal) or response (comms) record. */
+  function finish(
+    kind: 'decision' | 'response',
+    p: {
+      requestId: string
+      respondTo: Eui64
+      role?: DuisRole
+      srv?: string
+      deviceId?: Eui64
+      originator?: Eui64
+    },
+    code: string,
+    reason: string | undefined,
+    detail: { [key: string]: JsonValue } = {},
+  ): DuisResult {
+    const entry: SatEntry = {
+      kind,
+      requestId: p.requestId,
+      user: p.respondTo,
+      ...(p.originator && p.originator !== p.respondTo && { businessOriginator: p.originator }),
+      ...(p.role && { role: p.role }),
+      ...(p.srv && { srv: p.srv }),
+      ...(p.deviceId && { device: p.deviceId }),
+      code,
+      detail: { ...(reason && { reason }), ...detail },
+    }
+    sat.append(entry)
+    return { code, requestId: p.requestId, ...(reason && { reason }) }
+  }
+
+  async function deliver(
+    p: Pending | PipelineState,
+    bytes: Uint8Array,
+    extra: { [k: string]: JsonValue } = {},
+  ) {
+    let answer: Uint8Array | undefined
+    try {
+      answer = await config.transport(p.deviceId, bytes)
+    } catch (e) {
+      return finish(
+        'response',
+        p,
+        COMMS_FAILURE_CODE,
+        `transport to ${p.deviceId} failed: ${(e as Error).message}`,
+        extra,
+      )
+    }
+    if (!answer)
+      return finish('response', p, NO_RESPONSE_CODE, `no response from device ${p.deviceId}`, {
+        ...extra,
+        unconfirmed: 'E21 for no response',
+      })
+    let frame: GbcsFrame
+    try {
+      frame = decodeFrame(answer)
+    } catch (e) {
+      return finish(
+        'response',
+        p,
+        NO_RESPONSE_CODE,
+        `the device's answer is not GBCS: ${(e as Error).message}`,
+        extra,
+      )
+    }
+    if (frame.signing.cra !== 'response' || frame.signing.originator !== p.deviceId)
+      return finish(
+        'response',
+        p,
+        NO_RESPONSE_CODE,
+        `the device's answer is a ${frame.signing.cra} from ${frame.signing.originator}, not a response from ${p.deviceId}`,
+        extra,
+      )
+    const json = frameToJson(frame)
+    const view = json.payload.useCase
+    const result = finish('response', p, SUCCESS_CODE, undefined, {
+      ...extra,
+      messageCode: json.messageCode,
+      ...(json.messageName && { messageName: json.messageName }),
+      originatorCounter: json.originatorCounter,
+      responseRecipient: json.recipient,
+      ...(view && { response: view as JsonValue }),
+    })
+    return { ...result, response: json, responseBytes: answer }
+  }
+
+  interface PipelineState {
+    requestId: string
+    originator: Eui64
+    sender: Eui64
+    respondTo: Eui64
+    role: DuisRole
+    srv: string
+    deviceId: Eui64
+  }
+
+  async function submit(request: DuisRequest): Promise<DuisResult> {
+    const now = config.now()
+    let requestId: string
+    try {
+      requestId = normaliseRequestId(String(request?.requestId))
+    } catch (e) {
+      // Unattributable: no SAT record can name a User for it.
+      return { code: MALFORMED_REQUEST_CODE, reason: `malformed DUIS RequestID: ${(e as Error).message}` }
+    }
+    const [originator, target, counterText] = requestId.split(':') as [Eui64, Eui64, string]
+    const senderOk =
+      request.sender === undefined ||
+      isEui(
+        String(request.sender)
+          .replace(/[\s:-]/g, '')
+          .toUpperCase(),
+      )
+    const sender = request.sender !== undefined && senderOk ? parseEui(String(request.sender)) : originator
+    const role = isDuisRole(request.role) ? request.role : undefined
+    const srv = String(request.srv)
+    const srvOk = /^[0-9A-Za-z]+(\.[0-9A-Za-z]+)*$/.test(srv)
+    sat.append({
+      kind: 'request',
+      requestId,
+      user: sender,
+      ...(sender !== originator && { businessOriginator: originator }),
+      ...(role && { role }),
+      ...(srvOk && { srv }),
+      device: target,
+      detail: {
+        commandVariant:
+          typeof request.commandVariant === 'number'
+            ? request.commandVariant
+            : String(request.commandVariant),
+        deviceType: String(request.deviceType),
+        ...(!role && { claimedRole: String(request.role) }),
+        ...(!srvOk && { claimedSrv: srv }),
+        ...(!senderOk && { claimedSender: String(request.sender) }),
+        ...(request.parameters !== undefined &&
+          plainJson(request.parameters) && { parameters: request.parameters as JsonValue }),
+      },
+    })
+
+    // Access control (records its decision).
+    let decision: ReturnType<typeof checkServiceRequest>
+    try {
+      decision = checkServiceRequest(
+        {
+          requestId,
+          ...(request.sender !== undefined && { sender: String(request.sender) }),
+          role: String(request.role),
+          srv,
+          commandVariant: request.commandVariant,
+          ...(request.signerCertificate !== undefined && { signerCertificate: request.signerCertificate }),
+          ...(request.executionDateTime !== undefined && { executionDateTime: request.executionDateTime }),
+        },
+        context(),
+        new Date(now),
+      )
+    } catch (e) {
+      if (!(e instanceof AccessRequestError || e instanceof RangeError)) throw e
+      return finish(
+        'decision',
+        { requestId, respondTo: originator },
+        MALFORMED_REQUEST_CODE,
+        (e as Error).message,
+      )
+    }
+    if (decision.anomalyState) anomalyState = decision.anomalyState
+    if (!decision.ok) {
+      const result: DuisResult = { code: decision.code, requestId, reason: decision.reason }
+      if (decision.alert) result.dccAlerts = [quarantineAlert(decision.alert)]
+      return result
+    }
+    const granted = decision
+    const p: PipelineState = {
+      requestId,
+      originator,
+      sender,
+      respondTo: granted.respondTo,
+      role: granted.role,
+      srv,
+      deviceId: target,
+    }
+
+    // The device type the Smart Metering Inventory holds is the one the command is built for.
+    const smiType = granted.device?.type
+    if (smiType !== undefined && smiType !== request.deviceType)
+      return finish(
+        'decision',
+        p,
+        'E11',
+        `device ${target} is a ${smiType}, not a ${String(request.deviceType)}`,
+        {
+          step: 'build',
+        },
+      )
+    if (!METER_TYPES.includes(String(request.deviceType)))
+      return finish(
+        'decision',
+        p,
+        NOT_BUILT_CODE,
+        `SR ${srv} to a ${String(request.deviceType)} has no GBCS command here`,
+        {
+          step: 'build',
+        },
+      )
+    const sr: GbcsServiceRequest = {
+      srv,
+      target,
+      deviceType: request.deviceType as MeterType,
+      parameters: request.parameters ?? {},
+    }
+    const deviceKa = config.deviceKeyAgreement(target)
+    if (!deviceKa)
+      return finish(
+        'decision',
+        p,
+        NOT_BUILT_CODE,
+        `no key agreement certificate of device ${target} is known`,
+        {
+          step: 'build',
+        },
+      )
+
+    if (srv === '6.23') return changeOfSupplier(p, granted, sr, BigInt(counterText), deviceKa, now)
+
+    let pre: GeneralSigning
+    try {
+      pre = buildPreCommand(sr, { originator, counter: BigInt(counterText), now })
+    } catch (e) {
+      return buildRefusal(p, e)
+    }
+    if (!isCriticalMessageCode(pre.messageCode)) return protectAndSend(p, pre, undefined, deviceKa)
+
+    const signer = signers.get(originator)
+    if (!signer) {
+      pending.set(requestId, {
+        ...p,
+        preCommand: pre,
+        eligibilityChecked: granted.registration !== undefined,
+      })
+      const preCommand = preCommandBytes(pre)
+      finish('response', p, 'I99', undefined, {
+        step: 'preCommand',
+        awaitingSignature: true,
+        preCommand: toHex(preCommand),
+      })
+      return { code: 'I99', requestId, preCommand, awaitingSignature: true }
+    }
+    let signature: OriginatorSignature
+    try {
+      const signed = signer.sign(pre)
+      // Verified with the key of the User's certificate when the DCC holds it, not the signer's say-so.
+      signature = { signature: signed.signature, signerPublic: userDsKey(originator) ?? signed.signerPublic }
+    } catch (e) {
+      return finish(
+        'decision',
+        p,
+        SIGNATURE_INVALID_CODE,
+        `the in-process signer failed: ${(e as Error).message}`,
+      )
+    }
+    return protectAndSend(p, pre, signature, deviceKa)
+  }
+
+  function buildRefusal(p: PipelineState, e: unknown): DuisResult {
+    if (e instanceof ServiceRequestError) {
+      const code =
+        e.kind === 'wrong-device-type'
+          ? 'E11'
+          : e.kind === 'bad-parameters'
+            ? BAD_PARAMETERS_CODE
+            : NOT_BUILT_CODE
+      return finish('decision', p, code, e.message, { step: 'build', kind: e.kind })
+    }
+    if (e instanceof CommandProtectionError)
+      return finish('decision', p, BAD_PARAMETERS_CODE, e.message, { step: 'build', kind: e.kind })
+    throw e
+  }
+
+  async function protectAndSend(
+    p: PipelineState,
+    pre: GeneralSigning,
+    signature: OriginatorSignature | undefined,
+    deviceKa: PublicKeyRef,
+  ): Promise<DuisResult> {
+    let bytes: Uint8Array
+    try {
+      bytes = completeCommand(pre, signature, config.acb, deviceKa, backend)
+    } catch (e) {
+      if (e instanceof CommandProtectionError)
+        return finish('decision', p, SIGNATURE_INVALID_CODE, e.message, { step: 'signature', kind: e.kind })
+      throw e
+    }
+    return deliver(p, bytes, { messageCode: hex4(pre.messageCode) })
+  }
+
+  async function changeOfSupplier(
+    p: PipelineState,
+    granted: AccessGranted,
+    sr: GbcsServiceRequest,
+    requestCounter: bigint,
+    deviceKa: PublicKeyRef,
+    now: number,
+  ): Promise<DuisResult> {
+    const certs = config.userCertificates(p.originator)
+    if (!certs?.keyAgreement)
+      return finish(
+        'decision',
+        p,
+        NOT_BUILT_CODE,
+        `the SMKI repository has no certificates of ${p.originator}`,
+        {
+          step: 'build',
+        },
+      )
+    const hex = (der: Uint8Array) => toHex(der).toUpperCase()
+    const given = sr.parameters ?? {}
+    const parameters: { [name: string]: Json } = {
+      supplierDigitalSigningCertificate: hex(certs.digitalSigning),
+      supplierKeyAgreementCertificate: hex(certs.keyAgreement),
+      ...(certs.prepaymentTopUp && { supplierPrepaymentTopUpCertificate: hex(certs.prepaymentTopUp) }),
+      certificationPath: (certs.certificationPath ?? []).map(hex),
+      // The gaining Supplier's next commands must count above the floor: its RequestID counter (unconfirmed).
+      supplierFloorSeqNumber: given.supplierFloorSeqNumber ?? Number(requestCounter),
+      supplierPrepaymentTopUpFloorSeqNumber: given.supplierPrepaymentTopUpFloorSeqNumber ?? 0,
+      ...(given.executionDateTime !== undefined && { executionDateTime: given.executionDateTime }),
+      ...(given.applyTimeBasedCPVChecks !== undefined && {
+        applyTimeBasedCPVChecks: given.applyTimeBasedCPVChecks,
+      }),
+    }
+    const counter = cosCounter
+    let bytes: Uint8Array
+    try {
+      bytes = changeOfSupplierCommand(
+        { ...sr, parameters },
+        { cos: config.cos, counter, acb: config.acb, deviceKaPublic: deviceKa, now },
+        backend,
+      )
+    } catch (e) {
+      return buildRefusal(p, e)
+    }
+    cosCounter = counter + 1n
+    const result = await deliver(p, bytes, { cosCounter: counter.toString(), messageCode: '0107' })
+    if (result.code !== SUCCESS_CODE) return result
+
+    // DCC Alerts: the gaining Supplier learns the outcome; the losing Supplier that its credentials are gone.
+    const outcome = result.response?.payload.useCase?.executionOutcome as
+      | { replacementOutcomes?: { statusCode?: string }[] }
+      | undefined
+    const statuses = (outcome?.replacementOutcomes ?? []).map((o) => String(o.statusCode))
+    const replaced = statuses.some((s) => s === 'success')
+    const alerts: DccAlert[] = [
+      raiseDccAlert({
+        type: 'SecurityCredentialsUpdated',
+        recipient: p.originator,
+        device: p.deviceId,
+        requestId: p.requestId,
+        detail: { replacementStatuses: statuses },
+        unconfirmed: ['recipient', 'code'],
+      }),
+    ]
+    const losing = losingSupplier(granted)
+    if (replaced && losing && losing !== p.originator)
+      alerts.push(
+        raiseDccAlert({
+          type: 'ChangeOfSupplier',
+          recipient: losing,
+          device: p.deviceId,
+          requestId: p.requestId,
+          detail: { gainingSupplier: p.originator, replacementStatuses: statuses },
+          unconfirmed: ['recipient', 'code'],
+        }),
+      )
+    return { ...result, dccAlerts: alerts }
+  }
+
+  /** The supplier registered just before the gaining Supplier's registration took effect. */
+  function losingSupplier(granted: AccessGranted): Eui64 | undefined {
+    const reg = granted.registration
+    if (!reg) return undefined
+    const before = new Date(Date.parse(reg.from) - 1)
+    return config.registration.registeredSupplierAt(reg.mpxn, before)?.user
+  }
+
+  function quarantineAlert(alert: QuarantinedRequestAlert): DccAlert {
+    return raiseDccAlert({
+      type: 'QuarantinedRequest',
+      recipient: alert.recipient,
+      requestId: alert.requestId,
+      detail: { breach: alert.breach, quarantineEventRef: alert.quarantineEventRef, srv: alert.srv },
+    })
+  }
+
+  async function submitSigned(requestIdText: string, signed: Uint8Array): Promise<DuisResult> {
+    let requestId: string
+    try {
+      requestId = normaliseRequestId(String(requestIdText))
+    } catch (e) {
+      return { code: MALFORMED_REQUEST_CODE, reason: `malformed DUIS RequestID: ${(e as Error).message}` }
+    }
+    const [originator, target] = requestId.split(':') as [Eui64, Eui64, string]
+    const p = pending.get(requestId)
+    const bytes = signed instanceof Uint8Array ? signed : new Uint8Array(0)
+    sat.append({
+      kind: 'request',
+      requestId,
+      user: p?.sender ?? originator,
+      ...(p && p.sender !== originator && { businessOriginator: originator }),
+      ...(p && { role: p.role, srv: p.srv }),
+      device: target,
+      detail: { commandVariant: 5, signedPreCommandBytes: bytes.length },
+    })
+    if (!p)
+      return finish(
+        'decision',
+        { requestId, respondTo: originator, deviceId: target },
+        NO_PRE_COMMAND_CODE,
+        `no Pre-Command of ${requestId} awaits a signature`,
+      )
+
+    // The User must still be eligible when it signs (the Supply Start Date may have passed).
+    if (p.eligibilityChecked) {
+      const eligibility = isEligibleUser(config, p.originator, p.role, p.deviceId, new Date(config.now()))
+      if (!eligibility.eligible) {
+        pending.delete(requestId)
+        return finish('decision', p, eligibility.code, eligibility.reason, {
+          step: 'eligibility',
+          commandVariant: 5,
+        })
+      }
+    }
+    const key = userDsKey(p.originator)
+    if (!key)
+      return finish(
+        'decision',
+        p,
+        SIGNATURE_INVALID_CODE,
+        `no digital signing certificate of ${p.originator} is known`,
+        {
+          step: 'signature',
+        },
+      )
+    let signature: OriginatorSignature
+    try {
+      signature = signedFromUser(bytes, p.preCommand, key)
+    } catch (e) {
+      if (!(e instanceof CommandProtectionError)) throw e
+      // The Pre-Command stays pending: the User may send the right one.
+      return finish('decision', p, SIGNATURE_INVALID_CODE, e.message, { step: 'signature', kind: e.kind })
+    }
+    const deviceKa = config.deviceKeyAgreement(p.deviceId)
+    if (!deviceKa)
+      return finish(
+        'decision',
+        p,
+        NOT_BUILT_CODE,
+        `no key agreement certificate of device ${p.deviceId} is known`,
+      )
+    let command: Uint8Array
+    try {
+      command = completeCommand(p.preCommand, signature, config.acb, deviceKa, backend)
+    } catch (e) {
+      if (!(e instanceof CommandProtectionError)) throw e
+      return finish('decision', p, SIGNATURE_INVALID_CODE, e.message, { step: 'signature', kind: e.kind })
+    }
+    pending.delete(requestId)
+    sat.append({
+      kind: 'decision',
+      requestId,
+      user: p.respondTo,
+      ...(p.originator !== p.respondTo && { businessOriginator: p.originator }),
+      role: p.role,
+      srv: p.srv,
+      device: p.deviceId,
+      code: 'I99',
+      detail: {
+        step: 'signature',
+        commandVariant: 5,
+        reason: 'the signed Pre-Command is the one issued and verifies',
+      },
+    })
+    return deliver(p, command, { messageCode: hex4(p.preCommand.messageCode), commandVariant: 5 })
+  }
+
+  function countersOf(user: Eui64): AlertCounters {
+    let c = countersByUser.get(user)
+    if (!c) {
+      c = emptyCounters()
+      countersByUser.set(user, c)
+    }
+    return c
+  }
+
+  /** Whether `user` is a supplier not registered for the device at `at` (DP072). */
+  function unregisteredSupplier(user: Eui64, deviceId: Eui64, at: Date): boolean {
+    const record = config.users.get(user)
+    const roles = (record?.roles ?? []).filter((r) => SUPPLIER_ROLES.includes(r))
+    if (roles.length === 0) return false
+    return !roles.some((role) => isEligibleUser(config, user, role, deviceId, at).eligible)
+  }
+
+  function deliverAlert(deviceIdText: string, bytes: Uint8Array): AlertOutcome {
+    const undeliverable = (reason: string): AlertOutcome => {
+      counters.undeliverable++
+      return { delivered: false, reason }
+    }
+    let deviceId: Eui64
+    try {
+      deviceId = parseEui(String(deviceIdText))
+    } catch {
+      return undeliverable(`'${String(deviceIdText)}' is not a Device ID`)
+    }
+    let frame: GbcsFrame
+    try {
+      frame = decodeFrame(bytes)
+    } catch (e) {
+      return undeliverable(`alert from ${deviceId} is not GBCS: ${(e as Error).message}`)
+    }
+    const s = frame.signing
+    if (s.cra !== 'alert') return undeliverable(`a ${s.cra} from ${deviceId} is not an alert`)
+    if (s.originator !== deviceId)
+      return undeliverable(`alert from ${s.originator} arrived as from device ${deviceId}`)
+    const json = frameToJson(frame)
+    const alertCodeField = json.payload.useCase?.alertCode
+    const alertCode = typeof alertCodeField === 'string' ? alertCodeField.toUpperCase() : hex4(s.messageCode)
+    const critical = isCriticalAlert({
+      messageCode: s.messageCode,
+      alertCode,
+      signed: s.signature.kind === 'ecdsa',
+    })
+    const recipient = s.recipient
+    const at = new Date(config.now())
+    // Counted whatever their kind; only non-critical ones are blocked, and only with the remedy on.
+    const toUnregistered = unregisteredSupplier(recipient, deviceId, at)
+    const blocked = toUnregistered && !critical && config.blockAlertsToUnregisteredSuppliers === true
+    const known = config.users.get(recipient) !== undefined
+    const mine = countersOf(recipient)
+    if (toUnregistered) {
+      counters.toUnregisteredSupplier++
+      mine.toUnregisteredSupplier++
+    }
+    const alert: DeliveredAlert = {
+      device: deviceId,
+      recipient,
+      alertCode,
+      messageCode: s.messageCode,
+      critical,
+      receivedAt: at.toISOString(),
+      frame: json,
+      bytes: bytes.slice(),
+    }
+    const deliveredNow = known && !blocked
+    sat.append({
+      kind: 'alert',
+      user: recipient,
+      device: deviceId,
+      code: alertCode,
+      detail: {
+        messageCode: hex4(s.messageCode),
+        critical,
+        alertCounter: json.originatorCounter,
+        delivered: deliveredNow,
+        ...(toUnregistered && { toUnregisteredSupplier: true }),
+        ...(blocked && { blocked: 'DP072: non-critical alert to a supplier not registered for the device' }),
+        ...(!known && { reason: `${recipient} is not a DCC User` }),
+      },
+    })
+    if (!known) {
+      counters.undeliverable++
+      mine.undeliverable++
+      return { delivered: false, reason: `${recipient} is not a DCC User`, alert }
+    }
+    if (blocked) {
+      counters.blocked++
+      mine.blocked++
+      return {
+        delivered: false,
+        blocked: true,
+        reason: `supplier ${recipient} is not registered for device ${deviceId}: non-critical alert blocked (DP072)`,
+        alert,
+      }
+    }
+    counters.delivered++
+    mine.delivered++
+    push(delivered, recipient, alert)
+    return { delivered: true, alert }
+  }
+
+  const userKey = (userId: string): Eui64 | undefined => {
+    try {
+      return parseEui(String(userId))
+    } catch {
+      return undefined
+    }
+  }
+
+  return {
+    submit: async (request) => submit(request ?? ({} as DuisRequest)),
+    submitSigned,
+    deliverAlert,
+    alertsFor: (userId) => [...(delivered.get(userKey(userId) as Eui64) ?? [])],
+    dccAlertsFor: (userId) => [...(dccAlerts.get(userKey(userId) as Eui64) ?? [])],
+    alertCounters: (userId) => {
+      if (userId === undefined) return { ...counters }
+      const key = userKey(userId)
+      return { ...((key && countersByUser.get(key)) || emptyCounters()) }
+    },
+    pendingSignatures: () => [...pending.keys()],
+    get anomalyState() {
+      return anomalyState
+    },
+  }
+}
+
+/** Whether the value is a plain JSON object the SAT can keep. */
+function plainJson(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  try {
+    canonicalJson(value)
+    return true
+  } catch {
+    return false
+  }
+}
