@@ -134,6 +134,23 @@ export function roleOfOriginator(cells: TrustAnchorCells, eui: Eui64): RemotePar
   return undefined
 }
 
+/**
+ * The key-agreement credential of the party with this EUI — the cell a response, an encrypted
+ * read or a MACed alert to that party is keyed with — or undefined when the device holds none.
+ */
+export function keyAgreementCredential(cells: TrustAnchorCells, eui: Eui64): Credential | undefined {
+  const role = roleOfOriginator(cells, eui)
+  const cell =
+    role === 'supplier'
+      ? cells.supplierKa
+      : role === 'networkOperator'
+        ? cells.networkOperatorKa
+        : role === 'accessControlBroker'
+          ? cells.accessControlBrokerKa
+          : undefined
+  return cell?.eui === eui ? cell : undefined
+}
+
 /** The digital-signing cell of a role (root and recovery are signing cells themselves). */
 export function signingCell(role: RemotePartyRole): CellName {
   return role === 'root' || role === 'recovery' ? role : cellName(role, 'digitalSignature')

@@ -1,12 +1,3 @@
-/**
- * What the device sends: responses and alerts, protected as GBCS (and the RTDS) show it.
- * - A response to a Critical command is signed by the device and has no MAC; a response to a
- *   non-critical command has an empty signature field and a MAC keyed by static ECDH between
- *   the device and the recipient's key-agreement cell. It reuses the command's counter.
- * - A critical alert (0x8Fxx, message code 0x1000) is signed; a non-critical one (0x1001) is
- *   MACed. Alerts use the device's own counter and go to the supplier in its cells.
- */
-import type { Eui64 } from '@smetsim/core'
 import {
   applyMac,
   buildPayload,
@@ -17,7 +8,7 @@ import {
   type Json,
   messageKey,
 } from '@smetsim/gbcs'
-import { type CellName, keyAgreement, privateKeyOf, roleOfOriginator } from './cells.ts'
+import { keyAgreement, keyAgreementCredential, privateKeyOf } from './cells.ts'
 import type { DeviceState } from './state.ts'
 
 function protect(
@@ -27,24 +18,12 @@ function protect(
   backend: CryptoBackend,
 ): Uint8Array | undefined {
   if (signed) return encodeSignedFrame(s, privateKeyOf(state.keys.ds, backend), backend)
-  const cell = keyAgreementCell(state, s.recipient)
-  const credential = cell && state.cells[cell]
+  const credential = keyAgreementCredential(state.cells, s.recipient)
   if (!credential) return undefined // nobody to agree a key with: the message cannot be protected
   const pair = keyAgreement(state.keys, credential, backend)
   if (!pair) return undefined
   const unsigned: GeneralSigning = { ...s, signature: { kind: 'empty' } }
   return encodeFrame(applyMac(unsigned, messageKey(unsigned, pair.own, pair.other, backend)))
-}
-
-function keyAgreementCell(state: DeviceState, eui: Eui64): CellName | undefined {
-  const role = roleOfOriginator(state.cells, eui)
-  return role === 'supplier'
-    ? 'supplierKa'
-    : role === 'networkOperator'
-      ? 'networkOperatorKa'
-      : role === 'accessControlBroker'
-        ? 'accessControlBrokerKa'
-        : undefined
 }
 
 /** The response frame to a command, with the given payload. */

@@ -26,12 +26,10 @@
  * Amounts #3 (payment debt), #1 and #2 (time debts 1 and 2), uint32 each. The Price cluster's
  * Price Trailing Digit and Currency travel in the clear in GCS14's first component.
  */
-import { type Eui64, fromHex, toHex, writeUintBE } from '@smetsim/core'
-import type { CryptoBackend } from '@smetsim/gbcs'
-import type { Authenticated } from '../authenticate.ts'
-import { type Credential, keyAgreement, roleOfOriginator } from '../cells.ts'
+import { fromHex, toHex, writeUintBE } from '@smetsim/core'
+import { keyAgreement, keyAgreementCredential } from '../cells.ts'
 import type { DeviceState } from '../state.ts'
-import type { UseCaseResult, View } from './index.ts'
+import type { Handler, View } from './index.ts'
 import {
   type AttributeProtection,
   encryptionTransactionId,
@@ -264,27 +262,7 @@ export function responseProtection(
 
 // --- The use cases -------------------------------------------------------------------------------
 
-/** The requester's key agreement cell, when the device holds one for that very party. */
-function requesterCell(state: DeviceState, requester: Eui64): Credential | undefined {
-  const role = roleOfOriginator(state.cells, requester)
-  const cell =
-    role === 'supplier'
-      ? state.cells.supplierKa
-      : role === 'networkOperator'
-        ? state.cells.networkOperatorKa
-        : role === 'accessControlBroker'
-          ? state.cells.accessControlBrokerKa
-          : undefined
-  return cell?.eui === requester ? cell : undefined
-}
-
-type GsmeRead = (
-  state: DeviceState,
-  command: View,
-  auth: Authenticated,
-  now: number,
-  backend: CryptoBackend,
-) => UseCaseResult
+type GsmeRead = Handler
 
 /**
  * A GSME read whose registers go encrypted to the requester: `answer` shapes the response view
@@ -297,7 +275,7 @@ function protectedGsmeRead(
   return (state, command, auth, _now, backend) => {
     const head: View = { name: command.name, sequenceNumber: command.sequenceNumber as number }
     const s = auth.frame.signing
-    const cell = requesterCell(state, s.originator)
+    const cell = keyAgreementCredential(state.cells, s.originator)
     const pair = cell && keyAgreement(state.keys, cell, backend)
     if (!pair)
       return {

@@ -28,7 +28,8 @@ export interface UseCaseResult {
   cancel?: boolean
 }
 
-type Handler = (
+/** What every use case is: the authenticated command's view in, the device's answer out. */
+export type Handler = (
   state: DeviceState,
   command: View,
   auth: Authenticated,

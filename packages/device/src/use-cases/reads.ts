@@ -16,19 +16,11 @@
  *  - the plaintext is the DLMS data of the collection's value, one structure per requested
  *    object.
  */
-import { type Eui64, fromHex, toHex, writeUintBE } from '@smetsim/core'
-import {
-  aesGcmDecrypt,
-  aesGcmEncrypt,
-  type CryptoBackend,
-  GBCS_TAG_LENGTH,
-  gbcsKdf,
-  type Json,
-} from '@smetsim/gbcs'
-import type { Authenticated } from '../authenticate.ts'
-import { type Credential, keyAgreement, roleOfOriginator } from '../cells.ts'
+import { fromHex, toHex, writeUintBE } from '@smetsim/core'
+import { aesGcmDecrypt, aesGcmEncrypt, GBCS_TAG_LENGTH, gbcsKdf, type Json } from '@smetsim/gbcs'
+import { keyAgreement, keyAgreementCredential } from '../cells.ts'
 import type { DeviceState } from '../state.ts'
-import type { UseCaseResult, View } from './index.ts'
+import type { Handler } from './index.ts'
 
 /** Security control of the protected attributes: authenticated and encrypted (0x30), suite 1. */
 export const SECURITY_CONTROL = 0x31
@@ -238,33 +230,13 @@ export function protectionView(p: AttributeProtection): { [field: string]: Json 
 
 // --- The use cases -------------------------------------------------------------------------------
 
-/** The requester's key agreement cell, when the device holds one for that very party. */
-function requesterCell(state: DeviceState, requester: string): Credential | undefined {
-  const role = roleOfOriginator(state.cells, requester as Eui64)
-  const cell =
-    role === 'supplier'
-      ? state.cells.supplierKa
-      : role === 'networkOperator'
-        ? state.cells.networkOperatorKa
-        : role === 'accessControlBroker'
-          ? state.cells.accessControlBrokerKa
-          : undefined
-  return cell?.eui === requester ? cell : undefined
-}
-
-type RegisterRead = (
-  state: DeviceState,
-  command: View,
-  auth: Authenticated,
-  now: number,
-  backend: CryptoBackend,
-) => UseCaseResult
+type RegisterRead = Handler
 
 function protectedRead(plaintext: (state: DeviceState) => Uint8Array): RegisterRead {
   return (state, command, auth, _now, backend) => {
     const head = { name: command.name, invokeId: command.invokeId as number }
     const s = auth.frame.signing
-    const cell = requesterCell(state, s.originator)
+    const cell = keyAgreementCredential(state.cells, s.originator)
     const pair = cell && keyAgreement(state.keys, cell, backend)
     // No key to encrypt for the requester: the registers are not disclosed. The action fails
     // with read-write-denied (3) and, as for every failed action, no data.
