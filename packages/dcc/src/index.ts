@@ -1,6 +1,7 @@
 export * from './access/index.ts'
 export * from './dcc.ts'
 export * from './gbcs/index.ts'
+export * from './http/index.ts'
 export * from './registration/index.ts'
 export * from './roles.ts'
 export * from './sat/index.ts'

@@ -1,0 +1,3 @@
+export * from './openapi.ts'
+export * from './schemas.ts'
+export * from './server.ts'

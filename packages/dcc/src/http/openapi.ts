@@ -1,0 +1,256 @@
+/** The OpenAPI 3.1 description of the DCC HTTP API, built from the route schemas in `schemas.ts`. */
+import {
+  alertsResponseSchema,
+  DEFAULT_BODY_LIMIT,
+  duisResultSchema,
+  errorSchema,
+  satQuerySchema,
+  satRecordSchema,
+  serviceRequestSchema,
+  signedPreCommandSchema,
+} from './schemas.ts'
+
+const REQUEST_ID = '90-B3-D5-1F-30-01-00-00:00-DB-12-00-00-00-00-01:30'
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+const json = (schema: object, examples?: Record<string, { summary: string; value: unknown }>) => ({
+  'application/json': { schema, ...(examples && { examples }) },
+})
+const error = (description: string, message: string) => ({
+  description,
+  content: json(ref('Error'), { error: { summary: description, value: { error: description, message } } }),
+})
+const badRequest = (message: string) => error('Bad Request', message)
+
+/** The OpenAPI document served at /openapi.json. */
+export function openApiDocument(servers: string[] = []): Record<string, unknown> {
+  const satParameters = Object.entries(satQuerySchema.properties).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: name === 'limit' ? { type: 'integer', minimum: 1, maximum: 10_000 } : schema,
+    ...('description' in schema && { description: schema.description }),
+  }))
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'smetsim DCC',
+      version: '0.1.0',
+      description:
+        'The emulated DCC: DUIS Service Requests as JSON, answered with the DUIS response code (HTTP 200 for every ' +
+        'DUIS answer, refusals included); the CV4/CV5 Pre-Command signing round trip; the Service Audit Trail; ' +
+        `alerts. Request bodies are limited to ${DEFAULT_BODY_LIMIT} bytes by default. HTTP errors are JSON ` +
+        '{ error, message }.',
+    },
+    ...(servers.length > 0 && { servers: servers.map((url) => ({ url })) }),
+    paths: {
+      '/service-requests': {
+        post: {
+          operationId: 'submitServiceRequest',
+          summary: 'Submit a DUIS Service Request',
+          description:
+            'Access control, GBCS construction, (in-process) signing, the ACB MAC, delivery to the device. A Critical ' +
+            'request (CV4) of a User without an in-process signer is answered with I99, the Pre-Command (hex) and ' +
+            'the signUrl to POST it to once signed.',
+          requestBody: {
+            required: true,
+            content: json(ref('ServiceRequest'), {
+              read: {
+                summary: 'SR 7.4 read instantaneous import registers (non-critical)',
+                value: {
+                  requestId: REQUEST_ID,
+                  role: 'IS',
+                  srv: '7.4',
+                  commandVariant: 1,
+                  deviceType: 'ESME',
+                },
+              },
+              critical: {
+                summary: 'SR 7.3 (Critical, CV4)',
+                value: {
+                  requestId: REQUEST_ID,
+                  role: 'IS',
+                  srv: '7.3',
+                  commandVariant: 4,
+                  deviceType: 'ESME',
+                },
+              },
+            }),
+          },
+          responses: {
+            '200': {
+              description: 'The DUIS answer',
+              content: json(ref('DuisResult'), {
+                completed: {
+                  summary: 'I0 with the decoded device response',
+                  value: {
+                    code: 'I0',
+                    requestId: REQUEST_ID,
+                    response: { cra: 'response', messageCode: '0052', originatorCounter: '30' },
+                    responseBytes: 'DF09…',
+                  },
+                },
+                preCommand: {
+                  summary: 'I99: a Pre-Command awaiting the User signature',
+                  value: {
+                    code: 'I99',
+                    requestId: REQUEST_ID,
+                    awaitingSignature: true,
+                    preCommand: 'DF09…',
+                    signUrl: `/service-requests/${encodeURIComponent(REQUEST_ID)}/signature`,
+                  },
+                },
+                refused: {
+                  summary: 'E2: the SRV is not permitted',
+                  value: { code: 'E2', requestId: REQUEST_ID, reason: 'IS may not use SRV 99.9' },
+                },
+              }),
+            },
+            '400': badRequest("body must have required property 'srv'"),
+            '413': error('Payload Too Large', `body is larger than the limit of ${DEFAULT_BODY_LIMIT} bytes`),
+            '415': error('Unsupported Media Type', 'Unsupported Media Type: text/plain'),
+          },
+        },
+      },
+      '/service-requests/{requestId}/signature': {
+        post: {
+          operationId: 'submitSignedPreCommand',
+          summary: 'DUIS CV5: the signed Pre-Command of a request answered with I99',
+          parameters: [
+            {
+              name: 'requestId',
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+              description: 'The DUIS RequestID (URL-encoded).',
+              example: REQUEST_ID,
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: json(ref('SignedPreCommand'), {
+              signed: { summary: 'A signed Pre-Command', value: { signedPreCommand: 'DF09…' } },
+            }),
+          },
+          responses: {
+            '200': {
+              description: 'The DUIS answer: I0 once delivered, or ESIGNATURE, ENOPRECOMMAND, E4, …',
+              content: json(ref('DuisResult'), {
+                completed: {
+                  summary: 'Delivered',
+                  value: { code: 'I0', requestId: REQUEST_ID, response: {} },
+                },
+                nothingPending: {
+                  summary: 'No Pre-Command awaits a signature',
+                  value: {
+                    code: 'ENOPRECOMMAND',
+                    requestId: REQUEST_ID,
+                    reason: 'no Pre-Command … awaits a signature',
+                  },
+                },
+              }),
+            },
+            '400': badRequest('body/signedPreCommand must match pattern "^([0-9A-Fa-f]{2})+$"'),
+            '413': error('Payload Too Large', `body is larger than the limit of ${DEFAULT_BODY_LIMIT} bytes`),
+          },
+        },
+      },
+      '/sat': {
+        get: {
+          operationId: 'querySat',
+          summary: 'Query the Service Audit Trail (records in seq order)',
+          parameters: satParameters,
+          responses: {
+            '200': {
+              description: 'The matching records',
+              content: json(
+                {
+                  type: 'object',
+                  required: ['count', 'records'],
+                  properties: {
+                    count: { type: 'integer' },
+                    records: { type: 'array', items: ref('SatRecord') },
+                  },
+                },
+                {
+                  records: {
+                    summary: 'A request and its decision',
+                    value: {
+                      count: 1,
+                      records: [
+                        {
+                          seq: 2,
+                          at: '2026-01-05T12:00:00.000Z',
+                          kind: 'decision',
+                          requestId: REQUEST_ID,
+                          user: '90B3D51F30010000',
+                          role: 'IS',
+                          srv: '99.9',
+                          device: '00DB120000000001',
+                          code: 'E2',
+                          detail: { step: 'permission' },
+                          prevHash: '…',
+                          hash: '…',
+                        },
+                      ],
+                    },
+                  },
+                },
+              ),
+            },
+            '400': badRequest("not an EUI-64: 'x'"),
+          },
+        },
+      },
+      '/alerts/{userId}': {
+        get: {
+          operationId: 'alertsForUser',
+          summary: "A User's delivered device alerts, DCC Alerts and alert counters",
+          parameters: [
+            {
+              name: 'userId',
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+              example: '90B3D51F30010000',
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'Alerts for the User',
+              content: json(ref('AlertsForUser'), {
+                none: {
+                  summary: 'Nothing yet',
+                  value: {
+                    user: '90B3D51F30010000',
+                    alerts: [],
+                    dccAlerts: [],
+                    counters: { delivered: 0, blocked: 0, toUnregisteredSupplier: 0, undeliverable: 0 },
+                  },
+                },
+              }),
+            },
+            '400': badRequest('params/userId must match pattern …'),
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openApi',
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        ServiceRequest: serviceRequestSchema,
+        SignedPreCommand: signedPreCommandSchema,
+        DuisResult: duisResultSchema,
+        SatRecord: satRecordSchema,
+        AlertsForUser: alertsResponseSchema,
+        Error: errorSchema,
+      },
+    },
+  }
+}

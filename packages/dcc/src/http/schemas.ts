@@ -1,0 +1,189 @@
+/**
+ * JSON Schemas of the DCC HTTP API: the route schemas fastify validates requests with (Ajv) and,
+ * with the response shapes, the components of the OpenAPI description (`openapi.ts`).
+ */
+import { SAT_KINDS } from '../sat/record.ts'
+
+/** Default request body limit, bytes. */
+export const DEFAULT_BODY_LIMIT = 64 * 1024
+/** Default and largest `limit` of GET /sat. */
+export const DEFAULT_SAT_LIMIT = 1000
+export const MAX_SAT_LIMIT = 10_000
+
+const EUI_PATTERN = '^[0-9A-Fa-f]{2}([-:]?[0-9A-Fa-f]{2}){7}$'
+
+/** POST /service-requests: a DUIS Service Request (`DuisRequest`). */
+export const serviceRequestSchema = {
+  type: 'object',
+  required: ['requestId', 'role', 'srv', 'commandVariant', 'deviceType'],
+  additionalProperties: false,
+  properties: {
+    requestId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: 'DUIS RequestID `originator:target:counter` (EUI-64s, counter a decimal integer).',
+    },
+    sender: {
+      type: 'string',
+      description: 'The sending User (EUI-64) when not the Business Originator.',
+    },
+    role: {
+      type: 'string',
+      minLength: 1,
+      description: 'DUIS User Role: IS, ES, GS, ED, GT, RSA, OU, SoLRC.',
+    },
+    srv: { type: 'string', minLength: 1, description: "Service Reference Variant, e.g. '7.4'." },
+    commandVariant: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 8,
+      description:
+        'DUIS Command Variant: 4 for a Critical request (signed in-process or answered with a Pre-Command).',
+    },
+    deviceType: { type: 'string', minLength: 1, description: "The target's device type, e.g. 'ESME'." },
+    parameters: {
+      type: 'object',
+      description: "The SRV's parameters (DUIS element names, lower camel case).",
+    },
+    signerCertificate: {
+      type: 'string',
+      description: 'Serial of the SMKI certificate the request was signed with.',
+    },
+    executionDateTime: { type: 'string', description: 'Execution date-time of a future-dated request.' },
+  },
+} as const
+
+/** POST /service-requests/{requestId}/signature: DUIS CV5. */
+export const signedPreCommandSchema = {
+  type: 'object',
+  required: ['signedPreCommand'],
+  additionalProperties: false,
+  properties: {
+    signedPreCommand: {
+      type: 'string',
+      pattern: '^([0-9A-Fa-f]{2})+$',
+      maxLength: 60_000,
+      description: 'The Pre-Command of the I99 answer, signed by the User (GBCS, hex).',
+    },
+  },
+} as const
+
+export const requestIdParamsSchema = {
+  type: 'object',
+  required: ['requestId'],
+  properties: { requestId: { type: 'string', minLength: 1 } },
+} as const
+
+export const userParamsSchema = {
+  type: 'object',
+  required: ['userId'],
+  properties: { userId: { type: 'string', pattern: EUI_PATTERN, description: 'The User (EUI-64).' } },
+} as const
+
+/** GET /sat query. Query values arrive as text: `limit` is checked as decimal digits. */
+export const satQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    user: { type: 'string', pattern: EUI_PATTERN, description: 'Sender or recipient (EUI-64).' },
+    businessOriginator: { type: 'string', pattern: EUI_PATTERN },
+    device: { type: 'string', pattern: EUI_PATTERN },
+    srv: { type: 'string' },
+    kind: { type: 'string', enum: [...SAT_KINDS] },
+    requestId: { type: 'string' },
+    from: { type: 'string', description: 'Records at or after this time (ISO 8601).' },
+    to: { type: 'string', description: 'Records strictly before this time (ISO 8601).' },
+    limit: {
+      type: 'string',
+      pattern: '^[1-9][0-9]{0,5}$',
+      description: `At most this many records, the earliest (default ${DEFAULT_SAT_LIMIT}, at most ${MAX_SAT_LIMIT}).`,
+    },
+  },
+} as const
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', description: 'HTTP reason phrase, e.g. Bad Request.' },
+    message: { type: 'string', description: 'What was wrong.' },
+  },
+} as const
+
+/** The DUIS answer as JSON (`DuisResult` with bytes as hex). */
+export const duisResultSchema = {
+  type: 'object',
+  required: ['code'],
+  properties: {
+    code: {
+      type: 'string',
+      description: 'DUIS response code: I0, I99, E1 … E21, or a placeholder (EMALFORMED, …).',
+    },
+    requestId: { type: 'string', description: 'The RequestID, normalised (absent when unreadable).' },
+    reason: { type: 'string', description: 'Why, for every code but I0 and I99.' },
+    awaitingSignature: { type: 'boolean', const: true },
+    preCommand: { type: 'string', description: 'CV4: the Pre-Command to sign (GBCS, upper-case hex).' },
+    signUrl: { type: 'string', description: 'CV4: where to POST the signed Pre-Command.' },
+    response: { type: 'object', description: "I0: the device's response, decoded (GBCS frame JSON)." },
+    responseBytes: { type: 'string', description: "I0: the device's response as it came (hex)." },
+    dccAlerts: { type: 'array', items: { type: 'object' }, description: 'DCC Alerts this request caused.' },
+  },
+} as const
+
+export const satRecordSchema = {
+  type: 'object',
+  required: ['seq', 'at', 'kind', 'user', 'prevHash', 'hash'],
+  properties: {
+    seq: { type: 'integer' },
+    at: { type: 'string' },
+    kind: { type: 'string', enum: [...SAT_KINDS] },
+    requestId: { type: 'string' },
+    user: { type: 'string' },
+    businessOriginator: { type: 'string' },
+    role: { type: 'string' },
+    srv: { type: 'string' },
+    device: { type: 'string' },
+    code: { type: 'string' },
+    detail: { type: 'object' },
+    prevHash: { type: 'string' },
+    hash: { type: 'string' },
+  },
+} as const
+
+export const alertCountersSchema = {
+  type: 'object',
+  properties: {
+    delivered: { type: 'integer' },
+    blocked: { type: 'integer' },
+    toUnregisteredSupplier: { type: 'integer' },
+    undeliverable: { type: 'integer' },
+  },
+} as const
+
+export const alertsResponseSchema = {
+  type: 'object',
+  required: ['user', 'alerts', 'dccAlerts', 'counters'],
+  properties: {
+    user: { type: 'string' },
+    alerts: {
+      type: 'array',
+      description: 'Device alerts delivered to the User, in order (bytes as hex).',
+      items: {
+        type: 'object',
+        properties: {
+          device: { type: 'string' },
+          recipient: { type: 'string' },
+          alertCode: { type: 'string' },
+          messageCode: { type: 'integer' },
+          critical: { type: 'boolean' },
+          receivedAt: { type: 'string' },
+          frame: { type: 'object' },
+          bytes: { type: 'string' },
+        },
+      },
+    },
+    dccAlerts: { type: 'array', items: { type: 'object' }, description: 'DCC Alerts raised to the User.' },
+    counters: alertCountersSchema,
+  },
+} as const
