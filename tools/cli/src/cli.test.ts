@@ -2,7 +2,7 @@
  * The `smetsim` command as a user runs it: each test spawns the CLI and checks its output,
  * its exit status and what it left on disk.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -152,5 +152,58 @@ describe('smetsim demo and gbcs on a generated PKI', () => {
     expect(decoded.status).toBe(0)
     const encoded = smetsim(['gbcs', 'encode'], decoded.stdout)
     expect(encoded.stdout.trim()).toBe(readFileSync(commandFile, 'utf8').trim())
+  })
+})
+
+describe('smetsim dcc serve', () => {
+  it('answers Service Requests over HTTP for the PKI emulated devices, and refuses a User not registered', async () => {
+    const pki = join(work, 'dcc-pki')
+    expect(smetsim(['pki', 'init', pki, '--device-count', '1']).status).toBe(0)
+    const child = spawn(process.execPath, [
+      '--import',
+      'tsx',
+      MAIN,
+      'dcc',
+      'serve',
+      '--pki',
+      pki,
+      '--port',
+      '0',
+    ])
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString()
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+          if (m) resolve(m[1]!)
+        })
+        child.once('exit', (code) => reject(new Error(`dcc serve exited (${code}): ${out}`)))
+      })
+      const post = async (originator: string, counter: number) => {
+        const body = {
+          requestId: `${originator}:00DB120000000001:${counter}`,
+          role: 'IS',
+          srv: '7.2',
+          commandVariant: 4,
+          deviceType: 'ESME',
+        }
+        const r = await fetch(`${url}/service-requests`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+        return (await r.json()) as { code: string; response?: { payload: { useCase: { result: string } } } }
+      }
+      const done = await post('90B3D51F30010000', 1) // supplier A, registered for the meter's MPAN
+      expect(done.code).toBe('I0')
+      expect(done.response?.payload.useCase.result).toBe('success')
+      expect((await post('90B3D51F30030000', 1)).code).toBe('E4') // supplier B is not
+      const openapi = await fetch(`${url}/openapi.json`)
+      expect(openapi.status).toBe(200)
+      expect(Object.keys(((await openapi.json()) as { paths: object }).paths)).toContain('/service-requests')
+    } finally {
+      child.kill('SIGTERM')
+    }
   })
 })

@@ -109,6 +109,25 @@ device
   .argument('<files...>', 'frame files (directories are walked for *.HEX)')
   .action(async (files, opts) => (await import('./commands/device.ts')).replay(files, opts))
 
+const dcc = program
+  .command('dcc')
+  .description('the DCC: Service Requests, access control, the Service Audit Trail')
+dcc
+  .command('serve')
+  .description(
+    'serve the DCC HTTP API on 127.0.0.1 over a PKI made by pki init, with its devices emulated in-process',
+  )
+  .requiredOption('--pki <dir>', 'a folder made by smetsim pki init (its devices become emulated ESMEs)')
+  .option('--port <n>', 'TCP port (0: any free one)', '8480')
+  .option('--data <dir>', 'where the SAT and registration data are kept (default <pki>/dcc-data)')
+  .option(
+    '--cv5',
+    'make HTTP callers sign Critical requests (DUIS CV4/CV5) instead of signing in-process',
+    false,
+  )
+  .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
+  .action(async (opts) => (await import('./commands/dcc.ts')).serve(opts))
+
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exitCode = 2
