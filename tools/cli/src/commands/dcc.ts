@@ -94,7 +94,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (!existsSync(registrationFile)) {
     registration = new RegistrationData()
     inventory = new SmartMeteringInventory()
-    suppliers.forEach((s, i) => registration.assignMpid(`SUP${i + 1}`, s.eui, '2020-01-01'))
+    for (const [i, s] of suppliers.entries()) registration.assignMpid(`SUP${i + 1}`, s.eui, '2020-01-01')
     if (networkOperator) registration.assignMpid('NET1', networkOperator.eui, '2020-01-01')
     manifest.devices.forEach((d, i) => {
       const mpan = String(1_900_000_000_000 + i)
