@@ -1,0 +1,284 @@
+/**
+ * The SoLR control switches end to end: a DCC (createDcc) over an emulated ESME, supplier A
+ * failing with B as the Supplier of Last Resort and an SRP sending for A. For each of the four
+ * settings (packages/dcc/src/solr.ts) the same six requests are sent after licence revocation
+ * ("before": the delayed step has not happened yet) and again after the delayed step ("after"),
+ * and the DUIS codes are asserted as a table, which is also printed.
+ *
+ * It lives in test/ because the DCC never imports the device package: they meet only as bytes.
+ */
+import type { Eui64 } from '@smetsim/core'
+import { createDevice, credentialFromCertificate, type DeviceState, step } from '@smetsim/device'
+import type { PublicKeyRef } from '@smetsim/gbcs'
+import { issueOrganisationCertificate, normaliseSerial } from '@smetsim/smki'
+import { describe, expect, it } from 'vitest'
+import { DAY_MS } from '../packages/dcc/src/access/anomaly.ts'
+import type { SolrContingencySettings } from '../packages/dcc/src/access/check.ts'
+import { UserDirectory } from '../packages/dcc/src/access/users.ts'
+import { createDcc, type DuisRequest } from '../packages/dcc/src/dcc.ts'
+import { createInProcessSigner } from '../packages/dcc/src/gbcs/construct.ts'
+import {
+  ACB,
+  backend,
+  ESME_EUI,
+  ORG_CA,
+  PARTIES,
+  privateRef,
+  ROOT,
+  T0,
+} from '../packages/dcc/src/gbcs/testing.ts'
+import { SmartMeteringInventory } from '../packages/dcc/src/registration/inventory.ts'
+import { RegistrationData } from '../packages/dcc/src/registration/registration.ts'
+import { createMemorySat } from '../packages/dcc/src/sat/sat.ts'
+import {
+  advanceSolr,
+  describeSolrAction,
+  failSupplier,
+  grantableUsers,
+  type SolrSetting,
+} from '../packages/dcc/src/solr.ts'
+
+const A = PARTIES.supplierA.eui // fails
+const B = PARTIES.supplierB.eui // the SoLR
+const SRP = '90B3D51F30050000' as Eui64
+const SRP_DS = issueOrganisationCertificate(ORG_CA, {
+  eui: SRP,
+  role: 'otherUser',
+  usage: 'digitalSignature',
+})
+const MPAN = '1200000000001'
+const AT = T0 + DAY_MS // licence revocation
+const DELAYED = T0 + 15 * DAY_MS // the delayed step (revocation for MP134A, MPID transfer otherwise)
+
+const serial = (c: { certificate: { serialNumber: string } }) => normaliseSerial(c.certificate.serialNumber)
+
+function estate(o: { srpThreshold?: boolean } = {}) {
+  let clock = T0
+  const cred = (c: { certificate: Parameters<typeof credentialFromCertificate>[0] }) =>
+    credentialFromCertificate(c.certificate)
+  let meter: DeviceState = createDevice({
+    type: 'ESME',
+    eui: ESME_EUI,
+    cells: {
+      root: cred(ROOT),
+      supplierDs: cred(PARTIES.supplierA.ds),
+      supplierKa: cred(PARTIES.supplierA.ka),
+      ...(PARTIES.supplierA.pp && { supplierPrepaymentKa: cred(PARTIES.supplierA.pp) }),
+      networkOperatorDs: cred(PARTIES.networkOperator.ds),
+      networkOperatorKa: cred(PARTIES.networkOperator.ka),
+      accessControlBrokerDs: cred(PARTIES.acb.ds),
+      accessControlBrokerKa: cred(PARTIES.acb.ka),
+      transitionalCoSDs: cred(PARTIES.cos.ds),
+    },
+    now: T0,
+    paymentMode: 'credit',
+  })
+  const rejections: string[] = []
+
+  const registration = new RegistrationData()
+  registration.assignMpid('AAAA', A, '2020-01-01')
+  registration.assignMpid('BBBB', B, '2020-01-01')
+  registration.registerSupplier(MPAN, 'AAAA', '2024-01-01')
+  const inventory = new SmartMeteringInventory()
+  inventory.add({ deviceId: ESME_EUI, type: 'ESME', mpxn: MPAN, status: 'Commissioned', at: '2024-01-02' })
+  const users = grantableUsers(
+    new UserDirectory([
+      {
+        userId: A,
+        name: 'Supplier A (fails)',
+        roles: ['IS', 'GS'],
+        certificates: [serial(PARTIES.supplierA.ds), serial(PARTIES.supplierA.ka)],
+      },
+      {
+        userId: B,
+        name: 'Supplier B (SoLR)',
+        roles: ['IS', 'GS'],
+        certificates: [serial(PARTIES.supplierB.ds)],
+      },
+      { userId: SRP, name: 'SRP', roles: [], certificates: [serial(SRP_DS)], sendsFor: [A] },
+    ]),
+  )
+  const revoked = new Set<string>()
+  const revocation = {
+    isRevoked: (s: string) => revoked.has(normaliseSerial(s)),
+    revoke: (s: string) => revoked.add(normaliseSerial(s)),
+  }
+  const sat = createMemorySat({ now: () => new Date(clock) })
+  const solrContingency: SolrContingencySettings = { srvs: ['1.6'], failedSuppliers: [] }
+  const dcc = createDcc({
+    users,
+    registration,
+    inventory,
+    sat,
+    revocation,
+    solrContingency,
+    // MP134B: the SoLR Contingency role's threshold is zero unless set; set one for the SRP.
+    anomaly: {
+      config: {
+        version: 1,
+        users: o.srpThreshold === false ? [] : [{ user: SRP, srv: '1.6', limit: 100, windowMs: DAY_MS }],
+        roleDefaults: [{ role: 'SoLRC', srv: '*', limit: 0, windowMs: DAY_MS }],
+        dcc: [],
+      },
+    },
+    acb: ACB,
+    cos: { eui: PARTIES.cos.eui, signer: createInProcessSigner(privateRef(PARTIES.cos.ds), backend) },
+    deviceKeyAgreement: (): PublicKeyRef => backend.importPrivateKey(meter.keys.ka!).publicKey,
+    userCertificates: () => undefined,
+    transport: async (_id, bytes) => {
+      const r = step(meter, { kind: 'frame', bytes }, clock, { backend })
+      meter = r.state
+      if (r.outputs.outcome === 'rejected') rejections.push(String(r.outputs.reason))
+      return r.outputs.response
+    },
+    now: () => clock,
+    backend,
+    signers: {
+      [A]: createInProcessSigner(privateRef(PARTIES.supplierA.ds), backend),
+      [B]: createInProcessSigner(privateRef(PARTIES.supplierB.ds), backend),
+      [SRP]: createInProcessSigner(privateRef(SRP_DS), backend),
+    },
+  })
+  return {
+    dcc,
+    sat,
+    solrEstate: { registration, users, revocation, solrContingency, grantRole: users.grantRole },
+    rejections,
+    setClock: (t: number) => {
+      clock = t
+    },
+  }
+}
+
+interface Row {
+  name: string
+  request(counter: number): DuisRequest
+}
+
+const sr = (originator: Eui64, counter: number, srv: string, role: string, sender?: Eui64): DuisRequest => ({
+  requestId: `${originator}:${ESME_EUI}:${counter}`,
+  ...(sender && { sender }),
+  role,
+  srv,
+  commandVariant: 4,
+  deviceType: 'ESME',
+  ...(srv === '1.6' && { parameters: { paymentMode: 'prepayment', disablementThreshold: -250 } }),
+})
+
+const ROWS: Row[] = [
+  { name: "failed supplier's SR 1.6", request: (n) => sr(A, n, '1.6', 'IS') },
+  { name: 'SRP for failed supplier SR 1.6', request: (n) => sr(A, n, '1.6', 'IS', SRP) },
+  { name: 'SRP for failed supplier SR 7.2', request: (n) => sr(A, n, '7.2', 'IS', SRP) },
+  { name: "SoLR's SR 1.6", request: (n) => sr(B, n, '1.6', 'IS') },
+  { name: 'SRP as SoLRC SR 1.6', request: (n) => sr(SRP, n, '1.6', 'SoLRC') },
+  { name: 'SRP as SoLRC SR 7.2', request: (n) => sr(SRP, n, '7.2', 'SoLRC') },
+]
+
+/** Expected DUIS codes [before the delayed step, after it] per row, in ROWS order. */
+const EXPECTED: Record<SolrSetting, [string, string][]> = {
+  baseline: [
+    ['E4', 'E4'],
+    ['E4', 'E4'],
+    ['E4', 'E4'],
+    ['E21', 'E21'],
+    ['E1', 'E1'],
+    ['E1', 'E1'],
+  ],
+  MP134A: [
+    ['E4', 'E4'],
+    ['E4', 'E4'],
+    ['E4', 'E4'],
+    ['E21', 'E21'],
+    ['E1', 'E1'],
+    ['E1', 'E1'],
+  ],
+  MP185: [
+    ['I0', 'E4'],
+    ['I0', 'E4'],
+    ['I0', 'E4'],
+    ['E4', 'E21'],
+    ['E1', 'E1'],
+    ['E1', 'E1'],
+  ],
+  MP134B: [
+    ['I0', 'E4'],
+    ['I0', 'E4'],
+    ['I0', 'E4'],
+    ['E4', 'E21'],
+    ['E21', 'E4'],
+    ['E2', 'E2'],
+  ],
+}
+
+describe('SoLR control switches end to end (createDcc over an emulated ESME)', () => {
+  for (const setting of ['baseline', 'MP134A', 'MP185', 'MP134B'] as const)
+    it(`${setting}: which requests succeed before and after the delayed step`, async () => {
+      const e = estate()
+      const controller = failSupplier(e.solrEstate, {
+        setting,
+        supplier: A,
+        solr: B,
+        at: new Date(AT),
+        ...(setting === 'MP134A' && { revokeAt: new Date(DELAYED) }),
+        ...((setting === 'MP185' || setting === 'MP134B') && { transferAt: new Date(DELAYED) }),
+        ...(setting === 'MP134B' && { srp: SRP }),
+      })
+      const table: { request: string; before: string; after: string }[] = ROWS.map((r) => ({
+        request: r.name,
+        before: '',
+        after: '',
+      }))
+      const outcome = (code: string, rejected: string | undefined) =>
+        rejected ? `${code} (device: ${rejected})` : code
+      let counter = 100
+      for (const [phase, t] of [
+        ['before', AT],
+        ['after', DELAYED],
+      ] as const) {
+        e.setClock(t)
+        advanceSolr(controller, new Date(t))
+        for (const [i, row] of ROWS.entries()) {
+          const seen = e.rejections.length
+          const result = await e.dcc.submit(row.request(++counter))
+          table[i]![phase] = outcome(result.code, e.rejections[seen])
+        }
+      }
+      console.log(`SoLR setting ${setting}:\n  ${controller.actions.map(describeSolrAction).join('\n  ')}`)
+      console.table(table)
+      expect(table.map((r) => [r.before.split(' ')[0], r.after.split(' ')[0]])).toEqual(EXPECTED[setting])
+    })
+
+  it('MP134B: the SoLRC role is quarantined (AD1) without a threshold; the SAT records the SRP as sender', async () => {
+    for (const srpThreshold of [false, true]) {
+      const e = estate({ srpThreshold })
+      const controller = failSupplier(e.solrEstate, {
+        setting: 'MP134B',
+        supplier: A,
+        solr: B,
+        at: new Date(AT),
+        transferAt: new Date(DELAYED),
+        srp: SRP,
+      })
+      e.setClock(AT)
+      advanceSolr(controller, new Date(AT))
+      const result = await e.dcc.submit(sr(SRP, 300, '1.6', 'SoLRC'))
+      if (!srpThreshold) {
+        expect(result.code).toBe('AD1')
+        expect(result.dccAlerts?.map((a) => [a.type, a.recipient])).toEqual([['QuarantinedRequest', SRP]])
+      } else {
+        // Accepted by the DCC (the device then refuses the SRP's signature: see the table).
+        const decision = e.sat.query({ kind: 'decision', requestId: result.requestId! })
+        expect(
+          decision.map((r) => [
+            r.code,
+            r.user,
+            (r.detail as { failedSupplier?: string } | undefined)?.failedSupplier,
+          ]),
+        ).toEqual([['I99', SRP, A]])
+        expect(e.sat.query({ kind: 'response', requestId: result.requestId! }).map((r) => r.user)).toEqual([
+          SRP,
+        ])
+      }
+    }
+  })
+})
