@@ -29,9 +29,9 @@ import {
   PARTIES,
   type Party,
   privateRef,
-  ROOT,
   T0,
 } from '../packages/dcc/src/gbcs/testing.ts'
+import { installedCells } from './support.ts'
 
 // --- The parts of @smetsim/device used here, typed structurally (its own types are stricter) --------------------------------
 
@@ -80,21 +80,6 @@ interface DeviceModule {
 const device = deviceModule as unknown as DeviceModule
 
 // -------------------------------------------------------------------------------------------------
-
-function installedCells(m: DeviceModule, supplier: Party = PARTIES.supplierA): Record<string, unknown> {
-  const cred = (c: { certificate: X509Certificate }) => m.credentialFromCertificate(c.certificate)
-  return {
-    root: cred(ROOT),
-    supplierDs: cred(supplier.ds),
-    supplierKa: cred(supplier.ka),
-    ...(supplier.pp && { supplierPrepaymentKa: cred(supplier.pp) }),
-    networkOperatorDs: cred(PARTIES.networkOperator.ds),
-    networkOperatorKa: cred(PARTIES.networkOperator.ka),
-    accessControlBrokerDs: cred(PARTIES.acb.ds),
-    accessControlBrokerKa: cred(PARTIES.acb.ka),
-    transitionalCoSDs: cred(PARTIES.cos.ds),
-  }
-}
 
 /** The device's key agreement public key (the DCC reads it from the device's KA certificate). */
 const kaPublic = (d: Device): PublicKeyRef => backend.importPrivateKey(d.keys.ka!).publicKey
@@ -147,7 +132,7 @@ describe('commands executed by emulated devices', () => {
       let d = m.createDevice({
         type,
         eui: type === 'ESME' ? ESME_EUI : GSME_EUI,
-        cells: installedCells(m),
+        cells: installedCells(),
         now: T0,
         paymentMode: 'prepayment',
         meterBalance: 1_000_000,
@@ -189,7 +174,7 @@ describe('commands executed by emulated devices', () => {
     const d = m.createDevice({
       type: 'ESME',
       eui: ESME_EUI,
-      cells: installedCells(m),
+      cells: installedCells(),
       now: T0,
       paymentMode: 'prepayment',
       meterBalance: 1_000_000,
@@ -215,7 +200,7 @@ describe('commands executed by emulated devices', () => {
   })
 
   it('a forged User signature is refused before MACing: the device never sees a command', () => {
-    const d = m.createDevice({ type: 'ESME', eui: ESME_EUI, cells: installedCells(m), now: T0 })
+    const d = m.createDevice({ type: 'ESME', eui: ESME_EUI, cells: installedCells(), now: T0 })
     const forger = signerOf(PARTIES.supplierB)
     const sr = request('7.2', d)
     expect(() =>
@@ -246,7 +231,7 @@ describe('commands executed by emulated devices', () => {
       const d = m.createDevice({
         type,
         eui: type === 'ESME' ? ESME_EUI : GSME_EUI,
-        cells: installedCells(m),
+        cells: installedCells(),
         now: T0,
         supply: 'disabled',
       })
@@ -284,7 +269,7 @@ describe('commands executed by emulated devices', () => {
   }
 
   it('SR 6.23 without the certification path replaces nothing', () => {
-    const d = m.createDevice({ type: 'ESME', eui: ESME_EUI, cells: installedCells(m), now: T0 })
+    const d = m.createDevice({ type: 'ESME', eui: ESME_EUI, cells: installedCells(), now: T0 })
     const cos = { eui: PARTIES.cos.eui, signer: signerOf(PARTIES.cos) }
     const parameters = { ...cosParameters(PARTIES.supplierB), certificationPath: [] }
     const bytes = changeOfSupplierCommand(

@@ -13,14 +13,8 @@
  * It lives in test/ because the DCC never imports the device package: they meet only as bytes.
  */
 import type { Eui64 } from '@smetsim/core'
-import {
-  createDevice,
-  credentialFromCertificate,
-  type DeviceState,
-  step,
-  type TrustAnchorCells,
-} from '@smetsim/device'
-import { decodeFrame, encodeSignedFrame, type PublicKeyRef } from '@smetsim/gbcs'
+import { createDevice, type DeviceState, step } from '@smetsim/device'
+import { decodeFrame, encodeSignedFrame } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
 import { UserDirectory } from '../packages/dcc/src/access/users.ts'
 import { createDcc, type DuisRequest } from '../packages/dcc/src/dcc.ts'
@@ -34,12 +28,12 @@ import {
   PARTIES,
   type Party,
   privateRef,
-  ROOT,
   T0,
 } from '../packages/dcc/src/gbcs/testing.ts'
 import { SmartMeteringInventory } from '../packages/dcc/src/registration/inventory.ts'
 import { RegistrationData } from '../packages/dcc/src/registration/registration.ts'
 import { createMemorySat } from '../packages/dcc/src/sat/sat.ts'
+import { installedCells, kaPublic } from './support.ts'
 
 const A = PARTIES.supplierA.eui
 const B = PARTIES.supplierB.eui
@@ -48,24 +42,6 @@ const MPRN = '7000000001'
 const DAY = 86_400_000
 /** Supplier B's Supply Start Date: between the meter's second and third billing dates. */
 const SSD = T0 + 2 * DAY + 12 * 3_600_000
-
-function installedCells(supplier: Party = PARTIES.supplierA): TrustAnchorCells {
-  const cred = (c: { certificate: Parameters<typeof credentialFromCertificate>[0] }) =>
-    credentialFromCertificate(c.certificate)
-  return {
-    root: cred(ROOT),
-    supplierDs: cred(supplier.ds),
-    supplierKa: cred(supplier.ka),
-    ...(supplier.pp && { supplierPrepaymentKa: cred(supplier.pp) }),
-    networkOperatorDs: cred(PARTIES.networkOperator.ds),
-    networkOperatorKa: cred(PARTIES.networkOperator.ka),
-    accessControlBrokerDs: cred(PARTIES.acb.ds),
-    accessControlBrokerKa: cred(PARTIES.acb.ka),
-    transitionalCoSDs: cred(PARTIES.cos.ds),
-  }
-}
-
-const kaPublic = (d: DeviceState): PublicKeyRef => backend.importPrivateKey(d.keys.ka!).publicKey
 
 /** A DCC over emulated devices: the transport steps the device; its alerts go back to the DCC. */
 function estate(o: { blockAlertsToUnregisteredSuppliers?: boolean } = {}) {
