@@ -14,13 +14,7 @@ import {
   messageKey,
   signGeneralSigning,
 } from '@smetsim/gbcs'
-import {
-  createOrganisationCa,
-  createRootCa,
-  issueOrganisationCertificate,
-  type Credential as SmkiCredential,
-  type SmkiRole,
-} from '@smetsim/smki'
+import { createMemoryPki, type PartyCredentials, type Credential as SmkiCredential } from '@smetsim/smki'
 import type { DeviceType } from './authority.ts'
 import { credentialFromCertificate, type TrustAnchorCells } from './cells.ts'
 import { createDevice, type NewDeviceOptions } from './provision.ts'
@@ -29,34 +23,11 @@ import type { DeviceState } from './state.ts'
 export const backend = getBackend('native')
 export const T0 = Date.UTC(2026, 0, 5, 12) // a Monday, noon UTC
 
-const root = createRootCa()
-const orgCa = createOrganisationCa(root)
+const { root, organisationCa: orgCa, parties } = createMemoryPki()
 
-export interface Party {
-  eui: Eui64
-  ds: SmkiCredential
-  ka: SmkiCredential
-  pp?: SmkiCredential
-}
+export type Party = PartyCredentials
 
-function party(eui: string, role: SmkiRole, prepayment = false): Party {
-  const issue = (usage: 'digitalSignature' | 'keyAgreement') =>
-    issueOrganisationCertificate(orgCa, { eui: eui as Eui64, role, usage })
-  return {
-    eui: eui as Eui64,
-    ds: issue('digitalSignature'),
-    ka: issue('keyAgreement'),
-    ...(prepayment && { pp: issue('keyAgreement') }),
-  }
-}
-
-export const PARTIES = {
-  supplierA: party('90B3D51F30010000', 'supplier', true),
-  supplierB: party('90B3D51F30030000', 'supplier', true),
-  networkOperator: party('90B3D51F30020000', 'networkOperator'),
-  acb: party('90B3D51F30000002', 'accessControlBroker'),
-  cos: party('90B3D51F30000004', 'transitionalCoS'),
-}
+export const PARTIES = parties
 export const ROOT_CERTIFICATE = root.certificate
 export const ORG_CA_CERTIFICATE = orgCa.certificate
 

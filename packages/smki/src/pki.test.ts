@@ -5,7 +5,7 @@ import { parseEui } from '@smetsim/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isIssuedBy, parseCertificate } from './certificate.ts'
 import { openKeystore } from './keystore.ts'
-import { initPki, readAuthority, readPkiManifest, TEST_PARTIES } from './pki.ts'
+import { createMemoryPki, initPki, readAuthority, readPkiManifest, TEST_PARTIES } from './pki.ts'
 import { tempDir as makeTempDir, removeTempDirs } from './testing.ts'
 
 afterAll(removeTempDirs)
@@ -128,5 +128,22 @@ describe('initPki with force', () => {
     const dir = tempDir()
     expect(() => initPki(dir, { devices: ['90B3D51F30000002'] })).toThrow(/already a party's EUI/)
     expect(existsSync(dir)).toBe(false)
+  })
+})
+
+describe('createMemoryPki', () => {
+  it("issues the main parties' credentials under one Organisation CA, at the TEST_PARTIES EUIs", () => {
+    const { root, organisationCa, parties } = createMemoryPki()
+    expect(isIssuedBy(organisationCa.certificate, root.certificate)).toBe(true)
+    for (const p of Object.values(parties)) {
+      for (const c of [p.ds, p.ka, ...(p.pp ? [p.pp] : [])]) {
+        const parsed = parseCertificate(c.certificate)
+        expect(parsed.eui).toBe(p.eui)
+        expect(parsed.role).toBe(TEST_PARTIES.find((t) => t.eui === p.eui)?.role)
+        expect(isIssuedBy(c.certificate, organisationCa.certificate)).toBe(true)
+      }
+    }
+    expect(parseCertificate(parties.supplierA.pp!.certificate).keyUsage).toEqual(['keyAgreement'])
+    expect(parties.acb.pp).toBeUndefined()
   })
 })

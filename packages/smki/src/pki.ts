@@ -97,6 +97,50 @@ export const TEST_PARTIES: readonly TestParty[] = [
   { name: 'SMETSIM OTHER USER', role: 'otherUser', eui: parseEui('90B3D51F30010009'), slots: DS_KA },
 ]
 
+/** One remote party's Organisation credentials: signing, key agreement, and a supplier's top-up key. */
+export interface PartyCredentials {
+  eui: Eui64
+  ds: Credential
+  ka: Credential
+  pp?: Credential
+}
+
+/**
+ * A test PKI made in memory, nothing written: a root, an Organisation CA and the credentials of
+ * the parties a device and the DCC meet most — suppliers A and B (with prepayment keys), the
+ * network operator, the ACB and the transitional CoS party — at the TEST_PARTIES EUIs.
+ */
+export function createMemoryPki(): {
+  root: Credential
+  organisationCa: Credential
+  parties: Record<'supplierA' | 'supplierB' | 'networkOperator' | 'acb' | 'cos', PartyCredentials>
+} {
+  const root = createRootCa()
+  const organisationCa = createOrganisationCa(root)
+  const party = (eui: string, prepayment = false): PartyCredentials => {
+    const { role } = TEST_PARTIES.find((p) => p.eui === eui)!
+    const issue = (usage: 'digitalSignature' | 'keyAgreement') =>
+      issueOrganisationCertificate(organisationCa, { eui: eui as Eui64, role, usage })
+    return {
+      eui: eui as Eui64,
+      ds: issue('digitalSignature'),
+      ka: issue('keyAgreement'),
+      ...(prepayment && { pp: issue('keyAgreement') }),
+    }
+  }
+  return {
+    root,
+    organisationCa,
+    parties: {
+      supplierA: party('90B3D51F30010000', true),
+      supplierB: party('90B3D51F30030000', true),
+      networkOperator: party('90B3D51F30020000'),
+      acb: party('90B3D51F30000002'),
+      cos: party('90B3D51F30000004'),
+    },
+  }
+}
+
 export interface InitPkiOptions {
   /** Devices to issue DS and KA certificates (with private keys) for; any EUI spelling. */
   devices?: readonly string[]

@@ -6,49 +6,20 @@
 import type { X509Certificate } from 'node:crypto'
 import type { Eui64 } from '@smetsim/core'
 import { getBackend, type Json, type PrivateKeyRef } from '@smetsim/gbcs'
-import {
-  type Credential,
-  createOrganisationCa,
-  createRootCa,
-  issueOrganisationCertificate,
-  type SmkiRole,
-} from '@smetsim/smki'
+import { type Credential, createMemoryPki, type PartyCredentials } from '@smetsim/smki'
 import type { AccessControlBroker } from './construct.ts'
 
 export const backend = getBackend('native')
 export const T0 = Date.UTC(2026, 0, 5, 12)
 
-const root = createRootCa()
-const orgCa = createOrganisationCa(root)
+const { root, organisationCa: orgCa, parties } = createMemoryPki()
 
 export const ROOT = root
 export const ORG_CA = orgCa
 
-export interface Party {
-  eui: Eui64
-  ds: Credential
-  ka: Credential
-  pp?: Credential
-}
+export type Party = PartyCredentials
 
-function party(eui: string, role: SmkiRole, prepayment = false): Party {
-  const issue = (usage: 'digitalSignature' | 'keyAgreement') =>
-    issueOrganisationCertificate(orgCa, { eui: eui as Eui64, role, usage })
-  return {
-    eui: eui as Eui64,
-    ds: issue('digitalSignature'),
-    ka: issue('keyAgreement'),
-    ...(prepayment && { pp: issue('keyAgreement') }),
-  }
-}
-
-export const PARTIES = {
-  supplierA: party('90B3D51F30010000', 'supplier', true),
-  supplierB: party('90B3D51F30030000', 'supplier', true),
-  networkOperator: party('90B3D51F30020000', 'networkOperator'),
-  acb: party('90B3D51F30000002', 'accessControlBroker'),
-  cos: party('90B3D51F30000004', 'transitionalCoS'),
-}
+export const PARTIES = parties
 
 export const privateRef = (c: Credential): PrivateKeyRef => backend.importPrivateKey(c.privateKey)
 
