@@ -132,12 +132,29 @@ function readGeneralCiphering(r: Reader): GbcsFrame {
 }
 
 /**
- * The bytes each decoded General-Signing block arrived as. signedBytes and macAad reuse them
- * instead of encoding the block again (a device checks every command it receives). Only the
- * very object decodeFrame returned is in here, frozen; its content, date-time and signature are
- * views into this copy, so even an in-place change to them cannot make the two disagree.
+ * The bytes each decoded General-Signing block arrived as, kept on the very object decodeFrame
+ * returned (frozen) under a non-enumerable symbol: signedBytes, macAad and transactionBytes reuse
+ * them instead of encoding the block again (a device checks every command it receives). A copy
+ * made by spreading the object does not carry them, so it is encoded afresh. The copy is laid out
+ * as the MAC's additional authenticated data — six header bytes, then the block — and the
+ * signing's content, date-time and signature are views into it, so even an in-place change to them
+ * cannot make the two disagree. (A symbol property rather than a WeakMap: a WeakMap entry per
+ * received frame made every garbage collection walk them.)
  */
-const RECEIVED = new WeakMap<GeneralSigning, { block: Uint8Array; signedEnd: number }>()
+const RECEIVED: unique symbol = Symbol('received General-Signing bytes')
+/** Bytes before the block in a received copy: security control, invocation counter, a zero byte. */
+const AAD_HEADER = 6
+
+interface Received {
+  /** Security header (0x11, invocation counter 0), one zero byte, then the whole block. */
+  aad: Uint8Array
+  /** End of the signed bytes (end of the content) within the block. */
+  signedEnd: number
+}
+
+function received(s: GeneralSigning): Received | undefined {
+  return (s as { [RECEIVED]?: Received })[RECEIVED]
+}
 
 function readGeneralSigning(r: Reader): GeneralSigning {
   const start = r.offset
@@ -165,28 +182,30 @@ function readGeneralSigning(r: Reader): GeneralSigning {
   const signature = readSignatureField(r)
   r.end('the general-signing block')
 
-  // One copy of the whole block; the byte fields are views into it (offsets relative to it).
-  const block = r.bytes.slice(start - r.base, r.offset - r.base)
+  // One copy of the whole block, after room for the MAC's header; the byte fields are views into it.
+  const length = r.offset - start
+  const aad = new Uint8Array(AAD_HEADER + length)
+  aad[0] = SECURITY_CONTROL // then invocation counter 0 and one zero byte
+  aad.set(r.bytes.subarray(start - r.base, r.offset - r.base), AAD_HEADER)
+  const at = AAD_HEADER - start
   const signing: GeneralSigning = {
     cra,
     originatorCounter,
     originator,
     recipient,
-    ...(dateTimeLength === 12 && { dateTime: block.subarray(dateTimeAt - start, dateTimeAt - start + 12) }),
+    ...(dateTimeLength === 12 && { dateTime: aad.subarray(dateTimeAt + at, dateTimeAt + at + 12) }),
     messageCode,
     ...(supplementary && { supplementary: Object.freeze(supplementary) }),
-    content: block.subarray(contentAt - start, contentAt - start + contentLength),
+    content: aad.subarray(contentAt + at, contentAt + at + contentLength),
     signature:
       signature.kind === 'ecdsa'
-        ? Object.freeze({
-            kind: 'ecdsa' as const,
-            bytes: block.subarray(block.length - SIGNATURE_LENGTH),
-          })
+        ? Object.freeze({ kind: 'ecdsa' as const, bytes: aad.subarray(aad.length - SIGNATURE_LENGTH) })
         : signature,
   }
   if (!supplementary?.keyAgreementCertificate) {
+    const kept: Received = { aad, signedEnd: signedEnd - start }
+    Object.defineProperty(signing, RECEIVED, { value: kept })
     Object.freeze(signing)
-    RECEIVED.set(signing, { block, signedEnd: signedEnd - start })
   }
   return signing
 }
@@ -298,8 +317,8 @@ function writeOtherInformation(w: Writer, s: GeneralSigning): void {
  * the content (GBCS 6.3; the signature field itself excluded).
  */
 export function signedBytes(s: GeneralSigning): Uint8Array {
-  const received = RECEIVED.get(s)
-  if (received) return received.block.subarray(1, received.signedEnd)
+  const r = received(s)
+  if (r) return r.aad.subarray(AAD_HEADER + 1, AAD_HEADER + r.signedEnd)
   const w = new Writer()
   writeGroupingHeader(w, s)
   w.bytes(s.content)
@@ -309,18 +328,33 @@ export function signedBytes(s: GeneralSigning): Uint8Array {
 /**
  * The additional authenticated data of the GMAC: the security header (0x11, invocation
  * counter 0), one zero byte, then the whole General-Signing block including its signature
- * field (GBCS 6.2.3; pinned by the GBCS 18.4 test vector).
+ * field (GBCS 6.2.3; pinned by the GBCS 18.4 test vector). For a received block, a view of the
+ * bytes it arrived as.
  */
 export function macAad(s: GeneralSigning): Uint8Array {
-  const received = RECEIVED.get(s)
-  if (received) {
-    const aad = new Uint8Array(6 + received.block.length)
-    aad[0] = SECURITY_CONTROL // then invocation counter 0 and one zero byte
-    aad.set(received.block, 6)
-    return aad
-  }
+  const r = received(s)
+  if (r) return r.aad
   const w = new Writer().u8(SECURITY_CONTROL).u32(0).u8(0)
   return writeGeneralSigning(w, s).finish()
+}
+
+/**
+ * The block's system titles and transaction id as they arrived (originator, then the 9-byte
+ * transaction id: CRA flag and counter, then recipient), or undefined for a block that was not
+ * decoded: the GBCS KDF's OtherInfo is made of them.
+ */
+export function receivedTransaction(
+  s: GeneralSigning,
+): { originator: Uint8Array; transactionId: Uint8Array; recipient: Uint8Array } | undefined {
+  const r = received(s)
+  if (!r) return undefined
+  // DF 09 <CRA> <counter:8> 08 <originator:8> 08 <recipient:8>
+  const b = AAD_HEADER
+  return {
+    transactionId: r.aad.subarray(b + 2, b + 11),
+    originator: r.aad.subarray(b + 12, b + 20),
+    recipient: r.aad.subarray(b + 21, b + 29),
+  }
 }
 
 function hex2(n: number): string {

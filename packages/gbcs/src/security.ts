@@ -19,6 +19,7 @@ import {
   GENERAL_SIGNING_TAG,
   type GeneralSigning,
   macAad,
+  receivedTransaction,
   SIGNATURE_LENGTH,
   signedBytes,
 } from './frame.ts'
@@ -65,11 +66,13 @@ export function messageKey(
   otherPublic: PublicKeyRef,
   backend: CryptoBackend,
 ): Uint8Array {
+  // A received block's titles and counter are taken as they arrived: no hex or BigInt round trip.
+  const t = receivedTransaction(s)
   return gbcsKdf(backend.ecdh(ownPrivate, otherPublic), {
-    originator: s.originator,
+    originator: t?.originator ?? s.originator,
     cra: s.cra,
-    counter: s.originatorCounter,
-    recipient: s.recipient,
+    counter: t?.transactionId.subarray(1) ?? s.originatorCounter,
+    recipient: t?.recipient ?? s.recipient,
   })
 }
 
