@@ -2,8 +2,14 @@
  * The SoLR control switches end to end: a DCC (createDcc) over an emulated ESME, supplier A
  * failing with B as the Supplier of Last Resort and an SRP sending for A. For each of the four
  * settings (packages/dcc/src/solr.ts) the same six requests are sent after licence revocation
- * ("before": the delayed step has not happened yet) and again after the delayed step ("after"),
- * and the DUIS codes are asserted as a table, which is also printed.
+ * ("before": the delayed step has not happened yet), again after the delayed step ("after"),
+ * and once more after the SoLR has sent SR 6.23 to the meter ("after 6.23": the meter's supplier
+ * cells are now the SoLR's), and the DUIS codes are asserted as a table, which is also printed.
+ *
+ * MP134A's row equals the baseline's, and that is the finding the SECMP185 decision records
+ * (seed 000): the DCC transfers the failed Supplier's MPIDs at once, so an SRP's requests for it
+ * are refused "regardless of SMKI Certificate status" (E4 here) — delaying revocation alone
+ * changes nothing at the DCC; MP185's delayed transfer is what makes the SRP's requests work.
  *
  * It lives in test/ because the DCC never imports the device package: they meet only as bytes.
  */
@@ -47,6 +53,7 @@ const SRP_DS = issueOrganisationCertificate(ORG_CA, {
   usage: 'digitalSignature',
 })
 const MPAN = '1200000000001'
+const HOUR_MS = 3_600_000
 const AT = T0 + DAY_MS // licence revocation
 const DELAYED = T0 + 15 * DAY_MS // the delayed step (revocation for MP134A, MPID transfer otherwise)
 
@@ -124,7 +131,16 @@ function estate(o: { srpThreshold?: boolean } = {}) {
     acb: ACB,
     cos: { eui: PARTIES.cos.eui, signer: createInProcessSigner(privateRef(PARTIES.cos.ds), backend) },
     deviceKeyAgreement: (): PublicKeyRef => backend.importPrivateKey(meter.keys.ka!).publicKey,
-    userCertificates: () => undefined,
+    // SR 6.23: the SoLR's certificates as the SMKI repository holds them.
+    userCertificates: (id) =>
+      id === B
+        ? {
+            digitalSigning: PARTIES.supplierB.ds.certificate.raw,
+            keyAgreement: PARTIES.supplierB.ka.certificate.raw,
+            ...(PARTIES.supplierB.pp && { prepaymentTopUp: PARTIES.supplierB.pp.certificate.raw }),
+            certificationPath: [ORG_CA.certificate.raw],
+          }
+        : undefined,
     transport: async (_id, bytes) => {
       const r = step(meter, { kind: 'frame', bytes }, clock, { backend })
       meter = r.state
@@ -144,6 +160,7 @@ function estate(o: { srpThreshold?: boolean } = {}) {
     sat,
     solrEstate: { registration, users, revocation, solrContingency, grantRole: users.grantRole },
     rejections,
+    meter: () => meter,
     setClock: (t: number) => {
       clock = t
     },
@@ -174,39 +191,46 @@ const ROWS: Row[] = [
   { name: 'SRP as SoLRC SR 7.2', request: (n) => sr(SRP, n, '7.2', 'SoLRC') },
 ]
 
-/** Expected DUIS codes [before the delayed step, after it] per row, in ROWS order. */
-const EXPECTED: Record<SolrSetting, [string, string][]> = {
+const PHASES = ['before', 'after', 'after 6.23'] as const
+type Phase = (typeof PHASES)[number]
+
+/**
+ * Expected DUIS codes [before the delayed step, after it, after the SoLR's SR 6.23] per row, in
+ * ROWS order. The SoLR's own SR 1.6 gets E21 until its 6.23: the DCC accepts it, but the meter
+ * still trusts only the failed Supplier's certificates and refuses it (unknown originator).
+ */
+const EXPECTED: Record<SolrSetting, [string, string, string][]> = {
   baseline: [
-    ['E4', 'E4'],
-    ['E4', 'E4'],
-    ['E4', 'E4'],
-    ['E21', 'E21'],
-    ['E1', 'E1'],
-    ['E1', 'E1'],
+    ['E4', 'E4', 'E4'],
+    ['E4', 'E4', 'E4'],
+    ['E4', 'E4', 'E4'],
+    ['E21', 'E21', 'I0'],
+    ['E1', 'E1', 'E1'],
+    ['E1', 'E1', 'E1'],
   ],
   MP134A: [
-    ['E4', 'E4'],
-    ['E4', 'E4'],
-    ['E4', 'E4'],
-    ['E21', 'E21'],
-    ['E1', 'E1'],
-    ['E1', 'E1'],
+    ['E4', 'E4', 'E4'],
+    ['E4', 'E4', 'E4'],
+    ['E4', 'E4', 'E4'],
+    ['E21', 'E21', 'I0'],
+    ['E1', 'E1', 'E1'],
+    ['E1', 'E1', 'E1'],
   ],
   MP185: [
-    ['I0', 'E4'],
-    ['I0', 'E4'],
-    ['I0', 'E4'],
-    ['E4', 'E21'],
-    ['E1', 'E1'],
-    ['E1', 'E1'],
+    ['I0', 'E4', 'E4'],
+    ['I0', 'E4', 'E4'],
+    ['I0', 'E4', 'E4'],
+    ['E4', 'E21', 'I0'],
+    ['E1', 'E1', 'E1'],
+    ['E1', 'E1', 'E1'],
   ],
   MP134B: [
-    ['I0', 'E4'],
-    ['I0', 'E4'],
-    ['I0', 'E4'],
-    ['E4', 'E21'],
-    ['E21', 'E4'],
-    ['E2', 'E2'],
+    ['I0', 'E4', 'E4'],
+    ['I0', 'E4', 'E4'],
+    ['I0', 'E4', 'E4'],
+    ['E4', 'E21', 'I0'],
+    ['E21', 'E4', 'E4'],
+    ['E2', 'E2', 'E2'],
   ],
 }
 
@@ -223,10 +247,11 @@ describe('SoLR control switches end to end (createDcc over an emulated ESME)', (
         ...((setting === 'MP185' || setting === 'MP134B') && { transferAt: new Date(DELAYED) }),
         ...(setting === 'MP134B' && { srp: SRP }),
       })
-      const table: { request: string; before: string; after: string }[] = ROWS.map((r) => ({
+      const table: ({ request: string } & Record<Phase, string>)[] = ROWS.map((r) => ({
         request: r.name,
         before: '',
         after: '',
+        'after 6.23': '',
       }))
       const outcome = (code: string, rejected: string | undefined) =>
         rejected ? `${code} (device: ${rejected})` : code
@@ -234,9 +259,16 @@ describe('SoLR control switches end to end (createDcc over an emulated ESME)', (
       for (const [phase, t] of [
         ['before', AT],
         ['after', DELAYED],
+        ['after 6.23', DELAYED + HOUR_MS],
       ] as const) {
         e.setClock(t)
         advanceSolr(controller, new Date(t))
+        if (phase === 'after 6.23') {
+          // The SoLR, now the registered supplier under every setting, takes the meter over.
+          const cos = await e.dcc.submit({ ...sr(B, ++counter, '6.23', 'IS'), commandVariant: 1 })
+          expect(cos.code).toBe('I0')
+          expect(e.meter().cells.supplierDs?.eui).toBe(B)
+        }
         for (const [i, row] of ROWS.entries()) {
           const seen = e.rejections.length
           const result = await e.dcc.submit(row.request(++counter))
@@ -245,7 +277,7 @@ describe('SoLR control switches end to end (createDcc over an emulated ESME)', (
       }
       console.log(`SoLR setting ${setting}:\n  ${controller.actions.map(describeSolrAction).join('\n  ')}`)
       console.table(table)
-      expect(table.map((r) => [r.before.split(' ')[0], r.after.split(' ')[0]])).toEqual(EXPECTED[setting])
+      expect(table.map((r) => PHASES.map((p) => r[p].split(' ')[0]))).toEqual(EXPECTED[setting])
     })
 
   it('MP134B: the SoLRC role is quarantined (AD1) without a threshold; the SAT records the SRP as sender', async () => {
