@@ -1,8 +1,7 @@
 import {
-  applyMac,
   buildPayload,
   type CryptoBackend,
-  encodeFrame,
+  encodeMacedFrame,
   encodeSignedFrame,
   type GeneralSigning,
   type Json,
@@ -23,7 +22,7 @@ function protect(
   const pair = keyAgreement(state.keys, credential, backend)
   if (!pair) return undefined
   const unsigned: GeneralSigning = { ...s, signature: { kind: 'empty' } }
-  return encodeFrame(applyMac(unsigned, messageKey(unsigned, pair.own, pair.other, backend)))
+  return encodeMacedFrame(unsigned, messageKey(unsigned, pair.own, pair.other, backend))
 }
 
 /** The response frame to a command, with the given payload. */

@@ -4,6 +4,7 @@ import { getBackend } from './crypto/index.ts'
 import { decodeFrame, encodeFrame, type GeneralSigning } from './frame.ts'
 import {
   applyMac,
+  encodeMacedFrame,
   encodeSignedFrame,
   messageKey,
   signGeneralSigning,
@@ -42,6 +43,11 @@ for (const name of ['native', 'noble'] as const) {
     it('rebuilds the vector: same signature check, same MAC', () => {
       const key = messageKey(frame.signing, acb, device, backend)
       expect(toHex(encodeFrame(applyMac(frame.signing, key)))).toBe(V.frame)
+      // In one pass, from the received block and from a copy that must be encoded afresh (whose
+      // KDF inputs come from the fields, not from the received bytes).
+      expect(toHex(encodeMacedFrame(frame.signing, key))).toBe(V.frame)
+      const copy = { ...frame.signing }
+      expect(toHex(encodeMacedFrame(copy, messageKey(copy, acb, device, backend)))).toBe(V.frame)
     })
 
     it('refuses a frame whose content, counter or signature changed', () => {
@@ -93,6 +99,7 @@ for (const name of ['native', 'noble'] as const) {
       const signed = signGeneralSigning(unsigned, signer, backend)
       expect(verifyGeneralSigning(signed, supplier, backend)).toBe(true)
       expect(() => applyMac(unsigned, new Uint8Array(16))).toThrow(/Pre-Command/)
+      expect(() => encodeMacedFrame(unsigned, new Uint8Array(16))).toThrow(/Pre-Command/)
     })
   })
 }

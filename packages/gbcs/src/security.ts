@@ -6,6 +6,8 @@
  * The keys come in as backend references (crypto/), so a caller that holds thousands of
  * devices pays for parsing each trust-anchor key once and for each ECDH pair once.
  */
+
+import { Writer } from './codec/writer.ts'
 import {
   type CryptoBackend,
   gbcsKdf,
@@ -15,13 +17,16 @@ import {
   verifyGbcsMac,
 } from './crypto/index.ts'
 import {
+  encodeGeneralSigning,
   type GbcsFrame,
   GENERAL_SIGNING_TAG,
   type GeneralSigning,
   macAad,
   receivedTransaction,
+  SECURITY_CONTROL,
   SIGNATURE_LENGTH,
   signedBytes,
+  writeMacHeader,
 } from './frame.ts'
 
 /** Signs a General-Signing block as its originator: returns it with the ECDSA signature field. */
@@ -84,6 +89,24 @@ export function applyMac(s: GeneralSigning, key: Uint8Array): GbcsFrame {
     )
   }
   return { signing: s, mac: gbcsMac(key, s.originator, macAad(s)) }
+}
+
+/**
+ * `encodeFrame(applyMac(s, key))` with the General-Signing block encoded once: the MAC's
+ * additional data and the frame are both made from the same encoding.
+ */
+export function encodeMacedFrame(s: GeneralSigning, key: Uint8Array): Uint8Array {
+  if (s.signature.kind === 'absent') {
+    throw new TypeError(
+      'a Pre-Command has no signature field: sign it, or set an empty signature, before MACing',
+    )
+  }
+  const block = encodeGeneralSigning(s)
+  const aad = new Uint8Array(6 + block.length)
+  aad[0] = SECURITY_CONTROL // then invocation counter 0 and one zero byte
+  aad.set(block, 6)
+  const mac = gbcsMac(key, s.originator, aad)
+  return writeMacHeader(new Writer(), block.length).bytes(block).bytes(mac).finish()
 }
 
 /** True only when the frame carries a MAC and it matches. */
