@@ -23,8 +23,15 @@ import { type Authenticated, authenticateCommand, type RefusalReason } from './a
 import { COMMAND_RULES } from './authority.ts'
 import { activateEmergencyCredit, nextChange, settle } from './prepayment/index.ts'
 import { buildAlert, buildResponse } from './protect.ts'
-import { type DeviceState, type PendingCommand, prepaymentContext, remainingBatteryDays } from './state.ts'
+import {
+  type BillingCalendar,
+  type DeviceState,
+  type PendingCommand,
+  prepaymentContext,
+  remainingBatteryDays,
+} from './state.ts'
 import { topUp } from './top-up.ts'
+import { followingBillingInstant } from './use-cases/billing-calendar.ts'
 import { executeUseCase, type UseCaseResult } from './use-cases/index.ts'
 
 export type DeviceInput =
@@ -189,9 +196,10 @@ export function nextWake(state: DeviceState, now: number): number | undefined {
 }
 
 /**
- * The billing calendar's due dates up to `now`: one Billing Data Log alert (0x8F0A) each, sent
+ * The billing calendar's due instants up to `now`: one Billing Data Log alert (0x8F0A) each, sent
  * to whichever supplier's certificate is in the cells at that moment — after a Change of
- * Supplier without SR 6.23 that is still the losing supplier (DP072).
+ * Supplier without SR 6.23 that is still the losing supplier (DP072). Each next instant comes
+ * from the calendar (use-cases/billing-calendar.ts).
  */
 function billingDue(
   state: DeviceState,
@@ -200,12 +208,14 @@ function billingDue(
   alerts: DeviceOutputs['alerts'],
 ): DeviceState {
   const calendar = state.billingCalendar
-  if (!calendar || calendar.next > now) return state
-  const period = calendar.everyDays * 86_400_000
+  if (!calendar || calendar.next === undefined || calendar.next > now) return state
   const due: { at: number; alert: number }[] = []
-  let next = calendar.next
-  for (; next <= now; next += period) due.push({ at: next, alert: 0x8f0a })
-  return raiseAlerts({ ...state, billingCalendar: { ...calendar, next } }, due, backend, alerts)
+  let next: number | undefined = calendar.next
+  for (; next !== undefined && next <= now; next = followingBillingInstant(calendar, next, state.clockOffset))
+    due.push({ at: next, alert: 0x8f0a })
+  const { next: _, ...schedule } = calendar
+  const billingCalendar: BillingCalendar = next === undefined ? schedule : { ...schedule, next }
+  return raiseAlerts({ ...state, billingCalendar }, due, backend, alerts)
 }
 
 /** Whether a CHF may let the device join its HAN with this install code (SR 8.11, CCS01). */

@@ -10,7 +10,8 @@ import type { Keystore } from '@smetsim/smki'
 import type { DeviceType } from './authority.ts'
 import { type CellName, credentialFromCertificate, type DeviceKeys, type TrustAnchorCells } from './cells.ts'
 import { newAccount, type PrepaymentConfig, type Tariff } from './prepayment/index.ts'
-import type { DeviceState } from './state.ts'
+import type { BillingCalendar, BillingDate, BillingPeriod, DeviceState } from './state.ts'
+import { calendarFrom } from './use-cases/billing-calendar.ts'
 
 /** £10 emergency credit, offered below £2, low-credit warning below £5 (milli-pence). */
 export const DEFAULT_CONFIG: PrepaymentConfig = Object.freeze<PrepaymentConfig>({
@@ -57,8 +58,14 @@ export interface NewDeviceOptions {
   /** Initial meter balance in milli-pence (prepayment). */
   meterBalance?: number
   commissioned?: boolean
-  /** Billing Data Log alerts every `everyDays` from `first` (default none). */
-  billingCalendar?: { first: number; everyDays: number }
+  /**
+   * Billing Data Log alerts (default none): every `everyDays` from `first`, or at ESME billing
+   * dates / a GSME billing period as SR 6.8 sets them (the first instant after `now`).
+   */
+  billingCalendar?:
+    | { first: number; everyDays: number }
+    | { dates: BillingDate[] }
+    | { period: BillingPeriod }
   /** Install code for HAN join (default: 16 random bytes). */
   installCode?: Uint8Array
 }
@@ -70,9 +77,7 @@ function seedOf(eui: Eui64): number {
 
 export function createDevice(o: NewDeviceOptions): DeviceState {
   const eui = parseEui(o.eui)
-  const every = o.billingCalendar?.everyDays
-  if (every !== undefined && !(Number.isInteger(every) && every > 0))
-    throw new RangeError(`billingCalendar.everyDays must be a whole number of days above 0, got ${every}`)
+  const billingCalendar = o.billingCalendar && provisionedCalendar(o.billingCalendar, o.now)
   return {
     type: o.type,
     eui,
@@ -98,11 +103,29 @@ export function createDevice(o: NewDeviceOptions): DeviceState {
     utrnLockedUntil: 0,
     pending: [],
     installCode: o.installCode ?? new Uint8Array(randomBytes(16)),
-    ...(o.billingCalendar && {
-      billingCalendar: { next: o.billingCalendar.first, everyDays: o.billingCalendar.everyDays },
-    }),
+    ...(billingCalendar && { billingCalendar }),
     ...(o.type === 'GSME' && { wake: { intervalMinutes: 30, batteryDays: 3650, batteryAt: o.now } }),
   }
+}
+
+function provisionedCalendar(
+  c: NonNullable<NewDeviceOptions['billingCalendar']>,
+  now: number,
+): BillingCalendar {
+  if ('dates' in c) {
+    if (c.dates.length === 0) throw new RangeError('billingCalendar.dates must not be empty')
+    return calendarFrom({ dates: c.dates }, now, 0)
+  }
+  if ('period' in c) {
+    const { every, unit } = c.period
+    if (!(Number.isInteger(every) && every > 0) || !['days', 'weeks', 'months'].includes(unit))
+      throw new RangeError(`billingCalendar.period must be a whole number of days, weeks or months above 0`)
+    return calendarFrom({ period: c.period }, now, 0)
+  }
+  const every = c.everyDays
+  if (!(Number.isInteger(every) && every > 0))
+    throw new RangeError(`billingCalendar.everyDays must be a whole number of days above 0, got ${every}`)
+  return { next: c.first, everyDays: every }
 }
 
 /** Whose certificates fill the cells; each party's EUI in the keystore. */

@@ -62,10 +62,10 @@ export interface DeviceState {
   /** GSME only: minutes between wake-ups; the battery life left, in days, as it was at `batteryAt`. */
   wake?: { intervalMinutes: number; batteryDays: number; batteryAt: number; lowBatteryRaised?: boolean }
   /**
-   * Device-held billing calendar (SR 6.8): every `everyDays` from `next`, the meter raises its
-   * Billing Data Log alert (0x8F0A) to whichever supplier is in its cells (DP072).
+   * Device-held billing calendar (SR 6.8): at each billing instant the meter raises its Billing
+   * Data Log alert (0x8F0A) to whichever supplier is in its cells (DP072).
    */
-  billingCalendar?: { next: number; everyDays: number }
+  billingCalendar?: BillingCalendar
   /**
    * Future-dated commands accepted and waiting for their execution date-time, in order: the
    * use-case view to execute then, and who sent it.
@@ -80,6 +80,43 @@ export interface DeviceState {
   /** The 16-byte install code the CHF needs to let the device join its HAN (SR 8.11). */
   installCode?: Uint8Array
 }
+
+/**
+ * One ESME billing date (ECS30): a time of day and a COSEM date pattern. A date field left out
+ * is a wildcard; `day` -1 is the last day of the month, -2 the one before; `weekday` 1 is
+ * Monday … 7 Sunday. The time is exact (hour and minute given; wildcard seconds and
+ * hundredths are 0).
+ */
+export interface BillingDate {
+  hour: number
+  minute: number
+  second: number
+  hundredths: number
+  year?: number
+  month?: number
+  day?: number
+  weekday?: number
+}
+
+/** A GSME billing period (GCS25): billing instants at `start` and every `every` `unit` after it. */
+export interface BillingPeriod {
+  /** Device time (ms, UTC) of the first billing instant. */
+  start: number
+  every: number
+  unit: 'minutes' | 'days' | 'weeks' | 'months'
+}
+
+/** What the calendar repeats: every N days (provisioning), ESME date patterns, a GSME period. */
+export type BillingSchedule =
+  | { everyDays: number }
+  | { dates: readonly BillingDate[] }
+  | { period: BillingPeriod }
+
+/**
+ * A billing calendar and its next instant in virtual time (the device clock minus
+ * `clockOffset` when it was computed); no `next`: nothing more falls due.
+ */
+export type BillingCalendar = BillingSchedule & { next?: number }
 
 /** A GSME's remaining battery life in whole days at `now`: it runs down a day a day. */
 export function remainingBatteryDays(state: DeviceState, now: number): number {

@@ -9,6 +9,7 @@ import { activateEmergencyCredit, type AlertEvent as Event, type Supply } from '
 import { isoSeconds } from '../protect.ts'
 import { type DeviceState, prepaymentContext, remainingBatteryDays } from '../state.ts'
 import { topUp } from '../top-up.ts'
+import { updateBillingCalendarEsme, updateBillingCalendarGsme } from './billing-calendar.ts'
 import { updateSecurityCredentials } from './credentials.ts'
 import { readGsmeImportRegisters, readGsmePrepaymentValues } from './gsme-reads.ts'
 import { readImportEnergy, readPrepaymentRegisters } from './reads.ts'
@@ -251,6 +252,7 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [0x001a, paymentModeEsme],
   [0x001b, paymentModeEsme],
   [0x0020, ecEsme],
+  [0x0046, updateBillingCalendarEsme],
   [0x004f, (s, v, _a, now) => esmeResult(supplyTo(s, 'enabled', now).state, v)],
   [0x0050, (s, v, _a, now) => esmeResult(supplyTo(s, 'disabled', now).state, v)],
   [
@@ -274,6 +276,7 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [0x0070, ecGsme],
   [0x0074, readGsmeImportRegisters],
   [0x0075, readGsmePrepaymentValues],
+  [0x007e, updateBillingCalendarGsme],
   [0x007f, clockGsme],
   [0x0081, gsmeSupply('disabled')],
   [
@@ -290,6 +293,8 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
     }),
   ],
   [0x0085, gsmeSupply('armed')],
+  [0x00d7, updateBillingCalendarEsme],
+  [0x00d8, updateBillingCalendarGsme],
   [0x0102, updateSecurityCredentials],
   [0x0103, updateSecurityCredentials],
   [0x0107, updateSecurityCredentials],

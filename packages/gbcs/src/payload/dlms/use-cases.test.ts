@@ -437,6 +437,51 @@ describe('ECS70 Set Clock', () => {
   })
 })
 
+describe('ECS30 / ECS30a Update Billing Calendar', () => {
+  it('command: the execution times of the billing schedule, as hex', () => {
+    const bytes = hx(
+      'D9 2000004A 00', // access-request, invoke id, no date-time
+      '01 02 0016 00000F0000FF 04', // set class 22 (single action schedule) 0.0.15.0.0.255 attribute 4
+      '01', // 1 data item
+      '01 02', // array of 2 execution times
+      '02 02 09 04 06 1E 00 00 09 05 FFFF FF FE FF', //   06:30 on the last day of every month
+      '02 02 09 04 00 00 FF FF 09 05 07EB 03 FF 01', //   midnight every Monday of March 2027
+    )
+    const view: View = {
+      name: 'ECS30a Update Billing Calendar (all periodicities)',
+      invokeId: 0x2000004a,
+      executionTimes: [
+        { time: '061E0000', date: 'FFFFFFFEFF' },
+        { time: '0000FFFF', date: '07EB03FF01' },
+      ],
+    }
+    roundTrip(0x00d7, 'command', view, bytes)
+    roundTrip(0x0046, 'command', { ...view, name: 'ECS30 Update Billing Calendar' }, bytes)
+  })
+
+  it('response: one set result', () => {
+    const name = 'ECS30 Update Billing Calendar'
+    roundTrip(
+      0x0046,
+      'response',
+      { name, invokeId: 0x2000004a, result: 'success' },
+      simpleResponse('2000004A', '02', '00'),
+    )
+    roundTrip(
+      0x0046,
+      'response',
+      { name, invokeId: 0x2000004a, result: 'hardware-fault' },
+      simpleResponse('2000004A', '02', '01'),
+    )
+  })
+
+  it('a time or date of another length leaves the structure without a view', () => {
+    const ctx = { messageCode: 0x0046, cra: 'command' as const }
+    const bytes = hx('D9 2000004A 00 01 02 0016 00000F0000FF 04 01 01 01 02 02 09 03 060000 09 05 FFFFFF01FF')
+    expect(codecFor(ctx).interpret(dlmsFamily.decode(bytes, ctx, 0), ctx)).toBeUndefined()
+  })
+})
+
 describe('ESME alerts (Data-Notification)', () => {
   it('8F66 future-dated command actioned', () => {
     const bytes = hx(

@@ -374,6 +374,28 @@ const DISCONNECTOR_OBIS = '0.0.96.3.10.255'
 const CLOCK = 8
 const CLOCK_OBIS = '0.0.1.0.0.255'
 const DATA_PROTECTION = 30
+const SINGLE_ACTION_SCHEDULE = 22
+const BILLING_SCHEDULE_OBIS = '0.0.15.0.0.255'
+
+/**
+ * Single Action Schedule attribute 4, execution_time: an array of { time octet-string(4)
+ * hh mm ss hundredths, date octet-string(5) year(2) month day weekday }, both COSEM patterns
+ * whose 0xFF (0xFFFF for the year) bytes are wildcards. Shown as hex, byte for byte.
+ */
+const executionTimes = list('executionTimes', struct(octets('time', 4), octets('date', 5)))
+
+/** ECS30 / ECS30a: the billing calendar is the execution_time of the billing single action schedule. */
+const billingCalendar = (code: number, name: string): Def => ({
+  code,
+  name,
+  slots: [
+    {
+      label: 'executionTime',
+      spec: set(SINGLE_ACTION_SCHEDULE, BILLING_SCHEDULE_OBIS, 4),
+      command: executionTimes,
+    },
+  ],
+})
 
 const supplyScript = (code: number, name: string, script: number): Def => ({
   code,
@@ -464,6 +486,8 @@ const DEFS: Def[] = [
       },
     ],
   },
+  billingCalendar(0x0046, 'ECS30 Update Billing Calendar'),
+  billingCalendar(0x00d7, 'ECS30a Update Billing Calendar (all periodicities)'),
   protectedRead(0x0027, 'ECS17b Read Import Energy Registers', '0.0.43.2.8.255'),
   protectedRead(0x002d, 'ECS19 Read Prepayment Registers', '0.0.43.2.1.255'),
   supplyScript(0x004f, 'ECS42 Enable Supply', 51),

@@ -36,7 +36,57 @@ describe('GBZ use-case views', () => {
       'GCS06 Activate Emergency Credit',
       'GCS13a Read Import Registers',
       'GCS14 Read Prepayment Values',
+      'GCS25 Update Billing Calendar',
+      'GCS25a Update Billing Calendar (all periodicities)',
     ])
+  })
+
+  it('GCS25 / GCS25a: Publish Billing Period and Publish Block Period, two Default Responses', () => {
+    const view: View = {
+      name: 'GCS25 Update Billing Calendar',
+      sequenceNumber: 7,
+      providerId: 1,
+      issuerEventId: 2,
+      billingPeriodStartTime: '2026-01-01T00:00:00Z',
+      billingPeriodDuration: 3,
+      billingPeriodDurationType: '23',
+      tariffType: '00',
+      blockPeriodStartTime: '2026-01-01T00:00:00Z',
+      blockPeriodDuration: 3,
+      blockPeriodControl: '02',
+      blockPeriodDurationType: '23',
+      tariffResolutionPeriod: 1,
+    }
+    const command =
+      '0109' + // GBZ profile
+      '02' + // 2 components
+      '00 0700 0014' + // not last; Price cluster; 20 bytes
+      '09 07 09' + // cluster-specific, server to client; sequence 7; Publish Billing Period
+      '01000000 02000000 8075E830' + // provider 1, issuer event 2, start 2026-01-01 (UTC seconds since 2000)
+      '030000 23 00' + // duration 3, months (not specified), tariff type 0
+      '01 0700 0016' + // last; Price cluster; 22 bytes
+      '09 08 01' + // sequence 8, Publish Block Period
+      '01000000 02000000 8075E830' + // provider, issuer event, start
+      '030000 02 23 00 01' // duration 3, control, duration type, tariff type, resolution period
+    expect(viewRoundTrip(view, ctxOf(0x007e, 'command'))).toBe(command.replace(/ /g, ''))
+    viewRoundTrip(
+      { ...view, name: 'GCS25a Update Billing Calendar (all periodicities)' },
+      ctxOf(0x00d8, 'command'),
+    )
+    const response =
+      '0109 02' + // 2 components
+      '00 0700 0005 00 07 0B 09 00' + // global, client to server; Default Response to command 9: success
+      '01 0700 0005 00 08 0B 01 C0' // Default Response to command 1: hardware failure
+    expect(
+      viewRoundTrip(
+        {
+          name: 'GCS25 Update Billing Calendar',
+          sequenceNumber: 7,
+          results: { billingPeriod: 'success', blockPeriod: 'hardware-failure' },
+        },
+        ctxOf(0x007e, 'response'),
+      ),
+    ).toBe(response.replace(/ /g, ''))
   })
 
   it('GCS03: prepayment with the suspend-debt choices, built to the Change Payment Mode bytes', () => {

@@ -245,8 +245,13 @@ function encrypted(
  * A ZCL Default Response to command `to`: its status as `result` (or `results[label]` in a
  * several-component response); `defaultResponseTo` when it names another command.
  */
-function defaultResponse(cluster: number, to: number, label?: string): Part {
-  const h = header('global', 'toClient', 0x0b, 'defaultResponse')
+function defaultResponse(
+  cluster: number,
+  to: number,
+  label?: string,
+  direction: 'toServer' | 'toClient' = 'toClient',
+): Part {
+  const h = header('global', direction, 0x0b, 'defaultResponse')
   const get = (v: JsonObject) => (label ? (v.results as JsonObject | undefined)?.[label] : v.result)
   return {
     cluster,
@@ -359,6 +364,42 @@ const PREPAYMENT_ATTRIBUTES: Attribute[] = [
 
 const ids = (a: Attribute[]) => a.map((x) => x.id)
 
+/**
+ * GCS25 / GCS25a: the billing calendar as a ZSE Price billing period, and the block period
+ * that follows it. The duration types are the ZSE map8 as hex (low nibble the timebase, high
+ * nibble the control); providerId, issuerEventId and tariffType are shared by both commands.
+ */
+const publishBillingPeriod = clusterCommand(PRICE, 'toClient', 0x09, 'publishBillingPeriod', [
+  ['providerId', same('providerId')],
+  ['issuerEventId', same('issuerEventId')],
+  ['billingPeriodStartTime', time('billingPeriodStartTime')],
+  ['billingPeriodDuration', same('billingPeriodDuration')],
+  ['billingPeriodDurationType', same('billingPeriodDurationType')],
+  ['tariffType', same('tariffType')],
+])
+
+const publishBlockPeriod = clusterCommand(PRICE, 'toClient', 0x01, 'publishBlockPeriod', [
+  ['providerId', same('providerId')],
+  ['issuerEventId', same('issuerEventId')],
+  ['blockPeriodStartTime', time('blockPeriodStartTime')],
+  ['blockPeriodDuration', same('blockPeriodDuration')],
+  ['blockPeriodControl', same('blockPeriodControl')],
+  ['blockPeriodDurationType', same('blockPeriodDurationType')],
+  ['tariffType', same('tariffType')],
+  ['tariffResolutionPeriod', same('tariffResolutionPeriod')],
+])
+
+/** The GSME answers each Publish command with a Default Response, results.billingPeriod / blockPeriod. */
+const billingCalendar = (code: number, name: string): Def => ({
+  code,
+  name,
+  command: [publishBillingPeriod, publishBlockPeriod],
+  response: [
+    [defaultResponse(PRICE, 0x09, 'billingPeriod', 'toServer')],
+    [defaultResponse(PRICE, 0x01, 'blockPeriod', 'toServer')],
+  ],
+})
+
 const DEFS: Def[] = [
   {
     code: 0x006c,
@@ -429,6 +470,8 @@ const DEFS: Def[] = [
       ],
     ],
   },
+  billingCalendar(0x007e, 'GCS25 Update Billing Calendar'),
+  billingCalendar(0x00d8, 'GCS25a Update Billing Calendar (all periodicities)'),
 ]
 
 function components(structure: Json): JsonObject[] | undefined {
