@@ -27,12 +27,34 @@
  * the one the SMI holds; E20 transport failed; E21 no (usable) response; EMALFORMED,
  * ESIGNATURE, ENOPRECOMMAND, ENOTBUILT, EPARAMETERS.
  *
- * Not modelled here: DCC schedules (SR 5.x), Non-Device SRVs (CV8), future-dated responses
- * arriving later, per-device serialisation of concurrent requests, an expiry for Pre-Commands
- * awaiting signature.
+ * DCC Schedules (SR 5.1 Create, 5.2 Read, 5.3 Delete; Non-Device SRVs, CV8): after access control
+ * for the 5.x request itself, 5.1 checks that the scheduled Service Request would be permitted for
+ * that role and device now (E2, E11, E5, E12, E4; only non-critical device SRVs the DCC builds
+ * can be scheduled) and answers I0 with the schedule; 5.2 answers with the User's schedules on
+ * the target device (or one by `scheduleId`); 5.3 deletes one, only the owner's. The DCC has no
+ * timers: `runDueSchedules(now)` runs every due run through `submit` as its own Service Request
+ * (RequestID `owner:device:counter`, the counter from the schedule and run number, see
+ * `runCounter`), access control judged at the run's due time — so after a Change of Supplier's
+ * Supply Start Date the losing supplier's run gets E4, in the SAT and in its results
+ * (`scheduleResultsFor`), not data (DP072's contrast with device-held schedules).
+ *
+ * SR 8.11 Update HAN Device Log (add, CCS01): modelled as an in-process call to the
+ * Communications Hub (`hanDeviceLog`, implemented by the hub's transport) rather than as GBCS
+ * bytes — the DCC does not build CCS01/CCS02. The request targets the CHF; parameters `deviceId`
+ * (on that CHF's hub) and `installCode` (16 bytes, hex). No install code: NO_INSTALL_CODE_CODE
+ * (placeholder). The CHF accepting the entry is I0 (a Pending device becomes Whitelisted); whether
+ * the device then joined the HAN comes back as the DCC Alert UpdateHANDeviceLogResult (N24) to
+ * the requester — a wrong install code is accepted into the log but the join fails. Removal
+ * (CCS02), join windows and the historic device log are not modelled. The install code register
+ * (MP121, `registration/install-codes.ts`): `lodgeInstallCode`, `obtainInstallCode(s)`, with the
+ * `installCodes.mp121` switch deciding whether the registered (gaining) supplier may obtain it.
+ *
+ * Not modelled here: other Non-Device SRVs (8.2, 8.3, 8.4, 12.2 are accepted by access control
+ * but not built), future-dated responses arriving later, per-device serialisation of concurrent
+ * requests, an expiry for Pre-Commands awaiting signature.
  */
 import { X509Certificate } from 'node:crypto'
-import { type Eui64, isEui, parseEui, toHex } from '@smetsim/core'
+import { type Eui64, fromHex, isEui, parseEui, toHex } from '@smetsim/core'
 import {
   type CryptoBackend,
   decodeFrame,
@@ -65,13 +87,40 @@ import {
   type Signer,
   signedFromUser,
 } from './gbcs/construct.ts'
-import { type GbcsServiceRequest, type MeterType, ServiceRequestError } from './gbcs/service-requests.ts'
+import {
+  GBCS_SRVS,
+  type GbcsServiceRequest,
+  type MeterType,
+  ServiceRequestError,
+} from './gbcs/service-requests.ts'
 import { isEligibleUser } from './registration/eligibility.ts'
+import {
+  DEFAULT_INSTALL_CODE_SETTINGS,
+  type InstallCodeAnswer,
+  type InstallCodeSettings,
+  lodgeInstallCode,
+  NO_INSTALL_CODE_CODE,
+  obtainInstallCodes,
+} from './registration/install-codes.ts'
 import type { SmartMeteringInventory } from './registration/inventory.ts'
 import type { RegistrationData } from './registration/registration.ts'
 import { type DuisRole, isDuisRole, SUPPLIER_ROLES } from './roles.ts'
 import { canonicalJson, type JsonValue, normaliseRequestId, type SatEntry } from './sat/record.ts'
 import type { ServiceAuditTrail } from './sat/sat.ts'
+import {
+  createSchedule,
+  type DccSchedule,
+  deleteSchedule,
+  dueRuns,
+  emptyScheduleBook,
+  findSchedule,
+  parseScheduleParameters,
+  recordRun,
+  runCounter,
+  type ScheduleBook,
+  type ScheduleSpec,
+  schedulesOf,
+} from './schedules/schedules.ts'
 
 /** DUIS: the request completed and the device's response is returned. */
 export const SUCCESS_CODE = 'I0'
@@ -89,9 +138,20 @@ export const NO_PRE_COMMAND_CODE = 'ENOPRECOMMAND'
 export const NOT_BUILT_CODE = 'ENOTBUILT'
 /** Placeholder (unconfirmed): the SRV's parameters are not valid for its GBCS command. */
 export const BAD_PARAMETERS_CODE = 'EPARAMETERS'
+/** Placeholder (unconfirmed): SR 5.2 / 5.3 name a DCC Schedule the DCC does not hold (for that device). */
+export const UNKNOWN_SCHEDULE_CODE = 'ENOSCHEDULE'
+/** Placeholder (unconfirmed): SR 5.2 / 5.3 name another User's DCC Schedule. */
+export const NOT_SCHEDULE_OWNER_CODE = 'ENOTOWNER'
+/** Placeholder (unconfirmed): the CHF refused the SR 8.11 device log entry. */
+export const HAN_LOG_REFUSED_CODE = 'EHANLOG'
+export { NO_INSTALL_CODE_CODE }
 
 /** DCC Alert types raised by the pipeline. */
-export type DccAlertType = 'ChangeOfSupplier' | 'SecurityCredentialsUpdated' | 'QuarantinedRequest'
+export type DccAlertType =
+  | 'ChangeOfSupplier'
+  | 'SecurityCredentialsUpdated'
+  | 'QuarantinedRequest'
+  | 'UpdateHANDeviceLogResult'
 
 /**
  * SAT `code` of each DCC Alert type: the DUIS DCC Alert codes are not known to us (except AD1,
@@ -101,6 +161,8 @@ export const DCC_ALERT_CODES: Readonly<Record<DccAlertType, string>> = {
   ChangeOfSupplier: 'ChangeOfSupplier',
   SecurityCredentialsUpdated: 'SecCredsUpdated',
   QuarantinedRequest: 'AD1',
+  // DUIS DCC Alert N24 (DOMAIN.md 6, from the DUIS request matrix).
+  UpdateHANDeviceLogResult: 'N24',
 }
 
 /** A DUIS Service Request as a User submits it to the DCC. */
@@ -140,8 +202,55 @@ export interface DuisResult {
   response?: FrameJson
   /** I0: the device's response as it came. */
   responseBytes?: Uint8Array
-  /** DCC Alerts this request caused (QuarantinedRequest, SR 6.23's ChangeOfSupplier / SecurityCredentialsUpdated). */
+  /** DCC Alerts this request caused (QuarantinedRequest, SR 6.23's ChangeOfSupplier / SecurityCredentialsUpdated, SR 8.11's UpdateHANDeviceLogResult). */
   dccAlerts?: DccAlert[]
+  /** SR 5.1: the schedule created; SR 5.3: the schedule deleted. */
+  schedule?: DccSchedule
+  /** SR 5.2: the User's schedules asked for. */
+  schedules?: DccSchedule[]
+  /** SR 8.11: what the CHF did with the device log entry. */
+  hanDeviceLog?: HanDeviceLogOutcome & { commsHub: Eui64; deviceId: Eui64 }
+}
+
+/** A device to add to a CHF's HAN device log (SR 8.11, CCS01 as modelled here). */
+export interface HanDeviceLogEntry {
+  deviceId: Eui64
+  deviceType: string
+  /** The 16-byte install code the requester supplied. */
+  installCode: Uint8Array
+}
+
+/** What the CHF did: accepted the entry or not, and whether the device then joined its HAN. */
+export interface HanDeviceLogOutcome {
+  accepted: boolean
+  /** The device's HAN join attempt after an accepted entry (a wrong install code: joined false). */
+  joined?: boolean
+  reason?: string
+}
+
+/**
+ * SR 8.11 as an in-process command to the Communications Hub, which the hub's transport
+ * implements (there is no hub package yet). Not GBCS: the DCC does not build CCS01/CCS02 frames.
+ */
+export interface HanDeviceLogTransport {
+  /** CCS01: add the device to the CHF's device log with its install code, and let it try to join. */
+  addDevice(commsHub: Eui64, entry: HanDeviceLogEntry): Promise<HanDeviceLogOutcome>
+}
+
+/** One run of a DCC Schedule, delivered to the schedule's owner. */
+export interface ScheduleRunResult {
+  scheduleId: string
+  run: number
+  owner: Eui64
+  srv: string
+  deviceId: Eui64
+  /** When the run was due and judged (ISO 8601). */
+  dueAt: string
+  /** DCC time it ran (ISO 8601). */
+  ranAt: string
+  requestId: string
+  /** The run's DUIS answer: I0 with the device's response, or a refusal such as E4. */
+  result: DuisResult
 }
 
 export interface DccAlert {
@@ -229,6 +338,12 @@ export interface DccConfig {
   blockAlertsToUnregisteredSuppliers?: boolean
   /** Whether a device alert is critical; default `defaultIsCriticalAlert`. */
   isCriticalAlert?(alert: { messageCode: number; alertCode: string; signed: boolean }): boolean
+  /** SR 8.11's way to the Communications Hub; without it 8.11 is answered ENOTBUILT. */
+  hanDeviceLog?: HanDeviceLogTransport
+  /** The install code register's MP121 switch, read at every call (default off). */
+  installCodes?: InstallCodeSettings
+  /** DCC Schedules held at start (default none). */
+  schedules?: ScheduleBook
 }
 
 /**
@@ -262,6 +377,24 @@ export interface Dcc {
   pendingSignatures(): string[]
   /** Threshold Anomaly Detection state as it stands. */
   readonly anomalyState: AnomalyState | undefined
+  /**
+   * Runs every DCC Schedule run due at or before `upTo` (default now), oldest first, each as a
+   * Service Request through the pipeline judged at its due time; resolves with their results
+   * (also kept for the owners, see `scheduleResultsFor`). Calls are serialised.
+   */
+  runDueSchedules(upTo?: number): Promise<ScheduleRunResult[]>
+  /** The User's DCC Schedules. */
+  schedulesOf(userId: string): DccSchedule[]
+  /** Results of the User's schedule runs, in order. */
+  scheduleResultsFor(userId: string): ScheduleRunResult[]
+  /** Every DCC Schedule as plain JSON (to save and give back as `config.schedules`). */
+  readonly scheduleBook: ScheduleBook
+  /** The installing Supplier lodges a device's install code (MP121 register); SAT `installCode` record. */
+  lodgeInstallCode(userId: string, deviceId: string, installCode: string): InstallCodeAnswer
+  /** A device's install code for the User, or why not; SAT `installCode` record. */
+  obtainInstallCode(userId: string, deviceId: string): InstallCodeAnswer
+  /** Install codes of many devices, one answer (code or per-device error) each; SAT records per device. */
+  obtainInstallCodes(userId: string, deviceIds: readonly string[]): InstallCodeAnswer[]
 }
 
 interface Pending {
@@ -301,8 +434,18 @@ export function createDcc(config: DccConfig): Dcc {
   const counters = emptyCounters()
   const countersByUser = new Map<Eui64, AlertCounters>()
   const isCriticalAlert = config.isCriticalAlert ?? defaultIsCriticalAlert
+  let scheduleBook: ScheduleBook = config.schedules ? structuredClone(config.schedules) : emptyScheduleBook()
+  const scheduleResults = new Map<Eui64, ScheduleRunResult[]>()
+  let scheduleChain: Promise<unknown> = Promise.resolve()
 
   const iso = () => new Date(config.now()).toISOString()
+  const userKey = (userId: string): Eui64 | undefined => {
+    try {
+      return parseEui(String(userId))
+    } catch {
+      return undefined
+    }
+  }
   const push = <T>(map: Map<Eui64, T[]>, key: Eui64, item: T) => {
     const list = map.get(key)
     if (list) list.push(item)
@@ -447,8 +590,14 @@ export function createDcc(config: DccConfig): Dcc {
     deviceId: Eui64
   }
 
-  async function submit(request: DuisRequest): Promise<DuisResult> {
-    const now = config.now()
+  /** A run of a DCC Schedule, when `submit` runs one. */
+  interface ScheduleRunRef {
+    scheduleId: string
+    run: number
+    dueAt: string
+  }
+
+  async function submit(request: DuisRequest, now = config.now(), run?: ScheduleRunRef): Promise<DuisResult> {
     let requestId: string
     try {
       requestId = normaliseRequestId(String(request?.requestId))
@@ -486,7 +635,8 @@ export function createDcc(config: DccConfig): Dcc {
         ...(!srvOk && { claimedSrv: srv }),
         ...(!senderOk && { claimedSender: String(request.sender) }),
         ...(request.parameters !== undefined &&
-          plainJson(request.parameters) && { parameters: request.parameters as JsonValue }),
+          plainJson(request.parameters) && { parameters: auditedParameters(srv, request.parameters) }),
+        ...(run && { schedule: { ...run } }),
       },
     })
 
@@ -544,6 +694,8 @@ export function createDcc(config: DccConfig): Dcc {
           step: 'build',
         },
       )
+    if (SCHEDULE_SRVS.includes(srv)) return scheduleRequest(p, granted, request, now)
+    if (srv === '8.11') return updateHanDeviceLog(p, request, now)
     if (!METER_TYPES.includes(String(request.deviceType)))
       return finish(
         'decision',
@@ -611,6 +763,328 @@ export function createDcc(config: DccConfig): Dcc {
       )
     }
     return protectAndSend(p, pre, signature, deviceKa)
+  }
+
+  // --- DCC Schedules (SR 5.1, 5.2, 5.3) ---
+
+  /** Why the scheduled request would not be permitted for `role` on the device at `now`, or undefined. */
+  function scheduledRequestProblem(
+    role: DuisRole,
+    spec: ScheduleSpec,
+    deviceId: Eui64,
+    deviceType: string,
+  ): { code: string; reason: string } | undefined {
+    const srv = spec.srv
+    const rule = permissions.srvs[srv]
+    if (!rule) return { code: 'E2', reason: `the scheduled SRV '${srv}' is not in the permission matrix` }
+    if (!rule.roles.includes(role))
+      return { code: 'E2', reason: `role ${role} may not use the scheduled SRV ${srv} (${rule.name})` }
+    if (rule.nonDevice || rule.critical || !GBCS_SRVS.includes(srv))
+      return {
+        code: BAD_PARAMETERS_CODE,
+        reason: `SR ${srv} cannot be scheduled: only non-critical device SRVs the DCC builds (${GBCS_SRVS.filter(
+          (s) => permissions.srvs[s] && !permissions.srvs[s]!.critical && !permissions.srvs[s]!.nonDevice,
+        ).join(', ')})`,
+      }
+    const device = config.inventory.get(deviceId)
+    if (!device) return { code: 'E19', reason: `device ${deviceId} is not in the Smart Metering Inventory` }
+    if (rule.deviceTypes.length && !rule.deviceTypes.includes(device.type))
+      return { code: 'E11', reason: `the scheduled SR ${srv} does not target a ${device.type}` }
+    if (!METER_TYPES.includes(deviceType))
+      return { code: NOT_BUILT_CODE, reason: `SR ${srv} to a ${deviceType} has no GBCS command here` }
+    if (rule.smiStatuses.length && !rule.smiStatuses.includes(device.status))
+      return {
+        code: 'E5',
+        reason: `device ${deviceId} is ${device.status}; SR ${srv} needs ${rule.smiStatuses.join(' or ')}`,
+      }
+    if (!(rule.commandVariants as number[]).includes(spec.commandVariant))
+      return { code: 'E12', reason: `SR ${srv} is not sent as Command Variant ${spec.commandVariant}` }
+    return undefined
+  }
+
+  function scheduleRequest(
+    p: PipelineState,
+    granted: AccessGranted,
+    request: DuisRequest,
+    now: number,
+  ): DuisResult {
+    const params = (request.parameters ?? {}) as { [k: string]: Json }
+    if (p.srv === '5.1') {
+      const parsed = parseScheduleParameters(params, now)
+      if (!parsed.ok) return finish('decision', p, BAD_PARAMETERS_CODE, parsed.reason, { step: 'schedule' })
+      const spec = parsed.spec
+      const problem = scheduledRequestProblem(granted.role, spec, p.deviceId, String(request.deviceType))
+      if (problem)
+        return finish('decision', p, problem.code, problem.reason, {
+          step: 'schedule',
+          scheduledSrv: spec.srv,
+        })
+      // E4 for the scheduled SR at creation (5.1 itself was judged by access control already).
+      if (permissions.srvs[spec.srv]!.eligibility === 'registration') {
+        const eligibility = isEligibleUser(config, p.originator, granted.role, p.deviceId, new Date(now))
+        if (!eligibility.eligible)
+          return finish('decision', p, eligibility.code, eligibility.reason, {
+            step: 'schedule',
+            scheduledSrv: spec.srv,
+          })
+      }
+      const created = createSchedule(scheduleBook, {
+        ...spec,
+        owner: p.originator,
+        role: granted.role,
+        deviceId: p.deviceId,
+        deviceType: String(request.deviceType),
+        at: new Date(now),
+        createdBy: p.requestId,
+      })
+      scheduleBook = created.book
+      const schedule = created.schedule
+      const result = finish('response', p, SUCCESS_CODE, undefined, {
+        step: 'schedule',
+        scheduleId: schedule.scheduleId,
+        scheduledSrv: spec.srv,
+        start: schedule.start,
+        intervalMs: schedule.intervalMs,
+        ...(schedule.end && { end: schedule.end }),
+      })
+      return { ...result, schedule }
+    }
+    const scheduleId = params.scheduleId
+    if (scheduleId !== undefined && typeof scheduleId !== 'string')
+      return finish('decision', p, BAD_PARAMETERS_CODE, 'scheduleId: expected a string', { step: 'schedule' })
+    if (p.srv === '5.3' && scheduleId === undefined)
+      return finish('decision', p, BAD_PARAMETERS_CODE, 'SR 5.3 needs the scheduleId to delete', {
+        step: 'schedule',
+      })
+    if (scheduleId !== undefined) {
+      const found = findSchedule(scheduleBook, scheduleId)
+      if (!found || found.request.deviceId !== p.deviceId)
+        return finish(
+          'decision',
+          p,
+          UNKNOWN_SCHEDULE_CODE,
+          `no DCC Schedule ${scheduleId} for device ${p.deviceId}`,
+          { step: 'schedule', scheduleId },
+        )
+      if (found.owner !== p.originator)
+        return finish(
+          'decision',
+          p,
+          NOT_SCHEDULE_OWNER_CODE,
+          `DCC Schedule ${scheduleId} belongs to another User`,
+          { step: 'schedule', scheduleId },
+        )
+    }
+    if (p.srv === '5.2') {
+      const schedules = schedulesOf(scheduleBook, p.originator, p.deviceId).filter(
+        (x) => scheduleId === undefined || x.scheduleId === scheduleId,
+      )
+      const result = finish('response', p, SUCCESS_CODE, undefined, {
+        step: 'schedule',
+        scheduleIds: schedules.map((x) => x.scheduleId),
+      })
+      return { ...result, schedules }
+    }
+    const deleted = deleteSchedule(scheduleBook, p.originator, scheduleId as string)
+    scheduleBook = deleted.book
+    const result = finish('response', p, SUCCESS_CODE, undefined, {
+      step: 'schedule',
+      deleted: scheduleId as string,
+    })
+    return { ...result, ...(deleted.schedule && { schedule: deleted.schedule }) }
+  }
+
+  async function runDueSchedulesNow(upTo: number): Promise<ScheduleRunResult[]> {
+    const out: ScheduleRunResult[] = []
+    for (const due of dueRuns(scheduleBook, upTo)) {
+      const schedule = findSchedule(scheduleBook, due.schedule.scheduleId)
+      // Deleted, or run already, since the list was made.
+      if (!schedule || schedule.nextRun > due.run) continue
+      scheduleBook = recordRun(scheduleBook, schedule.scheduleId, due.run)
+      const r = schedule.request
+      const requestId = `${schedule.owner}:${r.deviceId}:${runCounter(schedule, due.run)}`
+      const dueAt = new Date(due.dueAt).toISOString()
+      const result = await submit(
+        {
+          requestId,
+          role: schedule.role,
+          srv: r.srv,
+          commandVariant: r.commandVariant,
+          deviceType: r.deviceType,
+          parameters: structuredClone(r.parameters),
+        },
+        due.dueAt,
+        { scheduleId: schedule.scheduleId, run: due.run, dueAt },
+      )
+      const entry: ScheduleRunResult = {
+        scheduleId: schedule.scheduleId,
+        run: due.run,
+        owner: schedule.owner,
+        srv: r.srv,
+        deviceId: r.deviceId,
+        dueAt,
+        ranAt: iso(),
+        requestId: result.requestId ?? requestId,
+        result,
+      }
+      push(scheduleResults, schedule.owner, entry)
+      out.push(entry)
+    }
+    return out
+  }
+
+  function runDueSchedules(upTo?: number): Promise<ScheduleRunResult[]> {
+    const limit = upTo ?? config.now()
+    const next = scheduleChain.then(() => runDueSchedulesNow(limit))
+    scheduleChain = next.catch(() => undefined)
+    return next
+  }
+
+  // --- SR 8.11 Update HAN Device Log (CCS01 add, as an in-process call to the CHF) ---
+
+  async function updateHanDeviceLog(
+    p: PipelineState,
+    request: DuisRequest,
+    now: number,
+  ): Promise<DuisResult> {
+    const params = (request.parameters ?? {}) as { [k: string]: Json }
+    const step = { step: 'hanDeviceLog' }
+    const action = params.action ?? 'add'
+    if (action !== 'add')
+      return finish(
+        'decision',
+        p,
+        action === 'remove' ? NOT_BUILT_CODE : BAD_PARAMETERS_CODE,
+        action === 'remove'
+          ? 'SR 8.11 removal (CCS02) is not modelled'
+          : `action: expected 'add' or 'remove', got ${JSON.stringify(action)}`,
+        step,
+      )
+    let deviceId: Eui64
+    try {
+      deviceId = parseEui(String(params.deviceId))
+    } catch {
+      return finish(
+        'decision',
+        p,
+        BAD_PARAMETERS_CODE,
+        `deviceId: expected the EUI-64 of the device to add, got ${JSON.stringify(params.deviceId ?? null)}`,
+        step,
+      )
+    }
+    const device = config.inventory.get(deviceId)
+    if (!device)
+      return finish('decision', p, 'E19', `device ${deviceId} is not in the Smart Metering Inventory`, step)
+    if (device.commsHub !== p.deviceId)
+      return finish(
+        'decision',
+        p,
+        BAD_PARAMETERS_CODE,
+        `device ${deviceId} is not on CHF ${p.deviceId}'s HAN (its hub: ${device.commsHub ?? 'none'})`,
+        step,
+      )
+    // Access control judged the User against the CHF (any meter on its hub); the device added must be one it may act for.
+    const eligibility = isEligibleUser(config, p.originator, p.role, deviceId, new Date(now))
+    if (!eligibility.eligible)
+      return finish('decision', p, eligibility.code, eligibility.reason, { ...step, addedDevice: deviceId })
+    if (params.installCode === undefined || params.installCode === null || params.installCode === '')
+      return finish(
+        'decision',
+        p,
+        NO_INSTALL_CODE_CODE,
+        `SR 8.11 to add device ${deviceId} needs its install code (parameter installCode, 16 bytes hex)`,
+        step,
+      )
+    let installCode: Uint8Array
+    try {
+      installCode = fromHex(String(params.installCode))
+      if (installCode.length !== 16) throw new Error(`an install code is 16 bytes, got ${installCode.length}`)
+    } catch (e) {
+      return finish('decision', p, BAD_PARAMETERS_CODE, `installCode: ${(e as Error).message}`, step)
+    }
+    if (!config.hanDeviceLog)
+      return finish('decision', p, NOT_BUILT_CODE, 'no way to the Communications Hub for SR 8.11 here', step)
+    let outcome: HanDeviceLogOutcome
+    try {
+      outcome = await config.hanDeviceLog.addDevice(p.deviceId, {
+        deviceId,
+        deviceType: device.type,
+        installCode,
+      })
+    } catch (e) {
+      return finish(
+        'response',
+        p,
+        COMMS_FAILURE_CODE,
+        `transport to CHF ${p.deviceId} failed: ${(e as Error).message}`,
+        step,
+      )
+    }
+    const log = { commsHub: p.deviceId, deviceId, ...outcome }
+    if (!outcome.accepted) {
+      const refused = finish(
+        'response',
+        p,
+        HAN_LOG_REFUSED_CODE,
+        outcome.reason ?? `CHF ${p.deviceId} refused the device log entry`,
+        { ...step, addedDevice: deviceId },
+      )
+      return { ...refused, hanDeviceLog: log }
+    }
+    // On the CHF's whitelist now (SMI: Pending → Whitelisted).
+    if (device.status === 'Pending')
+      config.inventory.setStatus(deviceId, 'Whitelisted', new Date(config.now()))
+    const result = finish('response', p, SUCCESS_CODE, undefined, {
+      ...step,
+      addedDevice: deviceId,
+      joined: outcome.joined === true,
+      ...(outcome.reason && { chfReason: outcome.reason }),
+    })
+    const alert = raiseDccAlert({
+      type: 'UpdateHANDeviceLogResult',
+      recipient: p.respondTo,
+      device: deviceId,
+      requestId: p.requestId,
+      detail: {
+        commsHub: p.deviceId,
+        joined: outcome.joined === true,
+        ...(outcome.reason && { reason: outcome.reason }),
+      },
+      unconfirmed: ['detail'],
+    })
+    return { ...result, hanDeviceLog: log, dccAlerts: [alert] }
+  }
+
+  // --- the install code register (MP121) ---
+
+  const installSources = () => ({
+    registration: config.registration,
+    inventory: config.inventory,
+    users: config.users,
+  })
+  const installSettings = () => config.installCodes ?? DEFAULT_INSTALL_CODE_SETTINGS
+
+  function auditInstallCode(user: string, action: 'lodge' | 'obtain', answers: InstallCodeAnswer[]) {
+    const who = userKey(user)
+    if (!who) return // unattributable: no SAT record can name a User
+    for (const a of answers) {
+      const device = userKey(a.deviceId)
+      sat.append({
+        kind: 'installCode',
+        user: who,
+        ...(device && { device }),
+        code: a.ok ? SUCCESS_CODE : a.code,
+        // Never the code itself.
+        detail: {
+          action,
+          mp121: installSettings().mp121,
+          ...(a.ok
+            ? { grantedAs: a.grantedAs, ...(a.suppliedBy && { suppliedBy: a.suppliedBy }) }
+            : { reason: a.reason }),
+          ...(!device && { claimedDevice: String(a.deviceId) }),
+        },
+      })
+    }
   }
 
   function buildRefusal(p: PipelineState, e: unknown): DuisResult {
@@ -937,14 +1411,6 @@ export function createDcc(config: DccConfig): Dcc {
     return { delivered: true, alert }
   }
 
-  const userKey = (userId: string): Eui64 | undefined => {
-    try {
-      return parseEui(String(userId))
-    } catch {
-      return undefined
-    }
-  }
-
   return {
     submit: async (request) => submit(request ?? ({} as DuisRequest)),
     submitSigned,
@@ -960,7 +1426,52 @@ export function createDcc(config: DccConfig): Dcc {
     get anomalyState() {
       return anomalyState
     },
+    runDueSchedules,
+    schedulesOf: (userId) => {
+      const key = userKey(userId)
+      return key ? structuredClone(schedulesOf(scheduleBook, key)) : []
+    },
+    scheduleResultsFor: (userId) => [...(scheduleResults.get(userKey(userId) as Eui64) ?? [])],
+    get scheduleBook() {
+      return structuredClone(scheduleBook)
+    },
+    lodgeInstallCode: (userId, deviceId, installCode) => {
+      const answer = lodgeInstallCode(installSources(), userId, deviceId, installCode, new Date(config.now()))
+      auditInstallCode(userId, 'lodge', [answer])
+      return answer
+    },
+    obtainInstallCode: (userId, deviceId) => {
+      const [answer] = obtainInstallCodes(
+        installSources(),
+        installSettings(),
+        userId,
+        [deviceId],
+        new Date(config.now()),
+      )
+      auditInstallCode(userId, 'obtain', [answer!])
+      return answer!
+    },
+    obtainInstallCodes: (userId, deviceIds) => {
+      const answers = obtainInstallCodes(
+        installSources(),
+        installSettings(),
+        userId,
+        Array.isArray(deviceIds) ? deviceIds : [],
+        new Date(config.now()),
+      )
+      auditInstallCode(userId, 'obtain', answers)
+      return answers
+    },
   }
+}
+
+const SCHEDULE_SRVS: readonly string[] = ['5.1', '5.2', '5.3']
+
+/** The parameters as the SAT keeps them: an SR 8.11 install code is not written to the audit trail. */
+function auditedParameters(srv: string, parameters: object): JsonValue {
+  const copy = { ...(parameters as { [k: string]: JsonValue }) }
+  if (srv === '8.11' && copy.installCode !== undefined) copy.installCode = '(redacted)'
+  return copy
 }
 
 /** Whether the value is a plain JSON object the SAT can keep. */

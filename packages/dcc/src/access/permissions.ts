@@ -161,8 +161,16 @@ function buildDefault(): PermissionMatrix {
       '4.3': device('Read Instantaneous Prepay Values', false, SUPPLIERS, [...METERS, 'GPF'], COMMISSIONED),
       '4.18': device('Read Meter Balance', false, SUPPLIERS, METERS, COMMISSIONED),
       '5.1': nonDevice('Create Schedule', SCHEDULE_ROLES, SCHEDULED_DEVICES, COMMISSIONED),
-      '5.2': nonDevice('Read Schedule', SCHEDULE_ROLES, SCHEDULED_DEVICES, []),
-      '5.3': nonDevice('Delete Schedule', SCHEDULE_ROLES, SCHEDULED_DEVICES, []),
+      // A User keeps seeing and deleting its own DCC Schedules after it stops being eligible for the
+      // device (the DCC checks ownership instead); each run is re-checked with E4 (unconfirmed).
+      '5.2': nonDevice('Read Schedule', SCHEDULE_ROLES, SCHEDULED_DEVICES, [], {
+        eligibility: 'none',
+        unconfirmed: ['eligibility'],
+      }),
+      '5.3': nonDevice('Delete Schedule', SCHEDULE_ROLES, SCHEDULED_DEVICES, [], {
+        eligibility: 'none',
+        unconfirmed: ['eligibility'],
+      }),
       '6.8': device('Update Billing Calendar', true, SUPPLIERS, METERS, COMMISSIONED),
       '6.11': device('Synchronise Clock', true, SUPPLIERS, METERS, COMMISSIONED),
       '6.15.1': device(

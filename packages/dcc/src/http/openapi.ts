@@ -4,13 +4,19 @@ import {
   DEFAULT_BODY_LIMIT,
   duisResultSchema,
   errorSchema,
+  installCodeAnswerSchema,
+  installCodesRequestSchema,
+  lodgeInstallCodeSchema,
   satQuerySchema,
   satRecordSchema,
+  schedulesResponseSchema,
   serviceRequestSchema,
   signedPreCommandSchema,
 } from './schemas.ts'
 
 const REQUEST_ID = '90-B3-D5-1F-30-01-00-00:00-DB-12-00-00-00-00-01:30'
+const USER = '90B3D51F30010000'
+const DEVICE = '00DB120000000001'
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: object, examples?: Record<string, { summary: string; value: unknown }>) => ({
@@ -234,6 +240,144 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
           },
         },
       },
+      '/schedules/{userId}': {
+        get: {
+          operationId: 'schedulesForUser',
+          summary: "A User's DCC Schedules and the results of their runs",
+          description:
+            'Schedules are created, read and deleted with SR 5.1, 5.2 and 5.3 (POST /service-requests, Command Variant 8; ' +
+            '5.1 parameters { serviceRequest: { srv, commandVariant?, parameters? }, start, repeatIntervalMs, end? }). ' +
+            'Each run is a Service Request of its own, judged by access control at its due time (E4 once the User is ' +
+            'no longer the registered supplier); its DUIS answer is listed here.',
+          parameters: [
+            { name: 'userId', in: 'path', required: true, schema: { type: 'string' }, example: USER },
+          ],
+          responses: {
+            '200': {
+              description: 'Schedules and run results',
+              content: json(ref('SchedulesForUser'), {
+                one: {
+                  summary: 'One schedule, run once',
+                  value: {
+                    user: USER,
+                    schedules: [
+                      {
+                        scheduleId: 'DS000001',
+                        owner: USER,
+                        role: 'IS',
+                        request: { srv: '4.1.1', deviceId: DEVICE, deviceType: 'ESME', commandVariant: 1 },
+                        start: '2026-01-05T13:00:00.000Z',
+                        intervalMs: 86_400_000,
+                        nextRun: 2,
+                        nextDue: '2026-01-06T13:00:00.000Z',
+                      },
+                    ],
+                    results: [
+                      {
+                        scheduleId: 'DS000001',
+                        run: 1,
+                        dueAt: '2026-01-05T13:00:00.000Z',
+                        ranAt: '2026-01-05T13:00:00.000Z',
+                        requestId: `${USER}:${DEVICE}:1810040832000001`,
+                        result: { code: 'I0', response: {} },
+                      },
+                    ],
+                  },
+                },
+              }),
+            },
+            '400': badRequest('params/userId must match pattern …'),
+          },
+        },
+      },
+      '/install-codes/{deviceId}': {
+        get: {
+          operationId: 'obtainInstallCode',
+          summary: "A device's install code from the MP121 register",
+          description:
+            'The installing Supplier always gets the code it lodged; with MP121 on, the supplier registered for the ' +
+            'device now does too; anyone else gets ok: false with a code (E1, E4, E19, ENOINSTALLCODE). Every answer is ' +
+            'in the Service Audit Trail (kind installCode, without the code).',
+          parameters: [
+            { name: 'deviceId', in: 'path', required: true, schema: { type: 'string' }, example: DEVICE },
+            { name: 'user', in: 'query', required: true, schema: { type: 'string' }, example: USER },
+          ],
+          responses: {
+            '200': {
+              description: 'The code, or why not',
+              content: json(ref('InstallCodeAnswer'), {
+                granted: {
+                  summary: 'The gaining supplier, MP121 on',
+                  value: {
+                    ok: true,
+                    deviceId: DEVICE,
+                    installCode: '00112233445566778899AABBCCDDEEFF',
+                    grantedAs: 'registered-supplier',
+                    suppliedBy: '90B3D51F30010000',
+                    suppliedAt: '2025-12-01T00:00:00.000Z',
+                  },
+                },
+                refused: {
+                  summary: 'MP121 off',
+                  value: {
+                    ok: false,
+                    deviceId: DEVICE,
+                    code: 'E4',
+                    reason: 'only the installing supplier has the install code (MP121 is off)',
+                  },
+                },
+              }),
+            },
+            '400': badRequest("querystring must have required property 'user'"),
+          },
+        },
+        put: {
+          operationId: 'lodgeInstallCode',
+          summary: "The installing Supplier lodges a device's install code",
+          parameters: [
+            { name: 'deviceId', in: 'path', required: true, schema: { type: 'string' }, example: DEVICE },
+          ],
+          requestBody: {
+            required: true,
+            content: json(ref('LodgeInstallCode'), {
+              lodge: {
+                summary: 'Lodge a code',
+                value: { user: USER, installCode: '00112233445566778899AABBCCDDEEFF' },
+              },
+            }),
+          },
+          responses: {
+            '200': { description: 'The entry, or why not', content: json(ref('InstallCodeAnswer')) },
+            '400': badRequest("body must have required property 'installCode'"),
+          },
+        },
+      },
+      '/install-codes': {
+        post: {
+          operationId: 'obtainInstallCodes',
+          summary: 'Install codes of many devices (bulk)',
+          requestBody: {
+            required: true,
+            content: json(ref('InstallCodesRequest'), {
+              bulk: { summary: 'Two devices', value: { user: USER, devices: [DEVICE, '00DB120000000002'] } },
+            }),
+          },
+          responses: {
+            '200': {
+              description: 'One answer per device, in the order asked',
+              content: json({
+                type: 'object',
+                required: ['user', 'results'],
+                properties: {
+                  user: { type: 'string' },
+                  results: { type: 'array', items: ref('InstallCodeAnswer') },
+                },
+              }),
+            },
+            '400': badRequest('body/devices must NOT have fewer than 1 items'),
+          },
+        },
+      },
       '/openapi.json': {
         get: {
           operationId: 'openApi',
@@ -249,6 +393,10 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
         DuisResult: duisResultSchema,
         SatRecord: satRecordSchema,
         AlertsForUser: alertsResponseSchema,
+        SchedulesForUser: schedulesResponseSchema,
+        InstallCodeAnswer: installCodeAnswerSchema,
+        InstallCodesRequest: installCodesRequestSchema,
+        LodgeInstallCode: lodgeInstallCodeSchema,
         Error: errorSchema,
       },
     },

@@ -128,6 +128,16 @@ export const duisResultSchema = {
     response: { type: 'object', description: "I0: the device's response, decoded (GBCS frame JSON)." },
     responseBytes: { type: 'string', description: "I0: the device's response as it came (hex)." },
     dccAlerts: { type: 'array', items: { type: 'object' }, description: 'DCC Alerts this request caused.' },
+    schedule: { type: 'object', description: 'SR 5.1: the DCC Schedule created; SR 5.3: the one deleted.' },
+    schedules: {
+      type: 'array',
+      items: { type: 'object' },
+      description: "SR 5.2: the User's schedules on the device.",
+    },
+    hanDeviceLog: {
+      type: 'object',
+      description: 'SR 8.11: { commsHub, deviceId, accepted, joined?, reason? } from the CHF.',
+    },
   },
 } as const
 
@@ -185,5 +195,99 @@ export const alertsResponseSchema = {
     },
     dccAlerts: { type: 'array', items: { type: 'object' }, description: 'DCC Alerts raised to the User.' },
     counters: alertCountersSchema,
+  },
+} as const
+
+/** GET /install-codes/{deviceId}?user=: who asks. */
+export const installCodeQuerySchema = {
+  type: 'object',
+  required: ['user'],
+  additionalProperties: false,
+  properties: { user: { type: 'string', pattern: EUI_PATTERN, description: 'The User asking (EUI-64).' } },
+} as const
+
+export const deviceParamsSchema = {
+  type: 'object',
+  required: ['deviceId'],
+  properties: { deviceId: { type: 'string', minLength: 1, description: 'The device (EUI-64).' } },
+} as const
+
+/** Most devices in one bulk install-code request (2000 EUIs fit the default 64 KiB body limit). */
+export const MAX_INSTALL_CODE_DEVICES = 2000
+
+/** POST /install-codes: install codes of many devices. */
+export const installCodesRequestSchema = {
+  type: 'object',
+  required: ['user', 'devices'],
+  additionalProperties: false,
+  properties: {
+    user: { type: 'string', pattern: EUI_PATTERN, description: 'The User asking (EUI-64).' },
+    devices: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_INSTALL_CODE_DEVICES,
+      items: { type: 'string' },
+      description: 'Device IDs (EUI-64); each gets its code or its own error.',
+    },
+  },
+} as const
+
+/** PUT /install-codes/{deviceId}: the installing Supplier lodges the code. */
+export const lodgeInstallCodeSchema = {
+  type: 'object',
+  required: ['user', 'installCode'],
+  additionalProperties: false,
+  properties: {
+    user: { type: 'string', pattern: EUI_PATTERN, description: 'The installing Supplier (EUI-64).' },
+    installCode: { type: 'string', description: 'The 16-byte install code, hex.' },
+  },
+} as const
+
+/** One device's answer from the install code register. */
+export const installCodeAnswerSchema = {
+  type: 'object',
+  required: ['ok', 'deviceId'],
+  properties: {
+    ok: { type: 'boolean' },
+    deviceId: { type: 'string' },
+    installCode: { type: 'string', description: 'ok: 32 upper-case hex digits.' },
+    grantedAs: { type: 'string', enum: ['installing-supplier', 'registered-supplier'] },
+    suppliedBy: { type: 'string', description: 'The installing Supplier that lodged it.' },
+    suppliedAt: { type: 'string', description: 'When it was lodged (ISO 8601).' },
+    code: { type: 'string', description: 'Not ok: E1, E4, E19, ENOINSTALLCODE or EPARAMETERS.' },
+    reason: { type: 'string' },
+  },
+} as const
+
+/** GET /schedules/{userId}: a User's DCC Schedules and the results of their runs. */
+export const schedulesResponseSchema = {
+  type: 'object',
+  required: ['user', 'schedules', 'results'],
+  properties: {
+    user: { type: 'string' },
+    schedules: {
+      type: 'array',
+      items: { type: 'object' },
+      description:
+        'DCC Schedules (SR 5.1) the User owns: scheduleId, request, start, intervalMs, end, nextRun, nextDue.',
+    },
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          scheduleId: { type: 'string' },
+          run: { type: 'integer' },
+          dueAt: { type: 'string' },
+          ranAt: { type: 'string' },
+          requestId: { type: 'string' },
+          result: {
+            type: 'object',
+            description: 'The run’s DUIS answer (as POST /service-requests answers).',
+          },
+        },
+      },
+      description: 'Results of the runs, in order.',
+    },
   },
 } as const

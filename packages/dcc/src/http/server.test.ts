@@ -240,6 +240,71 @@ describe('GET routes', () => {
     expect((await app.inject({ method: 'GET', url: '/alerts/not-a-user' })).statusCode).toBe(400)
   })
 
+  it('DCC Schedules: SR 5.1 over POST /service-requests, runs and results in GET /schedules/{userId}', async () => {
+    const { app, dcc, sent } = fixture()
+    const created = await app.inject({
+      method: 'POST',
+      url: '/service-requests',
+      payload: {
+        ...request(60, '5.1'),
+        commandVariant: 8,
+        parameters: {
+          serviceRequest: { srv: '4.1.1' },
+          start: new Date(T0).toISOString(),
+          repeatIntervalMs: 3_600_000,
+        },
+      },
+    })
+    expect(created.json()).toMatchObject({ code: 'I0', schedule: { scheduleId: 'DS000001', owner: A } })
+    const runs = await dcc.runDueSchedules(T0)
+    expect(runs.map((r) => r.result.code)).toEqual(['I0'])
+    expect(sent).toHaveLength(1)
+    const res = await app.inject({ method: 'GET', url: `/schedules/${A}` })
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body.schedules).toMatchObject([{ scheduleId: 'DS000001', nextRun: 2 }])
+    expect(body.results).toMatchObject([{ scheduleId: 'DS000001', run: 1, result: { code: 'I0' } }])
+    expect(body.results[0].result.responseBytes).toMatch(/^[0-9A-F]+$/)
+    expect((await app.inject({ method: 'GET', url: '/schedules/nobody' })).statusCode).toBe(400)
+  })
+
+  it('the install code register over HTTP: lodge, obtain one, obtain many', async () => {
+    const { app, dcc } = fixture()
+    const code = '00112233445566778899AABBCCDDEEFF'
+    const lodged = await app.inject({
+      method: 'PUT',
+      url: `/install-codes/${ESME_EUI}`,
+      payload: { user: A, installCode: code.toLowerCase() },
+    })
+    expect(lodged.json()).toMatchObject({ ok: true, deviceId: ESME_EUI, installCode: code, suppliedBy: A })
+    const one = await app.inject({ method: 'GET', url: `/install-codes/${ESME_EUI}?user=${A}` })
+    expect(one.json()).toMatchObject({ ok: true, installCode: code, grantedAs: 'installing-supplier' })
+    const many = await app.inject({
+      method: 'POST',
+      url: '/install-codes',
+      payload: { user: A, devices: [ESME_EUI, '00DB1200000000FF'] },
+    })
+    expect(many.json()).toMatchObject({
+      user: A,
+      results: [
+        { ok: true, installCode: code },
+        { ok: false, deviceId: '00DB1200000000FF', code: 'E19' },
+      ],
+    })
+    expect(dcc.obtainInstallCode(A, ESME_EUI).ok).toBe(true)
+    expect((await app.inject({ method: 'GET', url: `/install-codes/${ESME_EUI}` })).statusCode).toBe(400)
+    expect(
+      (await app.inject({ method: 'POST', url: '/install-codes', payload: { user: A, devices: [] } }))
+        .statusCode,
+    ).toBe(400)
+    const bad = await app.inject({
+      method: 'PUT',
+      url: `/install-codes/${ESME_EUI}`,
+      payload: { user: A, installCode: 'ABCD' },
+    })
+    expect(bad.json()).toMatchObject({ ok: false, code: 'EPARAMETERS' })
+  })
+
   it('/openapi.json parses and lists every path', async () => {
     const { app } = fixture()
     const res = await app.inject({ method: 'GET', url: '/openapi.json' })
@@ -248,8 +313,11 @@ describe('GET routes', () => {
     expect(doc.openapi).toBe('3.1.0')
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/alerts/{userId}',
+      '/install-codes',
+      '/install-codes/{deviceId}',
       '/openapi.json',
       '/sat',
+      '/schedules/{userId}',
       '/service-requests',
       '/service-requests/{requestId}/signature',
     ])

@@ -1,7 +1,9 @@
 /**
  * The DCC's HTTP API over the in-process pipeline (`createDcc`): DUIS Service Requests in as JSON,
  * the DUIS answer out; the CV4/CV5 signing round trip; SAT queries; alerts for a User; the OpenAPI
- * description at /openapi.json.
+ * description at /openapi.json; DCC Schedules and their run results for a User; the MP121 install
+ * code register (a device's code for a User, singly or in bulk, and the installing Supplier
+ * lodging it — answers with `ok: false` and a code per device are HTTP 200 too).
  *
  * Every pipeline answer is HTTP 200 with its DUIS code (a refusal is a DUIS answer, with its SAT
  * records). HTTP errors are for requests the API cannot read: 400 bad JSON or a body that does not
@@ -10,7 +12,7 @@
  */
 import { parseEui, toHex } from '@smetsim/core'
 import { type FastifyError, type FastifyInstance, type FastifyServerOptions, fastify } from 'fastify'
-import type { Dcc, DccAlert, DeliveredAlert, DuisRequest, DuisResult } from '../dcc.ts'
+import type { Dcc, DccAlert, DeliveredAlert, DuisRequest, DuisResult, ScheduleRunResult } from '../dcc.ts'
 import type { SatQuery } from '../sat/log.ts'
 import type { SatKind } from '../sat/record.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
@@ -18,6 +20,10 @@ import { openApiDocument } from './openapi.ts'
 import {
   DEFAULT_BODY_LIMIT,
   DEFAULT_SAT_LIMIT,
+  deviceParamsSchema,
+  installCodeQuerySchema,
+  installCodesRequestSchema,
+  lodgeInstallCodeSchema,
   MAX_SAT_LIMIT,
   requestIdParamsSchema,
   satQuerySchema,
@@ -50,6 +56,8 @@ export function duisResultToJson(result: DuisResult): Record<string, unknown> {
 export const signUrl = (requestId: string) => `/service-requests/${encodeURIComponent(requestId)}/signature`
 
 const alertToJson = (alert: DeliveredAlert) => ({ ...alert, bytes: toHex(alert.bytes) })
+
+const scheduleResultToJson = (r: ScheduleRunResult) => ({ ...r, result: duisResultToJson(r.result) })
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
@@ -171,6 +179,41 @@ export function createDccHttpServer(
         counters: dcc.alertCounters(user),
       }
     },
+  )
+
+  app.get<{ Params: { userId: string } }>(
+    '/schedules/:userId',
+    { schema: { params: userParamsSchema } },
+    async (request) => {
+      const user = parseEui(request.params.userId)
+      return {
+        user,
+        schedules: dcc.schedulesOf(user),
+        results: dcc.scheduleResultsFor(user).map(scheduleResultToJson),
+      }
+    },
+  )
+
+  app.get<{ Params: { deviceId: string }; Querystring: { user: string } }>(
+    '/install-codes/:deviceId',
+    { schema: { params: deviceParamsSchema, querystring: installCodeQuerySchema } },
+    async (request) => dcc.obtainInstallCode(request.query.user, request.params.deviceId),
+  )
+
+  app.post<{ Body: { user: string; devices: string[] } }>(
+    '/install-codes',
+    { schema: { body: installCodesRequestSchema } },
+    async (request) => ({
+      user: parseEui(request.body.user),
+      results: dcc.obtainInstallCodes(request.body.user, request.body.devices),
+    }),
+  )
+
+  app.put<{ Params: { deviceId: string }; Body: { user: string; installCode: string } }>(
+    '/install-codes/:deviceId',
+    { schema: { params: deviceParamsSchema, body: lodgeInstallCodeSchema } },
+    async (request) =>
+      dcc.lodgeInstallCode(request.body.user, request.params.deviceId, request.body.installCode),
   )
 
   const document = openApiDocument(options.servers)

@@ -1,4 +1,5 @@
 export * from './eligibility.ts'
+export * from './install-codes.ts'
 export * from './inventory.ts'
 export * from './registration.ts'
 export * from './store.ts'

@@ -74,6 +74,8 @@ export interface DeviceRecord {
   installCode?: string
   /** The supplier User that installed the device and holds its install code (MP121). */
   installingSupplier?: Eui64
+  /** When the install code was supplied to the DCC (ISO 8601; the install code register, MP121). */
+  installCodeSuppliedAt?: string
 }
 
 export interface NewDevice {
@@ -85,6 +87,8 @@ export interface NewDevice {
   status?: SmiStatus
   installCode?: string
   installingSupplier?: string
+  /** When the install code was supplied; default `at` when `installCode` is given. */
+  installCodeSuppliedAt?: When
   at: When
 }
 
@@ -127,7 +131,11 @@ export class SmartMeteringInventory {
     }
     this.devices.set(deviceId, record)
     try {
-      this.update(deviceId, device)
+      this.update(deviceId, {
+        ...device,
+        ...(device.installCode !== undefined &&
+          device.installCodeSuppliedAt === undefined && { installCodeSuppliedAt: device.at }),
+      })
     } catch (e) {
       this.devices.delete(deviceId)
       throw e
@@ -139,7 +147,10 @@ export class SmartMeteringInventory {
   update(
     deviceId: string,
     changes: Partial<
-      Pick<NewDevice, 'mpxn' | 'exportMpan' | 'commsHub' | 'installCode' | 'installingSupplier'>
+      Pick<
+        NewDevice,
+        'mpxn' | 'exportMpan' | 'commsHub' | 'installCode' | 'installingSupplier' | 'installCodeSuppliedAt'
+      >
     >,
   ): DeviceRecord {
     const record = this.record(deviceId)
@@ -150,6 +161,8 @@ export class SmartMeteringInventory {
     if (changes.installCode !== undefined) next.installCode = normaliseInstallCode(changes.installCode)
     if (changes.installingSupplier !== undefined)
       next.installingSupplier = parseEui(changes.installingSupplier)
+    if (changes.installCodeSuppliedAt !== undefined)
+      next.installCodeSuppliedAt = isoTime(changes.installCodeSuppliedAt, 'installCodeSuppliedAt')
     this.devices.set(record.deviceId, next)
     return { ...next }
   }

@@ -18,7 +18,8 @@ import { type DuisRole, isDuisRole } from '../roles.ts'
 /** `hash` of the record before seq 1. */
 export const GENESIS_HASH = '0'.repeat(64)
 
-export const SAT_KINDS = ['request', 'decision', 'response', 'alert', 'dccAlert'] as const
+/** `installCode`: an install code lodged with or handed out by the install code register (MP121). */
+export const SAT_KINDS = ['request', 'decision', 'response', 'alert', 'dccAlert', 'installCode'] as const
 export type SatKind = (typeof SAT_KINDS)[number]
 
 /** Plain JSON: what `detail` may hold. */

@@ -8,6 +8,11 @@
  * through an in-process transport — until the hub exists. Users sign their Critical requests
  * in-process with the PKI's keys, unless `--cv5` asks HTTP callers to sign (DUIS CV4/CV5).
  *
+ * DCC Schedules (SR 5.1–5.3) run on a one-second wall-clock tick (`runDueSchedules`); their
+ * results are at GET /schedules/{userId}. The schedules themselves live in memory. There is no
+ * Communications Hub here, so SR 8.11 is answered ENOTBUILT; the install code register (GET/PUT
+ * /install-codes…) works with MP121 off.
+ *
  * Under `--data`: the Service Audit Trail (sat.jsonl, fsync per record) and the registration data
  * (registration.json, made on first start and read again after). Device state lives in memory.
  */
@@ -43,6 +48,9 @@ export interface ServeOptions {
   cv5: boolean
   backend: BackendName
 }
+
+/** How often `serve` runs the DCC Schedule runs that have fallen due. */
+const SCHEDULE_TICK_MS = 1000
 
 const keyBytes = (key: { export(o: { format: 'jwk' }): { d?: string } } | undefined) => {
   const d = key?.export({ format: 'jwk' }).d
@@ -190,6 +198,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
     backend,
   })
 
+  // DCC Schedules (SR 5.1): the DCC has no timers of its own; here wall-clock time drives it.
+  const scheduleTimer = setInterval(() => {
+    dcc
+      .runDueSchedules(Date.now())
+      .catch((e: Error) => process.stderr.write(`smetsim dcc: schedules: ${e.message}\n`))
+  }, SCHEDULE_TICK_MS)
+  scheduleTimer.unref()
+
   const server = createDccHttpServer(dcc, sat, { servers: [`http://127.0.0.1:${port}`] })
   const address = await server.listen({ host: '127.0.0.1', port })
   process.stdout.write(
@@ -198,6 +214,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       `${opts.cv5 ? 'Critical requests wait for the CV5 signature' : 'Users sign in-process'}\n`,
   )
   const stop = async () => {
+    clearInterval(scheduleTimer)
     await server.close()
     sat.close()
     process.exit(0)
