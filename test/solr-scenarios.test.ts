@@ -152,6 +152,8 @@ function estate(o: { srpThreshold?: boolean } = {}) {
     signers: {
       [A]: createInProcessSigner(privateRef(PARTIES.supplierA.ds), backend),
       [B]: createInProcessSigner(privateRef(PARTIES.supplierB.ds), backend),
+      // The SRP's own key (a command under the SRP's name would reach no meter). Its SoLRC
+      // requests are signed under A's certificate, with A's key above, which the SRP holds.
       [SRP]: createInProcessSigner(privateRef(SRP_DS), backend),
     },
   })
@@ -229,7 +231,7 @@ const EXPECTED: Record<SolrSetting, [string, string, string][]> = {
     ['I0', 'E4', 'E4'],
     ['I0', 'E4', 'E4'],
     ['E4', 'E21', 'I0'],
-    ['E21', 'E4', 'E4'],
+    ['I0', 'E4', 'E4'],
     ['E2', 'E2', 'E2'],
   ],
 }
@@ -298,7 +300,12 @@ describe('SoLR control switches end to end (createDcc over an emulated ESME)', (
         expect(result.code).toBe('AD1')
         expect(result.dccAlerts?.map((a) => [a.type, a.recipient])).toEqual([['QuarantinedRequest', SRP]])
       } else {
-        // Accepted by the DCC (the device then refuses the SRP's signature: see the table).
+        // Accepted by the DCC, sent as A's command signed with A's key, which the SRP holds: the
+        // meter, which trusts only A's certificates, executes it (credit -> prepayment).
+        expect(result.code).toBe('I0')
+        expect(e.meter().paymentMode).toBe('prepayment')
+        expect(result.response?.originator).toBe(ESME_EUI)
+        expect(result.response?.recipient).toBe(A)
         const decision = e.sat.query({ kind: 'decision', requestId: result.requestId! })
         expect(
           decision.map((r) => [

@@ -331,7 +331,11 @@ export interface DccConfig {
   transport(deviceId: Eui64, bytes: Uint8Array): Promise<Uint8Array | undefined>
   /** The DCC's clock, epoch ms. */
   now(): number
-  /** In-process signers of Users that let the DCC sign their Critical Pre-Commands; others use CV4/CV5. */
+  /**
+   * In-process signers that let the DCC sign Critical Pre-Commands, keyed by the EUI whose digital
+   * signing certificate the command is signed under (the GBCS originator); others use CV4/CV5. For
+   * a SoLR Contingency request that is the failed Supplier's, whose key its SRP holds (MP134B).
+   */
   signers?: Record<string, Signer>
   backend: CryptoBackend
   /** The DP072 remedy (off by default, as in the SEC today): do not deliver non-critical alerts to a supplier not registered for the device. */
@@ -407,6 +411,8 @@ interface Pending {
   deviceId: Eui64
   preCommand: GeneralSigning
   eligibilityChecked: boolean
+  /** The GBCS originator, whose certificate the signature must verify with. */
+  commandOriginator: Eui64
 }
 
 const emptyCounters = (): AlertCounters => ({
@@ -726,20 +732,26 @@ export function createDcc(config: DccConfig): Dcc {
 
     if (srv === '6.23') return changeOfSupplier(p, granted, sr, BigInt(counterText), deviceKa, now)
 
+    // The command's originator is the Business Originator, except for a SoLR Contingency request:
+    // the meter trusts only the failed Supplier's certificates, so the SRP's command goes out as
+    // the failed Supplier's, signed with its key (MP134B; TABASC: "private keys can still be used
+    // to wrap the GBCS message" after revocation). Its RequestID counter is the command's counter.
+    const commandOriginator = granted.failedSupplier ?? originator
     let pre: GeneralSigning
     try {
-      pre = buildPreCommand(sr, { originator, counter: BigInt(counterText), now })
+      pre = buildPreCommand(sr, { originator: commandOriginator, counter: BigInt(counterText), now })
     } catch (e) {
       return buildRefusal(p, e)
     }
     if (!isCriticalMessageCode(pre.messageCode)) return protectAndSend(p, pre, undefined, deviceKa)
 
-    const signer = signers.get(originator)
+    const signer = signers.get(commandOriginator)
     if (!signer) {
       pending.set(requestId, {
         ...p,
         preCommand: pre,
         eligibilityChecked: granted.registration !== undefined,
+        commandOriginator,
       })
       const preCommand = preCommandBytes(pre)
       finish('response', p, 'I99', undefined, {
@@ -753,7 +765,10 @@ export function createDcc(config: DccConfig): Dcc {
     try {
       const signed = signer.sign(pre)
       // Verified with the key of the User's certificate when the DCC holds it, not the signer's say-so.
-      signature = { signature: signed.signature, signerPublic: userDsKey(originator) ?? signed.signerPublic }
+      signature = {
+        signature: signed.signature,
+        signerPublic: userDsKey(commandOriginator) ?? signed.signerPublic,
+      }
     } catch (e) {
       return finish(
         'decision',
@@ -1254,13 +1269,13 @@ export function createDcc(config: DccConfig): Dcc {
         })
       }
     }
-    const key = userDsKey(p.originator)
+    const key = userDsKey(p.commandOriginator)
     if (!key)
       return finish(
         'decision',
         p,
         SIGNATURE_INVALID_CODE,
-        `no digital signing certificate of ${p.originator} is known`,
+        `no digital signing certificate of ${p.commandOriginator} is known`,
         {
           step: 'signature',
         },
