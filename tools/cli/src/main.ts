@@ -125,6 +125,11 @@ dcc
     'make HTTP callers sign Critical requests (DUIS CV4/CV5) instead of signing in-process',
     false,
   )
+  .option(
+    '--mp121',
+    "MP121: let the supplier registered for a device obtain the installing supplier's install code",
+    false,
+  )
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/dcc.ts')).serve(opts))
 

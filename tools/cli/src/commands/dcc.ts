@@ -46,6 +46,8 @@ export interface ServeOptions {
   port: string
   data?: string
   cv5: boolean
+  /** MP121 on: the registered supplier may obtain install codes (default off, as today). */
+  mp121?: boolean
   backend: BackendName
 }
 
@@ -196,6 +198,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     now: () => Date.now(),
     signers,
     backend,
+    installCodes: { mp121: opts.mp121 === true },
   })
 
   // DCC Schedules (SR 5.1): the DCC has no timers of its own; here wall-clock time drives it.
@@ -211,7 +214,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   process.stdout.write(
     `DCC listening on ${address} (OpenAPI: ${address}/openapi.json)\n` +
       `  Users: ${users.size}; emulated ESMEs: ${devices.size}; data: ${dataDir}; ` +
-      `${opts.cv5 ? 'Critical requests wait for the CV5 signature' : 'Users sign in-process'}\n`,
+      `${opts.cv5 ? 'Critical requests wait for the CV5 signature' : 'Users sign in-process'}; ` +
+      `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}\n`,
   )
   const stop = async () => {
     clearInterval(scheduleTimer)
