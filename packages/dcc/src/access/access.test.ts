@@ -5,15 +5,7 @@ import { SmartMeteringInventory } from '../registration/inventory.ts'
 import { RegistrationData } from '../registration/registration.ts'
 import { createMemorySat } from '../sat/sat.ts'
 import { removeTempDirs, tempDir } from '../testing.ts'
-import {
-  type AnomalyConfig,
-  AnomalyConfigError,
-  DAY_MS,
-  DEFAULT_ANOMALY_CONFIG,
-  detectAnomaly,
-  emptyAnomalyState,
-  parseAnomalyConfig,
-} from './anomaly.ts'
+import { type AnomalyConfig, DAY_MS, DEFAULT_ANOMALY_CONFIG } from './anomaly.ts'
 import {
   type AccessContext,
   type AccessDecision,
@@ -380,37 +372,7 @@ describe('anomaly detection', () => {
     const d = refused(f.check(SUPPLIER_B, 'IS', '7.2', ESME, AFTER))
     expect(d.alert?.breach).toBe('ADDCCThresholdBreach')
   })
-
-  it('is pure: the old state is unchanged', () => {
-    const config: AnomalyConfig = {
-      ...DEFAULT_ANOMALY_CONFIG,
-      users: [{ user: SUPPLIER_A, srv: '*', limit: 1, windowMs: hour }],
-    }
-    const s0 = emptyAnomalyState()
-    const subject = { user: SUPPLIER_A, role: 'IS' as const, srv: '7.2' }
-    const r1 = detectAnomaly(config, s0, subject, AFTER)
-    expect(r1.decision.quarantine).toBe(false)
-    expect(s0).toEqual(emptyAnomalyState())
-    const r2 = detectAnomaly(config, r1.state, subject, AFTER)
-    expect(r2.decision).toMatchObject({ quarantine: true, quarantineEventRef: 1 })
-    expect(detectAnomaly(config, r1.state, subject, AFTER).decision.quarantine).toBe(true)
-  })
-
-  it('loads its configuration with clear errors', () => {
-    expect(parseAnomalyConfig(JSON.parse(JSON.stringify(DEFAULT_ANOMALY_CONFIG)))).toEqual(
-      DEFAULT_ANOMALY_CONFIG,
-    )
-    expect(() =>
-      parseAnomalyConfig({
-        version: 1,
-        users: [{ user: 'x', srv: '7.2', limit: -1, windowMs: 10 }],
-        dcc: [],
-      }),
-    ).toThrow(/users\[0\]\.limit.*\n.*users\[0\]\.user/s)
-    expect(() =>
-      parseAnomalyConfig({ version: 1, roleDefaults: [{ role: 'XX', srv: '*', limit: 0, windowMs: 1 }] }),
-    ).toThrow(AnomalyConfigError)
-  })
+  // detectAnomaly itself (purity, windows, what is kept, configuration): anomaly.test.ts
 })
 
 describe('permission matrix as configuration', () => {

@@ -6,18 +6,40 @@
  * ADDCCThresholdBreach) tells the User.
  *
  * Configuration (plain JSON):
- * - `users`: thresholds a User has set for itself, per SRV or '*' for all its SRVs;
+ * - `users`: thresholds a User has set for itself, per SRV or '*' for all its SRVs; they count the
+ *   User's requests in any of its roles;
  * - `roleDefaults`: thresholds for a role when the User has set none for that SRV — MP134B gives
  *   the SoLR Contingency role an ADT of zero until one is set, so `DEFAULT_ANOMALY_CONFIG` has
- *   `{ role: 'SoLRC', srv: '*', limit: 0 }`;
+ *   `{ role: 'SoLRC', srv: '*', limit: 0 }`; they count the User's requests in that role only
+ *   (modelling choice: a supplier that is also some other role is not counted against that
+ *   role's default by its supplier traffic);
  * - `dcc`: DCC-wide thresholds over all Users, per SRV or '*'.
  * `limit` is the most requests accepted in any window of `windowMs`; 0 quarantines every request.
  * Attribute (value) limits are not modelled.
+ *
+ * Windows are exact, not bucketed: a request at time t counts the accepted requests at times in
+ * (t − windowMs, t], to the millisecond — one accepted exactly windowMs earlier has left the window.
+ * The DSP's clock does not go back: a request timed before the latest request counted is taken as
+ * at that latest time (it is counted, and its window ends, there).
  *
  * Pure: `detectAnomaly(config, state, request, at)` returns the decision and the new state; the
  * old state is not changed. Only accepted requests are counted (unconfirmed: whether the real DSP
  * counts quarantined ones too), so a User over its threshold stays quarantined until its earlier
  * requests leave the window.
+ *
+ * What is kept, so that a request costs the same however long the history: a request is recorded
+ * only in the counters some configured threshold reads — the User's own per-SRV and '*' counters
+ * if it has set thresholds for them, its role's per-SRV and '*' counters if that role has defaults
+ * the User has not overridden, the DCC's per-SRV and '*' counters if there are DCC-wide thresholds.
+ * With `DEFAULT_ANOMALY_CONFIG` only SoLR Contingency requests are recorded (and those are all
+ * quarantined, so none is). Counting therefore starts when a threshold is configured: requests
+ * accepted while no threshold read them are not counted afterwards, and lengthening a window only
+ * sees what the shorter one kept. When a counter records a request at t it forgets the times at or
+ * before t − (the longest window of the thresholds reading it), a whole block of `LOG_BLOCK` at a
+ * time, so a counter holds at most that window's accepted requests plus `LOG_BLOCK` − 1 forgotten
+ * ones; a counter no request touches keeps what it has. A counter's full blocks are never changed
+ * and are shared between states: recording copies only the newest (partial) block, and the list of
+ * blocks once every `LOG_BLOCK` requests; counting is a binary search.
  */
 import { type Eui64, parseEui } from '@smetsim/core'
 import { isoTime, type When } from '../registration/time.ts'
@@ -59,21 +81,38 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = Object.freeze({
   dcc: Object.freeze([]) as unknown as VolumeThreshold[],
 }) as AnomalyConfig
 
-/** Accepted requests' times (ms since the epoch, ascending), keyed by what they are counted for. */
+/** Times (ms since the epoch) in a counter's full blocks. */
+export const LOG_BLOCK = 64
+
+/**
+ * Accepted requests' times (ms since the epoch), ascending, oldest first: `blocks` then `tail`.
+ * Every block holds exactly `LOG_BLOCK` times and is never changed once made (states share them);
+ * the first may still hold times already out of every window.
+ */
+export interface AnomalyLog {
+  blocks: readonly (readonly number[])[]
+  /** The newest times, fewer than `LOG_BLOCK`. */
+  tail: readonly number[]
+}
+
+/** Accepted requests' times, only in the counters some threshold reads (see the module comment). */
 export interface AnomalyState {
-  version: 1
-  /** Key `USER SRV`. */
-  byUserSrv: Readonly<Record<string, readonly number[]>>
-  /** Key `SRV`, all Users. */
-  bySrv: Readonly<Record<string, readonly number[]>>
-  /** Every accepted request. */
-  all: readonly number[]
+  version: 2
+  /**
+   * Per User ID, its counters: key `SRV` or '*' for its own thresholds (requests in any role),
+   * `ROLE SRV` or `ROLE *` for its role's defaults (requests in that role).
+   */
+  users: Readonly<Record<string, Readonly<Record<string, AnomalyLog>>>>
+  /** DCC-wide counters (all Users), keyed by SRV or '*'. */
+  dcc: Readonly<Record<string, AnomalyLog>>
+  /** The latest time counted; absent until one is. */
+  latest?: number
   /** Quarantines so far; the next QuarantineEventRef is this plus one. */
   quarantined: number
 }
 
 export function emptyAnomalyState(): AnomalyState {
-  return { version: 1, byUserSrv: {}, bySrv: {}, all: [], quarantined: 0 }
+  return { version: 2, users: {}, dcc: {}, quarantined: 0 }
 }
 
 export type AnomalyBreach = 'ADUserThresholdBreach' | 'ADDCCThresholdBreach'
@@ -104,38 +143,55 @@ export function detectAnomaly(
   subject: AnomalySubject,
   at: When,
 ): { decision: AnomalyDecision; state: AnomalyState } {
-  const now = Date.parse(isoTime(at, 'at'))
+  const now = Math.max(Date.parse(isoTime(at, 'at')), state.latest ?? Number.NEGATIVE_INFINITY)
   const user = parseEui(subject.user)
   const { srv, role } = subject
+  const counters = state.users[user]
 
-  const userKeys = Object.keys(state.byUserSrv).filter((k) => k.startsWith(`${user} `))
-  const own = config.users.filter((t) => parseEui(t.user) === user && (t.srv === srv || t.srv === '*'))
+  const own = config.users.filter((t) => parseEui(t.user) === user)
+  const ownHere = own.filter((t) => applies(t, srv))
   // The User's own thresholds for this SRV (or '*'); its role's defaults only when it has set none.
-  const userThresholds = own.length
-    ? own
-    : config.roleDefaults.filter((t) => t.role === role && (t.srv === srv || t.srv === '*'))
-  for (const t of userThresholds) {
-    const count =
-      t.srv === '*'
-        ? userKeys.reduce((n, k) => n + countSince(state.byUserSrv[k]!, now - t.windowMs), 0)
-        : countSince(state.byUserSrv[`${user} ${srv}`] ?? [], now - t.windowMs)
-    if (count + 1 > t.limit)
-      return quarantine(state, 'ADUserThresholdBreach', t, count, `User ${user} (${role})`, srv)
+  const roleHere = config.roleDefaults.filter((t) => t.role === role && applies(t, srv))
+  if (ownHere.length) {
+    for (const t of ownHere) {
+      const count = countSince(counters?.[t.srv], now - t.windowMs)
+      if (count + 1 > t.limit)
+        return quarantine(state, 'ADUserThresholdBreach', t, count, `User ${user} (${role})`, srv)
+    }
+  } else {
+    for (const t of roleHere) {
+      const count = countSince(counters?.[`${role} ${t.srv}`], now - t.windowMs)
+      if (count + 1 > t.limit)
+        return quarantine(state, 'ADUserThresholdBreach', t, count, `User ${user} (${role})`, srv)
+    }
   }
-  for (const t of config.dcc.filter((t) => t.srv === srv || t.srv === '*')) {
-    const count = countSince(t.srv === '*' ? state.all : (state.bySrv[srv] ?? []), now - t.windowMs)
+  const dccHere = config.dcc.filter((t) => applies(t, srv))
+  for (const t of dccHere) {
+    const count = countSince(state.dcc[t.srv], now - t.windowMs)
     if (count + 1 > t.limit) return quarantine(state, 'ADDCCThresholdBreach', t, count, 'the DCC', srv)
   }
 
-  const keep = now - maxWindow(config)
-  const key = `${user} ${srv}`
+  // Accepted: record it in each counter a threshold reads, with that counter's longest window.
+  const userWindows = new Map<string, number>()
+  for (const t of ownHere) widen(userWindows, t.srv, t.windowMs)
+  // The role's per-SRV default is read only while the User has none of its own for the SRV, its
+  // '*' default (counting every SRV) while the User has no '*' threshold of its own.
+  for (const t of roleHere)
+    if (t.srv === '*' ? !own.some((o) => o.srv === '*') : !ownHere.length)
+      widen(userWindows, `${role} ${t.srv}`, t.windowMs)
+  const dccWindows = new Map<string, number>()
+  for (const t of dccHere) widen(dccWindows, t.srv, t.windowMs)
+  if (!userWindows.size && !dccWindows.size) return { decision: { quarantine: false }, state }
+
   return {
     decision: { quarantine: false },
     state: {
-      version: 1,
-      byUserSrv: { ...state.byUserSrv, [key]: record(state.byUserSrv[key], now, keep) },
-      bySrv: { ...state.bySrv, [srv]: record(state.bySrv[srv], now, keep) },
-      all: record(state.all, now, keep),
+      version: 2,
+      users: userWindows.size
+        ? { ...state.users, [user]: recordAll(counters, userWindows, now) }
+        : state.users,
+      dcc: dccWindows.size ? recordAll(state.dcc, dccWindows, now) : state.dcc,
+      latest: now,
       quarantined: state.quarantined,
     },
   }
@@ -256,8 +312,56 @@ export function parseAnomalyConfig(value: unknown): AnomalyConfig {
 
 // --- helpers ---
 
-/** How many times in the ascending list are after `since`. */
-function countSince(times: readonly number[], since: number): number {
+function applies(t: VolumeThreshold, srv: string): boolean {
+  return t.srv === srv || t.srv === '*'
+}
+
+function widen(windows: Map<string, number>, key: string, windowMs: number): void {
+  windows.set(key, Math.max(windows.get(key) ?? 0, windowMs))
+}
+
+/** New counters: `counters` with `now` recorded in each of `windows`' keys (the rest shared). */
+function recordAll(
+  counters: Readonly<Record<string, AnomalyLog>> | undefined,
+  windows: ReadonlyMap<string, number>,
+  now: number,
+): Record<string, AnomalyLog> {
+  const next = { ...counters }
+  for (const [key, windowMs] of windows) next[key] = record(counters?.[key], now, now - windowMs)
+  return next
+}
+
+/** A new log: `log` with `now` (not before any time in it) added and the times at or before `keepAfter` forgotten, a block at a time. */
+function record(log: AnomalyLog | undefined, now: number, keepAfter: number): AnomalyLog {
+  let blocks = log?.blocks ?? []
+  let drop = 0
+  while (drop < blocks.length && blocks[drop]![LOG_BLOCK - 1]! <= keepAfter) drop++
+  if (drop) blocks = blocks.slice(drop)
+  // Times in the tail are after every block's, so only with no block left can any be forgotten.
+  const tail = blocks.length ? [...(log?.tail ?? [])] : (log?.tail ?? []).filter((t) => t > keepAfter)
+  tail.push(now)
+  return tail.length === LOG_BLOCK ? { blocks: [...blocks, tail], tail: [] } : { blocks, tail }
+}
+
+/** How many times in the log are after `since`. */
+function countSince(log: AnomalyLog | undefined, since: number): number {
+  if (!log) return 0
+  const { blocks, tail } = log
+  let count = tail.length - firstAfter(tail, since)
+  // The first block whose last time is after `since`: it and every later one count.
+  let lo = 0
+  let hi = blocks.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (blocks[mid]![LOG_BLOCK - 1]! <= since) lo = mid + 1
+    else hi = mid
+  }
+  if (lo < blocks.length) count += (blocks.length - lo) * LOG_BLOCK - firstAfter(blocks[lo]!, since)
+  return count
+}
+
+/** The index of the first time in the ascending list after `since` (its length if none is). */
+function firstAfter(times: readonly number[], since: number): number {
   let lo = 0
   let hi = times.length
   while (lo < hi) {
@@ -265,20 +369,5 @@ function countSince(times: readonly number[], since: number): number {
     if (times[mid]! <= since) lo = mid + 1
     else hi = mid
   }
-  return times.length - lo
-}
-
-/** A new list: `times` without those at or before `keepAfter`, plus `now` in order. */
-function record(times: readonly number[] | undefined, now: number, keepAfter: number): number[] {
-  const kept = (times ?? []).filter((t) => t > keepAfter)
-  let i = kept.length
-  while (i > 0 && kept[i - 1]! > now) i--
-  kept.splice(i, 0, now)
-  return kept
-}
-
-function maxWindow(config: AnomalyConfig): number {
-  let max = 0
-  for (const t of [...config.users, ...config.roleDefaults, ...config.dcc]) max = Math.max(max, t.windowMs)
-  return max
+  return lo
 }
