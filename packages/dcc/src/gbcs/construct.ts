@@ -16,11 +16,11 @@
  */
 import { bytesEqual, type Eui64, parseEui } from '@smetsim/core'
 import {
-  applyMac,
   buildPayload,
   type CryptoBackend,
   decodeFrame,
   encodeFrame,
+  encodeMacedFrame,
   type GeneralSigning,
   messageKey,
   type PrivateKeyRef,
@@ -180,7 +180,7 @@ export function completeCommand(
     signed = { ...preCommand, signature: { kind: 'empty' } }
   }
   const key = messageKey(signed, acb.kaPrivateKeyRef, deviceKaPublic, backend)
-  return encodeFrame(applyMac(signed, key))
+  return encodeMacedFrame(signed, key)
 }
 
 /** An originator that signs Pre-Commands in-process with its digital signing private key. */
