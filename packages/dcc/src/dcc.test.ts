@@ -27,6 +27,7 @@ import {
   MALFORMED_REQUEST_CODE,
   NO_PRE_COMMAND_CODE,
   NOT_BUILT_CODE,
+  PRE_COMMAND_EXPIRED_CODE,
   SIGNATURE_INVALID_CODE,
 } from './dcc.ts'
 import { createInProcessSigner } from './gbcs/construct.ts'
@@ -79,6 +80,7 @@ function fixture(
     answer?: (sent: Sent) => Promise<Uint8Array | undefined>
     blockAlertsToUnregisteredSuppliers?: boolean
     anomaly?: AnomalyConfig
+    preCommandTtlMs?: number
   } = {},
 ) {
   let clock = T0
@@ -132,6 +134,7 @@ function fixture(
     }),
     ...(o.blockAlertsToUnregisteredSuppliers && { blockAlertsToUnregisteredSuppliers: true }),
     ...(o.anomaly && { anomaly: { config: o.anomaly } }),
+    ...(o.preCommandTtlMs !== undefined && { preCommandTtlMs: o.preCommandTtlMs }),
   }
   const dcc = createDcc(config)
   return {
@@ -336,6 +339,26 @@ describe('CV4 / CV5: the User signs the Pre-Command', () => {
     )
   })
 
+  it('a Pre-Command not signed in time expires with its SAT record, and its late CV5 is refused', async () => {
+    const { dcc, sat, sent, setClock } = fixture({ signers: 'none', preCommandTtlMs: 60_000 })
+    const early = rid(A, ESME_EUI, 55)
+    const late = rid(A, ESME_EUI, 56)
+    const cv4 = await dcc.submit(sr(early, '7.3'))
+    setClock(T0 + 30_000)
+    await dcc.submit(sr(late, '7.3'))
+    setClock(T0 + 59_999)
+    expect(dcc.pendingSignatures()).toEqual([early, late])
+    setClock(T0 + 60_000)
+    expect(dcc.pendingSignatures()).toEqual([late])
+    const expired = sat.query({ kind: 'decision', requestId: early }).map((r) => r.code)
+    expect(expired).toEqual(['I99', PRE_COMMAND_EXPIRED_CODE])
+    const cv5 = await dcc.submitSigned(early, signAs(cv4.preCommand!, privateRef(PARTIES.supplierA.ds)))
+    expect(cv5.code).toBe(NO_PRE_COMMAND_CODE)
+    expect(sent).toEqual([])
+    setClock(T0 + 90_000)
+    expect(dcc.pendingSignatures()).toEqual([])
+  })
+
   it('a bad CV5 is refused and the Pre-Command stays pending: wrong key, another Pre-Command, junk', async () => {
     const { dcc, sat, sent } = fixture({ signers: 'none' })
     const id = rid(A, ESME_EUI, 60)
@@ -370,7 +393,8 @@ describe('CV4 / CV5: the User signs the Pre-Command', () => {
   })
 
   it('a CV5 for nothing pending, or after the Supply Start Date has passed, is refused', async () => {
-    const { dcc, sat, setClock } = fixture({ signers: 'none' })
+    // Pre-Commands kept for a week here: the Supply Start Date is two days on.
+    const { dcc, sat, setClock } = fixture({ signers: 'none', preCommandTtlMs: 7 * DAY })
     expect((await dcc.submitSigned(rid(A, ESME_EUI, 70), Uint8Array.of(1))).code).toBe(NO_PRE_COMMAND_CODE)
     expect(kinds(sat, rid(A, ESME_EUI, 70))).toEqual(['request:', `decision:${NO_PRE_COMMAND_CODE}`])
     expect((await dcc.submitSigned('junk', Uint8Array.of(1))).code).toBe(MALFORMED_REQUEST_CODE)

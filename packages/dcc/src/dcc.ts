@@ -51,7 +51,7 @@
  *
  * Not modelled here: other Non-Device SRVs (8.2, 8.3, 8.4, 12.2 are accepted by access control
  * but not built), future-dated responses arriving later, per-device serialisation of concurrent
- * requests, an expiry for Pre-Commands awaiting signature.
+ * requests. A Pre-Command awaiting its signature expires after `preCommandTtlMs` (EEXPIRED).
  */
 import { X509Certificate } from 'node:crypto'
 import { type Eui64, fromHex, isEui, parseEui, toHex } from '@smetsim/core'
@@ -136,6 +136,10 @@ export const SIGNATURE_INVALID_CODE = 'ESIGNATURE'
 export const NO_PRE_COMMAND_CODE = 'ENOPRECOMMAND'
 /** Placeholder (unconfirmed): access control accepted the SRV but the DCC has no GBCS command for it (or lacks a certificate it needs). */
 export const NOT_BUILT_CODE = 'ENOTBUILT'
+/** Placeholder (unconfirmed): a Pre-Command whose signature (CV5) did not come back in time. */
+export const PRE_COMMAND_EXPIRED_CODE = 'EEXPIRED'
+/** How long a Pre-Command waits for its signature by default (unconfirmed: a day). */
+export const DEFAULT_PRE_COMMAND_TTL_MS = 86_400_000
 /** Placeholder (unconfirmed): the SRV's parameters are not valid for its GBCS command. */
 export const BAD_PARAMETERS_CODE = 'EPARAMETERS'
 /** Placeholder (unconfirmed): SR 5.2 / 5.3 name a DCC Schedule the DCC does not hold (for that device). */
@@ -338,6 +342,12 @@ export interface DccConfig {
    */
   signers?: Record<string, Signer>
   backend: CryptoBackend
+  /**
+   * How long a Pre-Command waits for the User's signature (CV5), ms; default
+   * DEFAULT_PRE_COMMAND_TTL_MS. An expired one is dropped with a SAT decision record
+   * (PRE_COMMAND_EXPIRED_CODE) at the next call into the DCC, and its CV5 is refused.
+   */
+  preCommandTtlMs?: number
   /** The DP072 remedy (off by default, as in the SEC today): do not deliver non-critical alerts to a supplier not registered for the device. */
   blockAlertsToUnregisteredSuppliers?: boolean
   /** Whether a device alert is critical; default `defaultIsCriticalAlert`. */
@@ -411,6 +421,8 @@ interface Pending {
   deviceId: Eui64
   preCommand: GeneralSigning
   eligibilityChecked: boolean
+  /** DCC time (epoch ms) the Pre-Command was issued. */
+  issuedAt: number
   /** The GBCS originator, whose certificate the signature must verify with. */
   commandOriginator: Eui64
 }
@@ -435,6 +447,25 @@ export function createDcc(config: DccConfig): Dcc {
   const signers = new Map<Eui64, Signer>()
   for (const [user, signer] of Object.entries(config.signers ?? {})) signers.set(parseEui(user), signer)
   const pending = new Map<string, Pending>()
+  const preCommandTtlMs = config.preCommandTtlMs ?? DEFAULT_PRE_COMMAND_TTL_MS
+
+  /**
+   * Drops the Pre-Commands whose signature did not come back in time, each with its SAT record.
+   * `pending` is in order of issue, so the walk stops at the first one still in time.
+   */
+  function expirePreCommands(now: number): void {
+    for (const [requestId, p] of pending) {
+      if (now - p.issuedAt < preCommandTtlMs) break
+      pending.delete(requestId)
+      finish(
+        'decision',
+        p,
+        PRE_COMMAND_EXPIRED_CODE,
+        `the Pre-Command issued at ${new Date(p.issuedAt).toISOString()} was not signed within ${preCommandTtlMs} ms`,
+        { step: 'preCommand', unconfirmed: 'the expiry and its code' },
+      )
+    }
+  }
   const delivered = new Map<Eui64, DeliveredAlert[]>()
   const dccAlerts = new Map<Eui64, DccAlert[]>()
   const counters = emptyCounters()
@@ -604,6 +635,7 @@ export function createDcc(config: DccConfig): Dcc {
   }
 
   async function submit(request: DuisRequest, now = config.now(), run?: ScheduleRunRef): Promise<DuisResult> {
+    expirePreCommands(config.now())
     let requestId: string
     try {
       requestId = normaliseRequestId(String(request?.requestId))
@@ -751,6 +783,7 @@ export function createDcc(config: DccConfig): Dcc {
         ...p,
         preCommand: pre,
         eligibilityChecked: granted.registration !== undefined,
+        issuedAt: now,
         commandOriginator,
       })
       const preCommand = preCommandBytes(pre)
@@ -1239,6 +1272,7 @@ export function createDcc(config: DccConfig): Dcc {
       return { code: MALFORMED_REQUEST_CODE, reason: `malformed DUIS RequestID: ${(e as Error).message}` }
     }
     const [originator, target] = requestId.split(':') as [Eui64, Eui64, string]
+    expirePreCommands(config.now())
     const p = pending.get(requestId)
     const bytes = signed instanceof Uint8Array ? signed : new Uint8Array(0)
     sat.append({
@@ -1437,7 +1471,10 @@ export function createDcc(config: DccConfig): Dcc {
       const key = userKey(userId)
       return { ...((key && countersByUser.get(key)) || emptyCounters()) }
     },
-    pendingSignatures: () => [...pending.keys()],
+    pendingSignatures: () => {
+      expirePreCommands(config.now())
+      return [...pending.keys()]
+    },
     get anomalyState() {
       return anomalyState
     },

@@ -140,7 +140,8 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
           },
           responses: {
             '200': {
-              description: 'The DUIS answer: I0 once delivered, or ESIGNATURE, ENOPRECOMMAND, E4, …',
+              description:
+                'The DUIS answer: I0 once delivered, or ESIGNATURE, ENOPRECOMMAND (nothing pending, or it expired), E4, …',
               content: json(ref('DuisResult'), {
                 completed: {
                   summary: 'Delivered',
