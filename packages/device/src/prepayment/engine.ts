@@ -482,6 +482,10 @@ export function settle(account: Account, supply: Supply, t: number, ctx: Prepaym
  * The first instant ≥ account.at at which settling would raise an alert or change the supply
  * (account.at itself when a rule is already pending), or undefined if none within the horizon or in
  * credit mode. Exact: settling to one ms before it raises nothing.
+ *
+ * Solved directly (see solveNextChange); accounts or settings outside what the solver assumes
+ * (non-integer or negative rates, carries out of range, a demand hour rounding to 0 mW) take the
+ * general path, `run`, which gives the same answer by bisection.
  */
 export function nextChange(
   account: Account,
@@ -490,7 +494,268 @@ export function nextChange(
   horizon: number = NEXT_CHANGE_HORIZON_MS,
 ): number | undefined {
   if (ctx.paymentMode === 'credit') return undefined
-  return run(account, supply, account.at + horizon, ctx, true).first
+  const target = account.at + horizon
+  if (!Number.isSafeInteger(target)) throw new RangeError(`settlement instant ${target} is not an integer ms`)
+  if (target < account.at) throw new RangeError(`cannot settle backwards from ${account.at} to ${target}`)
+  const solved = solveNextChange(account, supply, ctx, target)
+  return solved === null ? run(account, supply, target, ctx, true).first : solved
+}
+
+/** MONEY_DEN / DEBT_DEN: a time-debt numerator expressed over MONEY_DEN. */
+const DEBT_TO_MONEY = 1_000_000n
+const DAY_N = BigInt(DAY_MS)
+const HOUR_N = BigInt(HOUR_MS)
+
+/**
+ * The money numerators (over MONEY_DEN) of one UTC day at one demand and tariff: `rate[h]` per ms
+ * in hour h (as segmentOf gives it) and `start[h]` accrued from midnight to the start of hour h
+ * (`start[24]`: the whole day). The daily shape repeats, so these describe every day.
+ */
+interface DayTable {
+  rate: bigint[]
+  start: bigint[]
+}
+
+/**
+ * Day tables, shared by every device with the same shape: by `load.shape` (an array) or by seed (so
+ * that a seeded shape need not be drawn again once shape.ts has dropped it), then by
+ * watts/unit rate/standing charge. Bounded: a full map is emptied.
+ */
+const tablesByShape = new WeakMap<readonly number[], Map<string, DayTable>>()
+const tablesBySeed = new Map<number, Map<string, DayTable>>()
+/** The shape key of days without demand (supply off or no load): the standing charge only. */
+const NO_DEMAND: readonly number[] = Object.freeze([])
+const MAX_SEEDS = 4096
+const MAX_TABLES_PER_SHAPE = 256
+
+/**
+ * The day table of ctx with demand (supply enabled and watts > 0) or without; undefined when a
+ * demand hour rounds to 0 mW (then `run` stops at no hour edge in that hour, which only it models).
+ */
+function dayTable(ctx: PrepaymentContext, demand: boolean): DayTable | undefined {
+  const { tariff, load } = ctx
+  const watts = demand ? load.watts : 0
+  let tables: Map<string, DayTable> | undefined
+  if (!demand || load.shape) {
+    const shape = demand ? load.shape! : NO_DEMAND
+    tables = tablesByShape.get(shape)
+    if (!tables) {
+      tables = new Map()
+      tablesByShape.set(shape, tables)
+    }
+  } else {
+    tables = tablesBySeed.get(load.seed)
+    if (!tables) {
+      if (tablesBySeed.size >= MAX_SEEDS) tablesBySeed.clear()
+      tables = new Map()
+      tablesBySeed.set(load.seed, tables)
+    }
+  }
+  const key = `${watts} ${tariff.unitRate} ${tariff.standingCharge}`
+  const hit = tables.get(key)
+  if (hit) return hit
+  const pm = demand ? perMille(load) : undefined
+  const rate: bigint[] = []
+  const start: bigint[] = [0n]
+  const unit = BigInt(tariff.unitRate) * 24n
+  const standing = BigInt(tariff.standingCharge) * 1_000_000n
+  for (let h = 0; h < HOURS_PER_DAY; h++) {
+    const mW = pm ? Math.round(watts * pm[h]!) : 0
+    if (pm && mW === 0) return undefined
+    rate.push(BigInt(mW) * unit + standing)
+    start.push(start[h]! + rate[h]! * HOUR_N)
+  }
+  if (tables.size >= MAX_TABLES_PER_SHAPE) tables.clear()
+  const t: DayTable = { rate, start }
+  tables.set(key, t)
+  return t
+}
+
+/** Whether the direct solver's assumptions hold (integers where the engine says integers, carries in range). */
+function solvable(a: Account, ctx: PrepaymentContext): boolean {
+  const { config: c, tariff } = ctx
+  const int = Number.isSafeInteger
+  const nonNegative = (x: number) => int(x) && x >= 0
+  const carry = (x: number, den: number) => nonNegative(x) && x < den
+  return (
+    int(a.at) &&
+    int(a.meterBalance) &&
+    int(a.emergencyCredit) &&
+    int(a.timeDebt[0]) &&
+    int(a.timeDebt[1]) &&
+    carry(a.carry[0], 86_400_000_000_000) &&
+    carry(a.carry[2], 86_400_000) &&
+    carry(a.carry[3], 86_400_000) &&
+    nonNegative(tariff.unitRate) &&
+    nonNegative(tariff.standingCharge) &&
+    nonNegative(c.debtRecoveryRates[0]) &&
+    nonNegative(c.debtRecoveryRates[1]) &&
+    Number.isFinite(c.lowCreditThreshold) &&
+    Number.isFinite(c.emergencyCreditThreshold) &&
+    Number.isFinite(c.disablementThreshold) &&
+    Number.isFinite(ctx.load.watts)
+  )
+}
+
+/** ⌈x / y⌉ for x ≥ 0, y > 0. */
+function ceilDiv(x: bigint, y: bigint): bigint {
+  return (x + y - 1n) / y
+}
+
+/**
+ * The least total draw D (mp: charges plus time-debt instalments, rule 1) at which a threshold rule
+ * fires for an account on which the rules have just been applied (so each alert bit says whether its
+ * condition holds): EC exhausted (5), low credit (2), EC available (3), below disablement (6).
+ * Drawing D leaves combined credit C − D, a Meter Balance of m − D while EC is inactive, and uses
+ * EC up once D ≥ max(m, 0) + EC. Infinity when none can fire.
+ */
+function drawToFire(a: Account, c: PrepaymentConfig): number {
+  const f = a.flags
+  const combined = combinedCredit(a)
+  let need = Number.POSITIVE_INFINITY
+  if (a.emergencyCreditActive && !(f & Flag.emergencyCreditExhausted))
+    need = Math.max(a.meterBalance, 0) + a.emergencyCredit
+  if (!(f & Flag.lowCredit)) need = Math.min(need, Math.floor(combined - c.lowCreditThreshold) + 1)
+  if (!a.emergencyCreditActive && c.emergencyCreditLimit > 0 && !(f & Flag.emergencyCreditAvailable))
+    need = Math.min(need, Math.floor(a.meterBalance - c.emergencyCreditThreshold) + 1)
+  if (!(f & Flag.belowDisablement)) need = Math.min(need, Math.floor(combined - c.disablementThreshold) + 1)
+  return need
+}
+
+/**
+ * nextChange without search. Up to the first instant anything fires, the rates are those of
+ * `account.at` (debt rates change only when a register clears, which fires; EC activation and the
+ * supply change only by firing), the charges follow the daily shape hour by hour, and every rule
+ * condition is monotone in time. So the first instant is the least of:
+ * - each time-debt register's clearing (rule 8): a linear stream, one division;
+ * - the instant the total draw reaches drawToFire: the money numerator accrued is a known piecewise
+ *   linear function of time (whole days of the day table, then its hours, then ms), solved by
+ *   division; with time-debt streams too, the sum of their floors lies within one mp per stream of
+ *   the exact rational sum, which brackets the instant to a few mp's worth of ms, bisected exactly;
+ * - for an enabled supply already below the disablement threshold (so held on by a non-disablement
+ *   period), the first calendar edge outside any period (rule 6).
+ * The same as `run(…, true).first`, checked against the former search (reference.test-support.ts).
+ * null: not solvable here (see solvable).
+ */
+function solveNextChange(
+  account: Account,
+  supply: Supply,
+  ctx: PrepaymentContext,
+  target: number,
+): number | undefined | null {
+  if (ctx.paymentMode !== 'prepayment') return null
+  // A rule pending at account.at: the same first step as run's.
+  const a = copy(account)
+  const events: AlertEvent[] = []
+  if (applyRules(a, supply, ctx, events) !== supply || events.length > 0) return a.at
+  if (!solvable(a, ctx)) return null
+  const horizon = target - a.at
+  if (horizon === 0) return undefined
+  const c = ctx.config
+  const table = dayTable(ctx, supply === 'enabled' && ctx.load.watts > 0)
+  if (!table) return null
+  const need = drawToFire(a, c)
+  if (need < 1) return null // cannot happen once the rules are applied; left to run if it does
+  // The same time-debt rates as segmentOf.
+  const suspended =
+    (c.suspendDebtEmergency && a.emergencyCreditActive) || (c.suspendDebtDisabled && supply !== 'enabled')
+  let best = Number.POSITIVE_INFINITY
+  const streams: { rate: bigint; carry: bigint }[] = []
+  for (const i of [0, 1] as const) {
+    const r = !suspended && a.timeDebt[i] > 0 ? c.debtRecoveryRates[i] : 0
+    if (r <= 0) continue
+    const stream = { rate: BigInt(r), carry: BigInt(a.carry[2 + i]!) }
+    streams.push(stream)
+    // Rule 8: the register is cleared once the instalments reach it.
+    best = Math.min(best, Number(ceilDiv(BigInt(a.timeDebt[i]) * DEBT_DEN - stream.carry, stream.rate)))
+  }
+  if (need < Number.POSITIVE_INFINITY) best = Math.min(best, firstDraw(a, table, streams, need, horizon))
+  // Rule 6: held on by a non-disablement period until an edge outside every period.
+  if (supply === 'enabled' && combinedCredit(a) < c.disablementThreshold) {
+    const periods = c.nonDisablement
+    let edge = nextNonDisablementEdge(periods, a.at)
+    while (edge !== undefined && edge - a.at <= horizon && inNonDisablement(periods, edge))
+      edge = nextNonDisablementEdge(periods, edge)
+    if (edge !== undefined) best = Math.min(best, edge - a.at)
+  }
+  return best <= horizon ? a.at + best : undefined
+}
+
+/**
+ * The least τ ≤ horizon (ms after a.at) at which the draw — whole mp of money charged plus the
+ * whole instalments of each time-debt stream — reaches `need` mp, or Infinity.
+ */
+function firstDraw(
+  a: Account,
+  table: DayTable,
+  streams: readonly { rate: bigint; carry: bigint }[],
+  need: number,
+  horizon: number,
+): number {
+  const { rate, start } = table
+  const o = ((a.at % DAY_MS) + DAY_MS) % DAY_MS // a.at's offset in its UTC day
+  const dayMoney = start[HOURS_PER_DAY]!
+  /** Money numerator accrued from the midnight before a.at to that midnight + u ms. */
+  const money = (u: number): bigint => {
+    const days = Math.floor(u / DAY_MS)
+    const inDay = u - days * DAY_MS
+    const h = Math.floor(inDay / HOUR_MS)
+    return BigInt(days) * dayMoney + start[h]! + rate[h]! * BigInt(inDay - h * HOUR_MS)
+  }
+  const money0 = money(o)
+  const carry0 = BigInt(a.carry[0])
+  // Everything over MONEY_DEN: the exact sum of the streams is base + money(o + τ) − money0 + R·τ.
+  let R = 0n
+  let base = carry0
+  for (const s of streams) {
+    R += s.rate * DEBT_TO_MONEY
+    base += s.carry * DEBT_TO_MONEY
+  }
+  const perDay = dayMoney + R * DAY_N
+  const lastDay = BigInt(Math.floor((o + horizon) / DAY_MS) + 1)
+  /** The least τ at which the exact sum reaches x (over MONEY_DEN), or Infinity beyond the horizon. */
+  const reach = (x: bigint): number => {
+    const y = x - base
+    if (y <= 0n) return 0
+    if (perDay === 0n) return Number.POSITIVE_INFINITY
+    const total = y + money0 + R * BigInt(o) // to reach from the midnight before a.at
+    const days = (total - 1n) / perDay
+    if (days > lastDay) return Number.POSITIVE_INFINITY
+    const rest = total - days * perDay // in (0, perDay]: within day `days`
+    const upTo = (h: number) => start[h]! + R * BigInt(h) * HOUR_N // reached at the start of hour h
+    let lo = 0
+    let hi = HOURS_PER_DAY - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (upTo(mid + 1) >= rest) hi = mid
+      else lo = mid + 1
+    }
+    const ms = ceilDiv(rest - upTo(lo), rate[lo]! + R)
+    const tau = Number(days) * DAY_MS + lo * HOUR_MS + Number(ms) - o
+    return tau <= horizon ? tau : Number.POSITIVE_INFINITY
+  }
+  const first = reach(BigInt(need) * MONEY_DEN)
+  if (streams.length === 0 || first === Number.POSITIVE_INFINITY) return first
+  /** The whole mp drawn by τ (each stream floored on its own, as accrue does). */
+  const drawn = (tau: number): number => {
+    let d = Number((carry0 + money(o + tau) - money0) / MONEY_DEN)
+    for (const s of streams) d += Number((s.carry + s.rate * BigInt(tau)) / DEBT_DEN)
+    return d
+  }
+  // Each floor loses less than 1 mp: the draw reaches need by the time the exact sum reaches
+  // need + (number of streams).
+  let hi = reach(BigInt(need + streams.length) * MONEY_DEN)
+  if (hi === Number.POSITIVE_INFINITY) {
+    if (drawn(horizon) < need) return hi
+    hi = horizon
+  }
+  let lo = first
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (drawn(mid) >= need) hi = mid
+    else lo = mid + 1
+  }
+  return lo
 }
 
 /**

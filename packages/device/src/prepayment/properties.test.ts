@@ -5,12 +5,15 @@ import {
   combinedCredit,
   DAY_MS,
   FLAT_SHAPE,
+  HOUR_MS,
+  NEXT_CHANGE_HORIZON_MS,
   newAccount,
   nextChange,
   type PrepaymentContext,
   type Supply,
   settle,
 } from './index.ts'
+import { referenceNextChange } from './reference.test-support.ts'
 
 const T0 = Date.UTC(2024, 0, 1)
 
@@ -158,6 +161,255 @@ describe('nextChange', () => {
         expect(split.account).toEqual(at.account)
       }),
       { numRuns: 300 },
+    )
+  })
+})
+
+describe('nextChange against the former search (reference.test-support.ts)', () => {
+  // Wider than arbContext/arbAccount: any shape (hours of 0 ‰ included), fractional watts, odd
+  // thresholds, big balances, carries, raw flag bits, times before 1970, every horizon.
+  const money = fc.oneof(
+    fc.integer({ min: -1_000_000, max: 1_000_000 }),
+    fc.integer({ min: -100_000_000, max: 100_000_000 }),
+  )
+  const threshold = fc.oneof(
+    money,
+    money.map((x) => x / 2),
+  )
+  const rate = fc.oneof(
+    fc.constant(0),
+    fc.integer({ min: 1, max: 100 }),
+    fc.integer({ min: 0, max: 100_000 }),
+    fc.integer({ min: 0, max: 10_000_000 }),
+  )
+  const arbShape = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(FLAT_SHAPE),
+    fc
+      .array(fc.integer({ min: 0, max: 4000 }), { minLength: 24, maxLength: 24 })
+      .map((xs) => xs.map((x) => x / 1000)),
+  )
+  const arbPeriod = fc
+    .record({
+      day: fc.integer({ min: 0, max: 6 }),
+      start: fc.integer({ min: 0, max: 1439 }),
+      len: fc.integer({ min: 1, max: 1440 }),
+    })
+    .map((p) => ({ day: p.day, start: p.start, end: Math.min(1440, p.start + p.len) }))
+  const allWeek = [0, 1, 2, 3, 4, 5, 6].map((day) => ({ day, start: 0, end: 1440 }))
+  const ctxArb: fc.Arbitrary<PrepaymentContext> = fc
+    .record({
+      ecLimit: fc.oneof(fc.constant(0), fc.integer({ min: -10, max: 5_000_000 })),
+      ecThreshold: threshold,
+      low: threshold,
+      disable: threshold,
+      rates: fc.tuple(rate, rate),
+      suspendDebtDisabled: fc.boolean(),
+      suspendDebtEmergency: fc.boolean(),
+      nd: fc.oneof(fc.array(arbPeriod, { maxLength: 4 }), fc.constant(allWeek)),
+      unitRate: rate,
+      standingCharge: rate,
+      watts: fc.oneof(
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.integer({ min: -10, max: 40 }).map((x) => x / 40),
+        fc.constant(400),
+      ),
+      seed: fc.integer(),
+      shape: arbShape,
+    })
+    .map((r) => ({
+      config: {
+        emergencyCreditLimit: r.ecLimit,
+        emergencyCreditThreshold: r.ecThreshold,
+        lowCreditThreshold: r.low,
+        disablementThreshold: r.disable,
+        debtRecoveryRates: r.rates,
+        debtRecoveryPerPayment: 10,
+        debtRecoveryRateCap: { amount: 500_000, periodDays: 7 },
+        maxMeterBalance: 100_000_000,
+        maxCreditThreshold: 50_000_000,
+        suspendDebtDisabled: r.suspendDebtDisabled,
+        suspendDebtEmergency: r.suspendDebtEmergency,
+        nonDisablement: r.nd,
+      },
+      tariff: { unitRate: r.unitRate, standingCharge: r.standingCharge },
+      load: r.shape ? { watts: r.watts, seed: r.seed, shape: r.shape } : { watts: r.watts, seed: r.seed },
+      paymentMode: 'prepayment' as const,
+    }))
+  const accountArb: fc.Arbitrary<Account> = fc
+    .record({
+      at: fc.oneof(
+        fc.integer({ min: T0, max: T0 + 14 * DAY_MS }),
+        fc.integer({ min: 0, max: 30 }).map((d) => T0 + d * DAY_MS),
+        fc.integer({ min: -10 * DAY_MS, max: 10 * DAY_MS }),
+        fc.integer({ min: 0, max: 24 }).map((h) => T0 + h * HOUR_MS + 1),
+      ),
+      meterBalance: money,
+      ec: fc.option(fc.integer({ min: -1_000, max: 5_000_000 }), { nil: undefined }),
+      timeDebt: fc.tuple(
+        fc.oneof(
+          fc.constant(0),
+          fc.integer({ min: -10, max: 10_000 }),
+          fc.integer({ min: 0, max: 50_000_000 }),
+        ),
+        fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 50_000_000 })),
+      ),
+      accumulatedDebt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1_000_000 })),
+      flags: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 511 })),
+      carry: fc.oneof(
+        fc.constant<[number, number, number, number]>([0, 0, 0, 0]),
+        fc.tuple(
+          fc.integer({ min: 0, max: 86_400_000_000_000 - 1 }),
+          fc.integer({ min: 0, max: 3_600_000_000 - 1 }),
+          fc.integer({ min: 0, max: 86_400_000 - 1 }),
+          fc.integer({ min: 0, max: 86_400_000 - 1 }),
+        ),
+      ),
+    })
+    .map((r) =>
+      newAccount(r.at, {
+        meterBalance: r.meterBalance,
+        emergencyCreditActive: r.ec !== undefined,
+        emergencyCredit: r.ec ?? 0,
+        timeDebt: r.timeDebt,
+        accumulatedDebt: r.accumulatedDebt,
+        flags: r.flags,
+        carry: r.carry,
+      }),
+    )
+  const horizonArb = fc.oneof(
+    fc.constant(NEXT_CHANGE_HORIZON_MS),
+    fc.integer({ min: 0, max: 2 * DAY_MS }),
+    fc.integer({ min: 0, max: 400 * DAY_MS }),
+  )
+
+  it('gives exactly the same instant on random accounts, settings and horizons', () => {
+    fc.assert(
+      fc.property(
+        ctxArb,
+        accountArb,
+        arbSupply,
+        horizonArb,
+        fc.boolean(),
+        (ctx, raw, rawSupply, horizon, pre) => {
+          // Half the time with the pending rules applied first (else most answers are `account.at`).
+          const { account, supply } = pre
+            ? settle(raw, rawSupply, raw.at, ctx)
+            : { account: raw, supply: rawSupply }
+          expect(nextChange(account, supply, ctx, horizon)).toBe(
+            referenceNextChange(account, supply, ctx, horizon),
+          )
+        },
+      ),
+      { numRuns: 4000 },
+    )
+  })
+
+  it('gives exactly the same instant along a settled history (consistent flags and carries)', () => {
+    fc.assert(
+      fc.property(
+        ctxArb,
+        accountArb,
+        arbSupply,
+        fc.array(fc.oneof(fc.integer({ min: 0, max: DAY_MS }), fc.integer({ min: 0, max: 20 * DAY_MS })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (ctx, account, supply, steps) => {
+          let s = settle(account, supply, account.at, ctx)
+          for (const d of steps) {
+            expect(nextChange(s.account, s.supply, ctx)).toBe(referenceNextChange(s.account, s.supply, ctx))
+            s = settle(s.account, s.supply, s.account.at + d, ctx)
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('gives exactly the same instant while held on by a non-disablement period (rule 6)', () => {
+    const periods = fc.oneof(
+      fc.array(arbPeriod, { minLength: 1, maxLength: 12 }),
+      fc.constant(allWeek),
+      // Back-to-back periods (across midnight too): an edge inside the next period is no edge at all.
+      fc
+        .record({
+          days: fc.subarray([0, 1, 2, 3, 4, 5, 6], { minLength: 1 }),
+          cuts: fc.uniqueArray(fc.integer({ min: 0, max: 1440 }), { minLength: 2, maxLength: 6 }),
+        })
+        .map(({ days, cuts }) => {
+          const edges = [...cuts].sort((x, y) => x - y)
+          return days.flatMap((day) => edges.slice(1).map((end, i) => ({ day, start: edges[i]!, end })))
+        }),
+    )
+    fc.assert(
+      fc.property(
+        ctxArb,
+        accountArb,
+        periods,
+        fc.nat(),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.integer({ min: 0, max: 3 }),
+        horizonArb,
+        (ctx0, raw, nd, pick, into, week, horizon) => {
+          const ctx = { ...ctx0, config: { ...ctx0.config, nonDisablement: nd } }
+          // An instant inside one of the periods (T0 is a Monday), below the disablement threshold.
+          const p = nd[pick % nd.length]!
+          const at =
+            T0 +
+            (week * 7 + ((p.day + 6) % 7)) * DAY_MS +
+            p.start * 60_000 +
+            Math.floor(into * (p.end - p.start) * 60_000)
+          const meterBalance = Math.ceil(ctx.config.disablementThreshold) - 1 - (raw.meterBalance & 0xff)
+          const held = settle({ ...raw, at, meterBalance, periodStart: at }, 'enabled', at, ctx)
+          expect(held.supply).toBe('enabled')
+          expect(nextChange(held.account, held.supply, ctx, horizon)).toBe(
+            referenceNextChange(held.account, held.supply, ctx, horizon),
+          )
+        },
+      ),
+      { numRuns: 1500 },
+    )
+  })
+
+  it('gives exactly the same instant on realistic meters (seeded shapes, £0–£500)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 50_000_000 }),
+        fc.integer({ min: 50, max: 6_000 }),
+        fc.integer(),
+        fc.integer({ min: T0, max: T0 + 7 * DAY_MS }),
+        fc.tuple(fc.integer({ min: 0, max: 2_000_000 }), fc.integer({ min: 0, max: 200_000 })),
+        (balance, watts, seed, at, [timeDebt, debtRate]) => {
+          const ctx: PrepaymentContext = {
+            config: {
+              emergencyCreditLimit: 1_000_000,
+              emergencyCreditThreshold: 200_000,
+              lowCreditThreshold: 500_000,
+              disablementThreshold: 0,
+              debtRecoveryRates: [debtRate, 0],
+              debtRecoveryPerPayment: 0,
+              debtRecoveryRateCap: { amount: 0, periodDays: 7 },
+              maxMeterBalance: 50_000_000,
+              maxCreditThreshold: 25_000_000,
+              suspendDebtDisabled: true,
+              suspendDebtEmergency: false,
+              nonDisablement: [],
+            },
+            tariff: { unitRate: 30_000, standingCharge: 50_000 },
+            load: { watts, seed },
+            paymentMode: 'prepayment',
+          }
+          const s = settle(
+            newAccount(at, { meterBalance: balance, timeDebt: [timeDebt, 0] }),
+            'enabled',
+            at,
+            ctx,
+          )
+          expect(nextChange(s.account, s.supply, ctx)).toBe(referenceNextChange(s.account, s.supply, ctx))
+        },
+      ),
+      { numRuns: 1000 },
     )
   })
 })
