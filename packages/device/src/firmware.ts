@@ -85,14 +85,21 @@ export function raiseAlerts(
   return s
 }
 
-/** Brings the account and supply state up to `now`. */
+/**
+ * Brings the account and supply state up to `now`. At the account's own instant there is nothing
+ * to accrue, but a rule may still be due there (a device made below its low-credit threshold, or a
+ * command that changed thresholds or mode): the next change said so (`prepaymentNext` = now, or not
+ * known yet), and settling applies it, so a caller that steps at `wakeAt` always moves on.
+ */
 function settleTo(
   state: DeviceState,
   now: number,
   backend: CryptoBackend,
   alerts: DeviceOutputs['alerts'],
 ): DeviceState {
-  if (now <= state.account.at) return state
+  if (now < state.account.at) return state
+  if (now === state.account.at && state.prepaymentNext !== now && state.prepaymentNext !== undefined)
+    return state
   const r = settle(state.account, state.supply, now, prepaymentContext(state))
   // Time alone changes nothing the next change depends on, unless a rule fired on the way.
   const known = r.events.length === 0 && r.supply === state.supply ? state.prepaymentNext : undefined

@@ -89,3 +89,55 @@ describe('the remembered next prepayment change', () => {
     }
   })
 })
+
+describe('stepping at wakeAt', () => {
+  it('always moves on: a rule due at the account’s own instant fires there (no endless wake at now)', () => {
+    // Made with £3 on the meter, below the default £5 low-credit threshold: 0x810D is due at once.
+    let device = testDevice('ESME', { paymentMode: 'prepayment', meterBalance: 300_000 })
+    let now = T0
+    const seen: number[] = []
+    for (let i = 0; i < 6; i++) {
+      const { state, outputs } = step(device, { kind: 'time' }, now, { backend })
+      seen.push(...outputs.alerts.map((a) => a.code))
+      device = state
+      if (outputs.wakeAt === undefined) break
+      expect(outputs.wakeAt).toBeGreaterThan(now)
+      now = outputs.wakeAt
+    }
+    expect(seen[0]).toBe(0x810d)
+    expect(seen).toContain(0x8f0f) // and in the end the credit runs out
+  })
+
+  it('also after a command leaves a rule due at once (payment mode to prepayment below the threshold)', () => {
+    let device = testDevice('ESME', { paymentMode: 'credit', meterBalance: 300_000 })
+    const collect = (credit: string, charge: string, whenDisconnected: boolean) => ({
+      credit,
+      charge,
+      collectWhenSupplyDisconnected: whenDisconnected,
+      collectInLoadLimitingPeriods: true,
+      collectInFriendlyCreditPeriods: true,
+    })
+    const ecs03 = {
+      name: 'ECS03 Set Payment Mode to Prepayment',
+      invokeId: 3,
+      paymentMode: 'prepayment',
+      accountStatus: 'active',
+      disablementThreshold: 0,
+      creditChargeConfiguration: [
+        collect('meterBalance', 'priceMatrix', true),
+        collect('meterBalance', 'standingCharge', true),
+      ],
+      disablementThresholdActivationDateTime: 'now',
+      activationDateTime: 'now',
+    }
+    const toPrepayment = command(0x001b, ecs03, device, { counter: 1n })
+    const r = step(device, { kind: 'frame', bytes: toPrepayment }, T0, { backend })
+    expect(r.outputs.outcome).toBe('executed')
+    device = r.state
+    // The rule is due at T0 itself: the device asks to be woken then, and that step fires it.
+    expect(r.outputs.wakeAt).toBe(T0)
+    const again = step(device, { kind: 'time' }, T0, { backend })
+    expect(again.outputs.alerts.map((a) => [a.code, a.at])).toEqual([[0x810d, T0]])
+    expect(again.outputs.wakeAt).toBeGreaterThan(T0)
+  })
+})
