@@ -30,7 +30,7 @@ import {
 } from 'node:fs'
 import { dirname } from 'node:path'
 import { SatLog } from './log.ts'
-import { type ChainVerification, canonicalJson, sealRecord } from './record.ts'
+import { type ChainVerification, sealRecordText } from './record.ts'
 import type { ServiceAuditTrail } from './sat.ts'
 import { type SatScan, scanSatBytes } from './scan.ts'
 
@@ -140,8 +140,8 @@ export function openSat(path: string, options: SatFileOptions = {}): FileSat {
     recovery: { tornBytes, ...(scan.firstBad ? { firstBad: scan.firstBad } : {}) },
     append(entry) {
       assertWritable()
-      const record = sealRecord(head, entry, now())
-      write(Buffer.from(`${canonicalJson(record)}\n`, 'utf8'))
+      const { record, text } = sealRecordText(head, entry, now())
+      write(Buffer.from(`${text}\n`, 'utf8'))
       log.add(record)
       head = { seq: record.seq, hash: record.hash }
       pending++

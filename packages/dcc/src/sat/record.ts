@@ -11,7 +11,7 @@
  * `hash`, or 64 zeros for seq 1. A stored line is the canonical form of the whole record
  * (`hash` included), so any other spelling of the same record is refused too.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { type Eui64, isEui, parseEui } from '@smetsim/core'
 import { type DuisRole, isDuisRole } from '../roles.ts'
 
@@ -75,23 +75,36 @@ export interface ChainHead {
 export const GENESIS: ChainHead = Object.freeze({ seq: 0, hash: GENESIS_HASH })
 
 const MAX_COUNTER = (1n << 64n) - 1n
+/** A RequestID already in normal form whose counter (at most 19 digits) is certainly below 2^64. */
+const NORMAL_REQUEST_ID = /^[0-9A-F]{16}:[0-9A-F]{16}:(?:0|[1-9]\d{0,18})$/
+const COUNTER = /^\d{1,20}$/
 
 /** Normalises a DUIS RequestID; throws a RangeError saying what is wrong. */
 export function normaliseRequestId(text: string): string {
+  if (typeof text === 'string' && NORMAL_REQUEST_ID.test(text)) return text
   const parts = text.split(':')
   if (parts.length !== 3) throw new RangeError(`not a DUIS RequestID (originator:target:counter): '${text}'`)
   const [originator, target, counter] = parts as [string, string, string]
-  if (!/^\d{1,20}$/.test(counter) || BigInt(counter) > MAX_COUNTER)
+  if (!COUNTER.test(counter) || BigInt(counter) > MAX_COUNTER)
     throw new RangeError(`DUIS RequestID counter is not a 64-bit decimal: '${text}'`)
   return `${parseEui(originator)}:${parseEui(target)}:${BigInt(counter)}`
 }
 
-/** The canonical JSON text of a JSON-plain value (see the module comment). Throws a TypeError on anything else. */
-export function canonicalJson(value: unknown): string {
-  return encode(value, '$')
+/** parseEui, skipping its clean-up when the text is already 16 upper-case hex digits. */
+function normaliseEui(text: string): Eui64 {
+  return typeof text === 'string' && isEui(text) ? text : parseEui(text)
 }
 
-function encode(value: unknown, path: string): string {
+/** The canonical JSON text of a JSON-plain value (see the module comment). Throws a TypeError on anything else. */
+export function canonicalJson(value: unknown): string {
+  return encode(value, [])
+}
+
+/**
+ * `path` holds the object keys and array indexes leading to `value`; it is spelt out ('$.a[0]')
+ * only in an error message.
+ */
+function encode(value: unknown, path: (string | number)[]): string {
   if (value === null) return 'null'
   switch (typeof value) {
     case 'boolean':
@@ -99,73 +112,92 @@ function encode(value: unknown, path: string): string {
     case 'string':
       return JSON.stringify(value)
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`not plain JSON at ${path}: ${value}`)
+      if (!Number.isFinite(value)) throw notPlain(path, `${value}`)
       return JSON.stringify(value)
     case 'object': {
       if (Array.isArray(value)) {
-        const items: string[] = []
+        let text = '['
         for (let i = 0; i < value.length; i++) {
-          if (value[i] === undefined) throw new TypeError(`not plain JSON at ${path}[${i}]: undefined`)
-          items.push(encode(value[i], `${path}[${i}]`))
+          path.push(i)
+          if (value[i] === undefined) throw notPlain(path, 'undefined')
+          text += i === 0 ? encode(value[i], path) : `,${encode(value[i], path)}`
+          path.pop()
         }
-        return `[${items.join(',')}]`
+        return `${text}]`
       }
       const proto = Object.getPrototypeOf(value)
       if (proto !== Object.prototype && proto !== null)
-        throw new TypeError(`not plain JSON at ${path}: a ${proto?.constructor?.name ?? 'non-plain'} object`)
+        throw notPlain(path, `a ${proto?.constructor?.name ?? 'non-plain'} object`)
       const record = value as Record<string, unknown>
-      const parts: string[] = []
+      let text = '{'
       for (const key of Object.keys(record).sort()) {
         const item = record[key]
         if (item === undefined) continue
-        parts.push(`${JSON.stringify(key)}:${encode(item, `${path}.${key}`)}`)
+        path.push(key)
+        text += `${text === '{' ? '' : ','}${JSON.stringify(key)}:${encode(item, path)}`
+        path.pop()
       }
-      return `{${parts.join(',')}}`
+      return `${text}}`
     }
     default:
-      throw new TypeError(`not plain JSON at ${path}: a ${typeof value}`)
+      throw notPlain(path, `a ${typeof value}`)
   }
+}
+
+function notPlain(path: (string | number)[], what: string): TypeError {
+  const at = path.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('')
+  return new TypeError(`not plain JSON at $${at}: ${what}`)
 }
 
 /** SHA-256 (lower-case hex) of the canonical form of a record without its `hash`. */
 export function recordHash(record: Omit<SatRecord, 'hash'> | SatRecord): string {
   const { hash: _, ...body } = record as SatRecord
-  return createHash('sha256').update(canonicalJson(body), 'utf8').digest('hex')
+  return sha256Hex(canonicalJson(body))
 }
+
+/** Lower-case hex SHA-256 of the UTF-8 bytes of `text`. */
+function sha256Hex(text: string): string {
+  return hash('sha256', text, 'hex')
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] }
+type EntryFields = Omit<SatRecord, 'seq' | 'at' | 'prevHash' | 'hash'>
 
 /**
  * Checks an entry and returns the record body it becomes (EUIs and RequestID normalised,
  * detail deep-copied through its canonical form). Throws a TypeError or RangeError naming the
  * field.
  */
-export function normaliseEntry(entry: SatEntry): Omit<SatRecord, 'seq' | 'at' | 'prevHash' | 'hash'> {
-  if (!(SAT_KINDS as readonly string[]).includes(entry.kind))
-    throw new RangeError(`SAT entry kind must be one of ${SAT_KINDS.join(', ')}: '${entry.kind}'`)
-  if (
-    entry.requestId === undefined &&
-    (entry.kind === 'request' || entry.kind === 'decision' || entry.kind === 'response')
-  )
-    throw new RangeError(`a SAT ${entry.kind} entry needs a DUIS requestId`)
-  if (entry.role !== undefined && !isDuisRole(entry.role))
-    throw new RangeError(`not a DUIS User Role: '${entry.role}'`)
-  if (entry.srv !== undefined && !SRV.test(entry.srv))
-    throw new RangeError(`not a Service Reference Variant: '${entry.srv}'`)
-  if (entry.code !== undefined && !CODE.test(entry.code))
-    throw new RangeError(`not a response or alert code: '${entry.code}'`)
-  const body: Record<string, unknown> = {
-    kind: entry.kind,
-    requestId: entry.requestId === undefined ? undefined : normaliseRequestId(entry.requestId),
-    user: parseEui(entry.user),
-    businessOriginator:
-      entry.businessOriginator === undefined ? undefined : parseEui(entry.businessOriginator),
-    role: entry.role,
-    srv: entry.srv,
-    device: entry.device === undefined ? undefined : parseEui(entry.device),
-    code: entry.code,
-    detail: entry.detail === undefined ? undefined : JSON.parse(canonicalJson(entry.detail)),
-  }
-  for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key]
-  return body as unknown as Omit<SatRecord, 'seq' | 'at' | 'prevHash' | 'hash'>
+export function normaliseEntry(entry: SatEntry): EntryFields {
+  const { fields, detailJson } = checkEntry(entry)
+  if (detailJson !== undefined) fields.detail = JSON.parse(detailJson)
+  return fields
+}
+
+/**
+ * The checks and normalisation behind normaliseEntry: the fields other than `detail`, in
+ * record order, and the canonical text of `detail` (which the record's copy is parsed from).
+ */
+function checkEntry(entry: SatEntry): { fields: Writable<EntryFields>; detailJson: string | undefined } {
+  const { kind, requestId, role, srv, code } = entry
+  if (!(SAT_KINDS as readonly string[]).includes(kind))
+    throw new RangeError(`SAT entry kind must be one of ${SAT_KINDS.join(', ')}: '${kind}'`)
+  if (requestId === undefined && (kind === 'request' || kind === 'decision' || kind === 'response'))
+    throw new RangeError(`a SAT ${kind} entry needs a DUIS requestId`)
+  if (role !== undefined && !isDuisRole(role)) throw new RangeError(`not a DUIS User Role: '${role}'`)
+  if (srv !== undefined && !SRV.test(srv)) throw new RangeError(`not a Service Reference Variant: '${srv}'`)
+  if (code !== undefined && !CODE.test(code)) throw new RangeError(`not a response or alert code: '${code}'`)
+  // Built in the order the record keeps its properties, leaving absent ones out.
+  const fields: Writable<EntryFields> = { kind } as Writable<EntryFields>
+  if (requestId !== undefined) fields.requestId = normaliseRequestId(requestId)
+  fields.user = normaliseEui(entry.user)
+  if (entry.businessOriginator !== undefined)
+    fields.businessOriginator = normaliseEui(entry.businessOriginator)
+  if (role !== undefined) fields.role = role
+  if (srv !== undefined) fields.srv = srv
+  if (entry.device !== undefined) fields.device = normaliseEui(entry.device)
+  if (code !== undefined) fields.code = code
+  return { fields, detailJson: entry.detail === undefined ? undefined : canonicalJson(entry.detail) }
 }
 
 const SRV = /^[0-9A-Za-z]+(\.[0-9A-Za-z]+)*$/
@@ -190,8 +222,61 @@ const FIELDS = new Set([
 
 /** Links a new record to `head`: the pure step behind every append. */
 export function sealRecord(head: ChainHead, entry: SatEntry, at: Date): SatRecord {
-  const body = { ...normaliseEntry(entry), seq: head.seq + 1, at: at.toISOString(), prevHash: head.hash }
-  return deepFreeze({ ...body, hash: recordHash(body) }) as SatRecord
+  return seal(head, entry, at).record
+}
+
+/** sealRecord, also giving the record's canonical form (canonicalJson(record)): the line a SAT file stores. */
+export function sealRecordText(
+  head: ChainHead,
+  entry: SatEntry,
+  at: Date,
+): { record: SatRecord; text: string } {
+  const { record, detailJson } = seal(head, entry, at)
+  return { record, text: canonicalRecordJson(record, detailJson) }
+}
+
+function seal(
+  head: ChainHead,
+  entry: SatEntry,
+  at: Date,
+): { record: SatRecord; detailJson: string | undefined } {
+  const { fields, detailJson } = checkEntry(entry)
+  const record = fields as Writable<SatRecord>
+  if (detailJson !== undefined) record.detail = deepFreeze(JSON.parse(detailJson))
+  record.seq = head.seq + 1
+  record.at = at.toISOString()
+  record.prevHash = head.hash
+  // = recordHash(record), without canonicalising the detail a second time
+  record.hash = sha256Hex(canonicalRecordJson(record, detailJson))
+  return { record: Object.freeze(record), detailJson }
+}
+
+/**
+ * canonicalJson(record) for a record whose `detail` has the canonical text `detailJson`. A
+ * record's fields are a fixed set, so they are written here in ascending key order (as
+ * canonicalJson sorts them) with that text spliced in, rather than walking and sorting the
+ * whole record again. `at`, `kind`, `seq` and `user` are always present.
+ */
+function canonicalRecordJson(r: Partial<SatRecord>, detailJson: string | undefined): string {
+  let text = `{"at":${json(r.at, 'at')}`
+  if (r.businessOriginator !== undefined)
+    text += `,"businessOriginator":${json(r.businessOriginator, 'businessOriginator')}`
+  if (r.code !== undefined) text += `,"code":${json(r.code, 'code')}`
+  if (detailJson !== undefined) text += `,"detail":${detailJson}`
+  if (r.device !== undefined) text += `,"device":${json(r.device, 'device')}`
+  if (r.hash !== undefined) text += `,"hash":${json(r.hash, 'hash')}`
+  text += `,"kind":${json(r.kind, 'kind')}`
+  if (r.prevHash !== undefined) text += `,"prevHash":${json(r.prevHash, 'prevHash')}`
+  if (r.requestId !== undefined) text += `,"requestId":${json(r.requestId, 'requestId')}`
+  if (r.role !== undefined) text += `,"role":${json(r.role, 'role')}`
+  text += `,"seq":${json(r.seq, 'seq')}`
+  if (r.srv !== undefined) text += `,"srv":${json(r.srv, 'srv')}`
+  return `${text},"user":${json(r.user, 'user')}}`
+}
+
+/** The canonical text of a record field (a string, as a rule). */
+function json(value: unknown, key: string): string {
+  return typeof value === 'string' ? JSON.stringify(value) : encode(value, [key])
 }
 
 /**
