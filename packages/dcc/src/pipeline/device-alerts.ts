@@ -1,0 +1,171 @@
+/**
+ * Device alert routing: an alert arrives from a device (through its hub) as GBCS bytes and goes to
+ * the User it names as recipient — the User whose certificate the device used. Each alert is a SAT
+ * `alert` record and is counted, DCC-wide and per recipient.
+ *
+ * DP072: a device still trusting a supplier that is no longer registered for it keeps alerting
+ * that supplier. Such alerts are counted (`toUnregisteredSupplier`) whether delivered or not; with
+ * the remedy on (`config.blockAlertsToUnregisteredSuppliers`) the non-critical ones are blocked.
+ * An alert to someone who is not a DCC User, or bytes that are not a GBCS alert from that device,
+ * are undeliverable.
+ */
+import type { Eui64 } from '@smetsim/core'
+import { decodeFrame, frameToJson, type GbcsFrame } from '@smetsim/gbcs'
+import { isEligibleUser } from '../registration/eligibility.ts'
+import { SUPPLIER_ROLES } from '../roles.ts'
+import type { ServiceAuditTrail } from '../sat/sat.ts'
+import { hex4, push, userKey } from './context.ts'
+import type { AlertCounters, AlertOutcome, DccConfig, DeliveredAlert } from './types.ts'
+
+/**
+ * Default critical-alert test: GBCS has a device sign its critical alerts and MAC the others (the
+ * RTDS shows it), so an alert is critical when it carries a signature. The billing data log alert
+ * 0x8F0A of a device-held schedule is critical (DOMAIN.md, DP072): the DP072 remedy, which blocks
+ * only non-critical alerts, does not stop it.
+ */
+export function defaultIsCriticalAlert(alert: {
+  messageCode: number
+  alertCode: string
+  signed: boolean
+}): boolean {
+  return alert.signed
+}
+
+const emptyCounters = (): AlertCounters => ({
+  delivered: 0,
+  blocked: 0,
+  toUnregisteredSupplier: 0,
+  undeliverable: 0,
+})
+
+export interface DeviceAlerts {
+  /** A device alert arrives from the device (through its hub). */
+  deliver(deviceId: string, bytes: Uint8Array): AlertOutcome
+  /** Device alerts delivered to this User, in order (a copy). */
+  alertsFor(userId: string): DeliveredAlert[]
+  /** Device alert counters, DCC-wide or for one recipient (a copy). */
+  counters(userId?: string): AlertCounters
+}
+
+export function createDeviceAlerts({
+  config,
+  sat,
+}: {
+  config: DccConfig
+  sat: ServiceAuditTrail
+}): DeviceAlerts {
+  const delivered = new Map<Eui64, DeliveredAlert[]>()
+  const counters = emptyCounters()
+  const countersByUser = new Map<Eui64, AlertCounters>()
+  const isCriticalAlert = config.isCriticalAlert ?? defaultIsCriticalAlert
+
+  function countersOf(user: Eui64): AlertCounters {
+    let c = countersByUser.get(user)
+    if (!c) {
+      c = emptyCounters()
+      countersByUser.set(user, c)
+    }
+    return c
+  }
+
+  /** Whether `user` is a supplier not registered for the device at `at` (DP072). */
+  function unregisteredSupplier(user: Eui64, deviceId: Eui64, at: Date): boolean {
+    const record = config.users.get(user)
+    const roles = (record?.roles ?? []).filter((r) => SUPPLIER_ROLES.includes(r))
+    if (roles.length === 0) return false
+    return !roles.some((role) => isEligibleUser(config, user, role, deviceId, at).eligible)
+  }
+
+  function deliverAlert(deviceIdText: string, bytes: Uint8Array): AlertOutcome {
+    const undeliverable = (reason: string): AlertOutcome => {
+      counters.undeliverable++
+      return { delivered: false, reason }
+    }
+    const deviceId = userKey(deviceIdText)
+    if (!deviceId) return undeliverable(`'${String(deviceIdText)}' is not a Device ID`)
+    let frame: GbcsFrame
+    try {
+      frame = decodeFrame(bytes)
+    } catch (e) {
+      return undeliverable(`alert from ${deviceId} is not GBCS: ${(e as Error).message}`)
+    }
+    const s = frame.signing
+    if (s.cra !== 'alert') return undeliverable(`a ${s.cra} from ${deviceId} is not an alert`)
+    if (s.originator !== deviceId)
+      return undeliverable(`alert from ${s.originator} arrived as from device ${deviceId}`)
+    const json = frameToJson(frame)
+    const alertCodeField = json.payload.useCase?.alertCode
+    const alertCode = typeof alertCodeField === 'string' ? alertCodeField.toUpperCase() : hex4(s.messageCode)
+    const critical = isCriticalAlert({
+      messageCode: s.messageCode,
+      alertCode,
+      signed: s.signature.kind === 'ecdsa',
+    })
+    const recipient = s.recipient
+    const at = new Date(config.now())
+    // Counted whatever their kind; only non-critical ones are blocked, and only with the remedy on.
+    const toUnregistered = unregisteredSupplier(recipient, deviceId, at)
+    const blocked = toUnregistered && !critical && config.blockAlertsToUnregisteredSuppliers === true
+    const known = config.users.get(recipient) !== undefined
+    const mine = countersOf(recipient)
+    if (toUnregistered) {
+      counters.toUnregisteredSupplier++
+      mine.toUnregisteredSupplier++
+    }
+    const alert: DeliveredAlert = {
+      device: deviceId,
+      recipient,
+      alertCode,
+      messageCode: s.messageCode,
+      critical,
+      receivedAt: at.toISOString(),
+      frame: json,
+      bytes: bytes.slice(),
+    }
+    const deliveredNow = known && !blocked
+    sat.append({
+      kind: 'alert',
+      user: recipient,
+      device: deviceId,
+      code: alertCode,
+      detail: {
+        messageCode: hex4(s.messageCode),
+        critical,
+        alertCounter: json.originatorCounter,
+        delivered: deliveredNow,
+        ...(toUnregistered && { toUnregisteredSupplier: true }),
+        ...(blocked && { blocked: 'DP072: non-critical alert to a supplier not registered for the device' }),
+        ...(!known && { reason: `${recipient} is not a DCC User` }),
+      },
+    })
+    if (!known) {
+      counters.undeliverable++
+      mine.undeliverable++
+      return { delivered: false, reason: `${recipient} is not a DCC User`, alert }
+    }
+    if (blocked) {
+      counters.blocked++
+      mine.blocked++
+      return {
+        delivered: false,
+        blocked: true,
+        reason: `supplier ${recipient} is not registered for device ${deviceId}: non-critical alert blocked (DP072)`,
+        alert,
+      }
+    }
+    counters.delivered++
+    mine.delivered++
+    push(delivered, recipient, alert)
+    return { delivered: true, alert }
+  }
+
+  return {
+    deliver: deliverAlert,
+    alertsFor: (userId) => [...(delivered.get(userKey(userId) as Eui64) ?? [])],
+    counters: (userId) => {
+      if (userId === undefined) return { ...counters }
+      const key = userKey(userId)
+      return { ...((key && countersByUser.get(key)) || emptyCounters()) }
+    },
+  }
+}

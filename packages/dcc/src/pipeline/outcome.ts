@@ -1,0 +1,113 @@
+/**
+ * How a Service Request ends once access control has passed it: the SAT `decision` or `response`
+ * record with the DUIS answer (`finish`), a GBCS build error as its DUIS code (`buildRefusal`),
+ * and the last step of the pipeline, the transport to the device with the device's response
+ * decoded into the DUIS answer (`deliver`: I0, or E20 when the transport throws, E21 when nothing
+ * usable comes back).
+ */
+import { decodeFrame, frameToJson, type GbcsFrame } from '@smetsim/gbcs'
+import { CommandProtectionError } from '../gbcs/construct.ts'
+import { ServiceRequestError } from '../gbcs/service-requests.ts'
+import type { JsonValue, SatEntry } from '../sat/record.ts'
+import type { ServiceAuditTrail } from '../sat/sat.ts'
+import {
+  BAD_PARAMETERS_CODE,
+  COMMS_FAILURE_CODE,
+  NO_RESPONSE_CODE,
+  NOT_BUILT_CODE,
+  SUCCESS_CODE,
+} from './codes.ts'
+import type { Finish, OutcomeRef, PipelineContext, PipelineState } from './context.ts'
+import type { DuisResult } from './types.ts'
+
+/** `finish` over this SAT: a DUIS outcome after access control, recorded as a decision or response record. */
+export function finisher(sat: ServiceAuditTrail): Finish {
+  return (kind, p: OutcomeRef, code, reason, detail = {}) => {
+    const entry: SatEntry = {
+      kind,
+      requestId: p.requestId,
+      user: p.respondTo,
+      ...(p.originator && p.originator !== p.respondTo && { businessOriginator: p.originator }),
+      ...(p.role && { role: p.role }),
+      ...(p.srv && { srv: p.srv }),
+      ...(p.deviceId && { device: p.deviceId }),
+      code,
+      detail: { ...(reason && { reason }), ...detail },
+    }
+    sat.append(entry)
+    return { code, requestId: p.requestId, ...(reason && { reason }) }
+  }
+}
+
+/** A GBCS build error as its DUIS refusal (E11, EPARAMETERS, ENOTBUILT); anything else is rethrown. */
+export function buildRefusal(finish: Finish, p: PipelineState, e: unknown): DuisResult {
+  if (e instanceof ServiceRequestError) {
+    const code =
+      e.kind === 'wrong-device-type'
+        ? 'E11'
+        : e.kind === 'bad-parameters'
+          ? BAD_PARAMETERS_CODE
+          : NOT_BUILT_CODE
+    return finish('decision', p, code, e.message, { step: 'build', kind: e.kind })
+  }
+  if (e instanceof CommandProtectionError)
+    return finish('decision', p, BAD_PARAMETERS_CODE, e.message, { step: 'build', kind: e.kind })
+  throw e
+}
+
+/** Sends the command to the device and answers with its response (SAT `response` record either way). */
+export async function deliver(
+  { config, finish }: Pick<PipelineContext, 'config' | 'finish'>,
+  p: PipelineState,
+  bytes: Uint8Array,
+  extra: { [k: string]: JsonValue } = {},
+): Promise<DuisResult> {
+  let answer: Uint8Array | undefined
+  try {
+    answer = await config.transport(p.deviceId, bytes)
+  } catch (e) {
+    return finish(
+      'response',
+      p,
+      COMMS_FAILURE_CODE,
+      `transport to ${p.deviceId} failed: ${(e as Error).message}`,
+      extra,
+    )
+  }
+  if (!answer)
+    return finish('response', p, NO_RESPONSE_CODE, `no response from device ${p.deviceId}`, {
+      ...extra,
+      unconfirmed: 'E21 for no response',
+    })
+  let frame: GbcsFrame
+  try {
+    frame = decodeFrame(answer)
+  } catch (e) {
+    return finish(
+      'response',
+      p,
+      NO_RESPONSE_CODE,
+      `the device's answer is not GBCS: ${(e as Error).message}`,
+      extra,
+    )
+  }
+  if (frame.signing.cra !== 'response' || frame.signing.originator !== p.deviceId)
+    return finish(
+      'response',
+      p,
+      NO_RESPONSE_CODE,
+      `the device's answer is a ${frame.signing.cra} from ${frame.signing.originator}, not a response from ${p.deviceId}`,
+      extra,
+    )
+  const json = frameToJson(frame)
+  const view = json.payload.useCase
+  const result = finish('response', p, SUCCESS_CODE, undefined, {
+    ...extra,
+    messageCode: json.messageCode,
+    ...(json.messageName && { messageName: json.messageName }),
+    originatorCounter: json.originatorCounter,
+    responseRecipient: json.recipient,
+    ...(view && { response: view as JsonValue }),
+  })
+  return { ...result, response: json, responseBytes: answer }
+}
