@@ -18,35 +18,17 @@
  */
 import type { Eui64 } from '@smetsim/core'
 import { createDevice, type DeviceState, FLAT_SHAPE, HOUR_MS, step } from '@smetsim/device'
-import type { PublicKeyRef } from '@smetsim/gbcs'
-import { issueOrganisationCertificate, normaliseSerial } from '@smetsim/smki'
 import { describe, expect, it } from 'vitest'
 import { DAY_MS } from '../packages/dcc/src/access/anomaly.ts'
-import type { SolrContingencySettings } from '../packages/dcc/src/access/check.ts'
-import { UserDirectory } from '../packages/dcc/src/access/users.ts'
-import { createDcc, type DuisRequest } from '../packages/dcc/src/dcc.ts'
-import { createInProcessSigner } from '../packages/dcc/src/gbcs/construct.ts'
-import { ACB, backend, ESME_EUI, ORG_CA, PARTIES, privateRef, T0 } from '../packages/dcc/src/gbcs/testing.ts'
-import { SmartMeteringInventory } from '../packages/dcc/src/registration/inventory.ts'
-import { RegistrationData } from '../packages/dcc/src/registration/registration.ts'
-import { createMemorySat } from '../packages/dcc/src/sat/sat.ts'
-import { advanceSolr, failSupplier, grantableUsers, type SolrSetting } from '../packages/dcc/src/solr.ts'
-import { installedCells } from './support.ts'
+import type { DuisRequest } from '../packages/dcc/src/dcc.ts'
+import { backend, ESME_EUI, T0 } from '../packages/dcc/src/gbcs/testing.ts'
+import { advanceSolr, failSupplier, type SolrSetting } from '../packages/dcc/src/solr.ts'
+import { installedCells, kaPublic, SOLR, solrEstate } from './support.ts'
 
-const A = PARTIES.supplierA.eui // fails
-const B = PARTIES.supplierB.eui // the SoLR
-const SRP = '90B3D51F30050000' as Eui64
-const SRP_DS = issueOrganisationCertificate(ORG_CA, {
-  eui: SRP,
-  role: 'otherUser',
-  usage: 'digitalSignature',
-})
-const MPAN = '1200000000001'
+const { failed: A, solr: B, srp: SRP } = SOLR
 const FAILS = T0 + HOUR_MS
 /** 300 001 mp at 77/8 640 mp per ms, from T0 with nothing carried. */
 const RUNS_OUT = T0 + Math.ceil((8_640 * 300_001) / 77)
-
-const serial = (c: { certificate: { serialNumber: string } }) => normaliseSerial(c.certificate.serialNumber)
 
 function estate() {
   let clock = T0
@@ -71,60 +53,10 @@ function estate() {
     return r.outputs
   }
 
-  const registration = new RegistrationData()
-  registration.assignMpid('AAAA', A, '2020-01-01')
-  registration.assignMpid('BBBB', B, '2020-01-01')
-  registration.registerSupplier(MPAN, 'AAAA', '2024-01-01')
-  const inventory = new SmartMeteringInventory()
-  inventory.add({ deviceId: ESME_EUI, type: 'ESME', mpxn: MPAN, status: 'Commissioned', at: '2024-01-02' })
-  const users = grantableUsers(
-    new UserDirectory([
-      { userId: A, name: 'Supplier A (fails)', roles: ['IS'], certificates: [serial(PARTIES.supplierA.ds)] },
-      { userId: B, name: 'Supplier B (SoLR)', roles: ['IS'], certificates: [serial(PARTIES.supplierB.ds)] },
-      { userId: SRP, name: 'SRP', roles: [], certificates: [serial(SRP_DS)], sendsFor: [A] },
-    ]),
-  )
-  const revoked = new Set<string>()
-  const revocation = {
-    isRevoked: (s: string) => revoked.has(normaliseSerial(s)),
-    revoke: (s: string) => revoked.add(normaliseSerial(s)),
-  }
-  const solrContingency: SolrContingencySettings = { srvs: ['1.6'], failedSuppliers: [] }
-  const dcc = createDcc({
-    users,
-    registration,
-    inventory,
-    sat: createMemorySat({ now: () => new Date(clock) }),
-    revocation,
-    solrContingency,
-    anomaly: {
-      config: {
-        version: 1,
-        users: [{ user: SRP, srv: '1.6', limit: 1000, windowMs: DAY_MS }],
-        roleDefaults: [{ role: 'SoLRC', srv: '*', limit: 0, windowMs: DAY_MS }],
-        dcc: [],
-      },
-    },
-    acb: ACB,
-    cos: { eui: PARTIES.cos.eui, signer: createInProcessSigner(privateRef(PARTIES.cos.ds), backend) },
-    deviceKeyAgreement: (): PublicKeyRef => backend.importPrivateKey(meter.keys.ka!).publicKey,
-    userCertificates: (id) =>
-      id === B
-        ? {
-            digitalSigning: PARTIES.supplierB.ds.certificate.raw,
-            keyAgreement: PARTIES.supplierB.ka.certificate.raw,
-            ...(PARTIES.supplierB.pp && { prepaymentTopUp: PARTIES.supplierB.pp.certificate.raw }),
-            certificationPath: [ORG_CA.certificate.raw],
-          }
-        : undefined,
-    transport: async (_id, bytes) => run({ kind: 'frame', bytes }, clock).response,
+  const { dcc, controls } = solrEstate({
     now: () => clock,
-    backend,
-    signers: {
-      // A's key, which the SRP holds for A; B signs for itself.
-      [A]: createInProcessSigner(privateRef(PARTIES.supplierA.ds), backend),
-      [B]: createInProcessSigner(privateRef(PARTIES.supplierB.ds), backend),
-    },
+    deviceKa: () => kaPublic(meter),
+    transport: (bytes) => run({ kind: 'frame', bytes }, clock).response,
   })
   let counter = 1000
   const submit = (originator: Eui64, srv: string, role: string, o: Partial<DuisRequest> = {}) =>
@@ -154,7 +86,7 @@ function estate() {
     advance,
     meter: () => meter,
     disconnections,
-    solrEstate: { registration, users, revocation, solrContingency, grantRole: users.grantRole },
+    controls,
   }
 }
 
@@ -173,7 +105,7 @@ describe('a prepayment consumer through a disorderly supplier exit', () => {
   for (const setting of ['baseline', 'MP134B'] as const satisfies readonly SolrSetting[]) {
     it(`${setting}: ${setting === 'baseline' ? 'off supply until the SoLR has taken the meter over' : 'the SRP keeps the supply on'}`, async () => {
       const e = estate()
-      const controller = failSupplier(e.solrEstate, {
+      const controller = failSupplier(e.controls, {
         setting,
         supplier: A,
         solr: B,

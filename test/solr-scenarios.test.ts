@@ -14,153 +14,44 @@
  * It lives in test/ because the DCC never imports the device package: they meet only as bytes.
  */
 import type { Eui64 } from '@smetsim/core'
-import { createDevice, credentialFromCertificate, type DeviceState, step } from '@smetsim/device'
-import type { PublicKeyRef } from '@smetsim/gbcs'
-import { issueOrganisationCertificate, normaliseSerial } from '@smetsim/smki'
+import { createDevice, type DeviceState, step } from '@smetsim/device'
 import { describe, expect, it } from 'vitest'
 import { DAY_MS } from '../packages/dcc/src/access/anomaly.ts'
-import type { SolrContingencySettings } from '../packages/dcc/src/access/check.ts'
-import { UserDirectory } from '../packages/dcc/src/access/users.ts'
-import { createDcc, type DuisRequest } from '../packages/dcc/src/dcc.ts'
-import { createInProcessSigner } from '../packages/dcc/src/gbcs/construct.ts'
-import {
-  ACB,
-  backend,
-  ESME_EUI,
-  ORG_CA,
-  PARTIES,
-  privateRef,
-  ROOT,
-  T0,
-} from '../packages/dcc/src/gbcs/testing.ts'
-import { SmartMeteringInventory } from '../packages/dcc/src/registration/inventory.ts'
-import { RegistrationData } from '../packages/dcc/src/registration/registration.ts'
-import { createMemorySat } from '../packages/dcc/src/sat/sat.ts'
-import {
-  advanceSolr,
-  describeSolrAction,
-  failSupplier,
-  grantableUsers,
-  type SolrSetting,
-} from '../packages/dcc/src/solr.ts'
+import type { DuisRequest } from '../packages/dcc/src/dcc.ts'
+import { backend, ESME_EUI, T0 } from '../packages/dcc/src/gbcs/testing.ts'
+import { advanceSolr, describeSolrAction, failSupplier, type SolrSetting } from '../packages/dcc/src/solr.ts'
+import { installedCells, kaPublic, SOLR, solrEstate } from './support.ts'
 
-const A = PARTIES.supplierA.eui // fails
-const B = PARTIES.supplierB.eui // the SoLR
-const SRP = '90B3D51F30050000' as Eui64
-const SRP_DS = issueOrganisationCertificate(ORG_CA, {
-  eui: SRP,
-  role: 'otherUser',
-  usage: 'digitalSignature',
-})
-const MPAN = '1200000000001'
+const { failed: A, solr: B, srp: SRP } = SOLR
 const HOUR_MS = 3_600_000
 const AT = T0 + DAY_MS // licence revocation
 const DELAYED = T0 + 15 * DAY_MS // the delayed step (revocation for MP134A, MPID transfer otherwise)
 
-const serial = (c: { certificate: { serialNumber: string } }) => normaliseSerial(c.certificate.serialNumber)
-
-function estate(o: { srpThreshold?: boolean } = {}) {
+function estate(o: { srpThreshold?: false } = {}) {
   let clock = T0
-  const cred = (c: { certificate: Parameters<typeof credentialFromCertificate>[0] }) =>
-    credentialFromCertificate(c.certificate)
   let meter: DeviceState = createDevice({
     type: 'ESME',
     eui: ESME_EUI,
-    cells: {
-      root: cred(ROOT),
-      supplierDs: cred(PARTIES.supplierA.ds),
-      supplierKa: cred(PARTIES.supplierA.ka),
-      ...(PARTIES.supplierA.pp && { supplierPrepaymentKa: cred(PARTIES.supplierA.pp) }),
-      networkOperatorDs: cred(PARTIES.networkOperator.ds),
-      networkOperatorKa: cred(PARTIES.networkOperator.ka),
-      accessControlBrokerDs: cred(PARTIES.acb.ds),
-      accessControlBrokerKa: cred(PARTIES.acb.ka),
-      transitionalCoSDs: cred(PARTIES.cos.ds),
-    },
+    cells: installedCells(),
     now: T0,
     paymentMode: 'credit',
   })
   const rejections: string[] = []
-
-  const registration = new RegistrationData()
-  registration.assignMpid('AAAA', A, '2020-01-01')
-  registration.assignMpid('BBBB', B, '2020-01-01')
-  registration.registerSupplier(MPAN, 'AAAA', '2024-01-01')
-  const inventory = new SmartMeteringInventory()
-  inventory.add({ deviceId: ESME_EUI, type: 'ESME', mpxn: MPAN, status: 'Commissioned', at: '2024-01-02' })
-  const users = grantableUsers(
-    new UserDirectory([
-      {
-        userId: A,
-        name: 'Supplier A (fails)',
-        roles: ['IS', 'GS'],
-        certificates: [serial(PARTIES.supplierA.ds), serial(PARTIES.supplierA.ka)],
-      },
-      {
-        userId: B,
-        name: 'Supplier B (SoLR)',
-        roles: ['IS', 'GS'],
-        certificates: [serial(PARTIES.supplierB.ds)],
-      },
-      { userId: SRP, name: 'SRP', roles: [], certificates: [serial(SRP_DS)], sendsFor: [A] },
-    ]),
-  )
-  const revoked = new Set<string>()
-  const revocation = {
-    isRevoked: (s: string) => revoked.has(normaliseSerial(s)),
-    revoke: (s: string) => revoked.add(normaliseSerial(s)),
-  }
-  const sat = createMemorySat({ now: () => new Date(clock) })
-  const solrContingency: SolrContingencySettings = { srvs: ['1.6'], failedSuppliers: [] }
-  const dcc = createDcc({
-    users,
-    registration,
-    inventory,
-    sat,
-    revocation,
-    solrContingency,
-    // MP134B: the SoLR Contingency role's threshold is zero unless set; set one for the SRP.
-    anomaly: {
-      config: {
-        version: 1,
-        users: o.srpThreshold === false ? [] : [{ user: SRP, srv: '1.6', limit: 100, windowMs: DAY_MS }],
-        roleDefaults: [{ role: 'SoLRC', srv: '*', limit: 0, windowMs: DAY_MS }],
-        dcc: [],
-      },
-    },
-    acb: ACB,
-    cos: { eui: PARTIES.cos.eui, signer: createInProcessSigner(privateRef(PARTIES.cos.ds), backend) },
-    deviceKeyAgreement: (): PublicKeyRef => backend.importPrivateKey(meter.keys.ka!).publicKey,
-    // SR 6.23: the SoLR's certificates as the SMKI repository holds them.
-    userCertificates: (id) =>
-      id === B
-        ? {
-            digitalSigning: PARTIES.supplierB.ds.certificate.raw,
-            keyAgreement: PARTIES.supplierB.ka.certificate.raw,
-            ...(PARTIES.supplierB.pp && { prepaymentTopUp: PARTIES.supplierB.pp.certificate.raw }),
-            certificationPath: [ORG_CA.certificate.raw],
-          }
-        : undefined,
-    transport: async (_id, bytes) => {
+  const { dcc, sat, controls } = solrEstate({
+    now: () => clock,
+    deviceKa: () => kaPublic(meter),
+    transport: (bytes) => {
       const r = step(meter, { kind: 'frame', bytes }, clock, { backend })
       meter = r.state
       if (r.outputs.outcome === 'rejected') rejections.push(String(r.outputs.reason))
       return r.outputs.response
     },
-    now: () => clock,
-    backend,
-    signers: {
-      [A]: createInProcessSigner(privateRef(PARTIES.supplierA.ds), backend),
-      [B]: createInProcessSigner(privateRef(PARTIES.supplierB.ds), backend),
-      // The SRP's own key (a command under the SRP's name would reach no meter). Its SoLRC
-      // requests are signed under A's certificate, with A's key above, which the SRP holds.
-      [SRP]: createInProcessSigner(privateRef(SRP_DS), backend),
-    },
+    ...(o.srpThreshold === false && { srpThreshold: false }),
   })
   return {
     dcc,
     sat,
-    solrEstate: { registration, users, revocation, solrContingency, grantRole: users.grantRole },
+    solrEstate: controls,
     rejections,
     meter: () => meter,
     setClock: (t: number) => {
@@ -284,7 +175,7 @@ describe('SoLR control switches end to end (createDcc over an emulated ESME)', (
 
   it('MP134B: the SoLRC role is quarantined (AD1) without a threshold; the SAT records the SRP as sender', async () => {
     for (const srpThreshold of [false, true]) {
-      const e = estate({ srpThreshold })
+      const e = estate(srpThreshold ? {} : { srpThreshold: false })
       const controller = failSupplier(e.solrEstate, {
         setting: 'MP134B',
         supplier: A,
