@@ -2,18 +2,22 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   type Account,
+  activateEmergencyCredit,
+  applyTopUp,
   combinedCredit,
   DAY_MS,
   FLAT_SHAPE,
   HOUR_MS,
+  type LoadProfile,
   NEXT_CHANGE_HORIZON_MS,
   newAccount,
   nextChange,
   type PrepaymentContext,
+  type Settlement,
   type Supply,
   settle,
 } from './index.ts'
-import { referenceNextChange } from './reference.test-support.ts'
+import { referenceNextChange, referenceSettle } from './reference.test-support.ts'
 
 const T0 = Date.UTC(2024, 0, 1)
 
@@ -165,124 +169,139 @@ describe('nextChange', () => {
   })
 })
 
-describe('nextChange against the former search (reference.test-support.ts)', () => {
-  // Wider than arbContext/arbAccount: any shape (hours of 0 ‰ included), fractional watts, odd
-  // thresholds, big balances, carries, raw flag bits, times before 1970, every horizon.
-  const money = fc.oneof(
-    fc.integer({ min: -1_000_000, max: 1_000_000 }),
-    fc.integer({ min: -100_000_000, max: 100_000_000 }),
-  )
-  const threshold = fc.oneof(
-    money,
-    money.map((x) => x / 2),
-  )
-  const rate = fc.oneof(
-    fc.constant(0),
-    fc.integer({ min: 1, max: 100 }),
-    fc.integer({ min: 0, max: 100_000 }),
-    fc.integer({ min: 0, max: 10_000_000 }),
-  )
-  const arbShape = fc.oneof(
-    fc.constant(undefined),
-    fc.constant(FLAT_SHAPE),
-    fc
-      .array(fc.integer({ min: 0, max: 4000 }), { minLength: 24, maxLength: 24 })
-      .map((xs) => xs.map((x) => x / 1000)),
-  )
-  const arbPeriod = fc
+// Wider than arbContext/arbAccount: any shape (hours of 0 ‰ included), fractional watts, odd
+// thresholds, big balances, carries, raw flag bits, times before 1970, every horizon.
+const money = fc.oneof(
+  fc.integer({ min: -1_000_000, max: 1_000_000 }),
+  fc.integer({ min: -100_000_000, max: 100_000_000 }),
+)
+const threshold = fc.oneof(
+  money,
+  money.map((x) => x / 2),
+)
+const rate = fc.oneof(
+  fc.constant(0),
+  fc.integer({ min: 1, max: 100 }),
+  fc.integer({ min: 0, max: 100_000 }),
+  fc.integer({ min: 0, max: 10_000_000 }),
+)
+const arbShape = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(FLAT_SHAPE),
+  fc
+    .array(fc.integer({ min: 0, max: 4000 }), { minLength: 24, maxLength: 24 })
+    .map((xs) => xs.map((x) => x / 1000)),
+)
+const arbPeriod = fc
+  .record({
+    day: fc.integer({ min: 0, max: 6 }),
+    start: fc.integer({ min: 0, max: 1439 }),
+    len: fc.integer({ min: 1, max: 1440 }),
+  })
+  .map((p) => ({ day: p.day, start: p.start, end: Math.min(1440, p.start + p.len) }))
+const allWeek = [0, 1, 2, 3, 4, 5, 6].map((day) => ({ day, start: 0, end: 1440 }))
+/** Non-empty calendars. */
+const arbCalendar = fc.oneof(
+  fc.array(arbPeriod, { minLength: 1, maxLength: 12 }),
+  fc.constant(allWeek),
+  // Back-to-back periods (across midnight too): an edge inside the next period is no edge at all.
+  fc
     .record({
-      day: fc.integer({ min: 0, max: 6 }),
-      start: fc.integer({ min: 0, max: 1439 }),
-      len: fc.integer({ min: 1, max: 1440 }),
+      days: fc.subarray([0, 1, 2, 3, 4, 5, 6], { minLength: 1 }),
+      cuts: fc.uniqueArray(fc.integer({ min: 0, max: 1440 }), { minLength: 2, maxLength: 6 }),
     })
-    .map((p) => ({ day: p.day, start: p.start, end: Math.min(1440, p.start + p.len) }))
-  const allWeek = [0, 1, 2, 3, 4, 5, 6].map((day) => ({ day, start: 0, end: 1440 }))
-  const ctxArb: fc.Arbitrary<PrepaymentContext> = fc
-    .record({
-      ecLimit: fc.oneof(fc.constant(0), fc.integer({ min: -10, max: 5_000_000 })),
-      ecThreshold: threshold,
-      low: threshold,
-      disable: threshold,
-      rates: fc.tuple(rate, rate),
-      suspendDebtDisabled: fc.boolean(),
-      suspendDebtEmergency: fc.boolean(),
-      nd: fc.oneof(fc.array(arbPeriod, { maxLength: 4 }), fc.constant(allWeek)),
-      unitRate: rate,
-      standingCharge: rate,
-      watts: fc.oneof(
-        fc.integer({ min: 0, max: 10_000 }),
-        fc.integer({ min: -10, max: 40 }).map((x) => x / 40),
-        fc.constant(400),
+    .map(({ days, cuts }) => {
+      const edges = [...cuts].sort((x, y) => x - y)
+      return days.flatMap((day) => edges.slice(1).map((end, i) => ({ day, start: edges[i]!, end })))
+    }),
+)
+const ctxArb: fc.Arbitrary<PrepaymentContext> = fc
+  .record({
+    ecLimit: fc.oneof(fc.constant(0), fc.integer({ min: -10, max: 5_000_000 })),
+    ecThreshold: threshold,
+    low: threshold,
+    disable: threshold,
+    rates: fc.tuple(rate, rate),
+    suspendDebtDisabled: fc.boolean(),
+    suspendDebtEmergency: fc.boolean(),
+    nd: fc.oneof(fc.array(arbPeriod, { maxLength: 4 }), fc.constant(allWeek)),
+    unitRate: rate,
+    standingCharge: rate,
+    watts: fc.oneof(
+      fc.integer({ min: 0, max: 10_000 }),
+      fc.integer({ min: -10, max: 40 }).map((x) => x / 40),
+      fc.constant(400),
+    ),
+    seed: fc.integer(),
+    shape: arbShape,
+  })
+  .map((r) => ({
+    config: {
+      emergencyCreditLimit: r.ecLimit,
+      emergencyCreditThreshold: r.ecThreshold,
+      lowCreditThreshold: r.low,
+      disablementThreshold: r.disable,
+      debtRecoveryRates: r.rates,
+      debtRecoveryPerPayment: 10,
+      debtRecoveryRateCap: { amount: 500_000, periodDays: 7 },
+      maxMeterBalance: 100_000_000,
+      maxCreditThreshold: 50_000_000,
+      suspendDebtDisabled: r.suspendDebtDisabled,
+      suspendDebtEmergency: r.suspendDebtEmergency,
+      nonDisablement: r.nd,
+    },
+    tariff: { unitRate: r.unitRate, standingCharge: r.standingCharge },
+    load: r.shape ? { watts: r.watts, seed: r.seed, shape: r.shape } : { watts: r.watts, seed: r.seed },
+    paymentMode: 'prepayment' as const,
+  }))
+const accountArb: fc.Arbitrary<Account> = fc
+  .record({
+    at: fc.oneof(
+      fc.integer({ min: T0, max: T0 + 14 * DAY_MS }),
+      fc.integer({ min: 0, max: 30 }).map((d) => T0 + d * DAY_MS),
+      fc.integer({ min: -10 * DAY_MS, max: 10 * DAY_MS }),
+      fc.integer({ min: 0, max: 24 }).map((h) => T0 + h * HOUR_MS + 1),
+    ),
+    meterBalance: money,
+    ec: fc.option(fc.integer({ min: -1_000, max: 5_000_000 }), { nil: undefined }),
+    timeDebt: fc.tuple(
+      fc.oneof(
+        fc.constant(0),
+        fc.integer({ min: -10, max: 10_000 }),
+        fc.integer({ min: 0, max: 50_000_000 }),
       ),
-      seed: fc.integer(),
-      shape: arbShape,
-    })
-    .map((r) => ({
-      config: {
-        emergencyCreditLimit: r.ecLimit,
-        emergencyCreditThreshold: r.ecThreshold,
-        lowCreditThreshold: r.low,
-        disablementThreshold: r.disable,
-        debtRecoveryRates: r.rates,
-        debtRecoveryPerPayment: 10,
-        debtRecoveryRateCap: { amount: 500_000, periodDays: 7 },
-        maxMeterBalance: 100_000_000,
-        maxCreditThreshold: 50_000_000,
-        suspendDebtDisabled: r.suspendDebtDisabled,
-        suspendDebtEmergency: r.suspendDebtEmergency,
-        nonDisablement: r.nd,
-      },
-      tariff: { unitRate: r.unitRate, standingCharge: r.standingCharge },
-      load: r.shape ? { watts: r.watts, seed: r.seed, shape: r.shape } : { watts: r.watts, seed: r.seed },
-      paymentMode: 'prepayment' as const,
-    }))
-  const accountArb: fc.Arbitrary<Account> = fc
-    .record({
-      at: fc.oneof(
-        fc.integer({ min: T0, max: T0 + 14 * DAY_MS }),
-        fc.integer({ min: 0, max: 30 }).map((d) => T0 + d * DAY_MS),
-        fc.integer({ min: -10 * DAY_MS, max: 10 * DAY_MS }),
-        fc.integer({ min: 0, max: 24 }).map((h) => T0 + h * HOUR_MS + 1),
+      fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 50_000_000 })),
+    ),
+    accumulatedDebt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1_000_000 })),
+    flags: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 511 })),
+    carry: fc.oneof(
+      fc.constant<[number, number, number, number]>([0, 0, 0, 0]),
+      fc.tuple(
+        fc.integer({ min: 0, max: 86_400_000_000_000 - 1 }),
+        fc.integer({ min: 0, max: 3_600_000_000 - 1 }),
+        fc.integer({ min: 0, max: 86_400_000 - 1 }),
+        fc.integer({ min: 0, max: 86_400_000 - 1 }),
       ),
-      meterBalance: money,
-      ec: fc.option(fc.integer({ min: -1_000, max: 5_000_000 }), { nil: undefined }),
-      timeDebt: fc.tuple(
-        fc.oneof(
-          fc.constant(0),
-          fc.integer({ min: -10, max: 10_000 }),
-          fc.integer({ min: 0, max: 50_000_000 }),
-        ),
-        fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 50_000_000 })),
-      ),
-      accumulatedDebt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1_000_000 })),
-      flags: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 511 })),
-      carry: fc.oneof(
-        fc.constant<[number, number, number, number]>([0, 0, 0, 0]),
-        fc.tuple(
-          fc.integer({ min: 0, max: 86_400_000_000_000 - 1 }),
-          fc.integer({ min: 0, max: 3_600_000_000 - 1 }),
-          fc.integer({ min: 0, max: 86_400_000 - 1 }),
-          fc.integer({ min: 0, max: 86_400_000 - 1 }),
-        ),
-      ),
-    })
-    .map((r) =>
-      newAccount(r.at, {
-        meterBalance: r.meterBalance,
-        emergencyCreditActive: r.ec !== undefined,
-        emergencyCredit: r.ec ?? 0,
-        timeDebt: r.timeDebt,
-        accumulatedDebt: r.accumulatedDebt,
-        flags: r.flags,
-        carry: r.carry,
-      }),
-    )
-  const horizonArb = fc.oneof(
-    fc.constant(NEXT_CHANGE_HORIZON_MS),
-    fc.integer({ min: 0, max: 2 * DAY_MS }),
-    fc.integer({ min: 0, max: 400 * DAY_MS }),
+    ),
+  })
+  .map((r) =>
+    newAccount(r.at, {
+      meterBalance: r.meterBalance,
+      emergencyCreditActive: r.ec !== undefined,
+      emergencyCredit: r.ec ?? 0,
+      timeDebt: r.timeDebt,
+      accumulatedDebt: r.accumulatedDebt,
+      flags: r.flags,
+      carry: r.carry,
+    }),
   )
+const horizonArb = fc.oneof(
+  fc.constant(NEXT_CHANGE_HORIZON_MS),
+  fc.integer({ min: 0, max: 2 * DAY_MS }),
+  fc.integer({ min: 0, max: 400 * DAY_MS }),
+)
 
+describe('nextChange against the former search (reference.test-support.ts)', () => {
   it('gives exactly the same instant on random accounts, settings and horizons', () => {
     fc.assert(
       fc.property(
@@ -328,25 +347,11 @@ describe('nextChange against the former search (reference.test-support.ts)', () 
   })
 
   it('gives exactly the same instant while held on by a non-disablement period (rule 6)', () => {
-    const periods = fc.oneof(
-      fc.array(arbPeriod, { minLength: 1, maxLength: 12 }),
-      fc.constant(allWeek),
-      // Back-to-back periods (across midnight too): an edge inside the next period is no edge at all.
-      fc
-        .record({
-          days: fc.subarray([0, 1, 2, 3, 4, 5, 6], { minLength: 1 }),
-          cuts: fc.uniqueArray(fc.integer({ min: 0, max: 1440 }), { minLength: 2, maxLength: 6 }),
-        })
-        .map(({ days, cuts }) => {
-          const edges = [...cuts].sort((x, y) => x - y)
-          return days.flatMap((day) => edges.slice(1).map((end, i) => ({ day, start: edges[i]!, end })))
-        }),
-    )
     fc.assert(
       fc.property(
         ctxArb,
         accountArb,
-        periods,
+        arbCalendar,
         fc.nat(),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         fc.integer({ min: 0, max: 3 }),
@@ -410,6 +415,198 @@ describe('nextChange against the former search (reference.test-support.ts)', () 
         },
       ),
       { numRuns: 1000 },
+    )
+  })
+})
+
+describe('settle against the former loop (reference.test-support.ts)', () => {
+  type Outcome = Settlement | { error: string }
+  /** A settlement, or the error it threw (both must agree). */
+  const outcome = (f: () => Settlement): Outcome => {
+    try {
+      return f()
+    } catch (e) {
+      return { error: String(e) }
+    }
+  }
+  const same = (account: Account, supply: Supply, t: number, ctx: PrepaymentContext) => {
+    const fast = outcome(() => settle(account, supply, t, ctx))
+    expect(fast).toStrictEqual(outcome(() => referenceSettle(account, supply, t, ctx)))
+    return fast
+  }
+  // Mostly days to weeks; some long ones (the reference is slow over months).
+  const spanArb = fc.oneof(
+    { weight: 5, arbitrary: fc.integer({ min: 0, max: 2 * DAY_MS }) },
+    { weight: 5, arbitrary: fc.integer({ min: 0, max: 40 * DAY_MS }) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 400 * DAY_MS }) },
+  )
+  // Also registers the direct path does not take (left to the loop): an energy carry out of range,
+  // a fractional energy register, fractional balances, a carry above its denominator.
+  const oddArb = fc.oneof(
+    { weight: 12, arbitrary: fc.constant((a: Account) => a) },
+    { weight: 1, arbitrary: fc.constant((a: Account) => ({ ...a, importEnergy: 0.5 })) },
+    {
+      weight: 1,
+      arbitrary: fc.constant((a: Account) => ({
+        ...a,
+        carry: [a.carry[0], -1_000, a.carry[2], a.carry[3]] as Account['carry'],
+      })),
+    },
+    { weight: 1, arbitrary: fc.constant((a: Account) => ({ ...a, meterBalance: a.meterBalance + 0.25 })) },
+    {
+      weight: 1,
+      arbitrary: fc.constant((a: Account) => ({
+        ...a,
+        carry: [86_400_000_000_000 + 5, a.carry[1], a.carry[2], a.carry[3]] as Account['carry'],
+      })),
+    },
+  )
+  const modeArb = fc.oneof(
+    { weight: 9, arbitrary: fc.constant('prepayment' as const) },
+    { weight: 1, arbitrary: fc.constant('credit' as const) },
+  )
+
+  it('gives exactly the same account, supply and alerts on random accounts, settings and spans', () => {
+    fc.assert(
+      fc.property(
+        ctxArb,
+        accountArb,
+        arbSupply,
+        spanArb,
+        oddArb,
+        modeArb,
+        (ctx0, raw, supply, span, odd, paymentMode) => {
+          const ctx = { ...ctx0, paymentMode }
+          same(odd(raw), supply, raw.at + span, ctx)
+        },
+      ),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('gives exactly the same along histories of settles, top-ups and EC activations', () => {
+    const action = fc.oneof(
+      fc.record({ kind: fc.constant('settle' as const), d: spanArb }),
+      fc.record({
+        kind: fc.constant('topUp' as const),
+        d: fc.integer({ min: 0, max: DAY_MS }),
+        amount: fc.integer({ min: 1, max: 20_000_000 }),
+      }),
+      fc.record({ kind: fc.constant('ec' as const), d: fc.integer({ min: 0, max: DAY_MS }) }),
+    )
+    fc.assert(
+      fc.property(
+        ctxArb,
+        accountArb,
+        arbSupply,
+        fc.array(action, { minLength: 1, maxLength: 6 }),
+        (ctx, account, supply, actions) => {
+          let s = same(account, supply, account.at, ctx)
+          if ('error' in s) return
+          for (const x of actions) {
+            const t = s.account.at + x.d
+            const r = same(s.account, s.supply, t, ctx)
+            if ('error' in r) return
+            if (x.kind === 'settle') s = r
+            else if (x.kind === 'ec') s = activateEmergencyCredit(s.account, s.supply, t, ctx)
+            else s = applyTopUp(s.account, s.supply, t, x.amount, ctx)
+          }
+        },
+      ),
+      { numRuns: 600 },
+    )
+  })
+
+  it('gives exactly the same while held on by a non-disablement period (rule 6)', () => {
+    fc.assert(
+      fc.property(ctxArb, accountArb, arbCalendar, spanArb, (ctx0, raw, nd, span) => {
+        const ctx = { ...ctx0, config: { ...ctx0.config, nonDisablement: nd } }
+        const meterBalance = Math.ceil(ctx.config.disablementThreshold) - 1 - (raw.meterBalance & 0xff)
+        same({ ...raw, meterBalance }, 'enabled', raw.at + span, ctx)
+      }),
+      { numRuns: 600 },
+    )
+  })
+
+  it('gives exactly the same on realistic meters (seeded shapes, £0–£500, debts, weekday evenings)', () => {
+    const evenings = [1, 2, 3, 4, 5].map((day) => ({ day, start: 16 * 60, end: 20 * 60 }))
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 50_000_000 }),
+        fc.integer({ min: 50, max: 6_000 }),
+        fc.integer(),
+        fc.integer({ min: T0, max: T0 + 7 * DAY_MS }),
+        fc.tuple(fc.integer({ min: 0, max: 2_000_000 }), fc.integer({ min: 0, max: 200_000 })),
+        fc.boolean(),
+        fc.oneof(fc.integer({ min: 0, max: 30 * DAY_MS }), fc.constantFrom(DAY_MS, 7 * DAY_MS, 30 * DAY_MS)),
+        (balance, watts, seed, at, [timeDebt, debtRate], calendar, span) => {
+          const ctx: PrepaymentContext = {
+            config: {
+              emergencyCreditLimit: 1_000_000,
+              emergencyCreditThreshold: 200_000,
+              lowCreditThreshold: 500_000,
+              disablementThreshold: 0,
+              debtRecoveryRates: [debtRate, 0],
+              debtRecoveryPerPayment: 0,
+              debtRecoveryRateCap: { amount: 0, periodDays: 7 },
+              maxMeterBalance: 50_000_000,
+              maxCreditThreshold: 25_000_000,
+              suspendDebtDisabled: true,
+              suspendDebtEmergency: false,
+              nonDisablement: calendar ? evenings : [],
+            },
+            tariff: { unitRate: 30_000, standingCharge: 50_000 },
+            load: { watts, seed },
+            paymentMode: 'prepayment',
+          }
+          const account = newAccount(at, { meterBalance: balance, timeDebt: [timeDebt, 0] })
+          same(account, 'enabled', at + span, ctx)
+        },
+      ),
+      { numRuns: 600 },
+    )
+  })
+
+  it('follows a LoadProfile whose seed or watts change in place (the per-profile table cache)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.constantFrom(400, 1_000)), {
+          minLength: 2,
+          maxLength: 6,
+        }),
+        (changes) => {
+          const load: LoadProfile = { watts: 400, seed: 1 }
+          const ctx: PrepaymentContext = {
+            config: {
+              emergencyCreditLimit: 0,
+              emergencyCreditThreshold: 0,
+              lowCreditThreshold: 500_000,
+              disablementThreshold: 0,
+              debtRecoveryRates: [0, 0],
+              debtRecoveryPerPayment: 0,
+              debtRecoveryRateCap: { amount: 0, periodDays: 0 },
+              maxMeterBalance: 50_000_000,
+              maxCreditThreshold: 25_000_000,
+              suspendDebtDisabled: false,
+              suspendDebtEmergency: false,
+              nonDisablement: [],
+            },
+            tariff: { unitRate: 30_000, standingCharge: 50_000 },
+            load,
+            paymentMode: 'prepayment',
+          }
+          const account = newAccount(T0 + 5 * HOUR_MS, { meterBalance: 5_000_000 })
+          for (const [seed, watts] of changes) {
+            load.seed = seed
+            load.watts = watts
+            same(account, 'enabled', account.at + 3 * DAY_MS + 17, ctx)
+            // Another device's profile with every seed: nothing cached under the wrong seed.
+            for (let other = 0; other < 4; other++)
+              same(account, 'enabled', account.at + DAY_MS, { ...ctx, load: { watts, seed: other } })
+          }
+        },
+      ),
+      { numRuns: 40 },
     )
   })
 })

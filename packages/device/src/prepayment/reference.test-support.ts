@@ -1,9 +1,9 @@
 /**
- * Test support: `nextChange` as it was before its direct solver (engine.ts, solveNextChange) — the
- * settlement loop run until the first rule fires: whole days crossed by a binary search on a
+ * Test support: `nextChange` and `settle` as they were before the direct solver (engine.ts,
+ * solveNextChange, settleDirect) — the settlement loop: whole days crossed by a binary search on a
  * pessimistic (peak-hour) account, then hourly segments bisected to the millisecond. Copied
- * verbatim from engine.ts (where `settle` still runs the same loop) so that it stays a fixed oracle
- * for properties.test.ts; not used by the engine.
+ * verbatim from engine.ts (where `run` remains the fallback for inputs outside the solver's
+ * assumptions) so that it stays a fixed oracle for properties.test.ts; not used by the engine.
  */
 
 import { Alert } from './alerts.ts'
@@ -345,4 +345,15 @@ export function referenceNextChange(
 ): number | undefined {
   if (ctx.paymentMode === 'credit') return undefined
   return run(account, supply, account.at + horizon, ctx, true).first
+}
+
+/** settle as it was: the oracle for the direct settlement. */
+export function referenceSettle(
+  account: Account,
+  supply: Supply,
+  t: number,
+  ctx: PrepaymentContext,
+): Settlement {
+  const { first: _, ...result } = run(account, supply, t, ctx, false)
+  return result
 }
