@@ -72,11 +72,13 @@ const request = (srv: string, commandVariant: number) => ({
   deviceType: 'ESME' as const,
 })
 
-// The raw cryptography a request needs: for a Critical one the User's signature, and for every
-// one the ACB's KDF and GMAC (the ECDH secret cached, as the DCC has it).
+// The raw cryptography a request needs: for a Critical one the User's signature and the DCC's
+// check of it against the User's certificate, and for every one the ACB's KDF and GMAC (the ECDH
+// secret cached, as the DCC has it).
 const signer = privateRef(PARTIES.supplierA.ds)
 const z = backend.ecdh(privateRef(PARTIES.acb.ka), deviceKa.publicKey)
 const message = new Uint8Array(120).fill(7)
+const signature = backend.sign(signer, message)
 const aad = new Uint8Array(160).fill(9)
 const rawMac = () => {
   const key = gbcsKdf(z, { originator: A, cra: 'command', counter: 1n, recipient: ESME_EUI })
@@ -84,7 +86,7 @@ const rawMac = () => {
 }
 
 const bench = new Bench({ time: quick ? 300 : 2000, warmupTime: quick ? 100 : 500 })
-const RAW_CRITICAL = 'raw crypto of a Critical SR: sign + KDF + GMAC'
+const RAW_CRITICAL = 'raw crypto of a Critical SR: sign + verify + KDF + GMAC'
 const RAW_NON_CRITICAL = 'raw crypto of a non-critical SR: KDF + GMAC'
 const CRITICAL = 'DCC: SR 7.2 (Critical, signed in-process) to GBCS'
 const NON_CRITICAL = 'DCC: SR 7.4 (non-critical) to GBCS'
@@ -92,6 +94,7 @@ let outcome = ''
 bench
   .add(RAW_CRITICAL, () => {
     backend.sign(signer, message)
+    backend.verify(signer.publicKey, message, signature)
     rawMac()
   })
   .add(CRITICAL, async () => {
