@@ -1,4 +1,5 @@
 import { decodeFrame, decodePayload } from '@smetsim/gbcs'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { installCodeMatches, step } from './firmware.ts'
 import { nextChange } from './prepayment/index.ts'
@@ -139,5 +140,74 @@ describe('stepping at wakeAt', () => {
     const again = step(device, { kind: 'time' }, T0, { backend })
     expect(again.outputs.alerts.map((a) => [a.code, a.at])).toEqual([[0x810d, T0]])
     expect(again.outputs.wakeAt).toBeGreaterThan(T0)
+  })
+})
+
+describe('a caller that steps at wakeAt', () => {
+  it('never gets stuck: at most two steps at one instant, over random meters and consumer actions', () => {
+    const money = fc.integer({ min: -500_000, max: 3_000_000 })
+    fc.assert(
+      fc.property(
+        fc.record({
+          type: fc.constantFrom('ESME' as const, 'GSME' as const),
+          meterBalance: money,
+          watts: fc.integer({ min: 0, max: 5_000 }),
+          supply: fc.constantFrom('enabled' as const, 'disabled' as const, 'armed' as const),
+          lowCreditThreshold: fc.integer({ min: 0, max: 1_000_000 }),
+          emergencyCreditThreshold: fc.integer({ min: 0, max: 500_000 }),
+          emergencyCreditLimit: fc.integer({ min: 0, max: 500_000 }),
+          disablementThreshold: fc.integer({ min: -200_000, max: 100_000 }),
+          debt: fc.integer({ min: 0, max: 50_000 }),
+          nonDisablement: fc.array(
+            fc
+              .record({
+                day: fc.integer({ min: 0, max: 6 }),
+                start: fc.integer({ min: 0, max: 1_380 }),
+                len: fc.integer({ min: 1, max: 600 }),
+              })
+              .map(({ day, start, len }) => ({ day, start, end: Math.min(1_440, start + len) })),
+            { maxLength: 3 },
+          ),
+          actions: fc.array(fc.constantFrom('time', 'button', 'acceptEmergencyCredit'), {
+            minLength: 5,
+            maxLength: 25,
+          }),
+        }),
+        (o) => {
+          let device = testDevice(o.type, {
+            paymentMode: 'prepayment',
+            meterBalance: o.meterBalance,
+            watts: o.watts,
+            supply: o.supply,
+            config: {
+              lowCreditThreshold: o.lowCreditThreshold,
+              emergencyCreditThreshold: o.emergencyCreditThreshold,
+              emergencyCreditLimit: o.emergencyCreditLimit,
+              disablementThreshold: o.disablementThreshold,
+              debtRecoveryRates: [o.debt, 0],
+              nonDisablement: o.nonDisablement,
+            },
+          })
+          let now = T0
+          let sameInstant = 0
+          for (const action of o.actions) {
+            const input =
+              action === 'time'
+                ? ({ kind: 'time' } as const)
+                : action === 'button'
+                  ? ({ kind: 'button' } as const)
+                  : ({ kind: 'acceptEmergencyCredit', via: 'meter' } as const)
+            const { state, outputs } = step(device, input, now, { backend })
+            device = state
+            if (outputs.wakeAt === undefined) break
+            expect(outputs.wakeAt).toBeGreaterThanOrEqual(now)
+            sameInstant = outputs.wakeAt === now ? sameInstant + 1 : 0
+            expect(sameInstant).toBeLessThanOrEqual(1)
+            now = outputs.wakeAt
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
   })
 })
