@@ -17,6 +17,7 @@ import {
   decodePayload,
   defaultBackend,
   type GeneralSigning,
+  type Json,
   messageCodeName,
 } from '@smetsim/gbcs'
 import { type Authenticated, authenticateCommand, type RefusalReason } from './authenticate.ts'
@@ -300,10 +301,75 @@ function handleFrame(
   return next
 }
 
+/** The COSEM attribute holding the account's (payment mode's) activation date-time. */
+const ACCOUNT_ACTIVATION = { classId: 111, instance: '0.1.19.0.0.255', attribute: 13 }
+/** The COSEM attribute holding the disablement threshold's activation date-time. */
+const DISABLEMENT_THRESHOLD_ACTIVATION = { classId: 9000, instance: '0.0.94.44.128.22', attribute: 6 }
+/** The ZCL command a GCS02/GCS03 carries: Prepayment cluster, Change Payment Mode. */
+const CHANGE_PAYMENT_MODE = {
+  clusterId: '0705',
+  frameType: 'cluster',
+  direction: 'toServer',
+  disableDefaultResponse: false,
+  commandId: 6,
+  command: 'changePaymentMode',
+}
+
+/**
+ * The use-case-specific outcome alerts of future-dated commands, per message code: the alert's
+ * message code (0x00CC DLMS for an ESME, 0x00CD GBZ for a GSME) and what each alert names
+ * besides the command's message code and counter — for an ESME the COSEM attribute set at that
+ * time, for a GSME the ZCL command — one alert per entry, in this order. As the RTDS 4.5.0
+ * (SR 1.6) shows: ECS02 one alert (the account's activation time), ECS03 two (the disablement
+ * threshold's activation time first, then the account's), GCS02 and GCS03 one each. Commands
+ * not listed (GCS32/GCS39, CS02b) raise the generic alert (0x1000) with the code and time only.
+ */
+export const FUTURE_DATED_ALERTS: ReadonlyMap<
+  number,
+  { messageCode: number; targets: readonly { [field: string]: Json }[] }
+> = new Map([
+  [0x001a, { messageCode: 0x00cc, targets: [ACCOUNT_ACTIVATION] }],
+  [0x001b, { messageCode: 0x00cc, targets: [DISABLEMENT_THRESHOLD_ACTIVATION, ACCOUNT_ACTIVATION] }],
+  [0x006c, { messageCode: 0x00cd, targets: [CHANGE_PAYMENT_MODE] }],
+  [0x006d, { messageCode: 0x00cd, targets: [CHANGE_PAYMENT_MODE] }],
+])
+
+/**
+ * The outcome of a future-dated command, 0x8F66 (actioned) or 0x8F67 (not actioned), at its
+ * time: the use-case-specific alert(s) with the command's message code, its originator counter
+ * and what it set (FUTURE_DATED_ALERTS), or the generic alert for the commands without one.
+ * Each is a Critical (0x8Fxx) alert: signed, to the supplier in the cells at that moment.
+ */
+function raiseOutcome(
+  state: DeviceState,
+  due: PendingCommand,
+  outcome: number,
+  backend: CryptoBackend,
+  alerts: DeviceOutputs['alerts'],
+): DeviceState {
+  const specific = FUTURE_DATED_ALERTS.get(due.messageCode)
+  if (!specific) return raiseAlerts(state, [{ at: due.at, alert: outcome }], backend, alerts)
+  const command = {
+    messageCode: due.messageCode.toString(16).toUpperCase().padStart(4, '0'),
+    originatorCounter: due.originatorCounter.toString(),
+  }
+  let s = state
+  for (const target of specific.targets) {
+    const built = buildAlert(s, outcome, due.at, backend, {
+      messageCode: specific.messageCode,
+      fields: { futureDatedCommand: { ...command, ...target } },
+    })
+    s = built.state
+    alerts.push({ code: outcome, at: due.at, frame: built.frame })
+  }
+  return s
+}
+
 /**
  * Runs the future-dated commands due by `now`, each as its use case would have run it then,
- * and raises 0x8F66 (actioned) or 0x8F67 (not actioned) for each. Their responses were sent
- * when the commands arrived; the outcome travels in the alert.
+ * and raises its outcome (raiseOutcome): 0x8F66 when it ran, 0x8F67 when it could not (its use
+ * case failed; the state is then left as it was). Their responses were sent when the commands
+ * arrived; the outcome travels in the alert(s), after any alerts the use case itself raised.
  */
 function runDue(
   state: DeviceState,
@@ -332,7 +398,7 @@ function runDue(
     } catch {
       outcome = 0x8f67
     }
-    s = raiseAlerts(s, [{ at: due.at, alert: outcome }], backend, alerts)
+    s = raiseOutcome(s, due, outcome, backend, alerts)
   }
   return s
 }

@@ -54,30 +54,44 @@ export function isoSeconds(ms: number): string {
 }
 
 /**
+ * What makes an alert use-case specific rather than the generic 0x1000/0x1001: its own message
+ * code (e.g. 0x00CC/0x00CD, the outcome of a future-dated command) and the fields its view
+ * carries after the alert code and time stamp (e.g. `futureDatedCommand`).
+ */
+export interface AlertDetail {
+  messageCode: number
+  fields: { [field: string]: Json }
+}
+
+/**
  * An alert frame from the device, and the state with its counter advanced; undefined frame
- * when the device has no supplier to send it to.
+ * when the device has no supplier to send it to. Without `detail` it is the generic alert
+ * (0x1000 for a critical code, 0x1001 otherwise). Either way a 0x8Fxx alert is signed and any
+ * other MACed, as the RTDS shows (its 0x00CC/0x00CD 8F66 alerts are signed too).
  */
 export function buildAlert(
   state: DeviceState,
   alertCode: number,
   at: number,
   backend: CryptoBackend,
+  detail?: AlertDetail,
 ): { state: DeviceState; frame: Uint8Array | undefined } {
   const recipient = state.cells.supplierDs?.eui ?? state.cells.supplierKa?.eui
   if (!recipient) return { state, frame: undefined }
   const critical = isCriticalAlert(alertCode)
-  const messageCode = critical ? 0x1000 : 0x1001
+  const messageCode = detail?.messageCode ?? (critical ? 0x1000 : 0x1001)
   const counter = state.alertCounter + 1n
   const code = alertCode.toString(16).toUpperCase().padStart(4, '0')
   const timestamp = isoSeconds(at + state.clockOffset)
   const view: { name: string; [field: string]: Json } =
     state.type === 'GSME'
-      ? { name: `GSME Alert ${code}`, alertCode: code, timestamp }
+      ? { name: `GSME Alert ${code}`, alertCode: code, timestamp, ...detail?.fields }
       : {
           name: `ESME Alert ${code}`,
           invokeId: Number(0x20000000n | (counter & 0xffffffn)),
           alertCode: code,
           timestamp,
+          ...detail?.fields,
         }
   const content = buildPayload(view, { messageCode, cra: 'alert' }, state.type === 'GSME' ? 'gbz' : 'dlms')
   const s: GeneralSigning = {
