@@ -7,6 +7,7 @@
  * devices pays for parsing each trust-anchor key once and for each ECDH pair once.
  */
 
+import { allocBytes } from '@smetsim/core'
 import { Writer } from './codec/writer.ts'
 import {
   type CryptoBackend,
@@ -46,7 +47,7 @@ export function signGeneralSigning(
 export function encodeSignedFrame(s: GeneralSigning, key: PrivateKeyRef, backend: CryptoBackend): Uint8Array {
   const tbs = signedBytes(s)
   const signature = backend.sign(key, tbs)
-  const frame = new Uint8Array(1 + tbs.length + 1 + SIGNATURE_LENGTH)
+  const frame = allocBytes(1 + tbs.length + 1 + SIGNATURE_LENGTH)
   frame[0] = GENERAL_SIGNING_TAG
   frame.set(tbs, 1)
   frame[1 + tbs.length] = SIGNATURE_LENGTH // a one-byte length: 0x40
@@ -102,7 +103,7 @@ export function encodeMacedFrame(s: GeneralSigning, key: Uint8Array): Uint8Array
     )
   }
   const block = encodeGeneralSigning(s)
-  const aad = new Uint8Array(6 + block.length)
+  const aad = allocBytes(6 + block.length)
   aad[0] = SECURITY_CONTROL // then invocation counter 0 and one zero byte
   aad.set(block, 6)
   const mac = gbcsMac(key, s.originator, aad)

@@ -1,4 +1,6 @@
 /** Growable byte buffer for the GBCS encoders. */
+import { allocBytes } from '@smetsim/core'
+
 /**
  * Scratch buffers handed back by finished Writers. Every frame a device checks or answers goes
  * through several Writers, and a fresh ArrayBuffer for each was a measurable share of the work
@@ -56,7 +58,8 @@ export class Writer {
 
   /** The bytes written, as a new array; the Writer must not be used afterwards. */
   finish(): Uint8Array {
-    const out = this.buf.slice(0, this.at)
+    const out = allocBytes(this.at)
+    out.set(this.buf.subarray(0, this.at))
     if (spare.length < SPARE_MAX) spare.push(this.buf)
     this.buf = new Uint8Array(0)
     this.at = 0
