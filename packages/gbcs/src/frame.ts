@@ -85,14 +85,6 @@ export interface GbcsFrame {
 // Decoding
 
 export function decodeFrame(bytes: Uint8Array): GbcsFrame {
-  return readCommonFrame(bytes) ?? decodeFrameWithReader(bytes)
-}
-
-/**
- * decodeFrame by the general path alone: every field through a Reader, every fault a DecodeError
- * with its offset. decodeFrame gives the same result; exported for the tests that check so.
- */
-export function decodeFrameWithReader(bytes: Uint8Array): GbcsFrame {
   const r = new Reader(bytes)
   const tag = r.peek()
   if (tag !== GENERAL_CIPHERING_TAG && tag !== GENERAL_SIGNING_TAG) {
@@ -141,7 +133,7 @@ function readGeneralCiphering(r: Reader): GbcsFrame {
 
 /**
  * The bytes each decoded General-Signing block arrived as, kept on the very object decodeFrame
- * returned (frozen) under a non-enumerable symbol: signedBytes, macAad and transactionBytes reuse
+ * returned (frozen) under a non-enumerable symbol: signedBytes, macAad and receivedTransaction reuse
  * them instead of encoding the block again (a device checks every command it receives). A copy
  * made by spreading the object does not carry them, so it is encoded afresh. The copy is laid out
  * as the MAC's additional authenticated data — six header bytes, then the block — and the
@@ -257,71 +249,6 @@ function receivedSigning(
 
 const EMPTY_SIGNATURE: SignatureField = Object.freeze({ kind: 'empty' })
 const ABSENT_SIGNATURE: SignatureField = Object.freeze({ kind: 'absent' })
-
-/**
- * The shape nearly every frame a device receives has, read by offset: the MAC header, a
- * General-Signing block with no date-time and no supplementary fields (other-information is the
- * message code alone), and the MAC. Anything else — another shape, or a fault — gives undefined,
- * and decodeFrameWithReader decodes it or names the fault and its offset. Same result as that
- * path (tests check it on random frames and on every byte of corrupted ones).
- *
- *   DD 000000000000 <len> 11 00000000 | DF 09 <CRA> <counter:8> 08 <originator:8> 08 <recipient:8>
- *   00 02 <message code:2> <len> <content> [00 | 40 <signature:64>] | <MAC:12>
- */
-function readCommonFrame(b: Uint8Array): GbcsFrame | undefined {
-  const n = b.length
-  if (n < 8 || b[0] !== GENERAL_CIPHERING_TAG || (b[1]! | b[2]! | b[3]! | b[4]! | b[5]! | b[6]!) !== 0)
-    return undefined
-  const service = lengthAt(b, 7)
-  if (!service || service.end + service.length !== n) return undefined
-  const s = service.end + 5 // after the security header
-  if (b[s - 5] !== SECURITY_CONTROL || (b[s - 4]! | b[s - 3]! | b[s - 2]! | b[s - 1]!) !== 0) return undefined
-  const end = n - MAC_LENGTH
-  if (end - s < 34 || b[s] !== GENERAL_SIGNING_TAG || b[s + 1] !== 9) return undefined
-  const cra = CRA_BY_CODE[b[s + 2]!]
-  if (!cra || b[s + 11] !== 8 || b[s + 20] !== 8 || b[s + 29] !== 0 || b[s + 30] !== 2) return undefined
-  const content = lengthAt(b, s + 33)
-  if (!content) return undefined
-  const signedEnd = content.end + content.length
-  const tail = end - signedEnd
-  const signature =
-    tail === 0
-      ? 'absent'
-      : tail === 1 && b[signedEnd] === 0
-        ? 'empty'
-        : tail === 1 + SIGNATURE_LENGTH && b[signedEnd] === SIGNATURE_LENGTH
-          ? 'ecdsa'
-          : undefined
-  if (!signature) return undefined
-  const signing = receivedSigning(b.subarray(s, end), {
-    cra,
-    originatorCounter: readUintBE(b.subarray(s + 3, s + 11)),
-    originator: euiFromBytes(b.subarray(s + 12, s + 20)),
-    recipient: euiFromBytes(b.subarray(s + 21, s + 29)),
-    messageCode: (b[s + 31]! << 8) | b[s + 32]!,
-    supplementary: undefined,
-    dateTimeAt: undefined,
-    contentAt: content.end - s,
-    contentLength: content.length,
-    signedEnd: signedEnd - s,
-    signature,
-  })
-  return { signing, mac: b.slice(end) }
-}
-
-/** A minimal GBCS length (see codec/length.ts) at `at`, and where it ends; undefined if not. */
-function lengthAt(b: Uint8Array, at: number): { length: number; end: number } | undefined {
-  const first = b[at]
-  if (first === undefined) return undefined
-  if (first < 0x80) return { length: first, end: at + 1 }
-  if (first === 0x81 && b[at + 1] !== undefined && b[at + 1]! >= 0x80)
-    return { length: b[at + 1]!, end: at + 2 }
-  if (first === 0x82 && b[at + 2] !== undefined) {
-    const v = (b[at + 1]! << 8) | b[at + 2]!
-    if (v >= 0x100) return { length: v, end: at + 3 }
-  }
-  return undefined
-}
 
 function readSystemTitle(r: Reader, what: string): Eui64 {
   if (r.u8(`${what} length`) !== 8) r.fail(`${what} length must be 8`)
