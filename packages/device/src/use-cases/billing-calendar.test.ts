@@ -324,6 +324,38 @@ describe('SR 6.8 on the ESME (ECS30, ECS30a)', () => {
     ])
   })
 
+  it('moves with the device clock when ECS70 sets it: one alert per billing date, at device midnight', () => {
+    // Daily at 00:00 device time, the device clock right (offset 0).
+    const daily = ecs30([{ time: '00000000', date: 'FFFFFFFFFF' }])
+    let d = step(esme, { kind: 'frame', bytes: command(ECS30, daily, esme, { counter: 20n }) }, T0, {
+      backend,
+    }).state
+    expect(iso(d.billingCalendar?.next)).toBe('2026-01-06T00:00:00.000Z')
+    // 21:00: ECS70 puts the device clock two hours behind (validity interval around 19:00).
+    const at = utc('2026-01-05T21:00:00Z')
+    const clock = {
+      name: 'ECS70 Set Clock',
+      invokeId: 7,
+      clockBase: 5,
+      presetTime: 'unspecified',
+      validityIntervalStart: '2026-01-05T18:59:00Z',
+      validityIntervalEnd: '2026-01-05T19:01:00Z',
+    }
+    const set = step(d, { kind: 'frame', bytes: command(0x0062, clock, d, { counter: 21n }) }, at, {
+      backend,
+    })
+    expect(set.outputs.outcome).toBe('executed')
+    d = set.state
+    expect(d.clockOffset).toBe(-2 * 3_600_000)
+    // Device midnight is now 02:00 virtual time: the next billing instant moved with the clock.
+    expect(iso(d.billingCalendar?.next)).toBe('2026-01-06T02:00:00.000Z')
+    const day = step(d, { kind: 'time' }, utc('2026-01-07T03:00:00Z'), { backend })
+    expect(billingAlerts(day.outputs.alerts).map((a) => iso(a.at))).toEqual([
+      '2026-01-06T02:00:00.000Z',
+      '2026-01-07T02:00:00.000Z',
+    ])
+  })
+
   it('from the network operator: refused (0x8F30), the calendar unchanged', () => {
     const before = testDevice('ESME', { billingCalendar: { first: T0 + DAY, everyDays: 7 } })
     const bytes = command(ECS30, ecs30([{ time: '00000000', date: 'FFFFFF01FF' }]), before, {

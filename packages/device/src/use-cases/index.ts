@@ -7,9 +7,15 @@ import type { CryptoBackend, Json } from '@smetsim/gbcs'
 import type { Authenticated } from '../authenticate.ts'
 import { activateEmergencyCredit, type AlertEvent as Event, type Supply } from '../prepayment/index.ts'
 import { isoSeconds } from '../protect.ts'
-import { type DeviceState, prepaymentContext, remainingBatteryDays } from '../state.ts'
+import {
+  type BillingCalendar,
+  type BillingSchedule,
+  type DeviceState,
+  prepaymentContext,
+  remainingBatteryDays,
+} from '../state.ts'
 import { topUp } from '../top-up.ts'
-import { updateBillingCalendarEsme, updateBillingCalendarGsme } from './billing-calendar.ts'
+import { calendarFrom, updateBillingCalendarEsme, updateBillingCalendarGsme } from './billing-calendar.ts'
 import { updateSecurityCredentials } from './credentials.ts'
 import { readGsmeImportRegisters, readGsmePrepaymentValues } from './gsme-reads.ts'
 import { readImportEnergy, readPrepaymentRegisters } from './reads.ts'
@@ -205,7 +211,24 @@ function syncClock(state: DeviceState, v: View, now: number): DeviceState {
   let clockOffset = state.clockOffset
   if (Number.isFinite(start) && Number.isFinite(end) && (deviceTime < start || deviceTime > end))
     clockOffset = Math.round((start + end) / 2) - now
-  return { ...state, clockOffset, commissioning: 'commissioned' }
+  // A calendar of dates or periods falls due on the device clock: when the clock moves, its next
+  // instant (kept in virtual time) moves with it, or a billing date could come twice or not at all.
+  const calendar = state.billingCalendar
+  const billingCalendar =
+    calendar && clockOffset !== state.clockOffset && !('everyDays' in calendar)
+      ? calendarFrom(withoutNext(calendar), now, clockOffset)
+      : calendar
+  return {
+    ...state,
+    clockOffset,
+    commissioning: 'commissioned',
+    ...(billingCalendar && { billingCalendar }),
+  }
+}
+
+function withoutNext(calendar: BillingCalendar): Exclude<BillingSchedule, { everyDays: number }> {
+  const { next: _, ...schedule } = calendar
+  return schedule as Exclude<BillingSchedule, { everyDays: number }>
 }
 
 const clockEsme: Handler = (state, v, _auth, now) => {
