@@ -266,6 +266,28 @@ describe('SR 8.11 and the MP121 install code register', () => {
     expect(JSON.stringify(e.sat.query({}))).not.toContain(toHex(CODE))
   })
 
+  it('never writes an install code to the SAT, however it is sent; an empty bulk request is recorded too', async () => {
+    const e = estate({ mp121: true })
+    // An SR 5.1 carrying an 8.11 with a code is refused, but its request record is written first.
+    await e.dcc.submit({
+      requestId: `${A}:${ESME_EUI}:950`,
+      role: 'IS',
+      srv: '5.1',
+      commandVariant: 8,
+      deviceType: 'ESME',
+      parameters: {
+        serviceRequest: { srv: '8.11', parameters: { deviceId: ESME2, installCode: toHex(CODE2) } },
+      },
+    })
+    await e.dcc.submit({ ...updateHanLog(A, { deviceId: ESME_EUI, installCode: toHex(CODE) }), srv: '8.11 ' })
+    const sat = JSON.stringify(e.sat.query({}))
+    expect(sat).not.toContain(toHex(CODE))
+    expect(sat).not.toContain(toHex(CODE2))
+    expect(sat).toContain('(redacted)')
+    expect(e.dcc.obtainInstallCodes(B, [])).toEqual([])
+    expect(e.sat.query({ kind: 'installCode', user: B }).map((r) => r.code)).toEqual(['EPARAMETERS'])
+  })
+
   it('a supplier not registered for the device cannot obtain codes, MP121 or not', () => {
     const e = estate({ mp121: true })
     e.changeOfSupplier()

@@ -359,6 +359,25 @@ describe('CV4 / CV5: the User signs the Pre-Command', () => {
     expect(dcc.pendingSignatures()).toEqual([])
   })
 
+  it('a RequestID sent again replaces its waiting Pre-Command and still expires in issue order', async () => {
+    const { dcc, sat, setClock } = fixture({ signers: 'none', preCommandTtlMs: 60_000 })
+    const a = rid(A, ESME_EUI, 57)
+    const b = rid(A, ESME_EUI, 58)
+    await dcc.submit(sr(a, '7.3'))
+    setClock(T0 + 10_000)
+    await dcc.submit(sr(b, '7.3'))
+    setClock(T0 + 50_000)
+    await dcc.submit(sr(a, '7.3')) // a again: the first one is superseded
+    // Access control accepts the second a (I99), then its Pre-Command supersedes the first.
+    expect(sat.query({ kind: 'decision', requestId: a }).map((r) => r.code)).toEqual([
+      'I99',
+      'I99',
+      PRE_COMMAND_EXPIRED_CODE,
+    ])
+    setClock(T0 + 70_000) // b (issued at 10 s) is overdue; the new a (50 s) is not
+    expect(dcc.pendingSignatures()).toEqual([a])
+  })
+
   it('a bad CV5 is refused and the Pre-Command stays pending: wrong key, another Pre-Command, junk', async () => {
     const { dcc, sat, sent } = fixture({ signers: 'none' })
     const id = rid(A, ESME_EUI, 60)

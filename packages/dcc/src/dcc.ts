@@ -247,7 +247,7 @@ export function createDcc(config: DccConfig): Dcc {
         ...(!srvOk && { claimedSrv: srv }),
         ...(!senderOk && { claimedSender: String(request.sender) }),
         ...(request.parameters !== undefined &&
-          plainJson(request.parameters) && { parameters: auditedParameters(srv, request.parameters) }),
+          plainJson(request.parameters) && { parameters: auditedParameters(request.parameters) }),
         ...(run && { schedule: { ...run } }),
       },
     })
@@ -353,6 +353,23 @@ export function createDcc(config: DccConfig): Dcc {
 
     const signer = signers.get(commandOriginator)
     if (!signer) {
+      // A RequestID sent again while its Pre-Command waits: the new one replaces it (and goes to
+      // the end of the queue in issue order, which expirePreCommands relies on); the old one's
+      // fate is recorded.
+      const superseded = pending.get(requestId)
+      if (superseded) {
+        pending.delete(requestId)
+        finish(
+          'decision',
+          superseded,
+          PRE_COMMAND_EXPIRED_CODE,
+          'superseded by a new Pre-Command for the same RequestID',
+          {
+            step: 'preCommand',
+            unconfirmed: 'what the DCC does with a RequestID sent again',
+          },
+        )
+      }
       pending.set(requestId, {
         ...p,
         preCommand: pre,

@@ -41,6 +41,7 @@ export const SOLR_UNCONFIRMED: readonly string[] = Object.freeze([
   'the certificates revoked are those listed for the failed Supplier in the User register at `at`',
   'the SoLR Contingency role is granted by adding SoLRC to the SRP’s roles; the SoLRC request is sent with the SRP as Business Originator',
   'a SoLRC request’s command goes to the meter as the failed Supplier’s (GBCS originator), signed with the failed Supplier’s key, which the SRP holds: the meter trusts no other certificate; the DCC verifies that signature with the failed Supplier’s certificate even once it is revoked',
+  'a SoLRC command’s Originator Counter is the SRP’s RequestID counter: the meter refuses it (E21 at the DCC, replay on the device) unless it is above the failed Supplier’s last one, which the SRP must know (it ran the failed Supplier’s systems)',
 ])
 
 export type SolrAction =

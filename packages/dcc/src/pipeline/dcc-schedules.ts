@@ -52,17 +52,22 @@ export interface DccSchedules {
   runDue(upTo?: number): Promise<ScheduleRunResult[]>
   /** The User's DCC Schedules (a copy). */
   of(userId: string): DccSchedule[]
-  /** Results of the User's schedule runs, in order (a copy). */
+  /** Results of the User's schedule runs, in order (a copy): the latest SCHEDULE_RESULTS_KEPT. */
   resultsFor(userId: string): ScheduleRunResult[]
   /** Every DCC Schedule as plain JSON (a copy). */
   readonly book: ScheduleBook
 }
+
+/** Schedule run results kept per User for `scheduleResultsFor` (older ones are in the SAT). */
+export const SCHEDULE_RESULTS_KEPT = 1000
 
 export function createDccSchedules(
   ctx: Pick<PipelineContext, 'config' | 'permissions' | 'finish' | 'iso' | 'submit'>,
 ): DccSchedules {
   const { config, permissions, finish, iso } = ctx
   let scheduleBook: ScheduleBook = config.schedules ? structuredClone(config.schedules) : emptyScheduleBook()
+  // The latest results per User only: a long-running DCC would otherwise keep every run's
+  // response for ever. The SAT keeps the record of every run.
   const scheduleResults = new Map<Eui64, ScheduleRunResult[]>()
   let scheduleChain: Promise<unknown> = Promise.resolve()
 
@@ -227,6 +232,8 @@ export function createDccSchedules(
         result,
       }
       push(scheduleResults, schedule.owner, entry)
+      const kept = scheduleResults.get(schedule.owner)!
+      if (kept.length > SCHEDULE_RESULTS_KEPT) kept.splice(0, kept.length - SCHEDULE_RESULTS_KEPT)
       out.push(entry)
     }
     return out

@@ -25,10 +25,20 @@ import {
 import type { PipelineContext, PipelineState } from './context.ts'
 import type { DuisRequest, DuisResult, HanDeviceLogOutcome } from './types.ts'
 
-/** The parameters as the SAT keeps them: an SR 8.11 install code is not written to the audit trail. */
-export function auditedParameters(srv: string, parameters: object): JsonValue {
-  const copy = { ...(parameters as { [k: string]: JsonValue }) }
-  if (srv === '8.11' && copy.installCode !== undefined) copy.installCode = '(redacted)'
+/**
+ * The parameters as the SAT keeps them: no install code is written to the audit trail — any
+ * `installCode`, at any depth and whatever the SRV claims to be (an SR 5.1 may carry an 8.11).
+ */
+export function auditedParameters(parameters: object): JsonValue {
+  return redactInstallCodes(parameters as JsonValue)
+}
+
+function redactInstallCodes(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(redactInstallCodes)
+  if (value === null || typeof value !== 'object') return value
+  const copy: { [k: string]: JsonValue } = {}
+  for (const [k, v] of Object.entries(value))
+    copy[k] = k === 'installCode' && v !== undefined ? '(redacted)' : redactInstallCodes(v)
   return copy
 }
 

@@ -13,7 +13,7 @@ import {
   obtainInstallCodes,
 } from '../registration/install-codes.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
-import { SUCCESS_CODE } from './codes.ts'
+import { BAD_PARAMETERS_CODE, SUCCESS_CODE } from './codes.ts'
 import { userKey } from './context.ts'
 import type { Dcc, DccConfig } from './types.ts'
 
@@ -36,6 +36,13 @@ export function createInstallCodeRegister({
   function auditInstallCode(user: string, action: 'lodge' | 'obtain', answers: InstallCodeAnswer[]) {
     const who = userKey(user)
     if (!who) return // unattributable: no SAT record can name a User
+    if (answers.length === 0)
+      sat.append({
+        kind: 'installCode',
+        user: who,
+        code: BAD_PARAMETERS_CODE,
+        detail: { action, mp121: installSettings().mp121, reason: 'no devices asked for' },
+      })
     for (const a of answers) {
       const device = userKey(a.deviceId)
       sat.append({
