@@ -263,9 +263,11 @@ export function billingPeriodFrom(
 }
 
 /**
- * GCS25 / GCS25a: replace the GSME's billing calendar with the billing period. The block period
- * must describe the same period (start, duration and duration type); otherwise it fails and the
- * calendar stays as it was.
+ * GCS25 / GCS25a: replace the GSME's billing calendar with the billing period. Its two ZCL
+ * commands are answered one by one: a bad billing period fails both and changes nothing; a block
+ * period that does not describe the same period (start, duration and duration type) fails on its
+ * own, and the billing period, answered as a success, still takes effect (as the RTDS error
+ * response reports it: billing period success, block period failure).
  */
 export const updateBillingCalendarGsme: Handler = (state, v, _auth, now) => {
   const head = { name: v.name, sequenceNumber: v.sequenceNumber as number }
@@ -290,15 +292,16 @@ export const updateBillingCalendarGsme: Handler = (state, v, _auth, now) => {
     v.blockPeriodStartTime === v.billingPeriodStartTime &&
     v.blockPeriodDuration === v.billingPeriodDuration &&
     v.blockPeriodDurationType === v.billingPeriodDurationType
+  const calendar = withCalendar(state, calendarFrom({ period }, now, state.clockOffset))
   if (!sameBlock)
     return {
-      state,
+      state: calendar,
       response: answer('success', 'hardware-failure'),
       events: [],
       reason: 'the block period does not match the billing period',
     }
   return {
-    state: withCalendar(state, calendarFrom({ period }, now, state.clockOffset)),
+    state: calendar,
     response: answer('success', 'success'),
     events: [],
   }
