@@ -367,8 +367,9 @@ function raiseOutcome(
 
 /**
  * Runs the future-dated commands due by `now`, each as its use case would have run it then,
- * and raises its outcome (raiseOutcome): 0x8F66 when it ran, 0x8F67 when it could not (its use
- * case failed; the state is then left as it was). Their responses were sent when the commands
+ * and raises its outcome (raiseOutcome): 0x8F66 when it ran — also when the use case answered
+ * with an error result (unconfirmed) — and 0x8F67 when it could not run at all (the use case
+ * threw; the state is then left as it was). Their responses were sent when the commands
  * arrived; the outcome travels in the alert(s), after any alerts the use case itself raised.
  */
 function runDue(
