@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { bytesEqual, concatBytes, fromHex, readUintBE, toHex, writeUintBE } from './bytes.ts'
+import { allocBytes, bytesEqual, concatBytes, fromHex, readUintBE, toHex, writeUintBE } from './bytes.ts'
 import { euiFromBytes, euiToDuis, euiToFileStem, parseEui } from './eui.ts'
 
 describe('hex', () => {
@@ -50,5 +50,17 @@ describe('EUI-64', () => {
   it('rejects anything else', () => {
     expect(() => parseEui('90B3D51F3001000')).toThrow('not an EUI-64')
     expect(() => euiFromBytes(new Uint8Array(7))).toThrow('8 bytes')
+  })
+})
+
+describe('allocBytes', () => {
+  it('gives zero-filled arrays of the size asked for that never share bytes', () => {
+    const arrays = [0, 1, 64, 65, 140, 1024, 1025, 5000, 140, 900, 900, 900].map((n) => allocBytes(n))
+    expect(arrays.map((a) => a.length)).toEqual([0, 1, 64, 65, 140, 1024, 1025, 5000, 140, 900, 900, 900])
+    for (const a of arrays) expect(a.every((b) => b === 0)).toBe(true)
+    arrays.forEach((a, i) => a.fill(i + 1))
+    arrays.forEach((a, i) => expect(a.every((b) => b === i + 1)).toBe(true))
+    // Enough to start new slabs: still zero when handed out.
+    for (let i = 0; i < 200; i++) expect(allocBytes(700).every((b) => b === 0)).toBe(true)
   })
 })
