@@ -2,10 +2,16 @@
 
 const HEX_DIGITS = '0123456789ABCDEF'
 
+/** The two hex digits of every byte value: one concatenation per byte instead of two. */
+const HEX_PAIRS: readonly string[] = Array.from(
+  { length: 256 },
+  (_, b) => HEX_DIGITS[b >> 4]! + HEX_DIGITS[b & 15]!,
+)
+
 /** Upper-case hex without separators, as GBCS and DUIS print bytes. */
 export function toHex(bytes: Uint8Array): string {
   let out = ''
-  for (const b of bytes) out += HEX_DIGITS[b >> 4]! + HEX_DIGITS[b & 15]!
+  for (let i = 0; i < bytes.length; i++) out += HEX_PAIRS[bytes[i]!]!
   return out
 }
 
