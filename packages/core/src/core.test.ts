@@ -58,8 +58,8 @@ describe('allocBytes', () => {
     const arrays = [0, 1, 64, 65, 140, 1024, 1025, 5000, 140, 900, 900, 900].map((n) => allocBytes(n))
     expect(arrays.map((a) => a.length)).toEqual([0, 1, 64, 65, 140, 1024, 1025, 5000, 140, 900, 900, 900])
     for (const a of arrays) expect(a.every((b) => b === 0)).toBe(true)
-    arrays.forEach((a, i) => a.fill(i + 1))
-    arrays.forEach((a, i) => expect(a.every((b) => b === i + 1)).toBe(true))
+    for (const [i, a] of arrays.entries()) a.fill(i + 1)
+    for (const [i, a] of arrays.entries()) expect(a.every((b) => b === i + 1)).toBe(true)
     // Enough to start new slabs: still zero when handed out.
     for (let i = 0; i < 200; i++) expect(allocBytes(700).every((b) => b === 0)).toBe(true)
   })

@@ -63,9 +63,17 @@ export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
-    return a.every((x, i) => jsonEqual(x, b[i]))
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false
+    return true
   }
-  const ka = Object.keys(a).filter((k) => a[k] !== undefined)
-  const kb = Object.keys(b).filter((k) => b[k] !== undefined)
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]))
+  // Without key arrays: every defined key of a is in b with an equal value, and b has no more
+  // defined keys than a (this runs on every payload a device checks).
+  let defined = 0
+  for (const k in a) {
+    if (!Object.hasOwn(a, k) || a[k] === undefined) continue
+    if (!Object.hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false
+    defined++
+  }
+  for (const k in b) if (Object.hasOwn(b, k) && b[k] !== undefined && --defined < 0) return false
+  return defined === 0
 }
