@@ -20,11 +20,12 @@ function canonical(x: unknown): string {
 function shuffled(x: unknown, salt: number): unknown {
   if (Array.isArray(x)) return x.map((v, i) => shuffled(v, salt + i))
   if (x !== null && typeof x === 'object') {
-    const entries = Object.entries(x as Record<string, unknown>).reverse()
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of entries) out[k] = shuffled(v, salt + 1)
-    if (salt % 3 === 0) out.__absent = undefined
-    return out
+    // Object.fromEntries makes own members even of '__proto__' (an assignment would not).
+    const entries = Object.entries(x as Record<string, unknown>)
+      .reverse()
+      .map(([k, v]): [string, unknown] => [k, shuffled(v, salt + 1)])
+    if (salt % 3 === 0) entries.push(['__absent', undefined])
+    return Object.fromEntries(entries)
   }
   return x
 }
@@ -48,5 +49,8 @@ describe('jsonEqual', () => {
     expect(jsonEqual({ a: 1, b: 2 }, { a: 1 })).toBe(false)
     expect(jsonEqual({ a: 1, b: undefined } as unknown as Json, { a: 1 })).toBe(true)
     expect(jsonEqual([1, 2], { 0: 1, 1: 2 })).toBe(false)
+    // A member called __proto__ is a member like any other (JSON.parse makes such objects).
+    expect(jsonEqual(JSON.parse('{"__proto__": 1}'), {})).toBe(false)
+    expect(jsonEqual(JSON.parse('{"__proto__": 1}'), JSON.parse('{"__proto__": 1}'))).toBe(true)
   })
 })
