@@ -105,22 +105,38 @@ export function credentialFromCertificate(
   return credential
 }
 
-const refs = new Map<string, WeakMap<Credential, PublicKeyRef>>()
+/**
+ * A value made once per backend and key object, and kept as long as the key object lives. `make`
+ * takes both rather than closing over them: this runs for every command a device checks.
+ */
+function perBackend<K extends object, V>(
+  caches: Map<string, WeakMap<K, V>>,
+  backend: CryptoBackend,
+  key: K,
+  make: (backend: CryptoBackend, key: K) => V,
+): V {
+  let byKey = caches.get(backend.name)
+  if (!byKey) {
+    byKey = new WeakMap()
+    caches.set(backend.name, byKey)
+  }
+  let value = byKey.get(key)
+  if (value === undefined) {
+    value = make(backend, key)
+    byKey.set(key, value)
+  }
+  return value
+}
+
+const publicRefs = new Map<string, WeakMap<Credential, PublicKeyRef>>()
 
 /** The backend's parsed key for a credential, imported once per backend and credential. */
 export function publicKeyOf(credential: Credential, backend: CryptoBackend): PublicKeyRef {
-  let byCredential = refs.get(backend.name)
-  if (!byCredential) {
-    byCredential = new WeakMap()
-    refs.set(backend.name, byCredential)
-  }
-  let ref = byCredential.get(credential)
-  if (!ref) {
-    ref = backend.importPublicKey(credential.publicKey, { trustAnchor: true })
-    byCredential.set(credential, ref)
-  }
-  return ref
+  return perBackend(publicRefs, backend, credential, importTrustAnchor)
 }
+
+const importTrustAnchor = (backend: CryptoBackend, c: Credential) =>
+  backend.importPublicKey(c.publicKey, { trustAnchor: true })
 
 /** Which remote-party role, if any, holds this EUI in a cell the device has. */
 export function roleOfOriginator(cells: TrustAnchorCells, eui: Eui64): RemotePartyRole | undefined {
@@ -156,13 +172,6 @@ export function signingCell(role: RemotePartyRole): CellName {
   return role === 'root' || role === 'recovery' ? role : cellName(role, 'digitalSignature')
 }
 
-/**
- * The two keys of a static ECDH with the party in a key-agreement cell. Normally the device's
- * own key-agreement private key and the cell's public key. A device built from a test keystore
- * that lacks its private key (the DCC's RTDS keystore has none for its devices) may instead
- * hold the remote parties' private keys (`keys.standIn`): static ECDH gives the same secret
- * either way round, so the device still checks every MAC itself.
- */
 const privateRefs = new Map<string, WeakMap<Uint8Array, PrivateKeyRef>>()
 
 /**
@@ -171,19 +180,18 @@ const privateRefs = new Map<string, WeakMap<Uint8Array, PrivateKeyRef>>()
  * each command is a WeakMap hit rather than an import.
  */
 export function privateKeyOf(scalar: Uint8Array, backend: CryptoBackend): PrivateKeyRef {
-  let byScalar = privateRefs.get(backend.name)
-  if (!byScalar) {
-    byScalar = new WeakMap()
-    privateRefs.set(backend.name, byScalar)
-  }
-  let ref = byScalar.get(scalar)
-  if (!ref) {
-    ref = backend.importPrivateKey(scalar)
-    byScalar.set(scalar, ref)
-  }
-  return ref
+  return perBackend(privateRefs, backend, scalar, importScalar)
 }
 
+const importScalar = (backend: CryptoBackend, scalar: Uint8Array) => backend.importPrivateKey(scalar)
+
+/**
+ * The two keys of a static ECDH with the party in a key-agreement cell. Normally the device's
+ * own key-agreement private key and the cell's public key. A device built from a test keystore
+ * that lacks its private key (the DCC's RTDS keystore has none for its devices) may instead
+ * hold the remote parties' private keys (`keys.standIn`): static ECDH gives the same secret
+ * either way round, so the device still checks every MAC itself.
+ */
 export function keyAgreement(
   keys: DeviceKeys,
   cell: Credential,
@@ -194,6 +202,21 @@ export function keyAgreement(
   const peer = keys.standIn?.peers[`${cell.eui}${prepayment ? '-pp' : ''}`]
   if (!peer || !keys.standIn) return undefined
   return { own: privateKeyOf(peer, backend), other: backend.importPublicKey(keys.standIn.publicKey) }
+}
+
+/**
+ * The two keys of a static ECDH with the party `eui` through its key-agreement cell — what a
+ * response, an encrypted read or a MACed alert to that party is keyed with — or undefined when
+ * the device holds no such cell (or no key to agree with it).
+ */
+export function keyAgreementWith(
+  keys: DeviceKeys,
+  cells: TrustAnchorCells,
+  eui: Eui64,
+  backend: CryptoBackend,
+): { own: PrivateKeyRef; other: PublicKeyRef } | undefined {
+  const cell = keyAgreementCredential(cells, eui)
+  return cell && keyAgreement(keys, cell, backend)
 }
 
 /** A device's own keys: 32-byte private scalars. */

@@ -7,7 +7,7 @@ import {
   type Json,
   messageKey,
 } from '@smetsim/gbcs'
-import { keyAgreement, keyAgreementCredential, privateKeyOf } from './cells.ts'
+import { keyAgreementWith, privateKeyOf } from './cells.ts'
 import type { DeviceState } from './state.ts'
 
 function protect(
@@ -17,10 +17,8 @@ function protect(
   backend: CryptoBackend,
 ): Uint8Array | undefined {
   if (signed) return encodeSignedFrame(s, privateKeyOf(state.keys.ds, backend), backend)
-  const credential = keyAgreementCredential(state.cells, s.recipient)
-  if (!credential) return undefined // nobody to agree a key with: the message cannot be protected
-  const pair = keyAgreement(state.keys, credential, backend)
-  if (!pair) return undefined
+  const pair = keyAgreementWith(state.keys, state.cells, s.recipient, backend)
+  if (!pair) return undefined // nobody to agree a key with: the message cannot be protected
   const unsigned: GeneralSigning = { ...s, signature: { kind: 'empty' } }
   return encodeMacedFrame(unsigned, messageKey(unsigned, pair.own, pair.other, backend))
 }

@@ -27,7 +27,7 @@
  * Price Trailing Digit and Currency travel in the clear in GCS14's first component.
  */
 import { fromHex, toHex, writeUintBE } from '@smetsim/core'
-import { keyAgreement, keyAgreementCredential } from '../cells.ts'
+import { keyAgreementWith } from '../cells.ts'
 import type { DeviceState } from '../state.ts'
 import type { Handler, View } from './index.ts'
 import {
@@ -275,8 +275,7 @@ function protectedGsmeRead(
   return (state, command, auth, _now, backend) => {
     const head: View = { name: command.name, sequenceNumber: command.sequenceNumber as number }
     const s = auth.frame.signing
-    const cell = keyAgreementCredential(state.cells, s.originator)
-    const pair = cell && keyAgreement(state.keys, cell, backend)
+    const pair = keyAgreementWith(state.keys, state.cells, s.originator, backend)
     if (!pair)
       return {
         state,

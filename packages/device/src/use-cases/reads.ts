@@ -18,7 +18,7 @@
  */
 import { fromHex, toHex, writeUintBE } from '@smetsim/core'
 import { aesGcmDecrypt, aesGcmEncrypt, GBCS_TAG_LENGTH, gbcsKdf, type Json } from '@smetsim/gbcs'
-import { keyAgreement, keyAgreementCredential } from '../cells.ts'
+import { keyAgreementWith } from '../cells.ts'
 import type { DeviceState } from '../state.ts'
 import type { Handler } from './index.ts'
 
@@ -236,8 +236,7 @@ function protectedRead(plaintext: (state: DeviceState) => Uint8Array): RegisterR
   return (state, command, auth, _now, backend) => {
     const head = { name: command.name, invokeId: command.invokeId as number }
     const s = auth.frame.signing
-    const cell = keyAgreementCredential(state.cells, s.originator)
-    const pair = cell && keyAgreement(state.keys, cell, backend)
+    const pair = keyAgreementWith(state.keys, state.cells, s.originator, backend)
     // No key to encrypt for the requester: the registers are not disclosed. The action fails
     // with read-write-denied (3) and, as for every failed action, no data.
     if (!pair)
