@@ -10,6 +10,7 @@ import {
   signedBytes,
   tryDecodeFrame,
 } from './frame.ts'
+import { frameFromJson, frameToJson } from './frame-json.ts'
 
 // Our own example: an "Arm Supply" style command from supplier 90B3D51F30010000 to ESME
 // 0001020304050607, counter 0x1000, with a dummy content, a dummy signature and a dummy MAC.
@@ -115,6 +116,27 @@ describe('malformed frames', () => {
     })
   }
 
+  it('1 to 7 bytes after the supplementary remote party counter are refused (no counter, no certificate)', () => {
+    const withTail = (n: number) => {
+      // other-information: its length, message code, remote party id and counter, then n bytes
+      const other = `${(2 + 8 + 8 + n).toString(16).padStart(2, '0')} 0051 90B3D51F30020000 0000000000000007 ${'30'.repeat(n)}`
+      return fromHex(`DF 09 01 0000000000001000 08 90B3D51F30010000 08 0001020304050607 00 ${other} 00`)
+    }
+    for (let n = 1; n <= 7; n++) {
+      const r = tryDecodeFrame(withTail(n))
+      expect(r.ok, `${n} bytes`).toBe(false)
+      if (!r.ok)
+        expect(r.error.message).toBe(
+          `${n} bytes after the supplementary remote party counter: neither an originator counter (8) nor a key agreement certificate at offset 49`,
+        )
+    }
+    // 8 bytes are the supplementary originator counter, 9 or more a certificate: both round-trip.
+    for (const n of [8, 9]) {
+      const bytes = withTail(n)
+      expect(toHex(encodeFrame(decodeFrame(bytes)))).toBe(toHex(bytes))
+    }
+  })
+
   it('trailing bytes after a frame are refused', () => {
     const r = tryDecodeFrame(fromHex(`${toHex(expected)}00`))
     expect(r.ok).toBe(false)
@@ -137,6 +159,11 @@ const arbitrarySigning: fc.Arbitrary<GeneralSigning> = fc.record(
       fc.record({ remotePartyId: eui }),
       fc.record({ remotePartyId: eui, remotePartyCounter: counter }),
       fc.record({ remotePartyId: eui, remotePartyCounter: counter, originatorCounter: counter }),
+      fc.record({
+        remotePartyId: eui,
+        remotePartyCounter: counter,
+        keyAgreementCertificate: fc.uint8Array({ minLength: 9, maxLength: 300 }),
+      }),
     ),
     content: fc.uint8Array({ maxLength: 600 }),
     signature: fc.oneof(
@@ -199,5 +226,80 @@ describe('properties', () => {
       }),
       { numRuns: 2000 },
     )
+  })
+
+  it('whatever decode accepts re-encodes to the very same bytes, also through the JSON form', () => {
+    // Frames mutated the ways a wire or an attacker mutates them: a byte overwritten, bytes
+    // inserted or deleted (so lengths and what they cover disagree), a tail cut off; and plain
+    // garbage behind a GBCS tag. Most are refused; every one that is accepted must come back
+    // byte for byte, or decode has accepted something it cannot represent.
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+      fc.record({
+        kind: fc.constant('insert' as const),
+        at: fc.nat(),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 9 }),
+      }),
+      fc.record({
+        kind: fc.constant('delete' as const),
+        at: fc.nat(),
+        count: fc.integer({ min: 1, max: 9 }),
+      }),
+      fc.record({ kind: fc.constant('cut' as const), count: fc.nat() }),
+    )
+    const mutated = fc
+      .tuple(arbitraryFrame, fc.array(mutation, { minLength: 1, maxLength: 3 }))
+      .map(([frame, ms]) => {
+        let b = Array.from(encodeFrame(frame))
+        for (const m of ms) {
+          const at = m.kind === 'cut' ? 0 : m.at % (b.length + 1)
+          if (m.kind === 'set' && b.length > 0) b[at % b.length] = m.value
+          else if (m.kind === 'insert') b.splice(at, 0, ...m.bytes)
+          else if (m.kind === 'delete') b.splice(at, m.count)
+          else if (m.kind === 'cut') b = b.slice(0, b.length - (m.count % (b.length + 1)))
+        }
+        return Uint8Array.from(b)
+      })
+    const tagged = fc
+      .tuple(fc.constantFrom(0xdd, 0xdf), fc.uint8Array({ maxLength: 120 }))
+      .map(([tag, rest]) => Uint8Array.of(tag, ...rest))
+    // A General-Signing block whose other-information (after the message code) and signature
+    // field are arbitrary bytes under correct lengths: the supplementary fields' parser gets every
+    // tail length, not only the ones the encoder makes.
+    const length = (n: number) => (n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff])
+    const loose = fc
+      .tuple(
+        arbitrarySigning,
+        // Every tail length from none to well past id, counter and counter (24 bytes) is as likely.
+        fc.integer({ min: 0, max: 40 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+        fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ maxLength: 70 })),
+      )
+      .map(([s, tail, signature]) => {
+        const head = Array.from(encodeFrame({ signing: { ...s, signature: { kind: 'absent' } } }))
+        const cut = 29 + (s.dateTime ? 13 : 1)
+        const other = [s.messageCode >> 8, s.messageCode & 0xff, ...tail]
+        return Uint8Array.from([
+          ...head.slice(0, cut),
+          ...length(other.length),
+          ...other,
+          ...length(s.content.length),
+          ...s.content,
+          ...signature,
+        ])
+      })
+    let accepted = 0
+    fc.assert(
+      fc.property(fc.oneof(mutated, tagged, loose), (bytes) => {
+        const decoded = tryDecodeFrame(bytes)
+        if (!decoded.ok) return
+        accepted++
+        expect(toHex(encodeFrame(decoded.value))).toBe(toHex(bytes))
+        const json = JSON.parse(JSON.stringify(frameToJson(decoded.value)))
+        expect(toHex(encodeFrame(frameFromJson(json)))).toBe(toHex(bytes))
+      }),
+      { numRuns: 3000 },
+    )
+    // The property is only worth something if some mutated frames still decode.
+    expect(accepted).toBeGreaterThan(100)
   })
 })

@@ -263,6 +263,13 @@ function readSupplementary(r: Reader): Supplementary {
   if (r.remaining === 8) {
     return { remotePartyId, remotePartyCounter, originatorCounter: readUintBE(r.take(8)) }
   }
+  // Anything shorter than a counter cannot be a certificate either (encodeFrame refuses one of
+  // 8 bytes or fewer, which would read back as a counter): accepting it would give a frame that
+  // does not encode again.
+  if (r.remaining < 8)
+    r.fail(
+      `${r.remaining} bytes after the supplementary remote party counter: neither an originator counter (8) nor a key agreement certificate`,
+    )
   return { remotePartyId, remotePartyCounter, keyAgreementCertificate: r.rest().slice() }
 }
 
