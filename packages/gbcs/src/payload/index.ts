@@ -8,6 +8,12 @@ import { dlmsFamily, dlmsUseCases } from './dlms/index.ts'
 import { gbzFamily, gbzUseCases } from './gbz/index.ts'
 import type { DecodedPayload, FamilyCodec, Json, PayloadContext, UseCaseCodec } from './types.ts'
 
+export {
+  type CreditCharge,
+  prepaymentCreditCharges,
+  type SuspendDebtFlags,
+  suspendDebtFlags,
+} from './dlms/suspend-debt.ts'
 export type * from './types.ts'
 
 /**

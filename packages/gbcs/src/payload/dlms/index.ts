@@ -16,6 +16,12 @@ export {
   resultName,
 } from './names.ts'
 export {
+  type CreditCharge,
+  prepaymentCreditCharges,
+  type SuspendDebtFlags,
+  suspendDebtFlags,
+} from './suspend-debt.ts'
+export {
   DLMS_ALERT_MESSAGE_CODES,
   DLMS_USE_CASES,
   dlmsAlertCodec,
