@@ -1,7 +1,8 @@
 /**
  * The device's checks on a remote party's command, in the order of GBCS (and ARCHITECTURE.md
  * step 5): is it for me → MAC with the ACB's key-agreement cell → is the originator a Known
- * Remote Party → originator counter above the last accepted from that party → for a Critical
+ * Remote Party (in the role the message code needs, when it holds that one) → originator counter
+ * above the last accepted from that role (not for a top-up: its counter is the UTRN's) → for a Critical
  * command, the signature against the party's digital-signing cell → may that role send this
  * message code to this kind of device. A refusal names the check and the GBCS alert for it;
  * the caller changes no state.
@@ -14,8 +15,15 @@ import {
   verifyGeneralSigning,
   verifyMac,
 } from '@smetsim/gbcs'
-import { COMMAND_RULES, type CommandRule } from './authority.ts'
-import { keyAgreement, publicKeyOf, type RemotePartyRole, roleOfOriginator, signingCell } from './cells.ts'
+import { COMMAND_RULES, type CommandRule, TOP_UP_MESSAGE_CODES } from './authority.ts'
+import {
+  holdsRole,
+  keyAgreement,
+  publicKeyOf,
+  type RemotePartyRole,
+  roleOfOriginator,
+  signingCell,
+} from './cells.ts'
 import type { DeviceState } from './state.ts'
 
 /** GBCS alert codes of the security refusals. */
@@ -101,7 +109,12 @@ export function authenticateCommand(
   if (!verifyMac(frame, messageKey(s, pair.own, pair.other, backend)))
     return refuse('mac', SECURITY_ALERTS.authentication, 'MAC does not verify', frame)
 
-  const role = roleOfOriginator(state.cells, s.originator)
+  // The role the message code needs, when the originator holds it; otherwise whatever role the
+  // originator does hold (the authority check below then refuses it).
+  const rule = COMMAND_RULES.get(s.messageCode)
+  const role =
+    rule?.roles.find((r) => holdsRole(state.cells, r, s.originator)) ??
+    roleOfOriginator(state.cells, s.originator)
   if (!role)
     return refuse(
       'unknown-originator',
@@ -110,8 +123,10 @@ export function authenticateCommand(
       frame,
     )
 
+  // A top-up's counter is its UTRN's, checked against the top-up counter when it is applied
+  // (top-up.ts), never against the command counter (authority.ts TOP_UP_MESSAGE_CODES).
   const last = state.counters[role] ?? 0n
-  if (s.originatorCounter <= last)
+  if (s.originatorCounter <= last && !TOP_UP_MESSAGE_CODES.has(s.messageCode))
     return refuse(
       'replay',
       SECURITY_ALERTS.other,
@@ -119,7 +134,6 @@ export function authenticateCommand(
       frame,
     )
 
-  const rule = COMMAND_RULES.get(s.messageCode)
   const critical = rule?.critical ?? s.signature.kind === 'ecdsa'
   if (critical || s.signature.kind === 'ecdsa') {
     const cell = state.cells[signingCell(role)]

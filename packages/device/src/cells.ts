@@ -138,6 +138,28 @@ export function publicKeyOf(credential: Credential, backend: CryptoBackend): Pub
 const importTrustAnchor = (backend: CryptoBackend, c: Credential) =>
   backend.importPublicKey(c.publicKey, { trustAnchor: true })
 
+/** The management cells through which a role is a Known Remote Party (its top-up cell aside). */
+const ROLE_CELLS: Readonly<Record<RemotePartyRole, readonly CellName[]>> = {
+  root: ['root'],
+  recovery: ['recovery'],
+  supplier: ['supplierDs', 'supplierKa'],
+  networkOperator: ['networkOperatorDs', 'networkOperatorKa'],
+  accessControlBroker: ['accessControlBrokerDs', 'accessControlBrokerKa'],
+  transitionalCoS: ['transitionalCoSDs'],
+  wanProvider: ['wanProviderDs'],
+}
+
+/**
+ * Whether the party `eui` is known to the device in `role`. One party can sit in the cells of
+ * several roles (the DCC's certificates fill the supplier cells of a DCC-controlled device as
+ * well as the ACB cells: RTDS 6.21), so which role a command comes from is a question about the
+ * role its message code needs, not about the EUI alone.
+ */
+export function holdsRole(cells: TrustAnchorCells, role: RemotePartyRole, eui: Eui64): boolean {
+  for (const name of ROLE_CELLS[role]) if (cells[name]?.eui === eui) return true
+  return false
+}
+
 /** Which remote-party role, if any, holds this EUI in a cell the device has. */
 export function roleOfOriginator(cells: TrustAnchorCells, eui: Eui64): RemotePartyRole | undefined {
   if (cells.supplierDs?.eui === eui || cells.supplierKa?.eui === eui) return 'supplier'

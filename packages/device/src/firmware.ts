@@ -21,7 +21,7 @@ import {
   messageCodeName,
 } from '@smetsim/gbcs'
 import { type Authenticated, authenticateCommand, type RefusalReason } from './authenticate.ts'
-import { COMMAND_RULES } from './authority.ts'
+import { COMMAND_RULES, TOP_UP_MESSAGE_CODES } from './authority.ts'
 import { activateEmergencyCredit, nextChange, settle } from './prepayment/index.ts'
 import { buildAlert, buildResponse } from './protect.ts'
 import {
@@ -246,8 +246,11 @@ function handleFrame(
     return raiseAlerts(state, [{ at: now, alert: auth.alert }], backend, outputs.alerts)
   }
   const s = auth.frame.signing
-  // Authentic: the counter moves on whatever the use case makes of it.
-  const counted: DeviceState = { ...state, counters: { ...state.counters, [auth.role]: s.originatorCounter } }
+  // Authentic: the counter moves on whatever the use case makes of it — but not for a top-up,
+  // whose counter is its UTRN's (top-up.ts moves that one when the UTRN is accepted).
+  const counted: DeviceState = TOP_UP_MESSAGE_CODES.has(s.messageCode)
+    ? state
+    : { ...state, counters: { ...state.counters, [auth.role]: s.originatorCounter } }
   if (!auth.rule) {
     outputs.outcome = 'not-emulated'
     outputs.reason = `${messageCodeName(s.messageCode) ?? `message code ${s.messageCode}`} is not emulated`
@@ -265,13 +268,18 @@ function handleFrame(
   let response: Uint8Array | undefined
   try {
     result = executeUseCase(counted, auth, payload.useCase, now, backend)
+    if (result.refuse) {
+      outputs.outcome = 'rejected'
+      outputs.reason = result.refuse.reason
+      return raiseAlerts(state, [{ at: now, alert: result.refuse.alert }], backend, outputs.alerts)
+    }
     if (result.response) {
       const ctx = { messageCode: s.messageCode, cra: 'response' as const }
       response = buildResponse(
         result.state,
         s,
         buildPayload(result.response, ctx, payload.format),
-        auth.critical,
+        auth.rule.signedResponse,
         backend,
       )
     }
@@ -371,6 +379,7 @@ function raiseOutcome(
  * with an error result (unconfirmed) — and 0x8F67 when it could not run at all (the use case
  * threw; the state is then left as it was). Their responses were sent when the commands
  * arrived; the outcome travels in the alert(s), after any alerts the use case itself raised.
+ * A use case that refuses the command at its time (UseCaseResult.refuse) is not actioned either.
  */
 function runDue(
   state: DeviceState,
@@ -395,7 +404,8 @@ function runDue(
     let outcome = 0x8f66
     try {
       const result = executeUseCase(s, auth, due.view, due.at, backend)
-      s = raiseAlerts(result.state, result.events, backend, alerts)
+      if (result.refuse) outcome = 0x8f67
+      else s = raiseAlerts(result.state, result.events, backend, alerts)
     } catch {
       outcome = 0x8f67
     }

@@ -14,7 +14,13 @@ import {
   messageKey,
   signGeneralSigning,
 } from '@smetsim/gbcs'
-import { createMemoryPki, type PartyCredentials, type Credential as SmkiCredential } from '@smetsim/smki'
+import {
+  createMemoryPki,
+  issueOrganisationCertificate,
+  type PartyCredentials,
+  type Credential as SmkiCredential,
+  type SmkiRole,
+} from '@smetsim/smki'
 import type { DeviceType } from './authority.ts'
 import { credentialFromCertificate, type TrustAnchorCells } from './cells.ts'
 import { createDevice, type NewDeviceOptions } from './provision.ts'
@@ -30,6 +36,15 @@ export type Party = PartyCredentials
 export const PARTIES = parties
 export const ROOT_CERTIFICATE = root.certificate
 export const ORG_CA_CERTIFICATE = orgCa.certificate
+
+/** A fresh Organisation certificate (and key) for `eui` in `role`, from the test PKI's Organisation CA. */
+export function issueCertificate(
+  eui: Eui64,
+  role: SmkiRole,
+  usage: 'digitalSignature' | 'keyAgreement',
+): SmkiCredential {
+  return issueOrganisationCertificate(orgCa, { eui, role, usage })
+}
 
 const cred = (c: SmkiCredential) => credentialFromCertificate(c.certificate)
 
@@ -61,6 +76,8 @@ export interface CommandOptions {
   /** Sign (Critical commands); default true. */
   sign?: boolean
   mac?: boolean
+  /** The ACB key-agreement key that MACs it (default the test PKI's ACB). */
+  acbKa?: SmkiCredential
 }
 
 /** A command as it reaches the device: built from a use-case view, signed by `from`, MACed by the ACB. */
@@ -86,7 +103,8 @@ export function command(
       : signGeneralSigning(s, backend.importPrivateKey(from.ds.privateKey), backend)
   if (o.mac === false) return encodeFrame({ signing: signed })
   const devicePublic = backend.importPrivateKey(device.keys.ka!).publicKey
-  const key = messageKey(signed, backend.importPrivateKey(PARTIES.acb.ka.privateKey), devicePublic, backend)
+  const acb = (o.acbKa ?? PARTIES.acb.ka).privateKey
+  const key = messageKey(signed, backend.importPrivateKey(acb), devicePublic, backend)
   return encodeFrame(applyMac(signed, key))
 }
 

@@ -4,10 +4,14 @@ import { describe, expect, it } from 'vitest'
 import { type DeviceInput, type StepResult, step } from './firmware.ts'
 import { randomPrivateKey } from './provision.ts'
 import type { DeviceState } from './state.ts'
-import { backend, command, PARTIES, T0, testDevice } from './testing.ts'
+import { ARM, backend, command, PARTIES, T0, testDevice } from './testing.ts'
+
 import { LOCKOUT_FAILURES, LOCKOUT_MS, UTRN_ALERTS } from './top-up.ts'
 
-const { duplicate, notAuthentic, aboveMaxCredit, aboveMaxBalance, lockedOut, lockOutStarted } = UTRN_ALERTS
+const { duplicate, notAuthentic, aboveMaxCredit, aboveMaxBalance } = UTRN_ALERTS
+// GBCS: 0x81C4 UTRN Manual Entry Suspended, 0x81C5 UTRN rejected as locked out (gbcs-parser src/util.ts).
+const lockOutStarted = UTRN_ALERTS.manualEntrySuspended
+const lockedOut = UTRN_ALERTS.rejectedLockedOut
 const CREDITED = UTRN_ALERTS.creditAddedLocally
 
 /**
@@ -161,7 +165,8 @@ describe('the keypad lock-out', () => {
     return out
   }
 
-  it('starts on the 5th consecutive bad entry (0x81C5), then refuses entries (0x81C4) for LOCKOUT_MS', () => {
+  it('starts on the 5th consecutive bad entry (0x81C4 manual entry suspended), then refuses entries (0x81C5 rejected as locked out) for LOCKOUT_MS', () => {
+    expect([lockOutStarted, lockedOut]).toEqual([0x81c4, 0x81c5])
     const device = meter()
     const entries = lockOut(device)
     expect(LOCKOUT_FAILURES).toBe(5)
@@ -308,9 +313,44 @@ describe('a top-up sent in CS01a (SR 2.2)', () => {
     expect(r.outputs.reason).toEqual(expect.any(String))
     expect(r.response).toEqual({ name: 'CS01a Apply Prepayment Top Up', invokeId: 1, result: 'other-reason' })
     expect(codes(r)).toEqual([alert])
-    expect(credit(r.state)).toEqual({ ...credit(device), counters: { supplier: 1n << 32n } })
-    // The command's counter still moves on: the command was authentic.
-    expect(r.state.counters.supplier).toBe(1n << 32n)
+    expect(credit(r.state)).toEqual(credit(device))
+    // The supplier's command counter neither moves nor matters: the UTRN has its own.
+    expect(r.state.counters.supplier).toBeUndefined()
+  })
+
+  it("uses the top-up counter, never the supplier's command counter (DOMAIN.md 3.4)", () => {
+    // A supplier command counter far above the UTRN's does not refuse the top-up…
+    const device: DeviceState = { ...meter(), counters: { supplier: 9n << 40n } }
+    const r = remote(device, utrn(device, 1n, 5), 1n << 32n)
+    expect(r.outputs.outcome).toBe('executed')
+    expect(r.response).toMatchObject({ result: 'success' })
+    expect(r.state.account.meterBalance).toBe(1_500_000)
+    // …and the top-up does not move it: the supplier's next command, at a counter far below
+    // the UTRN's, still executes.
+    expect(r.state.counters.supplier).toBe(9n << 40n)
+    const low: DeviceState = { ...meter(), counters: { supplier: 1000n } }
+    const topped = remote(low, utrn(low, 3n, 5), 3n << 32n)
+    expect(topped.state.counters).toEqual({ supplier: 1000n })
+    expect(topped.state.utrns).toEqual([3n << 32n])
+    const next = step(
+      topped.state,
+      { kind: 'frame', bytes: command(ARM.code, ARM.view, low, { counter: 1001n }) },
+      T0 + 2000,
+      {
+        backend,
+      },
+    )
+    expect(next.outputs.outcome).toBe('executed')
+  })
+
+  it('sent again is refused by the top-up counter (0x8F51), not by the command counter', () => {
+    const device = meter()
+    const once = remote(device, utrn(device, 1n, 5), 1n << 32n)
+    const bytes = cs01a(device, utrn(device, 1n, 5), 1n << 32n)
+    const again = step(once.state, { kind: 'frame', bytes }, T0 + 2000, { backend })
+    expect(again.outputs.outcome).toBe('executed')
+    expect(codes(again)).toEqual([duplicate])
+    expect(again.state.account.meterBalance).toBe(1_500_000)
   })
 
   it('refused does not count towards the keypad lock-out', () => {

@@ -1,21 +1,55 @@
 /**
  * CS02b Update Security Credentials: replace the certificates in trust anchor cells.
  *
- * The command has been authenticated already: its MAC by the ACB, its signature against the
- * authorising party's cell (the supplier's own for supplierBySupplier, the transitional CoS
- * party's for supplierByTransCoS, SR 6.23), and the party's authority for the mode. Here each
- * replacement certificate is checked — the role and key usage the target cell needs, and a
- * certification path to the root cell through the certificates the command carries — and the
- * cells that pass are replaced. The floor counters the command sets become the new parties'
- * last-accepted counters, so the old supplier's commands fail from now on (they are signed by a
- * key no cell holds, and counters restart from the floor). The response reports each cell.
- * Time-based checks of the path are not applied (ApplyTimeBasedCPVChecks is not honoured:
- * GBCS applies them only when asked; see DOMAIN.md 3.1).
+ * The command has been authenticated already: its MAC by the ACB, its signature (when the mode
+ * has one) against the digital-signing cell of the role its message code needs, and that role's
+ * authority for the message code (authority.ts COMMAND_RULES). The message code names the
+ * credentials replacement mode (0x0100 + mode; authority.ts REPLACEMENT_MODES), and the command
+ * is refused, nothing replaced and nothing answered, unless its payload keeps to that mode:
+ *
+ *  - credentialsReplacementMode is the message code's mode, and
+ *    authorisingRemotePartyTACellIdentifier names the mode's authorising cell — the very cell the
+ *    signature was checked against — or, for accessControlBrokerByACB, is left out (GBCS v0.8.1
+ *    13.3, Requirements for AuthorisingRemotePartyControl elements); authorisingRemotePartySeqNumber
+ *    is the frame's counter. Otherwise 0x8F1E (integrity: the content disagrees with its header);
+ *  - every replacement targets a cell of the mode's own role(s): a supplierBySupplier or
+ *    supplierByTransCoS only the supplier cells, networkOperatorByNetworkOperator the network
+ *    operator's, accessControlBrokerByACB the ACB's, transCoSByTransCoS the transitional CoS
+ *    party's; a target of any other role (root, recovery, another party) refuses the whole
+ *    command with 0x8F30 (the source has no authority for it), and a cell named twice with 0x8F1E.
+ *    GBCS's per-cell status codes (success, badCertificate, noTrustAnchor, insufficientMemory,
+ *    trustAnchorNotFound, resourcesBusy, other: SmartDCCInnovation/gbcs-parser src/asn1.ts) have
+ *    none for "not authorised" (RFC 5934's notAuthorized is not among them), which is why an
+ *    unauthorised target refuses the command rather than failing its cell (our reading of
+ *    GBCS 13.3, whose processing text is not public here: unconfirmed).
+ *
+ * Then each replacement certificate is checked — the role and key usage the target cell needs,
+ * and a certification path to the root cell through the certificates the command carries — and
+ * the cells that pass are replaced; a target of the mode's role that names no cell the device
+ * has is trustAnchorNotFound. Counters (anti-replay floors):
+ *
+ *  - otherRemotePartySeqNumberChanges set the counters of the other roles whose cells were
+ *    replaced (supplierByTransCoS: the gaining supplier's), their prepayment top-up specialist
+ *    floor the top-up counter;
+ *  - newRemotePartyFloorSeqNumber sets the mode's own role's counter only on a change of control
+ *    (a different party now holds the role's cell: the DCC handing a device over, RTDS 6.21). A
+ *    party renewing its own certificates keeps its counter, so its earlier commands cannot be
+ *    replayed under a lowered floor (our reading: GBCS "If the Command is to effect a change of
+ *    control, then newRemotePartyFloorSeqNumber should be included", 13.3; unconfirmed);
+ *  - replacing the supplier's prepayment top-up cell resets the UTRN counter cache
+ *    (top-up.ts resetTopUpCounters) to the command's prepayment top-up floor
+ *    (newRemotePartySpecialistFloorSeqNumbers, or the specialist floor of the supplier's
+ *    otherRemotePartySeqNumberChanges entry).
+ *
+ * The response reports each cell and the floors the command set (the own role's first, as the
+ * RTDS responses list them). Time-based checks of the path are not applied
+ * (ApplyTimeBasedCPVChecks is not honoured: GBCS applies them only when asked; DOMAIN.md 3.1).
  */
 import { X509Certificate } from 'node:crypto'
 import type { CryptoBackend, Json } from '@smetsim/gbcs'
 import { ROLE_CODES } from '@smetsim/smki'
 import type { Authenticated } from '../authenticate.ts'
+import { REPLACEMENT_MODES, type ReplacementMode } from '../authority.ts'
 import {
   type CellName,
   type CellUsage,
@@ -24,9 +58,11 @@ import {
   credentialFromCertificate,
   type KeyUsage,
   type RemotePartyRole,
+  signingCell,
 } from '../cells.ts'
 import type { AlertEvent as Event } from '../prepayment/index.ts'
 import type { CounterKey, DeviceState } from '../state.ts'
+import { resetTopUpCounters } from '../top-up.ts'
 import { deferred, type UseCaseResult, type View, whenToRun } from './index.ts'
 
 interface CellIdentifier {
@@ -85,6 +121,90 @@ function checkReplacement(
     : { status: 'badCertificate', candidate: credential }
 }
 
+interface Replacement {
+  replacementCertificate: string
+  targetTrustAnchorCell: CellIdentifier
+}
+
+interface SeqNumberChange {
+  remotePartyRole: RemotePartyRole
+  floorSeqNumber: number | string
+  specialistFloorSeqNumbers?: { seqNumberUsage: string; seqNumber: number | string }[]
+}
+
+const INTEGRITY = 0x8f1e
+const AUTHORITY = 0x8f30
+
+/** The device cell a target names, or undefined when the device has no such cell. */
+function cellOf(target: CellIdentifier): CellName | undefined {
+  try {
+    return cellName(target.remotePartyRole, target.keyUsage?.[0] ?? 'digitalSignature', target.cellUsage)
+  } catch {
+    return undefined
+  }
+}
+
+const roleOfCell = (name: CellName): RemotePartyRole =>
+  name === 'root' || name === 'recovery'
+    ? name
+    : (name.replace(/(Ds|Ka|PrepaymentKa)$/, '') as RemotePartyRole)
+
+/** Why a CS02b must be refused whole under its mode, or undefined when it keeps to it. */
+function outsideMode(
+  mode: ReplacementMode,
+  control: Record<string, Json>,
+  replacements: readonly Replacement[],
+  auth: Authenticated,
+): { alert: number; reason: string } | undefined {
+  if (control.credentialsReplacementMode !== mode.name)
+    return {
+      alert: INTEGRITY,
+      reason: `credentialsReplacementMode ${String(control.credentialsReplacementMode)} is not the message code's ${mode.name}`,
+    }
+  const identifier = control.authorisingRemotePartyTACellIdentifier as CellIdentifier | undefined
+  const authorising = identifier && cellOf(identifier)
+  if (mode.authorisedBy === undefined) {
+    // accessControlBrokerByACB: the ACB's MAC authorises it; the identifier is left out.
+    if (identifier !== undefined && authorising !== 'accessControlBrokerKa')
+      return { alert: INTEGRITY, reason: `${mode.name} names ${authorising ?? 'no cell'} as its authoriser` }
+  } else if (authorising !== mode.authorisedBy || signingCell(auth.role) !== mode.authorisedBy)
+    return {
+      alert: INTEGRITY,
+      reason: `${mode.name} is authorised by ${mode.authorisedBy}, not ${authorising ?? 'an absent cell'}`,
+    }
+  const seq = control.authorisingRemotePartySeqNumber
+  if (seq === undefined || BigInt(seq as number | string) !== auth.frame.signing.originatorCounter)
+    return { alert: INTEGRITY, reason: 'authorisingRemotePartySeqNumber differs from the frame counter' }
+
+  const roles = new Set(mode.cells.map(roleOfCell))
+  const seen = new Set<CellName>()
+  for (const r of replacements) {
+    const target = r.targetTrustAnchorCell
+    if (!roles.has(target.remotePartyRole))
+      return { alert: AUTHORITY, reason: `${mode.name} may not replace a ${target.remotePartyRole} cell` }
+    const name = cellOf(target)
+    if (name && !mode.cells.includes(name))
+      return { alert: AUTHORITY, reason: `${mode.name} may not replace the ${name} cell` }
+    if (name && seen.has(name)) return { alert: INTEGRITY, reason: `the ${name} cell is named twice` }
+    if (name) seen.add(name)
+  }
+  return undefined
+}
+
+const counterOf = (n: number | string): bigint => BigInt(n)
+
+/** The cell whose party is the role (its signing cell; the ACB's key agreement cell, which MACs). */
+const identityCell = (role: RemotePartyRole): CellName =>
+  role === 'accessControlBroker' ? 'accessControlBrokerKa' : signingCell(role)
+
+/** The prepayment top-up floor among specialist floors, if any. */
+const topUpFloor = (
+  specialist: readonly { seqNumberUsage: string; seqNumber: number | string }[] | undefined,
+) => {
+  const sp = specialist?.find((x) => x.seqNumberUsage === 'prePaymentTopUp')
+  return sp === undefined ? undefined : counterOf(sp.seqNumber)
+}
+
 export function updateSecurityCredentials(
   state: DeviceState,
   v: View,
@@ -92,11 +212,15 @@ export function updateSecurityCredentials(
   now: number,
   _backend: CryptoBackend,
 ): UseCaseResult {
-  const control = v.authorisingRemotePartyControl as Record<string, Json>
-  const counter = auth.frame.signing.originatorCounter
-  const fail = (reason: string): UseCaseResult => ({ state, events: [{ at: now, alert: 0x8f1e }], reason })
-  if (!control || BigInt(control.authorisingRemotePartySeqNumber as number) !== counter)
-    return fail('authorisingRemotePartySeqNumber differs from the frame counter')
+  const mode = REPLACEMENT_MODES.get(auth.frame.signing.messageCode)
+  const control = v.authorisingRemotePartyControl as Record<string, Json> | undefined
+  const replacements = ((v.replacements as unknown as Replacement[] | undefined) ?? []).filter(
+    (r) => r && typeof r === 'object' && r.targetTrustAnchorCell,
+  )
+  if (!mode || !control)
+    return { state, events: [], refuse: { alert: INTEGRITY, reason: 'not a CS02b of an emulated mode' } }
+  const refusal = outsideMode(mode, control, replacements, auth)
+  if (refusal) return { state, events: [], refuse: refusal }
   // Future-dated: acknowledged without a response now (the outcome comes with 0x8F66 later).
   const run = whenToRun(v.executionDateTime, state, now)
   if (run !== 'now') return deferred(state, run, v, 'executionDateTime')
@@ -104,25 +228,17 @@ export function updateSecurityCredentials(
   const path = (v.certificationPathCertificates as string[] | undefined) ?? []
   const cells = { ...state.cells }
   const replacementOutcomes: Json[] = []
-  const replacedRoles = new Set<RemotePartyRole>()
-  for (const r of (v.replacements as unknown as {
-    replacementCertificate: string
-    targetTrustAnchorCell: CellIdentifier
-  }[]) ?? []) {
+  const replaced = new Set<CellName>()
+  for (const r of replacements) {
     const target = r.targetTrustAnchorCell
-    let name: CellName | undefined
-    try {
-      name = cellName(target.remotePartyRole, target.keyUsage[0] ?? 'digitalSignature', target.cellUsage)
-    } catch {
-      name = undefined
-    }
+    const name = cellOf(target)
     const existing = name ? state.cells[name] : undefined
     const checked = name
       ? checkReplacement(state.cells, target, r.replacementCertificate, path)
       : { status: 'trustAnchorNotFound' as const }
     if (name && checked.credential) {
       cells[name] = checked.credential
-      replacedRoles.add(target.remotePartyRole)
+      replaced.add(name)
     }
     // GBCS reports both identities in every outcome; a cell or certificate that is missing is
     // reported as the other one (as the RTDS does for a refused cell), or as zeros.
@@ -137,30 +253,57 @@ export function updateSecurityCredentials(
       replacingSubjectKeyIdentifier: replacing?.keyIdentifier || ZERO_ID,
     })
   }
+  const replacedRoles = new Set([...replaced].map(roleOfCell))
 
-  // Floors: the new parties' counters start from the values the command sets.
-  const counters = { ...state.counters, [auth.role]: counter }
-  const changes = (control.otherRemotePartySeqNumberChanges as Json[] | undefined) ?? []
-  for (const change of changes as {
-    remotePartyRole: RemotePartyRole
-    floorSeqNumber: number
-    specialistFloorSeqNumbers?: { seqNumberUsage: string; seqNumber: number }[]
-  }[]) {
-    if (!replacedRoles.has(change.remotePartyRole)) continue
-    counters[change.remotePartyRole as CounterKey] = BigInt(change.floorSeqNumber)
-    for (const sp of change.specialistFloorSeqNumbers ?? [])
-      if (change.remotePartyRole === 'supplier' && sp.seqNumberUsage === 'prePaymentTopUp')
-        counters.supplierPrepayment = BigInt(sp.seqNumber)
+  // The mode's own role: the role of its cells (supplierByTransCoS: the supplier, set through
+  // otherRemotePartySeqNumberChanges rather than newRemotePartyFloorSeqNumber).
+  const ownRole = roleOfCell(mode.cells[0]!)
+  const own: SeqNumberChange | undefined =
+    control.newRemotePartyFloorSeqNumber === undefined
+      ? undefined
+      : {
+          remotePartyRole: ownRole,
+          floorSeqNumber: control.newRemotePartyFloorSeqNumber as number,
+          ...(control.newRemotePartySpecialistFloorSeqNumbers !== undefined && {
+            specialistFloorSeqNumbers: control.newRemotePartySpecialistFloorSeqNumbers as never,
+          }),
+        }
+  // A role's floor comes from whoever authorised the replacement: the role itself
+  // (newRemotePartyFloorSeqNumber, on a change of control) or another party
+  // (otherRemotePartySeqNumberChanges, e.g. the CoS party's for the gaining supplier).
+  const selfAuthorised = mode.authorisedBy === undefined || roleOfCell(mode.authorisedBy) === ownRole
+  const others = selfAuthorised
+    ? []
+    : ((control.otherRemotePartySeqNumberChanges as unknown as SeqNumberChange[] | undefined) ?? [])
+
+  let next: DeviceState = { ...state, cells }
+  const counters = { ...state.counters }
+  let prepaymentFloor: bigint | undefined
+  if (own && replacedRoles.has(ownRole)) {
+    const identity = identityCell(ownRole)
+    if (state.cells[identity]?.eui !== cells[identity]?.eui)
+      counters[ownRole as CounterKey] = counterOf(own.floorSeqNumber)
+    prepaymentFloor = topUpFloor(own.specialistFloorSeqNumbers)
   }
+  for (const change of others) {
+    if (!replacedRoles.has(change.remotePartyRole)) continue
+    counters[change.remotePartyRole as CounterKey] = counterOf(change.floorSeqNumber)
+    if (change.remotePartyRole === 'supplier')
+      prepaymentFloor = topUpFloor(change.specialistFloorSeqNumbers) ?? prepaymentFloor
+  }
+  next = { ...next, counters }
+  if (replaced.has('supplierPrepaymentKa')) next = resetTopUpCounters(next, prepaymentFloor)
 
-  const next: DeviceState = { ...state, cells, counters }
-  const events: Event[] = replacedRoles.size > 0 ? [{ at: now, alert: 0x8f70 }] : []
+  const events: Event[] = replaced.size > 0 ? [{ at: now, alert: 0x8f70 }] : []
   const response: View = {
     name: v.name,
     executionOutcome: {
       authorisingRemotePartySeqNumber: control.authorisingRemotePartySeqNumber as number,
       credentialsReplacementMode: control.credentialsReplacementMode as string,
-      remotePartySeqNumberChanges: changes,
+      remotePartySeqNumberChanges: [
+        ...(own ? [own] : []),
+        ...((control.otherRemotePartySeqNumberChanges as Json[] | undefined) ?? []),
+      ] as unknown as Json,
       replacementOutcomes,
     },
   }

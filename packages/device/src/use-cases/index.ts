@@ -33,6 +33,11 @@ export interface UseCaseResult {
   schedule?: { at: number; view: View }
   /** A cancellation: drop the pending future-dated commands of this message code. */
   cancel?: boolean
+  /**
+   * The command is refused, as the security checks refuse one: the device raises `alert`,
+   * answers nothing and keeps its state as it was before the command (its counter included).
+   */
+  refuse?: { alert: number; reason: string }
 }
 
 /** What every use case is: the authenticated command's view in, the device's answer out. */
@@ -320,6 +325,8 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [0x00d8, updateBillingCalendarGsme],
   [0x0102, updateSecurityCredentials],
   [0x0103, updateSecurityCredentials],
+  [0x0104, updateSecurityCredentials],
+  [0x0106, updateSecurityCredentials],
   [0x0107, updateSecurityCredentials],
 ])
 
