@@ -3,9 +3,9 @@
  * command (its use-case view) and returns the new state, the response view and any alerts.
  * ESME commands are DLMS, GSME commands GBZ; the views name the same things.
  */
-import type { CryptoBackend, Json } from '@smetsim/gbcs'
+import { type CryptoBackend, type Json, suspendDebtFlags } from '@smetsim/gbcs'
 import type { Authenticated } from '../authenticate.ts'
-import { activateEmergencyCredit, type AlertEvent as Event, type Supply } from '../prepayment/index.ts'
+import { activateEmergencyCredit, type AlertEvent as Event, Flag, type Supply } from '../prepayment/index.ts'
 import { isoSeconds } from '../protect.ts'
 import {
   type BillingCalendar,
@@ -90,14 +90,37 @@ function gsmeSupply(target: Supply): Handler {
   }
 }
 
-function setPaymentMode(state: DeviceState, v: View): DeviceState {
+/**
+ * SR 1.6: the payment mode, and for prepayment the disablement threshold and the suspend-debt
+ * flags — on a GSME the GCS03 view's own fields, on an ESME what the ECS03's credit-charge
+ * configuration says (gbcs suspendDebtFlags).
+ *
+ * To credit (ECS02, GCS02), a supply the meter disabled itself for want of credit is armed
+ * (0x8F32 Supply Armed), not enabled: the consumer's button then enables it. MP134B (seed 001):
+ * "Concerns were raised around consumers who have self-disconnected (deliberately not topped-up
+ * their credit). However, the DCC responded that any Service Request sent would re-arm the
+ * supply but would not activate supply it unless the consumer selected to start the supply
+ * again." An enabled or armed supply is left as it is, and so is one disabled by command (SR 7.2,
+ * ECS43/GCS32): the seed speaks of self-disconnection, and a change of payment mode is no reason
+ * to undo the supplier's own disablement (our reading; GBCS's ECS02 text says nothing of the
+ * supply, as far as is public: unconfirmed).
+ */
+function setPaymentMode(state: DeviceState, v: View, now: number): { state: DeviceState; events: Event[] } {
   const prepayment = v.paymentMode === 'prepayment'
   const config = { ...state.config }
   if (prepayment && typeof v.disablementThreshold === 'number')
     config.disablementThreshold = v.disablementThreshold
-  if (typeof v.suspendDebtDisabled === 'boolean') config.suspendDebtDisabled = v.suspendDebtDisabled
-  if (typeof v.suspendDebtEmergency === 'boolean') config.suspendDebtEmergency = v.suspendDebtEmergency
-  return { ...state, paymentMode: prepayment ? 'prepayment' : 'credit', config }
+  const flags =
+    state.type === 'ESME'
+      ? suspendDebtFlags(v.creditChargeConfiguration)
+      : { suspendDebtDisabled: v.suspendDebtDisabled, suspendDebtEmergency: v.suspendDebtEmergency }
+  if (typeof flags?.suspendDebtDisabled === 'boolean') config.suspendDebtDisabled = flags.suspendDebtDisabled
+  if (typeof flags?.suspendDebtEmergency === 'boolean')
+    config.suspendDebtEmergency = flags.suspendDebtEmergency
+  const next: DeviceState = { ...state, paymentMode: prepayment ? 'prepayment' : 'credit', config }
+  const selfDisconnected = state.supply === 'disabled' && (state.account.flags & Flag.selfDisconnected) !== 0
+  if (prepayment || !selfDisconnected) return { state: next, events: [] }
+  return { state: { ...next, supply: 'armed' }, events: [{ at: now, alert: 0x8f32 }] }
 }
 
 /**
@@ -148,7 +171,7 @@ const paymentModeEsme: Handler = (state, v, _auth, now) => {
   const response: View = { ...esmeHead(v), results: slotResults(v) }
   const run = whenToRun(v.activationDateTime, state, now)
   if (run !== 'now') return deferred(state, run, v, 'activationDateTime', response)
-  return { state: setPaymentMode(state, v), response, events: [] }
+  return { ...setPaymentMode(state, v, now), response }
 }
 
 /** Every request slot of an ECS02/ECS03 answered 'success', in the order of the command. */
@@ -167,7 +190,8 @@ function slotResults(v: View): Json {
 
 const paymentModeGsme: Handler = (state, v, _auth, now) => {
   const run = whenToRun(v.executionDateTime, state, now)
-  const next = run === 'now' ? setPaymentMode(state, v) : state
+  const set = run === 'now' ? setPaymentMode(state, v, now) : { state, events: [] }
+  const next = set.state
   const response: View = {
     ...gsmeHead(v),
     friendlyCredit: next.config.nonDisablement.length > 0,
@@ -176,7 +200,7 @@ const paymentModeGsme: Handler = (state, v, _auth, now) => {
     emergencyCreditThreshold: next.config.emergencyCreditThreshold,
   }
   return run === 'now'
-    ? { state: next, response, events: [] }
+    ? { state: next, response, events: set.events }
     : deferred(state, run, v, 'executionDateTime', response)
 }
 
