@@ -44,7 +44,9 @@ const DAY = 86_400_000
 const SSD = T0 + 2 * DAY + 12 * 3_600_000
 
 /** A DCC over emulated devices: the transport steps the device; its alerts go back to the DCC. */
-function estate(o: { blockAlertsToUnregisteredSuppliers?: boolean } = {}) {
+function estate(
+  o: { blockAlertsToUnregisteredSuppliers?: boolean; esmeStatus?: 'InstalledNotCommissioned' } = {},
+) {
   let clock = T0
   const devices = new Map<Eui64, DeviceState>()
   devices.set(
@@ -74,7 +76,13 @@ function estate(o: { blockAlertsToUnregisteredSuppliers?: boolean } = {}) {
   registration.registerSupplier(MPAN, 'AAAA', '2024-01-01')
   registration.registerSupplier(MPRN, 'AGAS', '2024-01-01')
   const inventory = new SmartMeteringInventory()
-  inventory.add({ deviceId: ESME_EUI, type: 'ESME', mpxn: MPAN, status: 'Commissioned', at: '2024-01-02' })
+  inventory.add({
+    deviceId: ESME_EUI,
+    type: 'ESME',
+    mpxn: MPAN,
+    status: o.esmeStatus ?? 'Commissioned',
+    at: '2024-01-02',
+  })
   inventory.add({ deviceId: GSME_EUI, type: 'GSME', mpxn: MPRN, status: 'Commissioned', at: '2024-01-02' })
   const sat = createMemorySat({ now: () => new Date(clock) })
   const certificates = (p: Party) => ({
@@ -140,6 +148,7 @@ function estate(o: { blockAlertsToUnregisteredSuppliers?: boolean } = {}) {
     dcc,
     sat,
     registration,
+    inventory,
     devices,
     submit,
     advance,
@@ -278,9 +287,58 @@ describe('the DCC pipeline with emulated devices', () => {
       expect(e.billingAlerts(A)).toBe(aBefore)
       expect(e.dcc.alertCounters(A).toUnregisteredSupplier).toBe(1)
       expect(e.sat.verify()).toEqual({ ok: true })
-      expect(e.sat.query({ kind: 'dccAlert' }).map((r) => [r.user, r.code])).toEqual([
-        [B, 'SecCredsUpdated'],
-        [A, 'ChangeOfSupplier'],
+      // Their DCCAlertCodes are not known to us: recorded by type, with no code.
+      expect(
+        e.sat.query({ kind: 'dccAlert' }).map((r) => [r.user, r.code, (r.detail as { type: string }).type]),
+      ).toEqual([
+        [B, undefined, 'SecurityCredentialsUpdated'],
+        [A, undefined, 'ChangeOfSupplier'],
       ])
     })
+
+  it('SR 6.23 future-dated: acknowledged (I99), completed when the meter actions it (0x8F70, 0x8F66)', async () => {
+    const e = estate()
+    e.registration.changeOfSupplier(MPAN, 'BBBB', new Date(SSD))
+    e.setClock(SSD + 1000)
+    const at = SSD + DAY
+    const id = `${B}:${ESME_EUI}:500`
+    const ack = await e.submit({
+      ...request(B, 500, '6.23'),
+      parameters: { executionDateTime: new Date(at).toISOString() },
+    })
+    expect(ack).toMatchObject({ code: 'I99', futureDated: { executionDateTime: new Date(at).toISOString() } })
+    // Not yet: the meter holds the command and still trusts A.
+    expect(e.devices.get(ESME_EUI)!.cells.supplierDs?.eui).toBe(A)
+    expect(e.dcc.dccAlertsFor(B)).toEqual([])
+    e.advance(at + 1000)
+    expect(e.devices.get(ESME_EUI)!.cells.supplierDs?.eui).toBe(B)
+    // The meter's outcome alerts complete the request: SAT response with the outcome, DCC Alerts.
+    expect(e.sat.query({ requestId: id, kind: 'response' }).map((r) => r.code)).toEqual(['I99', '8F66'])
+    expect(e.sat.query({ requestId: id, kind: 'response' })[1]!.detail).toMatchObject({
+      credentialsUpdated: true,
+    })
+    expect(e.dcc.dccAlertsFor(B).map((a) => [a.type, a.requestId])).toEqual([
+      ['SecurityCredentialsUpdated', id],
+    ])
+    expect(e.dcc.dccAlertsFor(A).map((a) => a.type)).toEqual(['ChangeOfSupplier'])
+    expect(e.sat.verify()).toEqual({ ok: true })
+  })
+
+  it('SR 8.1.1 moves the SMI status to Commissioned when the meter sets its clock; not twice', async () => {
+    const e = estate({ esmeStatus: 'InstalledNotCommissioned' })
+    // Before commissioning, an SR for a commissioned device is refused on its SMI status.
+    expect((await e.submit(request(A, 700, '7.4'))).code).toBe('E5')
+    const commission = await e.submit(request(A, 701, '8.1.1'))
+    expect(commission.code).toBe('I0')
+    expect(e.inventory.get(ESME_EUI)?.status).toBe('Commissioned')
+    expect(e.sat.query({ requestId: `${A}:${ESME_EUI}:701`, kind: 'decision' }).at(-1)?.detail).toMatchObject(
+      {
+        step: 'inventory',
+        commissioned: true,
+      },
+    )
+    expect((await e.submit(request(A, 702, '7.4'))).code).toBe('I0')
+    // 8.1.1 is for an InstalledNotCommissioned device only.
+    expect((await e.submit(request(A, 703, '8.1.1'))).code).toBe('E5')
+  })
 })

@@ -1,7 +1,10 @@
 /**
  * DCC Schedules (SR 5.1 Create, 5.2 Read, 5.3 Delete) end to end with an emulated ESME: the DCC
- * runs the owner's scheduled read at each due time through the whole pipeline (access control,
- * GBCS, the ACB MAC, the device), and — the DP072 contrast — re-checks every run against
+ * runs the owner's scheduled read (SR 4.16 Read Active Power Import, ECS17c — one DUIS lets the
+ * DCC schedule) at each due time through the whole pipeline (access control, GBCS, the ACB MAC,
+ * the device). The emulated ESME authenticates ECS17c and takes its counter but does not emulate
+ * the read (no response: E21, and a CommandFailure DCC Alert to the owner). The DP072 contrast:
+ * the DCC re-checks every run against
  * Registration Data, so after a Change of Supplier's Supply Start Date the losing supplier's run
  * is refused with E4 while the meter's own billing-calendar alerts (0x8F0A, a device-held
  * schedule) still reach it. (That the 0x8F0A alerts keep going to the losing supplier until SR
@@ -12,10 +15,10 @@ import { createDevice, type DeviceState, step } from '@smetsim/device'
 import { describe, expect, it } from 'vitest'
 import { UserDirectory } from '../packages/dcc/src/access/users.ts'
 import {
+  CREATE_SCHEDULE_CODE,
   createDcc,
   type DuisRequest,
-  NOT_SCHEDULE_OWNER_CODE,
-  UNKNOWN_SCHEDULE_CODE,
+  SCHEDULE_NOT_FOUND_CODES,
 } from '../packages/dcc/src/dcc.ts'
 import { createInProcessSigner } from '../packages/dcc/src/gbcs/construct.ts'
 import { ACB, backend, ESME_EUI, PARTIES, privateRef, T0 } from '../packages/dcc/src/gbcs/testing.ts'
@@ -42,9 +45,11 @@ function estate() {
     billingCalendar: { first: T0 + DAY, everyDays: 1 },
   })
   const outbox: Uint8Array[] = []
+  const outcomes: string[] = []
   const stepMeter = (input: Parameters<typeof step>[1]) => {
     const r = step(meter, input, clock, { backend })
     meter = r.state
+    if (input.kind === 'frame') outcomes.push(r.outputs.outcome ?? '')
     for (const a of r.outputs.alerts) if (a.frame) outbox.push(a.frame)
     return r
   }
@@ -86,6 +91,7 @@ function estate() {
     registration,
     inventory,
     advance,
+    outcomes,
     meter: () => meter,
     setClock: (t: number) => {
       clock = t
@@ -107,25 +113,32 @@ const scheduleRequest = (
   parameters,
 })
 
-const dailyRead = (start: number, extra: object = {}) => ({
-  serviceRequest: { srv: '4.1.1', commandVariant: 1 },
-  start: new Date(start).toISOString(),
-  repeatIntervalMs: DAY,
+const dailyRead = (startDate: string, extra: object = {}) => ({
+  scheduleFrequency: 'Daily',
+  scheduleStartDate: startDate,
+  scheduleExecutionStartTime: '13:00:00',
+  dspScheduledServiceReference: '4.16',
+  dspScheduledServiceReferenceVariant: '4.16',
   ...extra,
 })
 
+/** T0 is 2026-01-05 12:00 UTC: the day's 13:00 run is an hour on. */
+const TODAY = '2026-01-05'
+const TOMORROW = '2026-01-06'
+
 describe('DCC Schedules through the pipeline', () => {
-  it("runs the owner's scheduled read at each due time, with the meter's data", async () => {
+  it("runs the owner's scheduled read at each due time, on the calendar, counters never backwards", async () => {
     const e = estate()
     e.setClock(T0 + 1000)
-    const created = await e.dcc.submit(scheduleRequest(A, 1, '5.1', dailyRead(T0 + HOUR)))
+    const created = await e.dcc.submit(scheduleRequest(A, 1, '5.1', dailyRead(TODAY)))
     expect(created).toMatchObject({
       code: 'I0',
       schedule: {
         scheduleId: 'DS000001',
         owner: A,
         role: 'IS',
-        request: { srv: '4.1.1', deviceId: ESME_EUI },
+        frequency: 'Daily',
+        request: { srv: '4.16', deviceId: ESME_EUI },
       },
     })
     // SR 5.2: the User's schedules on the device.
@@ -136,22 +149,35 @@ describe('DCC Schedules through the pipeline', () => {
 
     // Nothing due yet.
     expect(await e.advance(T0 + HOUR - 1)).toEqual([])
-    // Two runs due (T0 + 1 h and T0 + 1 d + 1 h) when the caller catches up.
+    // A's own command to the meter with a huge counter: later runs must count above it.
+    const own = BigInt(T0 + DAY) * 1024n * 2n
+    expect(
+      (
+        await e.dcc.submit({
+          requestId: `${A}:${ESME_EUI}:${own}`,
+          role: 'IS',
+          srv: '7.4',
+          commandVariant: 1,
+          deviceType: 'ESME',
+        })
+      ).code,
+    ).toBe('I0')
+    // Two runs due (today and tomorrow at 13:00) when the caller catches up.
     const runs = await e.advance(T0 + DAY + HOUR)
     expect(runs.map((r) => [r.scheduleId, r.run, r.dueAt, r.result.code])).toEqual([
-      ['DS000001', 1, new Date(T0 + HOUR).toISOString(), 'I0'],
-      ['DS000001', 2, new Date(T0 + DAY + HOUR).toISOString(), 'I0'],
+      ['DS000001', 1, new Date(T0 + HOUR).toISOString(), 'E21'],
+      ['DS000001', 2, new Date(T0 + DAY + HOUR).toISOString(), 'E21'],
     ])
-    for (const run of runs) {
-      expect(run.result.response).toMatchObject({ cra: 'response', originator: ESME_EUI, recipient: A })
-      expect(run.result.response?.payload.useCase).toMatchObject({
-        name: expect.stringMatching(/^ECS17b /),
-        result: 'success',
-      })
-    }
-    // Each run its own RequestID; the meter took each as a new command from A.
-    expect(new Set(runs.map((r) => r.requestId)).size).toBe(2)
-    expect(e.meter().counters.supplier).toBe(BigInt(runs[1]!.requestId.split(':')[2]!))
+    // The meter authenticated each (MAC, counter, A's role for ECS17c) but does not emulate the read.
+    expect(e.outcomes.slice(-2)).toEqual(['not-emulated', 'not-emulated'])
+    const counters = runs.map((r) => BigInt(r.requestId.split(':')[2]!))
+    expect(counters[0]! > own && counters[1]! > counters[0]!).toBe(true)
+    expect(e.meter().counters.supplier).toBe(counters[1])
+    // Each failed run: a CommandFailure DCC Alert to the owner naming the schedule.
+    expect(e.dcc.dccAlertsFor(A).map((a) => [a.type, a.detail.dspScheduleId, a.code])).toEqual([
+      ['CommandFailure', 1, undefined],
+      ['CommandFailure', 1, undefined],
+    ])
     // Delivered to the owner; in the SAT as requests, decisions and responses of A.
     expect(e.dcc.scheduleResultsFor(A).map((r) => r.run)).toEqual([1, 2])
     expect(e.dcc.scheduleResultsFor(B)).toEqual([])
@@ -160,11 +186,12 @@ describe('DCC Schedules through the pipeline', () => {
       expect(records.map((r) => [r.kind, r.code ?? null])).toEqual([
         ['request', null],
         ['decision', 'I99'],
-        ['response', 'I0'],
+        ['response', 'E21'],
+        ['dccAlert', null],
       ])
       expect(records[0]!.detail).toMatchObject({ schedule: { scheduleId: 'DS000001', run: run.run } })
       expect(records[1]!.detail).toMatchObject({ checkedAt: run.dueAt })
-      expect(records.every((r) => r.user === A && r.srv === '4.1.1')).toBe(true)
+      expect(records.slice(0, 3).every((r) => r.user === A && r.srv === '4.16')).toBe(true)
     }
     // A run happens once: calling again at the same time runs nothing.
     expect(await e.advance(T0 + DAY + HOUR)).toEqual([])
@@ -172,93 +199,102 @@ describe('DCC Schedules through the pipeline', () => {
     expect(e.sat.verify()).toEqual({ ok: true })
   })
 
-  it('deletes only for the owner; unknown schedule ids are refused', async () => {
+  it('reads and deletes only for the owner; another User’s schedule is answered as an unknown one', async () => {
     const e = estate()
     e.setClock(T0 + 1000)
-    expect((await e.dcc.submit(scheduleRequest(A, 1, '5.1', dailyRead(T0 + HOUR)))).code).toBe('I0')
+    expect((await e.dcc.submit(scheduleRequest(A, 1, '5.1', dailyRead(TODAY)))).code).toBe('I0')
 
     const byB = await e.dcc.submit(scheduleRequest(B, 1, '5.3', { scheduleId: 'DS000001' }))
-    expect(byB).toMatchObject({
-      code: NOT_SCHEDULE_OWNER_CODE,
-      reason: expect.stringMatching(/another User/),
-    })
-    const readByB = await e.dcc.submit(scheduleRequest(B, 2, '5.2', { scheduleId: 'DS000001' }))
-    expect(readByB.code).toBe(NOT_SCHEDULE_OWNER_CODE)
+    const unknownByB = await e.dcc.submit(scheduleRequest(B, 4, '5.3', { scheduleId: 'DS000042' }))
+    expect(byB.code).toBe(SCHEDULE_NOT_FOUND_CODES['5.3'])
+    // Same code, same wording: B cannot tell A's schedule from none.
+    expect(byB.reason?.replace('DS000001', 'X')).toBe(unknownByB.reason?.replace('DS000042', 'X'))
+    const readByB = await e.dcc.submit(scheduleRequest(B, 2, '5.2', { dspScheduleId: 1 }))
+    expect(readByB.code).toBe(SCHEDULE_NOT_FOUND_CODES['5.2'])
     expect((await e.dcc.submit(scheduleRequest(B, 3, '5.2'))).schedules).toEqual([])
 
-    const unknown = await e.dcc.submit(scheduleRequest(A, 2, '5.3', { scheduleId: 'DS000042' }))
-    expect(unknown).toMatchObject({ code: UNKNOWN_SCHEDULE_CODE, reason: expect.stringMatching(/DS000042/) })
     expect((await e.dcc.submit(scheduleRequest(A, 3, '5.2', { scheduleId: 'DS000042' }))).code).toBe(
-      UNKNOWN_SCHEDULE_CODE,
+      'E050201',
     )
-    expect((await e.dcc.submit(scheduleRequest(A, 4, '5.3'))).code).toBe('EPARAMETERS')
+    expect((await e.dcc.submit(scheduleRequest(A, 4, '5.3'))).code).toBe('E050301')
 
-    // The schedule still runs, until its owner deletes it.
-    expect((await e.advance(T0 + HOUR)).map((r) => r.result.code)).toEqual(['I0'])
-    const deleted = await e.dcc.submit(scheduleRequest(A, 5, '5.3', { scheduleId: 'DS000001' }))
+    // The schedule still runs, until its owner deletes it (by DUIS's DSPScheduleID here).
+    expect((await e.advance(T0 + HOUR)).map((r) => r.run)).toEqual([1])
+    const deleted = await e.dcc.submit(scheduleRequest(A, 5, '5.3', { dspScheduleId: 1 }))
     expect(deleted).toMatchObject({ code: 'I0', schedule: { scheduleId: 'DS000001' } })
     expect(e.dcc.schedulesOf(A)).toEqual([])
     expect(await e.advance(T0 + 5 * DAY)).toEqual([])
-    // Every refusal is in the SAT.
-    expect(
-      e.sat
-        .query({ kind: 'decision' })
-        .map((r) => r.code)
-        .filter((c) => c !== 'I99'),
-    ).toEqual([
-      NOT_SCHEDULE_OWNER_CODE,
-      NOT_SCHEDULE_OWNER_CODE,
-      UNKNOWN_SCHEDULE_CODE,
-      UNKNOWN_SCHEDULE_CODE,
-      'EPARAMETERS',
-    ])
+    // Every refusal is in the SAT; the SAT (not the answer) says it was another User's.
+    const refusals = e.sat.query({ kind: 'decision' }).filter((r) => r.code !== 'I99')
+    expect(refusals.map((r) => r.code)).toEqual(['E050301', 'E050301', 'E050201', 'E050201', 'E050301'])
+    expect(refusals[0]!.detail).toMatchObject({ actually: 'another User’s' })
   })
 
-  it('creation checks the scheduled request would be permitted', async () => {
+  it('creation: only what DUIS lets the DCC schedule, and what the role may do there', async () => {
     const e = estate()
     e.setClock(T0 + 1000)
-    // A Critical SR cannot be scheduled (nobody is there to sign each run).
-    const critical = await e.dcc.submit(
-      scheduleRequest(A, 1, '5.1', {
-        ...dailyRead(T0 + HOUR),
-        serviceRequest: { srv: '7.2', commandVariant: 4 },
-      }),
+    // 4.1.1 and a Critical SR are not DCC-schedulable in DUIS.
+    for (const srv of ['4.1.1', '7.2']) {
+      const r = await e.dcc.submit(
+        scheduleRequest(A, srv === '7.2' ? 11 : 1, '5.1', {
+          ...dailyRead(TODAY),
+          dspScheduledServiceReference: srv.split('.').slice(0, 2).join('.'),
+          dspScheduledServiceReferenceVariant: srv,
+        }),
+      )
+      expect(r).toMatchObject({
+        code: CREATE_SCHEDULE_CODE,
+        reason: expect.stringMatching(/lets the DCC schedule only/),
+      })
+    }
+    // An hourly schedule is not a DUIS ScheduleFrequency.
+    const hourly = await e.dcc.submit(
+      scheduleRequest(A, 2, '5.1', dailyRead(TODAY, { scheduleFrequency: 'Hourly' })),
     )
-    expect(critical).toMatchObject({
-      code: 'EPARAMETERS',
-      reason: expect.stringMatching(/cannot be scheduled/),
+    expect(hourly).toMatchObject({ code: 'E050101', reason: expect.stringMatching(/scheduleFrequency/) })
+    // A role the scheduled SRV does not allow: 4.6.2 (export daily read log) is for ES only.
+    const e2 = await e.dcc.submit(
+      scheduleRequest(
+        A,
+        3,
+        '5.1',
+        dailyRead(TODAY, {
+          dspScheduledServiceReference: '4.6',
+          dspScheduledServiceReferenceVariant: '4.6.2',
+        }),
+      ),
+    )
+    expect(e2).toMatchObject({
+      code: 'E2',
+      reason: expect.stringMatching(/may not use the scheduled SRV 4.6.2/),
     })
-    // A role the scheduled SRV does not allow.
-    const e2 = await e.dcc.submit({
-      ...scheduleRequest(A, 2, '5.1', { ...dailyRead(T0 + HOUR), serviceRequest: { srv: '4.18' } }),
-      role: 'ES',
-    })
-    expect(e2.code).toBe('E1') // A does not hold ES at all: access control for 5.1 itself
     // Not the registered supplier: E4 for SR 5.1 itself.
-    expect((await e.dcc.submit(scheduleRequest(B, 3, '5.1', dailyRead(T0 + HOUR)))).code).toBe('E4')
-    // Bad schedule parameters.
-    const bad = await e.dcc.submit(
-      scheduleRequest(A, 4, '5.1', dailyRead(T0 + HOUR, { repeatIntervalMs: 10 })),
-    )
-    expect(bad).toMatchObject({ code: 'EPARAMETERS', reason: expect.stringMatching(/repeatIntervalMs/) })
+    expect((await e.dcc.submit(scheduleRequest(B, 3, '5.1', dailyRead(TODAY)))).code).toBe('E4')
+    // A start date in the past.
+    expect((await e.dcc.submit(scheduleRequest(A, 4, '5.1', dailyRead('2026-01-04')))).code).toBe('E050101')
     // Not a Non-Device command variant.
     expect(
-      (await e.dcc.submit({ ...scheduleRequest(A, 5, '5.1', dailyRead(T0 + HOUR)), commandVariant: 1 })).code,
+      (await e.dcc.submit({ ...scheduleRequest(A, 5, '5.1', dailyRead(TODAY)), commandVariant: 1 })).code,
     ).toBe('E12')
     expect(e.dcc.schedulesOf(A)).toEqual([])
+    // At most 99 per User and device (DUIS ReadSchedule answers at most 99).
+    for (let i = 0; i < 99; i++)
+      expect((await e.dcc.submit(scheduleRequest(A, 100 + i, '5.1', dailyRead(TOMORROW)))).code).toBe('I0')
+    const over = await e.dcc.submit(scheduleRequest(A, 300, '5.1', dailyRead(TOMORROW)))
+    expect(over).toMatchObject({ code: 'E050101', reason: expect.stringMatching(/at most 99/) })
   })
 
   it('DP072 contrast: after the Supply Start Date the losing supplier’s DCC schedule run gets E4, while the meter’s billing alerts still reach it', async () => {
     const e = estate()
     e.setClock(T0 + 1000)
-    expect((await e.dcc.submit(scheduleRequest(A, 1, '5.1', dailyRead(T0 + DAY + HOUR)))).code).toBe('I0')
+    expect((await e.dcc.submit(scheduleRequest(A, 1, '5.1', dailyRead(TOMORROW)))).code).toBe('I0')
     const billing = () => e.dcc.alertsFor(A).filter((a) => a.alertCode === '8F0A').length
 
-    // Day 1: A is registered: its billing alert and its scheduled read both arrive.
+    // Day 1: A is registered: its billing alert arrives and its scheduled read reaches the meter.
     const day1 = await e.advance(T0 + DAY + HOUR)
-    expect(day1.map((r) => r.result.code)).toEqual(['I0'])
+    expect(day1.map((r) => r.result.code)).toEqual(['E21'])
+    expect(e.outcomes.at(-1)).toBe('not-emulated')
     expect(billing()).toBe(1)
-
     // Registration Data: B from a Supply Start Date on day 2 (no SR 6.23 yet: the meter still trusts A).
     const ssd = T0 + 2 * DAY
     e.registration.changeOfSupplier(MPAN, 'BBBB', new Date(ssd))
@@ -274,7 +310,7 @@ describe('DCC Schedules through the pipeline', () => {
     expect(e.dcc.alertCounters(A).toUnregisteredSupplier).toBe(1)
 
     // The refusal is A's result, and in the SAT as A's E4 judged at the run's due time.
-    expect(e.dcc.scheduleResultsFor(A).map((r) => r.result.code)).toEqual(['I0', 'E4'])
+    expect(e.dcc.scheduleResultsFor(A).map((r) => r.result.code)).toEqual(['E21', 'E4'])
     const decision = e.sat.query({ requestId: day2[0]!.requestId, kind: 'decision' })
     expect(decision.map((r) => [r.user, r.code])).toEqual([[A, 'E4']])
     expect(decision[0]!.detail).toMatchObject({ step: 'eligibility', eligibleAt: day2[0]!.dueAt })
@@ -284,11 +320,11 @@ describe('DCC Schedules through the pipeline', () => {
     // A run that was due before the Supply Start Date but is only run later is judged at its due time.
     const late = estate()
     late.setClock(T0 + 1000)
-    await late.dcc.submit(scheduleRequest(A, 1, '5.1', dailyRead(T0 + DAY + HOUR)))
+    await late.dcc.submit(scheduleRequest(A, 1, '5.1', dailyRead(TOMORROW)))
     late.registration.changeOfSupplier(MPAN, 'BBBB', new Date(ssd))
     const caughtUp = await late.advance(T0 + 3 * DAY)
     expect(caughtUp.map((r) => [r.run, r.result.code])).toEqual([
-      [1, 'I0'],
+      [1, 'E21'],
       [2, 'E4'],
     ])
 

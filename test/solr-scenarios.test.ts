@@ -27,22 +27,28 @@ const HOUR_MS = 3_600_000
 const AT = T0 + DAY_MS // licence revocation
 const DELAYED = T0 + 15 * DAY_MS // the delayed step (revocation for MP134A, MPID transfer otherwise)
 
-function estate(o: { srpThreshold?: false } = {}) {
+function estate(o: { srpThreshold?: false; paymentMode?: 'credit' | 'prepayment' } = {}) {
   let clock = T0
   let meter: DeviceState = createDevice({
     type: 'ESME',
     eui: ESME_EUI,
     cells: installedCells(),
     now: T0,
-    paymentMode: 'credit',
+    paymentMode: o.paymentMode ?? 'credit',
   })
   const rejections: string[] = []
+  const outbox: Uint8Array[] = []
+  const run = (input: Parameters<typeof step>[1]) => {
+    const r = step(meter, input, clock, { backend })
+    meter = r.state
+    for (const a of r.outputs.alerts) if (a.frame) outbox.push(a.frame)
+    return r
+  }
   const { dcc, sat, controls } = solrEstate({
     now: () => clock,
     deviceKa: () => kaPublic(meter),
     transport: (bytes) => {
-      const r = step(meter, { kind: 'frame', bytes }, clock, { backend })
-      meter = r.state
+      const r = run({ kind: 'frame', bytes })
       if (r.outputs.outcome === 'rejected') rejections.push(String(r.outputs.reason))
       return r.outputs.response
     },
@@ -57,6 +63,12 @@ function estate(o: { srpThreshold?: false } = {}) {
     setClock: (t: number) => {
       clock = t
     },
+    /** Time passes for the meter; its alerts reach the DCC. */
+    advance: (t: number) => {
+      clock = t
+      run({ kind: 'time' })
+      return outbox.splice(0).map((frame) => dcc.deliverAlert(ESME_EUI, frame))
+    },
   }
 }
 
@@ -65,14 +77,26 @@ interface Row {
   request(counter: number): DuisRequest
 }
 
-const sr = (originator: Eui64, counter: number, srv: string, role: string, sender?: Eui64): DuisRequest => ({
+const sr = (
+  originator: Eui64,
+  counter: number,
+  srv: string,
+  role: string,
+  sender?: Eui64,
+  mode: 'prepayment' | 'credit' = 'prepayment',
+): DuisRequest => ({
   requestId: `${originator}:${ESME_EUI}:${counter}`,
   ...(sender && { sender }),
   role,
   srv,
   commandVariant: 4,
   deviceType: 'ESME',
-  ...(srv === '1.6' && { parameters: { paymentMode: 'prepayment', disablementThreshold: -250 } }),
+  ...(srv === '1.6' && {
+    parameters:
+      mode === 'credit'
+        ? { paymentMode: 'credit' }
+        : { paymentMode: 'prepayment', disablementThreshold: -250 },
+  }),
 })
 
 const ROWS: Row[] = [
@@ -80,7 +104,8 @@ const ROWS: Row[] = [
   { name: 'SRP for failed supplier SR 1.6', request: (n) => sr(A, n, '1.6', 'IS', SRP) },
   { name: 'SRP for failed supplier SR 7.2', request: (n) => sr(A, n, '7.2', 'IS', SRP) },
   { name: "SoLR's SR 1.6", request: (n) => sr(B, n, '1.6', 'IS') },
-  { name: 'SRP as SoLRC SR 1.6', request: (n) => sr(SRP, n, '1.6', 'SoLRC') },
+  { name: 'SRP as SoLRC SR 1.6 to credit', request: (n) => sr(SRP, n, '1.6', 'SoLRC', undefined, 'credit') },
+  { name: 'SRP as SoLRC SR 1.6 to prepayment', request: (n) => sr(SRP, n, '1.6', 'SoLRC') },
   { name: 'SRP as SoLRC SR 7.2', request: (n) => sr(SRP, n, '7.2', 'SoLRC') },
 ]
 
@@ -100,12 +125,14 @@ const EXPECTED: Record<SolrSetting, [string, string, string][]> = {
     ['E21', 'E21', 'I0'],
     ['E1', 'E1', 'E1'],
     ['E1', 'E1', 'E1'],
+    ['E1', 'E1', 'E1'],
   ],
   MP134A: [
     ['E4', 'E4', 'E4'],
     ['E4', 'E4', 'E4'],
     ['E4', 'E4', 'E4'],
     ['E21', 'E21', 'I0'],
+    ['E1', 'E1', 'E1'],
     ['E1', 'E1', 'E1'],
     ['E1', 'E1', 'E1'],
   ],
@@ -116,6 +143,7 @@ const EXPECTED: Record<SolrSetting, [string, string, string][]> = {
     ['E4', 'E21', 'I0'],
     ['E1', 'E1', 'E1'],
     ['E1', 'E1', 'E1'],
+    ['E1', 'E1', 'E1'],
   ],
   MP134B: [
     ['I0', 'E4', 'E4'],
@@ -123,6 +151,8 @@ const EXPECTED: Record<SolrSetting, [string, string, string][]> = {
     ['I0', 'E4', 'E4'],
     ['E4', 'E21', 'I0'],
     ['I0', 'E4', 'E4'],
+    // MP134B: only Credit mode ("otherwise getting an error"); after the transfer E4 comes first.
+    ['E2', 'E4', 'E4'],
     ['E2', 'E2', 'E2'],
   ],
 }
@@ -173,9 +203,9 @@ describe('SoLR control switches end to end (createDcc over an emulated ESME)', (
       expect(table.map((r) => PHASES.map((p) => r[p].split(' ')[0]))).toEqual(EXPECTED[setting])
     })
 
-  it('MP134B: the SoLRC role is quarantined (AD1) without a threshold; the SAT records the SRP as sender', async () => {
+  it('MP134B: the SoLRC role is quarantined (I99 + AD1) without a threshold; the SAT records the SRP as sender', async () => {
     for (const srpThreshold of [false, true]) {
-      const e = estate(srpThreshold ? {} : { srpThreshold: false })
+      const e = estate({ paymentMode: 'prepayment', ...(!srpThreshold && { srpThreshold: false }) })
       const controller = failSupplier(e.solrEstate, {
         setting: 'MP134B',
         supplier: A,
@@ -186,15 +216,18 @@ describe('SoLR control switches end to end (createDcc over an emulated ESME)', (
       })
       e.setClock(AT)
       advanceSolr(controller, new Date(AT))
-      const result = await e.dcc.submit(sr(SRP, 300, '1.6', 'SoLRC'))
+      const result = await e.dcc.submit(sr(SRP, 300, '1.6', 'SoLRC', undefined, 'credit'))
       if (!srpThreshold) {
-        expect(result.code).toBe('AD1')
-        expect(result.dccAlerts?.map((a) => [a.type, a.recipient])).toEqual([['QuarantinedRequest', SRP]])
+        expect(result).toMatchObject({ code: 'I99', quarantined: true })
+        expect(result.dccAlerts?.map((a) => [a.type, a.recipient, a.code])).toEqual([
+          ['QuarantinedRequest', SRP, 'AD1'],
+        ])
+        expect(e.meter().paymentMode).toBe('prepayment')
       } else {
         // Accepted by the DCC, sent as A's command signed with A's key, which the SRP holds: the
-        // meter, which trusts only A's certificates, executes it (credit -> prepayment).
+        // meter, which trusts only A's certificates, executes it (prepayment -> credit, "safe mode").
         expect(result.code).toBe('I0')
-        expect(e.meter().paymentMode).toBe('prepayment')
+        expect(e.meter().paymentMode).toBe('credit')
         expect(result.response?.originator).toBe(ESME_EUI)
         expect(result.response?.recipient).toBe(A)
         const decision = e.sat.query({ kind: 'decision', requestId: result.requestId! })
@@ -210,5 +243,54 @@ describe('SoLR control switches end to end (createDcc over an emulated ESME)', (
         ])
       }
     }
+  })
+
+  it('MP134B: any mode but Credit is refused (E2), nothing sent; a future-dated one’s outcome alert goes to the SRP', async () => {
+    const e = estate({ paymentMode: 'prepayment' })
+    const controller = failSupplier(e.solrEstate, {
+      setting: 'MP134B',
+      supplier: A,
+      solr: B,
+      at: new Date(AT),
+      transferAt: new Date(DELAYED),
+      srp: SRP,
+    })
+    e.setClock(AT)
+    advanceSolr(controller, new Date(AT))
+    const before = e.meter().counters.supplier
+    const prepay = await e.dcc.submit(sr(SRP, 400, '1.6', 'SoLRC'))
+    expect(prepay).toMatchObject({ code: 'E2', reason: expect.stringMatching(/only Credit mode/) })
+    expect(e.sat.query({ requestId: prepay.requestId!, kind: 'decision' }).map((r) => r.code)).toEqual([
+      'I99',
+      'E2',
+    ])
+    expect(e.meter().counters.supplier).toBe(before) // never reached the meter
+    const weird = await e.dcc.submit({
+      ...sr(SRP, 401, '1.6', 'SoLRC'),
+      parameters: { paymentMode: { credit: 1 } },
+    })
+    expect(weird.code).toBe('E2')
+
+    // Future-dated: the meter acknowledges at once (I0 with its response) and actions it an hour on.
+    const at = new Date(AT + HOUR_MS).toISOString()
+    const later = await e.dcc.submit({
+      ...sr(SRP, 402, '1.6', 'SoLRC', undefined, 'credit'),
+      parameters: { paymentMode: 'credit', executionDateTime: at },
+    })
+    expect(later.code).toBe('I0')
+    expect(e.meter().paymentMode).toBe('prepayment')
+    const delivered = e.advance(AT + HOUR_MS + 1000)
+    expect(e.meter().paymentMode).toBe('credit')
+    // The meter addresses its outcome alert (0x00CC 0x8F66, naming the command) to A, whose
+    // certificate is in its cells; MP134B: it goes to the sender of the SoLR Contingency request.
+    const outcome = delivered.filter((d) => d.alert?.alertCode === '8F66')
+    expect(outcome.map((d) => [d.delivered, d.alert?.recipient, d.alert?.requestId])).toEqual([
+      [true, SRP, later.requestId],
+    ])
+    expect(e.dcc.alertsFor(SRP).map((a) => a.alertCode)).toContain('8F66')
+    expect(e.dcc.alertsFor(A).map((a) => a.alertCode)).not.toContain('8F66')
+    const record = e.sat.query({ kind: 'alert', requestId: later.requestId! })
+    expect(record.map((r) => [r.user, r.code])).toEqual([[SRP, '8F66']])
+    expect(record[0]!.detail).toMatchObject({ addressedTo: A })
   })
 })

@@ -17,10 +17,12 @@ import {
   verifyGeneralSigning,
   verifyMac,
 } from '@smetsim/gbcs'
+import { normaliseSerial } from '@smetsim/smki'
 import { describe, expect, it } from 'vitest'
 import type { AnomalyConfig } from './access/anomaly.ts'
 import { UserDirectory } from './access/users.ts'
 import {
+  BAD_PARAMETERS_CODE,
   createDcc,
   type DccConfig,
   type DuisRequest,
@@ -30,6 +32,7 @@ import {
   PRE_COMMAND_EXPIRED_CODE,
   SIGNATURE_INVALID_CODE,
 } from './dcc.ts'
+import { XSD_DCC_ALERT_CODES, XSD_RESPONSE_CODES } from './duis-5.4-enumerations.ts'
 import { createInProcessSigner } from './gbcs/construct.ts'
 import { ACB, backend, cosParameters, ESME_EUI, GSME_EUI, PARTIES, privateRef, T0 } from './gbcs/testing.ts'
 import { SmartMeteringInventory } from './registration/inventory.ts'
@@ -43,6 +46,10 @@ const MPRN = '7000000001'
 const DAY = 86_400_000
 /** Supply Start Date of supplier B for the ESME's MPAN: two days after T0. */
 const SSD = T0 + 2 * DAY
+
+const serialOf = (c: { certificate: { serialNumber: string } }) => normaliseSerial(c.certificate.serialNumber)
+const A_DS = serialOf(PARTIES.supplierA.ds)
+const A_KA = serialOf(PARTIES.supplierA.ka)
 
 const rid = (originator: string, target: string, counter: number | bigint) =>
   `${originator}:${target}:${counter}`
@@ -81,6 +88,7 @@ function fixture(
     blockAlertsToUnregisteredSuppliers?: boolean
     anomaly?: AnomalyConfig
     preCommandTtlMs?: number
+    config?: Partial<DccConfig>
   } = {},
 ) {
   let clock = T0
@@ -95,8 +103,8 @@ function fixture(
   inventory.add({ deviceId: ESME_EUI, type: 'ESME', mpxn: MPAN, status: 'Commissioned', at: '2024-01-02' })
   inventory.add({ deviceId: GSME_EUI, type: 'GSME', mpxn: MPRN, status: 'Commissioned', at: '2024-01-02' })
   const users = new UserDirectory([
-    { userId: A, name: 'Supplier A', roles: ['IS', 'GS'] },
-    { userId: B, name: 'Supplier B', roles: ['IS', 'GS'] },
+    { userId: A, name: 'Supplier A', roles: ['IS', 'GS'], certificates: [A_DS, A_KA] },
+    { userId: B, name: 'Supplier B', roles: ['IS', 'GS'], certificates: [serialOf(PARTIES.supplierB.ds)] },
   ])
   const sat = createMemorySat({ now: () => new Date(clock) })
   const sent: Sent[] = []
@@ -135,12 +143,14 @@ function fixture(
     ...(o.blockAlertsToUnregisteredSuppliers && { blockAlertsToUnregisteredSuppliers: true }),
     ...(o.anomaly && { anomaly: { config: o.anomaly } }),
     ...(o.preCommandTtlMs !== undefined && { preCommandTtlMs: o.preCommandTtlMs }),
+    ...o.config,
   }
   const dcc = createDcc(config)
   return {
     dcc,
     sat,
     sent,
+    config,
     setClock: (t: number) => {
       clock = t
     },
@@ -208,18 +218,104 @@ describe('refusals', () => {
     expect(kinds(sat, rid(A, '00DB1200000000FF', 4))).toEqual(['request:', 'decision:E19'])
   })
 
-  it('a malformed RequestID is answered, not thrown, and has no SAT record (nobody to attribute it to)', async () => {
+  it('a malformed RequestID is answered (E1; E19 for the target), never thrown, and recorded under counter 0', async () => {
     const { dcc, sat } = fixture()
     for (const requestId of ['nonsense', `${A}:${ESME_EUI}`, `${A}:${ESME_EUI}:-1`, undefined]) {
       const result = await dcc.submit({ ...sr('x', '7.4'), requestId: requestId as unknown as string })
       expect(result.code).toBe(MALFORMED_REQUEST_CODE)
     }
-    expect(await dcc.submit(null as unknown as DuisRequest)).toMatchObject({ code: MALFORMED_REQUEST_CODE })
-    expect(sat.size).toBe(0)
-    // A malformed sender: the RequestID identifies the request, so it is recorded.
+    expect(MALFORMED_REQUEST_CODE).toBe('E1')
+    expect(await dcc.submit(null as unknown as DuisRequest)).toMatchObject({ code: 'E1' })
+    expect((await dcc.submit({ ...sr('x', '7.4'), requestId: `${A}:not-a-device:9` })).code).toBe('E19')
+    // Each one is in the SAT: a request and a decision record, the originator when it can be read,
+    // else the DCC (its ACB EUI), under the marker counter 0; the text as received, clipped.
+    const decisions = sat.query({ kind: 'decision' })
+    expect(decisions).toHaveLength(6)
+    expect(decisions.map((r) => r.requestId?.split(':')[2])).toEqual(['0', '0', '0', '0', '0', '0'])
+    expect(decisions.map((r) => r.user)).toEqual([ACB.eui, A, A, ACB.eui, ACB.eui, A])
+    expect(sat.query({ kind: 'request' })[1]?.detail).toMatchObject({ claimedRequestId: `${A}:${ESME_EUI}` })
+    // With an authenticated caller it is the caller's.
+    await dcc.submit({ ...sr('junk', '7.4'), caller: B })
+    expect(sat.query({ kind: 'decision' }).at(-1)).toMatchObject({
+      user: B,
+      code: 'E1',
+      requestId: `${B}:${B}:0`,
+    })
+    // A malformed sender: the RequestID identifies the request.
     const bad = await dcc.submit(sr(rid(A, ESME_EUI, 5), '7.4', { sender: 'not-an-eui' }))
     expect(bad.code).toBe(MALFORMED_REQUEST_CODE)
     expect(kinds(sat, rid(A, ESME_EUI, 5))).toEqual(['request:', `decision:${MALFORMED_REQUEST_CODE}`])
+    expect(sat.verify()).toEqual({ ok: true })
+  })
+
+  it('huge, deeply nested or non-JSON parameters and endless strings: a bounded SAT record and a DUIS answer', async () => {
+    const { dcc, sat } = fixture()
+    let deep: Record<string, unknown> = { installCode: 'SECRET' }
+    for (let i = 0; i < 50_000; i++) deep = { nested: deep }
+    const wide = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 'x'.repeat(1000)]))
+    const odd = { when: new Date(0), fn: () => 1, big: 10n, nan: Number.NaN, list: Array(10_000).fill(7) }
+    const cases = [deep, wide, odd, 'x'.repeat(1_000_000), [1, 2, 3]]
+    let n = 100
+    for (const parameters of cases) {
+      const id = rid(A, ESME_EUI, ++n)
+      const result = await dcc.submit(sr(id, '7.4', { parameters: parameters as never }))
+      expect(typeof result.code).toBe('string')
+      const record = sat.query({ requestId: id, kind: 'request' })[0]!
+      expect(JSON.stringify(record).length).toBeLessThan(8000)
+    }
+    expect(sat.query({ requestId: rid(A, ESME_EUI, 101), kind: 'request' })[0]?.detail).toMatchObject({
+      parametersTruncated: true,
+    })
+    // Claimed texts of any length are clipped too.
+    const long = 'Z'.repeat(1_000_000)
+    const r = await dcc.submit({ ...sr(rid(A, ESME_EUI, 200), long), role: long, deviceType: long })
+    expect(r.code).toBe('E1')
+    expect(r.reason!.length).toBeLessThan(200)
+    for (const rec of sat.query({ requestId: rid(A, ESME_EUI, 200) }))
+      expect(JSON.stringify(rec).length).toBeLessThan(2000)
+    expect(JSON.stringify(sat.query())).not.toContain('SECRET')
+    expect(sat.verify()).toEqual({ ok: true })
+  })
+
+  it('C1: a transport-authenticated caller that is not the sender is refused (E1), with the caller in the SAT', async () => {
+    const { dcc, sat, sent } = fixture()
+    const id = rid(A, ESME_EUI, 300)
+    const refusedCall = await dcc.submit(sr(id, '7.4', { caller: B }))
+    expect(refusedCall).toMatchObject({ code: 'E1', reason: expect.stringMatching(/caller/) })
+    expect(sat.query({ requestId: id }).map((r) => [r.kind, r.user, r.code ?? null])).toEqual([
+      ['request', B, null],
+      ['decision', B, 'E1'],
+    ])
+    expect(sat.query({ requestId: id, kind: 'decision' })[0]?.detail).toMatchObject({
+      step: 'caller',
+      caller: B,
+    })
+    expect((await dcc.submit(sr(rid(A, ESME_EUI, 301), '7.4', { caller: 'not an eui' }))).code).toBe('E1')
+    expect(sent).toEqual([])
+    // The sender itself passes, as does in-process use without a caller.
+    expect((await dcc.submit(sr(rid(A, ESME_EUI, 302), '7.4', { caller: A }))).code).toBe('I0')
+    expect((await dcc.submit(sr(rid(A, ESME_EUI, 303), '7.4'))).code).toBe('I0')
+  })
+
+  it('never throws: a transport or a repository that throws, an SMI that throws, a getter that throws', async () => {
+    const { dcc } = fixture({
+      config: {
+        deviceKeyAgreement: () => {
+          throw new Error('repository down')
+        },
+      },
+    })
+    expect(await dcc.submit(sr(rid(A, ESME_EUI, 400), '7.4'))).toMatchObject({
+      code: 'E20',
+      reason: expect.stringMatching(/internal fault.*repository down/),
+    })
+    const hostile = {
+      get requestId(): string {
+        throw new Error('no')
+      },
+    }
+    expect((await dcc.submit(hostile as unknown as DuisRequest)).code).toBe('E20')
+    expect((await dcc.submitSigned(null as unknown as string, 5 as unknown as Uint8Array)).code).toBe('E1')
   })
 
   it('after access control: a device type the SMI does not hold (E11), an SRV not built here, bad parameters', async () => {
@@ -228,11 +324,13 @@ describe('refusals', () => {
     expect(kinds(sat, rid(A, ESME_EUI, 6))).toEqual(['request:', 'decision:I99', 'decision:E11'])
     expect((await dcc.submit(sr(rid(A, ESME_EUI, 7), '4.18'))).code).toBe(NOT_BUILT_CODE)
     const bad = await dcc.submit(sr(rid(A, ESME_EUI, 8), '1.6', { parameters: { paymentMode: 'barter' } }))
-    expect(bad.code).toBe('EPARAMETERS')
+    expect(bad.code).toBe(BAD_PARAMETERS_CODE)
+    expect(bad.code).toBe('E11')
+    expect(NOT_BUILT_CODE).toBe('E11')
     expect(sent).toEqual([])
   })
 
-  it('AD1: a quarantined request raises a QuarantinedRequest DCC Alert to the User', async () => {
+  it('a quarantined request is acknowledged (I99, quarantined, not sent) with a QuarantinedRequest DCC Alert (AD1)', async () => {
     const anomaly: AnomalyConfig = {
       version: 1,
       users: [{ user: A, srv: '7.4', limit: 1, windowMs: DAY }],
@@ -242,10 +340,12 @@ describe('refusals', () => {
     const { dcc, sat } = fixture({ anomaly })
     expect((await dcc.submit(sr(rid(A, ESME_EUI, 20), '7.4'))).code).toBe('I0')
     const second = await dcc.submit(sr(rid(A, ESME_EUI, 21), '7.4'))
-    expect(second.code).toBe('AD1')
-    expect(second.dccAlerts?.map((a) => [a.type, a.recipient])).toEqual([['QuarantinedRequest', A]])
+    expect(second).toMatchObject({ code: 'I99', quarantined: true })
+    expect(second.dccAlerts?.map((a) => [a.type, a.recipient, a.code])).toEqual([
+      ['QuarantinedRequest', A, 'AD1'],
+    ])
     expect(dcc.dccAlertsFor(A)).toHaveLength(1)
-    expect(kinds(sat, rid(A, ESME_EUI, 21))).toEqual(['request:', 'decision:AD1', 'dccAlert:AD1'])
+    expect(kinds(sat, rid(A, ESME_EUI, 21))).toEqual(['request:', 'decision:I99', 'dccAlert:AD1'])
   })
 })
 
@@ -447,7 +547,9 @@ describe('SR 6.23', () => {
       cosParameters(PARTIES.supplierB).supplierDigitalSigningCertificate,
     )
     expect(result.dccAlerts?.map((a) => [a.type, a.recipient])).toEqual([['SecurityCredentialsUpdated', B]])
-    expect(kinds(sat, id)).toEqual(['request:', 'decision:I99', 'response:I0', 'dccAlert:SecCredsUpdated'])
+    // SecurityCredentialsUpdated's DCCAlertCode is not known to us: no code, never an invented one.
+    expect(kinds(sat, id)).toEqual(['request:', 'decision:I99', 'response:I0', 'dccAlert:'])
+    expect(result.dccAlerts?.[0]?.code).toBeUndefined()
     // The next one uses the CoS Party's next counter.
     await dcc.submit(sr(rid(B, ESME_EUI, 801), '6.23'))
     expect(decodeFrame(sent[1]!.bytes).signing.originatorCounter).toBe(7001n)
@@ -461,30 +563,30 @@ describe('SR 6.23', () => {
   })
 })
 
-describe('device alerts', () => {
-  /** An alert frame from the ESME to `recipient`: non-critical (0x1001, MACed) or critical (0x1000, signed). */
-  function alert(recipient: Eui64, code: string, critical: boolean, counter = 1n): Uint8Array {
-    const view = {
-      name: `ESME Alert ${code}`,
-      invokeId: 0x20000001,
-      alertCode: code,
-      timestamp: '2026-01-05T12:00:00Z',
-    }
-    const messageCode = critical ? 0x1000 : 0x1001
-    const s: GeneralSigning = {
-      cra: 'alert',
-      originatorCounter: counter,
-      originator: ESME_EUI,
-      recipient,
-      messageCode,
-      content: buildPayload(view, { messageCode, cra: 'alert' }, 'dlms'),
-      signature: { kind: 'absent' },
-    }
-    if (critical) return encodeSignedFrame(s, backend.generatePrivateKey(), backend)
-    const unsigned: GeneralSigning = { ...s, signature: { kind: 'empty' } }
-    return encodeFrame(applyMac(unsigned, new Uint8Array(16)))
+/** An alert frame from the ESME to `recipient`: non-critical (0x1001, MACed) or critical (0x1000, signed). */
+function alert(recipient: Eui64, code: string, critical: boolean, counter = 1n): Uint8Array {
+  const view = {
+    name: `ESME Alert ${code}`,
+    invokeId: 0x20000001,
+    alertCode: code,
+    timestamp: '2026-01-05T12:00:00Z',
   }
+  const messageCode = critical ? 0x1000 : 0x1001
+  const s: GeneralSigning = {
+    cra: 'alert',
+    originatorCounter: counter,
+    originator: ESME_EUI,
+    recipient,
+    messageCode,
+    content: buildPayload(view, { messageCode, cra: 'alert' }, 'dlms'),
+    signature: { kind: 'absent' },
+  }
+  if (critical) return encodeSignedFrame(s, backend.generatePrivateKey(), backend)
+  const unsigned: GeneralSigning = { ...s, signature: { kind: 'empty' } }
+  return encodeFrame(applyMac(unsigned, new Uint8Array(16)))
+}
 
+describe('device alerts', () => {
   it('are routed to the User whose certificate the device used, with a SAT alert record', () => {
     const { dcc, sat } = fixture()
     const out = dcc.deliverAlert(ESME_EUI, alert(A, '8F35', true))
@@ -505,7 +607,10 @@ describe('device alerts', () => {
   })
 
   it('DP072 on: non-critical alerts to a supplier not registered now are blocked and counted; others delivered', () => {
-    const { dcc, sat, setClock } = fixture({ blockAlertsToUnregisteredSuppliers: true })
+    const { dcc, sat, setClock } = fixture({
+      blockAlertsToUnregisteredSuppliers: true,
+      config: { alerts: { retentionMs: 7 * DAY } },
+    })
     // Before the Supply Start Date A is registered: delivered.
     expect(dcc.deliverAlert(ESME_EUI, alert(A, '8F0A', false, 1n)).delivered).toBe(true)
     setClock(SSD + 1000)
@@ -540,6 +645,221 @@ describe('device alerts', () => {
     await dcc.submit(sr(rid(A, ESME_EUI, 2), '7.2'))
     await dcc.submit(sr(rid(B, ESME_EUI, 3), '7.2'))
     dcc.deliverAlert(ESME_EUI, alert(A, '8F35', true))
+    expect(sat.verify()).toEqual({ ok: true })
+  })
+})
+
+describe('revocation of the signer’s certificate', () => {
+  const revocable = () => {
+    const revoked = new Set<string>()
+    return { revoked, list: { isRevoked: (s: string) => revoked.has(normaliseSerial(s)) } }
+  }
+
+  it('a Critical command signed with a revoked key is refused, whatever serial the request names', async () => {
+    const { revoked, list } = revocable()
+    const { dcc, sat, sent } = fixture({ config: { revocation: list } })
+    revoked.add(A_DS)
+    // Access control passes (the KA certificate named is good, not all of A's are revoked) …
+    const r = await dcc.submit(sr(rid(A, ESME_EUI, 500), '7.2', { signerCertificate: A_KA }))
+    // … but the certificate that verifies the signature is A's DS certificate, revoked.
+    expect(r).toMatchObject({ code: 'E1', reason: expect.stringMatching(/verifies with .* revoked/) })
+    expect(sat.query({ requestId: rid(A, ESME_EUI, 500), kind: 'decision' }).map((x) => x.code)).toEqual([
+      'I99',
+      'E1',
+    ])
+    expect(sent).toEqual([])
+    // A non-critical request carries no signature: it still goes.
+    expect((await dcc.submit(sr(rid(A, ESME_EUI, 501), '7.4'))).code).toBe('I0')
+  })
+
+  it('reads config.revocation at every check: replacing the list takes effect at the next request', async () => {
+    const { dcc, config } = fixture()
+    expect((await dcc.submit(sr(rid(A, ESME_EUI, 510), '7.2'))).code).toBe('I0')
+    config.revocation = { isRevoked: (s) => normaliseSerial(s) === A_DS }
+    expect((await dcc.submit(sr(rid(A, ESME_EUI, 511), '7.2'))).code).toBe('E1')
+    config.revocation = undefined
+    expect((await dcc.submit(sr(rid(A, ESME_EUI, 512), '7.2'))).code).toBe('I0')
+  })
+
+  it('a CV5 is re-checked at submission: revoked since its CV4, it is refused and the Pre-Command dropped', async () => {
+    const { revoked, list } = revocable()
+    const { dcc, sent } = fixture({ signers: 'none', config: { revocation: list } })
+    const id = rid(A, ESME_EUI, 520)
+    const cv4 = await dcc.submit(sr(id, '7.2'))
+    expect(cv4.code).toBe('I99')
+    revoked.add(A_DS)
+    const signed = encodeSignedFrame(
+      decodeFrame(cv4.preCommand!).signing,
+      privateRef(PARTIES.supplierA.ds),
+      backend,
+    )
+    expect(await dcc.submitSigned(id, signed)).toMatchObject({
+      code: 'E1',
+      reason: expect.stringMatching(/revoked/),
+    })
+    expect(dcc.pendingSignatures()).toEqual([])
+    expect(sent).toEqual([])
+    // All of A's certificates revoked: refused as such too.
+    revoked.add(A_KA)
+    const id2 = rid(A, ESME_EUI, 521)
+    expect((await dcc.submit(sr(id2, '7.2'))).code).toBe('E1')
+  })
+})
+
+describe('CV5 from the User the Pre-Command went to (C1)', () => {
+  it('another authenticated caller is refused (E1) and the Pre-Command stays for the right one', async () => {
+    const { dcc, sat } = fixture({ signers: 'none' })
+    const id = rid(A, ESME_EUI, 600)
+    const cv4 = await dcc.submit(sr(id, '7.3'))
+    const signed = encodeSignedFrame(
+      decodeFrame(cv4.preCommand!).signing,
+      privateRef(PARTIES.supplierA.ds),
+      backend,
+    )
+    expect(await dcc.submitSigned(id, signed, B)).toMatchObject({
+      code: 'E1',
+      reason: expect.stringMatching(/caller/),
+    })
+    expect(sat.query({ requestId: id, kind: 'decision' }).at(-1)).toMatchObject({ user: B, code: 'E1' })
+    expect(dcc.pendingSignatures()).toEqual([id])
+    expect((await dcc.submitSigned(id, signed, A)).code).toBe('I0')
+  })
+})
+
+describe('bounded state', () => {
+  it('Pre-Commands waiting are capped per User: the oldest goes, recorded, and its CV5 finds nothing', async () => {
+    const { dcc, sat } = fixture({ signers: 'none', config: { preCommands: { perUser: 2 } } })
+    const ids = [700, 701, 702].map((n) => rid(A, ESME_EUI, n))
+    const cv4s = []
+    for (const id of ids) cv4s.push(await dcc.submit(sr(id, '7.3')))
+    expect(dcc.pendingSignatures()).toEqual(ids.slice(1))
+    expect(sat.query({ requestId: ids[0]!, kind: 'decision' }).at(-1)).toMatchObject({
+      code: PRE_COMMAND_EXPIRED_CODE,
+      detail: { dropped: 'over the User’s cap' },
+    })
+    const signed = encodeSignedFrame(
+      decodeFrame(cv4s[0]!.preCommand!).signing,
+      privateRef(PARTIES.supplierA.ds),
+      backend,
+    )
+    expect((await dcc.submitSigned(ids[0]!, signed)).code).toBe(NO_PRE_COMMAND_CODE)
+  })
+
+  it('alerts carry a DCC-wide seq, page by afterSeq / limit, and are kept at most perUser and two days', async () => {
+    const { dcc, setClock } = fixture({ config: { alerts: { perUser: 3 } } })
+    for (let i = 1; i <= 5; i++) dcc.deliverAlert(ESME_EUI, alert(A, '8F35', true, BigInt(i)))
+    const held = dcc.alertsFor(A)
+    expect(held.map((a) => a.seq)).toEqual([3, 4, 5])
+    expect(dcc.alertsFor(A, { afterSeq: 3 }).map((a) => a.seq)).toEqual([4, 5])
+    expect(dcc.alertsFor(A, { afterSeq: 3, limit: 1 }).map((a) => a.seq)).toEqual([4])
+    expect(dcc.alertsFor(A, { afterSeq: 5 })).toEqual([])
+    // DCC Alerts number from the same counter.
+    const quarantined = fixture({
+      anomaly: {
+        version: 1,
+        users: [{ user: A, srv: '*', limit: 0, windowMs: DAY }],
+        roleDefaults: [],
+        dcc: [],
+      },
+    })
+    const q = await quarantined.dcc.submit(sr(rid(A, ESME_EUI, 801), '7.4'))
+    expect(q.dccAlerts?.[0]?.seq).toBe(1)
+    // Two days on, the queue is empty (DUIS keeps undelivered Device Alerts two days).
+    setClock(T0 + 2 * DAY + 1)
+    expect(dcc.alertsFor(A)).toEqual([])
+    expect(dcc.alertCounters(A).delivered).toBe(5)
+  })
+})
+
+describe('future-dated SR 6.23', () => {
+  const future = new Date(T0 + 2 * DAY + 3_600_000).toISOString()
+  const cos = (counter: number) =>
+    sr(rid(B, ESME_EUI, counter), '6.23', { parameters: { executionDateTime: future } })
+
+  it('is acknowledged (I99), then completes with the device’s 0x8F70 + 0x8F66: SAT response, DCC Alerts', async () => {
+    // The emulated device acknowledges a future-dated CS02b without a response.
+    const { dcc, sat, setClock } = fixture({ answer: async () => undefined })
+    setClock(SSD + 1000)
+    const id = rid(B, ESME_EUI, 900)
+    const ack = await dcc.submit(cos(900))
+    expect(ack).toMatchObject({ code: 'I99', futureDated: { executionDateTime: future } })
+    expect(kinds(sat, id)).toEqual(['request:', 'decision:I99', 'response:I99'])
+    setClock(Date.parse(future) + 1000)
+    dcc.deliverAlert(ESME_EUI, alert(B, '8F70', true, 1n))
+    dcc.deliverAlert(ESME_EUI, alert(B, '8F66', true, 2n))
+    expect(kinds(sat, id)).toEqual([
+      'request:',
+      'decision:I99',
+      'response:I99',
+      'alert:8F70',
+      'alert:8F66',
+      'response:8F66',
+      'dccAlert:',
+      'dccAlert:',
+    ])
+    expect(dcc.dccAlertsFor(B).map((a) => a.type)).toEqual(['SecurityCredentialsUpdated'])
+    expect(dcc.dccAlertsFor(A).map((a) => a.type)).toEqual(['ChangeOfSupplier'])
+    expect(dcc.alertsFor(B).map((a) => [a.alertCode, a.requestId])).toEqual([
+      ['8F70', id],
+      ['8F66', id],
+    ])
+    // Completed once: a second 0x8F66 belongs to nothing.
+    dcc.deliverAlert(ESME_EUI, alert(B, '8F66', true, 3n))
+    expect(sat.query({ requestId: id, kind: 'response' })).toHaveLength(2)
+  })
+
+  it('0x8F67 (not actioned): CommandFailure to the requester; no outcome in time: E30 and CommandFailure', async () => {
+    const { dcc, sat, setClock } = fixture({
+      answer: async () => undefined,
+      config: { futureDated: { timeoutMs: DAY } },
+    })
+    setClock(SSD + 1000)
+    await dcc.submit(cos(910))
+    await dcc.submit(cos(911))
+    setClock(Date.parse(future) + 1000)
+    dcc.deliverAlert(ESME_EUI, alert(B, '8F67', true, 1n))
+    expect(sat.query({ requestId: rid(B, ESME_EUI, 910), kind: 'response' }).map((r) => r.code)).toEqual([
+      'I99',
+      '8F67',
+    ])
+    setClock(Date.parse(future) + DAY)
+    expect(dcc.pendingSignatures()).toEqual([]) // any call into the DCC ends what is overdue
+    expect(sat.query({ requestId: rid(B, ESME_EUI, 911), kind: 'response' }).map((r) => r.code)).toEqual([
+      'I99',
+      'E30',
+    ])
+    expect(dcc.dccAlertsFor(B).map((a) => a.type)).toEqual(['CommandFailure', 'CommandFailure'])
+  })
+})
+
+describe('every code answered and recorded is DUIS’s', () => {
+  it('the SAT of a run through every path holds only XSD codes (device alert codes apart)', async () => {
+    const { dcc, sat, setClock } = fixture({ signers: 'none' })
+    await dcc.submit(sr(rid(A, ESME_EUI, 1), '7.4'))
+    await dcc.submit(sr(rid(A, ESME_EUI, 2), '7.2'))
+    await dcc.submit(sr(rid(B, ESME_EUI, 3), '7.2'))
+    await dcc.submit(sr(rid(A, ESME_EUI, 4), '99.9'))
+    await dcc.submit(sr(rid(A, ESME_EUI, 5), '7.4', { role: 'XX' }))
+    await dcc.submit(sr(rid(A, ESME_EUI, 6), '7.4', { deviceType: 'GSME' }))
+    await dcc.submit(sr(rid(A, ESME_EUI, 7), '4.18'))
+    await dcc.submit(sr(rid(A, ESME_EUI, 8), '1.6', { parameters: { paymentMode: 'x' } }))
+    await dcc.submit(sr(rid(A, ESME_EUI, 9), '7.4', { caller: B }))
+    await dcc.submit(sr('junk', '7.4'))
+    await dcc.submitSigned(rid(A, ESME_EUI, 10), Uint8Array.of(1))
+    await dcc.submitSigned(rid(A, ESME_EUI, 2), Uint8Array.of(1))
+    await dcc.submit(sr(rid(A, ESME_EUI, 11), '5.1', { commandVariant: 8, parameters: {} }))
+    await dcc.submit(
+      sr(rid(A, ESME_EUI, 12), '5.3', { commandVariant: 8, parameters: { scheduleId: 'DS000009' } }),
+    )
+    setClock(SSD + 1000)
+    await dcc.submit(sr(rid(B, ESME_EUI, 13), '6.23'))
+    dcc.deliverAlert(ESME_EUI, alert(A, '8F35', true))
+    for (const r of sat.query()) {
+      if (r.code === undefined) continue
+      if (r.kind === 'alert') continue
+      if (r.kind === 'dccAlert') expect(XSD_DCC_ALERT_CODES).toContain(r.code)
+      else expect([r.kind, r.code, XSD_RESPONSE_CODES.includes(r.code)]).toEqual([r.kind, r.code, true])
+    }
     expect(sat.verify()).toEqual({ ok: true })
   })
 })

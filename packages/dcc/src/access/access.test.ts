@@ -1,16 +1,17 @@
 import { join } from 'node:path'
 import { openRevocationList } from '@smetsim/smki'
 import { afterAll, describe, expect, it } from 'vitest'
+import { CERTIFICATE_REVOKED_CODE } from '../duis-codes.ts'
 import { SmartMeteringInventory } from '../registration/inventory.ts'
 import { RegistrationData } from '../registration/registration.ts'
 import { createMemorySat } from '../sat/sat.ts'
+import { DSP_SCHEDULABLE_SRVS } from '../schedules/schedules.ts'
 import { removeTempDirs, tempDir } from '../testing.ts'
 import { type AnomalyConfig, DAY_MS, DEFAULT_ANOMALY_CONFIG } from './anomaly.ts'
 import {
   type AccessContext,
   type AccessDecision,
   AccessRequestError,
-  CERTIFICATE_REVOKED_CODE,
   checkServiceRequest,
   type ServiceRequest,
 } from './check.ts'
@@ -261,6 +262,70 @@ describe('checkServiceRequest: each refusal', () => {
     ).toContain('not one of sender')
     revoked.add('A2')
     expect(refused(f.check(SUPPLIER_A, 'IS', '7.2', ESME, BEFORE)).reason).toContain('every SMKI certificate')
+    // The code is DUIS's E1 (fallback: see duis-codes.ts), never a placeholder.
+    expect(CERTIFICATE_REVOKED_CODE).toBe('E1')
+  })
+
+  it('a list that cannot read a serial counts it as revoked (fail closed)', () => {
+    const f = fixture({
+      revocation: {
+        isRevoked: () => {
+          throw new Error('list unreadable')
+        },
+      },
+    })
+    expect(refused(f.check(SUPPLIER_A, 'IS', '7.2', ESME, BEFORE))).toMatchObject({
+      code: 'E1',
+      step: 'certificate',
+    })
+    expect(
+      refused(f.check(SUPPLIER_A, 'IS', '7.2', ESME, BEFORE, { signerCertificate: 'zz' })).reason,
+    ).toContain('not a certificate serial')
+  })
+
+  it('an SRP sending for a Supplier whose certificates are all revoked is refused (MP134A: revocation ends it)', () => {
+    const revoked = new Set<string>()
+    const f = fixture({ revocation: { isRevoked: (s) => revoked.has(s) } })
+    const forB = { sender: SRP, role: 'IS' } as const
+    const check = () => f.check(SUPPLIER_B, 'IS', '7.2', ESME, AFTER, { sender: forB.sender })
+    // The SRP holds no IS role itself: access control looks at the Business Originator's role.
+    expect(check().code).toBe('I99')
+    // The SRP's own certificates are fine; B's are revoked: the request for B stops.
+    revoked.add('B1')
+    expect(refused(check())).toMatchObject({ code: 'E1', step: 'certificate' })
+    expect(refused(check()).reason).toContain(`sends for ${SUPPLIER_B}`)
+    // Naming one of its own (good) certificates does not help.
+    expect(
+      refused(f.check(SUPPLIER_B, 'IS', '7.2', ESME, AFTER, { sender: SRP, signerCertificate: 'D1' })).code,
+    ).toBe('E1')
+  })
+
+  it('a SoLR Contingency request fails once the failed Supplier’s certificates are revoked', () => {
+    const revoked = new Set<string>()
+    const f = fixture({
+      revocation: { isRevoked: (s) => revoked.has(s) },
+      anomaly: {
+        config: {
+          ...DEFAULT_ANOMALY_CONFIG,
+          users: [{ user: SRP, srv: '1.6', limit: 100, windowMs: DAY_MS }],
+        },
+      },
+    })
+    expect(f.check(SRP, 'SoLRC', '1.6', GSME, BEFORE).code).toBe('I99')
+    revoked.add('A1')
+    expect(f.check(SRP, 'SoLRC', '1.6', GSME, BEFORE).code).toBe('I99') // A2 still stands
+    revoked.add('A2')
+    expect(refused(f.check(SRP, 'SoLRC', '1.6', GSME, BEFORE))).toMatchObject({
+      code: 'E1',
+      step: 'certificate',
+    })
+  })
+
+  it('reads the revocation list at every check: a replaced list takes effect at once', () => {
+    const f = fixture({ revocation: { isRevoked: () => false } })
+    expect(f.check(SUPPLIER_B, 'IS', '7.2', ESME, AFTER).code).toBe('I99')
+    f.context.revocation = { isRevoked: (s) => s === 'B1' }
+    expect(f.check(SUPPLIER_B, 'IS', '7.2', ESME, AFTER).code).toBe('E1')
   })
 
   it('uses the SMKI revocation list file as it is', () => {
@@ -292,14 +357,15 @@ describe('SoLR Contingency role (MP134B)', () => {
   it('is quarantined by default: anomaly threshold zero until set, alert to the sender', () => {
     const f = fixture()
     const d = refused(f.check(SRP, 'SoLRC', '1.6', GSME, BEFORE))
-    expect(d).toMatchObject({ code: 'AD1', step: 'anomaly', quarantined: true, respondTo: SRP })
+    // Quarantined: acknowledged (I99) but held; the DCC Alert carries AD1.
+    expect(d).toMatchObject({ code: 'I99', step: 'anomaly', quarantined: true, respondTo: SRP })
     expect(d.alert).toMatchObject({
       type: 'QuarantinedRequest',
       breach: 'ADUserThresholdBreach',
       recipient: SRP,
       quarantineEventRef: 1,
     })
-    expect(d.satRecord).toMatchObject({ user: SRP, code: 'AD1' })
+    expect(d.satRecord).toMatchObject({ user: SRP, code: 'I99', detail: { quarantined: true } })
   })
 
   it('with a threshold set, sends SR 1.6 for a failed supplier’s device and the SAT records the sender', () => {
@@ -344,7 +410,7 @@ describe('anomaly detection', () => {
     expect(f.check(SUPPLIER_A, 'IS', '7.2', ESME, '2026-02-01T10:10:00Z').code).toBe('I99')
     const third = refused(f.check(SUPPLIER_A, 'IS', '7.2', ESME, '2026-02-01T10:20:00Z'))
     expect(third).toMatchObject({
-      code: 'AD1',
+      code: 'I99',
       quarantined: true,
       alert: { breach: 'ADUserThresholdBreach', recipient: SUPPLIER_A },
     })
@@ -358,7 +424,12 @@ describe('anomaly detection', () => {
       users: [{ user: SUPPLIER_B, srv: '*', limit: 0, windowMs: hour }],
     }
     const f = fixture({ anomaly: { config } })
-    for (const srv of ['7.2', '4.18']) expect(f.check(SUPPLIER_B, 'IS', srv, ESME, AFTER).code).toBe('AD1')
+    for (const srv of ['7.2', '4.18'])
+      expect(f.check(SUPPLIER_B, 'IS', srv, ESME, AFTER)).toMatchObject({
+        ok: false,
+        code: 'I99',
+        quarantined: true,
+      })
     expect(f.check(SUPPLIER_A, 'GS', '7.2', GSME, AFTER).code).toBe('I99')
   })
 
@@ -376,12 +447,13 @@ describe('anomaly detection', () => {
 })
 
 describe('permission matrix as configuration', () => {
-  it('round-trips the default through JSON and covers the SRVs of DOMAIN.md section 5', () => {
+  it('round-trips the default through JSON and covers the SRVs of DOMAIN.md section 5 and the DCC-schedulable reads', () => {
     const loaded = permissionMatrixFromJson(permissionMatrixToJson(DEFAULT_PERMISSIONS))
     expect(loaded).toEqual(DEFAULT_PERMISSIONS)
     const srvs =
       '1.5 1.6 2.1 2.2 2.3 2.5 4.1.1 4.3 4.18 5.1 5.2 5.3 6.8 6.11 6.15.1 6.15.2 6.17 6.21 6.23 6.24.1 7.1 7.2 7.3 7.4 8.1.1 8.2 8.3 8.4 8.7.1 8.7.2 8.8.1 8.8.2 8.11 12.2'
-    expect(Object.keys(loaded.srvs).sort()).toEqual(srvs.split(' ').sort())
+    const schedulable = DSP_SCHEDULABLE_SRVS.filter((srv) => !srvs.split(' ').includes(srv))
+    expect(Object.keys(loaded.srvs).sort()).toEqual([...srvs.split(' '), ...schedulable].sort())
     expect(loaded.srvs['6.23']).toMatchObject({ critical: false, roles: ['IS', 'GS'] })
     expect(loaded.srvs['7.1']).toMatchObject({ critical: true, roles: ['IS'], deviceTypes: ['ESME'] })
   })
@@ -450,7 +522,7 @@ describe('Service Audit Trail', () => {
       f.check(SRP, 'SoLRC', '1.6', GSME, BEFORE).code,
       f.check(SUPPLIER_A, 'IS', '9.9', ESME, BEFORE).code,
     ]
-    expect(codes).toEqual(['I99', 'E1', 'E2', 'E19', 'E5', 'E11', 'E12', 'E4', 'AD1', 'E2'])
+    expect(codes).toEqual(['I99', 'E1', 'E2', 'E19', 'E5', 'E11', 'E12', 'E4', 'I99', 'E2'])
     expect(f.sat.size).toBe(f.checks())
     expect(f.sat.query({ kind: 'decision' }).map((r) => r.code)).toEqual(codes)
     expect(new Set(f.sat.query().map((r) => r.requestId)).size).toBe(codes.length)

@@ -19,22 +19,26 @@
  *         registered supplier or network operator by Supply Start Date. For the SoLR Contingency
  *         role instead: the device's registered supplier then must be on the failed-supplier list
  *         (MP134B), which stops working once the failed supplier's MPIDs move to the SoLR (MP185);
- *  8. CERTIFICATE_REVOKED_CODE (placeholder code, unconfirmed) the sender's SMKI certificate is
- *         not revoked: the one the request names as signer, which must be the sender's, or else
- *         at least one of the sender's certificates;
- *  9. AD1 (unconfirmed: DUIS may acknowledge I99 and only then quarantine) Threshold Anomaly
- *         Detection: a breach quarantines the request and yields a QuarantinedRequest DCC Alert;
+ *  8. E1  (fallback, see duis-codes.ts) the SMKI certificates stand (`revocation.ts`): a signer
+ *         certificate named must be the sender's (or its principal's) and not revoked; not every
+ *         certificate of the sender is revoked; a request sent for another party (an SRP for its
+ *         Business Originator, a SoLR Contingency request for the failed Supplier) fails once that
+ *         party's certificates are all revoked (MP134A, seeds 000 and 001). The revocation list is
+ *         read at this check, every time;
+ *  9. Threshold Anomaly Detection: a breach quarantines the request — acknowledged (I99, with
+ *         `quarantined`) but not sent — and yields a QuarantinedRequest DCC Alert (AD1); whether
+ *         DUIS acknowledges a quarantined request is unconfirmed;
  * 10. I99 accepted: acknowledged after access control, to be built into GBCS and sent.
  *
  * Every outcome, accepted or not, is appended to the Service Audit Trail as one 'decision'
  * record: `user` is the sender (so for an SRP in the SoLR Contingency role the SAT records the
  * sender, as MP134B requires), `businessOriginator` when it differs, and `detail` says which
- * step decided and why. Only a request that cannot be attributed at all (a malformed RequestID
- * or sender ID) throws an AccessRequestError without a SAT record, for the caller to answer
- * as a malformed request.
+ * step decided and why; text the request claims (role, SRV, device) is kept clipped. Only a
+ * request that cannot be attributed at all (a malformed RequestID or sender ID) throws an
+ * AccessRequestError without a SAT record, for the caller to record and answer as malformed.
  */
 import { type Eui64, isEui, parseEui } from '@smetsim/core'
-import { normaliseSerial } from '@smetsim/smki'
+import { ACKNOWLEDGED_CODE, CERTIFICATE_REVOKED_CODE } from '../duis-codes.ts'
 import { isEligibleUser } from '../registration/eligibility.ts'
 import type { DeviceRecord, SmartMeteringInventory } from '../registration/inventory.ts'
 import type { RegisteredParty, RegistrationData } from '../registration/registration.ts'
@@ -52,17 +56,24 @@ import {
   quarantinedRequestAlert,
 } from './anomaly.ts'
 import type { PermissionMatrix, SrvRule } from './permissions.ts'
+import { certificateProblem, type RevocationStatus } from './revocation.ts'
 import type { DccUser } from './users.ts'
 
+/** DUIS I99: acknowledged after access control. */
+export const ACCEPTED_CODE = ACKNOWLEDGED_CODE
 /**
- * DUIS response code for a request whose sender's SMKI certificate is revoked. DUIS's code for
- * this is not known to us, so this is our placeholder (unconfirmed).
+ * The code of a quarantined request: I99, acknowledged but held (`quarantined: true`); the
+ * QuarantinedRequest DCC Alert carries AD1 (unconfirmed: see duis-codes.ts).
  */
-export const CERTIFICATE_REVOKED_CODE = 'EREVOKED'
-/** The decision code recorded for a quarantined request: the DCC Alert code AD1 (unconfirmed). */
-export const QUARANTINED_CODE = 'AD1'
-/** DUIS: acknowledged after access control. */
-export const ACCEPTED_CODE = 'I99'
+export const QUARANTINED_CODE = ACKNOWLEDGED_CODE
+
+/** Longest claimed text (role, SRV, device, sender) kept in a decision record or reason. */
+export const CLAIM_CHARS = 64
+
+/** `text` clipped to `max` characters, marked when it was longer (so no caller can grow a SAT record or reason). */
+export function clip(text: string, max = CLAIM_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`
+}
 
 export type AccessStep =
   | 'role'
@@ -85,7 +96,6 @@ export type AccessFailureCode =
   | 'E11'
   | 'E12'
   | 'E19'
-  | typeof CERTIFICATE_REVOKED_CODE
   | typeof QUARANTINED_CODE
 
 /** A DUIS Service Request as access control needs it (the payload is not looked at here). */
@@ -127,8 +137,8 @@ export interface AccessContext {
   users: { get(userId: string): DccUser | undefined }
   registration: RegistrationData
   inventory: SmartMeteringInventory
-  /** The SMKI revocation list (`openRevocationList(path)` fits); without it revocation is not checked. */
-  revocation?: { isRevoked(serial: string): boolean }
+  /** The SMKI revocation list (`openRevocationList(path)` fits), read at every check; without it revocation is not checked. */
+  revocation?: RevocationStatus
   /** Threshold Anomaly Detection configuration and state; without it DEFAULT_ANOMALY_CONFIG and an empty state are used. */
   anomaly?: { config?: AnomalyConfig; state?: AnomalyState }
   /** Default DEFAULT_SOLR_CONTINGENCY. */
@@ -170,7 +180,7 @@ export interface AccessRefused extends DecisionBase {
   code: AccessFailureCode
   step: AccessStep
   reason: string
-  /** Set when anomaly detection quarantined the request. */
+  /** Set when anomaly detection quarantined the request (code I99: acknowledged, not sent). */
   quarantined?: true
   /** The QuarantinedRequest DCC Alert to deliver to `respondTo`. */
   alert?: QuarantinedRequestAlert
@@ -220,12 +230,14 @@ export function checkServiceRequest(
   const base = { requestId, businessOriginator: originator, sender, respondTo, srv }
   const detailBase: Record<string, JsonValue> = {
     commandVariant:
-      typeof request.commandVariant === 'number' ? request.commandVariant : String(request.commandVariant),
+      typeof request.commandVariant === 'number'
+        ? request.commandVariant
+        : clip(String(request.commandVariant)),
     checkedAt: when,
   }
-  if (!role) detailBase.claimedRole = String(request.role)
-  if (!/^[0-9A-Za-z]+(\.[0-9A-Za-z]+)*$/.test(srv)) detailBase.claimedSrv = srv
-  if (request.device !== undefined && !deviceId) detailBase.claimedDevice = String(request.device)
+  if (!role) detailBase.claimedRole = clip(String(request.role))
+  if (!/^[0-9A-Za-z]+(\.[0-9A-Za-z]+)*$/.test(srv) || srv.length > 16) detailBase.claimedSrv = clip(srv)
+  if (request.device !== undefined && !deviceId) detailBase.claimedDevice = clip(String(request.device))
 
   const audit = (code: string, detail: Record<string, JsonValue>): SatRecord =>
     context.sat.append({
@@ -257,7 +269,7 @@ export function checkServiceRequest(
 
   // 1. E1: the User-Role
   const user = context.users.get(originator)
-  if (!role) return refuse('E1', 'role', `'${String(request.role)}' is not a DUIS User Role`)
+  if (!role) return refuse('E1', 'role', `'${clip(String(request.role))}' is not a DUIS User Role`)
   if (!user) return refuse('E1', 'role', `Business Originator ${originator} is not a DCC User`)
   if (!user.roles.includes(role))
     return refuse('E1', 'role', `User ${originator} (${user.name}) does not hold the ${role} role`)
@@ -276,7 +288,7 @@ export function checkServiceRequest(
 
   // 2. E2: the role may use the SRV
   const rule = context.permissions.srvs[srv]
-  if (!rule) return refuse('E2', 'srv', `SRV '${srv}' is not in the permission matrix`)
+  if (!rule) return refuse('E2', 'srv', `SRV '${clip(srv)}' is not in the permission matrix`)
   if (role === 'SoLRC') {
     if (!solr.srvs.includes(srv))
       return refuse(
@@ -299,7 +311,8 @@ export function checkServiceRequest(
 
   // 4. E19: device known
   const device = deviceId ? context.inventory.get(deviceId) : undefined
-  if (!deviceId) return refuse('E19', 'device', `'${String(request.device)}' is not a Device ID (EUI-64)`)
+  if (!deviceId)
+    return refuse('E19', 'device', `'${clip(String(request.device))}' is not a Device ID (EUI-64)`)
   if (!device && rule.deviceMustBeKnown)
     return refuse('E19', 'device', `device ${deviceId} is not in the Smart Metering Inventory`)
 
@@ -326,7 +339,7 @@ export function checkServiceRequest(
     return refuse(
       'E12',
       'commandVariant',
-      `SRV ${srv} is not sent as Command Variant ${String(request.commandVariant)}: only ${rule.commandVariants.join(', ')}`,
+      `SRV ${srv} is not sent as Command Variant ${clip(String(request.commandVariant))}: only ${rule.commandVariants.join(', ')}`,
     )
 
   // 7. E4: Eligible User at the relevant time
@@ -357,9 +370,21 @@ export function checkServiceRequest(
     }
   }
 
-  // 8. sender's certificate not revoked
-  const certificateProblem = certificateCheck(request.signerCertificate, senderUser, context.revocation)
-  if (certificateProblem) return refuse(CERTIFICATE_REVOKED_CODE, 'certificate', certificateProblem)
+  // 8. the SMKI certificates stand (revocation.ts; E1 fallback): the revocation list is read now
+  const principal = failedSupplier
+    ? context.users.get(failedSupplier)
+    : sender !== originator
+      ? user
+      : undefined
+  const certificates = certificateProblem(
+    {
+      ...(request.signerCertificate !== undefined && { signerCertificate: request.signerCertificate }),
+      sender: senderUser,
+      ...(principal && { onBehalfOf: principal }),
+    },
+    context.revocation,
+  )
+  if (certificates) return refuse(CERTIFICATE_REVOKED_CODE, 'certificate', certificates)
 
   // 9. Threshold Anomaly Detection
   const config = context.anomaly?.config ?? DEFAULT_ANOMALY_CONFIG
@@ -427,28 +452,5 @@ function failedSupplierOf(
     for (const role of ['IS', 'GS'] as const)
       if (isEligibleUser(sources, eui, role, deviceId, at).eligible) return eui
   }
-  return undefined
-}
-
-function certificateCheck(
-  signer: string | undefined,
-  sender: DccUser,
-  revocation: AccessContext['revocation'],
-): string | undefined {
-  if (signer !== undefined) {
-    let serial: string
-    try {
-      serial = normaliseSerial(signer)
-    } catch {
-      return `'${signer}' is not a certificate serial number`
-    }
-    const mine = sender.certificates.find((c) => c === serial)
-    if (!mine) return `certificate ${signer} is not one of sender ${sender.userId}'s SMKI certificates`
-    if (revocation?.isRevoked(mine)) return `sender ${sender.userId}'s certificate ${mine} is revoked`
-    return undefined
-  }
-  if (!revocation || sender.certificates.length === 0) return undefined
-  if (sender.certificates.every((c) => revocation.isRevoked(c)))
-    return `every SMKI certificate of sender ${sender.userId} is revoked (${sender.certificates.join(', ')})`
   return undefined
 }

@@ -1,4 +1,5 @@
 export * from './anomaly.ts'
 export * from './check.ts'
 export * from './permissions.ts'
+export * from './revocation.ts'
 export * from './users.ts'

@@ -85,6 +85,7 @@ export class PermissionMatrixError extends Error {
 
 const SUPPLIERS: DuisRole[] = ['IS', 'GS']
 const METERS: SmiDeviceType[] = ['ESME', 'GSME']
+const ESME: SmiDeviceType[] = ['ESME']
 const ALL_DEVICES: SmiDeviceType[] = [...DEVICE_TYPES]
 const ALL_ROLES_BUT_SOLRC: DuisRole[] = ['IS', 'ES', 'GS', 'RSA', 'ED', 'GT', 'OU']
 const COMMISSIONED: SmiStatus[] = ['Commissioned']
@@ -160,6 +161,54 @@ function buildDefault(): PermissionMatrix {
       ),
       '4.3': device('Read Instantaneous Prepay Values', false, SUPPLIERS, [...METERS, 'GPF'], COMMISSIONED),
       '4.18': device('Read Meter Balance', false, SUPPLIERS, METERS, COMMISSIONED),
+      // The reads DUIS lets the DCC schedule (XSD DSPScheduledServiceReferenceVariant); roles from
+      // the DUIS request matrix, device types our reading of the GBCS use cases (unconfirmed).
+      '4.2': device('Read Instantaneous Export Registers', false, ['ES', 'ED'], ESME, COMMISSIONED, [
+        'deviceTypes',
+      ]),
+      '4.6.1': device('Retrieve Import Daily Read Log', false, SUPPLIERS, [...METERS, 'GPF'], COMMISSIONED, [
+        'deviceTypes',
+      ]),
+      '4.6.2': device('Retrieve Export Daily Read Log', false, ['ES'], ESME, COMMISSIONED, ['deviceTypes']),
+      '4.8.1': device(
+        'Read Active Import Profile Data',
+        false,
+        ['IS', 'GS', 'ED', 'GT', 'OU'],
+        [...METERS, 'GPF'],
+        COMMISSIONED,
+        ['deviceTypes'],
+      ),
+      '4.8.2': device('Read Reactive Import Profile Data', false, ['IS', 'ED', 'OU'], ESME, COMMISSIONED, [
+        'deviceTypes',
+      ]),
+      '4.8.3': device('Read Export Profile Data', false, ['ES', 'ED', 'OU'], ESME, COMMISSIONED, [
+        'deviceTypes',
+      ]),
+      '4.10': device('Read Network Data', false, ['IS', 'GS', 'ED', 'GT'], [...METERS, 'GPF'], COMMISSIONED, [
+        'deviceTypes',
+      ]),
+      '4.12.1': device('Read Maximum Demand Import Registers', false, ['IS', 'ED'], ESME, COMMISSIONED, [
+        'deviceTypes',
+      ]),
+      '4.12.2': device('Read Maximum Demand Export Registers', false, ['ES', 'ED'], ESME, COMMISSIONED, [
+        'deviceTypes',
+      ]),
+      '4.14': device('Read Prepayment Daily Read Log', false, SUPPLIERS, [...METERS, 'GPF'], COMMISSIONED, [
+        'deviceTypes',
+      ]),
+      '4.15': device('Read Load Limit Data', false, ['IS', 'ED'], ESME, COMMISSIONED, ['deviceTypes']),
+      '4.16': device('Read Active Power Import', false, ['IS', 'ED'], ESME, COMMISSIONED, ['deviceTypes']),
+      '4.17': device(
+        'Retrieve Daily Consumption Log',
+        false,
+        ['IS', 'GS', 'ED', 'GT', 'OU'],
+        [...METERS, 'GPF'],
+        COMMISSIONED,
+        ['deviceTypes'],
+      ),
+      '14.1': device('Record Network Data (GAS)', false, ['GT'], ['GSME', 'GPF'], COMMISSIONED, [
+        'deviceTypes',
+      ]),
       '5.1': nonDevice('Create Schedule', SCHEDULE_ROLES, SCHEDULED_DEVICES, COMMISSIONED),
       // A User keeps seeing and deleting its own DCC Schedules after it stops being eligible for the
       // device (the DCC checks ownership instead); each run is re-checked with E4 (unconfirmed).

@@ -81,7 +81,7 @@ describe('Service Request → GBCS use case and view', () => {
       { srv: '4.1.1', target: ESME_EUI, deviceType: 'ESME' },
       { originator: supplierA.eui, counter: 0x1234n },
     )
-    expect(spec.view.protection).toEqual([
+    expect(spec.view!.protection).toEqual([
       expect.objectContaining({
         transactionId: '040000000000001234',
         originatorSystemTitle: supplierA.eui,
@@ -137,12 +137,12 @@ describe('Service Request → GBCS use case and view', () => {
       { originator: PARTIES.cos.eui, counter: 7000n },
     )
     expect(spec.messageCode).toBe(0x0107)
-    expect(spec.view.authorisingRemotePartyControl).toMatchObject({
+    expect(spec.view!.authorisingRemotePartyControl).toMatchObject({
       credentialsReplacementMode: 'supplierByTransCoS',
       authorisingRemotePartySeqNumber: 7000,
       otherRemotePartySeqNumberChanges: [{ remotePartyRole: 'supplier', floorSeqNumber: 500 }],
     })
-    expect(spec.view.replacements).toHaveLength(3)
+    expect(spec.view!.replacements).toHaveLength(3)
     const pre = buildPreCommand(
       { srv: '6.23', target: ESME_EUI, deviceType: 'ESME', parameters: cosParameters(PARTIES.supplierB) },
       { originator: PARTIES.cos.eui, counter: 7000n },

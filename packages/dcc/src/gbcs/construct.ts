@@ -21,6 +21,7 @@ import {
   decodeFrame,
   encodeFrame,
   encodeMacedFrame,
+  encodePayload,
   type GeneralSigning,
   messageKey,
   type PrivateKeyRef,
@@ -113,7 +114,12 @@ export function buildPreCommand(sr: GbcsServiceRequest, o: PreCommandOptions): G
     originator,
     recipient,
     messageCode: spec.messageCode,
-    content: buildPayload(spec.view, { messageCode: spec.messageCode, cra: 'command' }),
+    content: spec.view
+      ? buildPayload(spec.view, { messageCode: spec.messageCode, cra: 'command' })
+      : encodePayload(
+          { format: 'dlms', structure: spec.structure ?? null },
+          { messageCode: spec.messageCode, cra: 'command' },
+        ),
     signature: { kind: 'absent' },
   }
 }

@@ -29,13 +29,18 @@ export interface GbcsServiceRequest {
   parameters?: { [name: string]: Json }
 }
 
-/** What the originator's command is: the GBCS use case, message code and payload view. */
+/**
+ * What the originator's command is: the GBCS use case, message code and payload — its use-case
+ * view (the @smetsim/gbcs views), or for a use case gbcs has no view of, the DLMS structure itself.
+ */
 export interface GbcsCommandSpec {
   srv: string
   /** GBCS use case, e.g. 'ECS44'. */
   useCase: string
   messageCode: number
-  view: UseCaseView
+  view?: UseCaseView
+  /** The DLMS APDU structure (format 'dlms'), when there is no view. */
+  structure?: Json
 }
 
 /**
@@ -66,7 +71,8 @@ export class ServiceRequestError extends Error {
 
 type Params = { [name: string]: Json }
 type BuildContext = ViewContext & { target: Eui64 }
-type Builder = (p: Params, ctx: BuildContext) => { useCase: string; view: UseCaseView }
+type Built = { useCase: string; view: UseCaseView } | { useCase: string; structure: Json }
+type Builder = (p: Params, ctx: BuildContext) => Built
 
 interface SrvEntry {
   name: string
@@ -406,6 +412,22 @@ const changeOfSupplier: Builder = (p, ctx) => {
   }
 }
 
+/**
+ * SR 4.16 Read Active Power Import on an ESME: ECS17c, a DLMS get of one register (class 1,
+ * 0.0.94.44.34.20, attribute 2), as the RTDS 4.5.0 ECS17c_4.16_SUCCESS_COMMAND builds it. One of
+ * the SRVs DUIS lets the DCC schedule. @smetsim/gbcs has no use-case view of it, so the APDU is
+ * given as its structure.
+ */
+const activePowerImport: Builder = (p, ctx) => ({
+  useCase: 'ECS17c',
+  structure: {
+    apdu: 'accessRequest',
+    invokeId: invokeId(p, ctx),
+    specs: [{ kind: 'get', classId: 1, instance: '0.0.94.44.34.20', attribute: 2 }],
+    data: [{ type: 'null' }],
+  },
+})
+
 const clock: SrvEntry = {
   name: 'Synchronise Clock',
   critical: true,
@@ -445,6 +467,11 @@ const SRVS: Readonly<Record<string, SrvEntry>> = {
       ESME: protectedRead('ECS19', 'Read Prepayment Registers', '0.0.94.44.34.30'),
       GSME: gsmeRead('GCS14', 'Read Prepayment Values'),
     },
+  },
+  '4.16': {
+    name: 'Read Active Power Import',
+    critical: false,
+    builders: { ESME: activePowerImport },
   },
   '6.11': clock,
   '6.23': {
@@ -524,9 +551,10 @@ export function commandFor(sr: GbcsServiceRequest, ctx: ViewContext): GbcsComman
   const parameters = sr.parameters ?? {}
   if (typeof parameters !== 'object' || Array.isArray(parameters))
     return bad('parameters: expected a JSON object')
-  const { useCase, view } = build(parameters, { ...ctx, target })
+  const built = build(parameters, { ...ctx, target })
+  const useCase = built.useCase
   const messageCode = messageCodeOf(useCase)
   if (messageCode === undefined) throw new Error(`no message code for ${useCase}`)
   // CS02b shares its use case across modes: the mode gives the code (0x0100 + mode 7).
-  return { srv: sr.srv, useCase, messageCode: useCase === 'CS02b' ? 0x0107 : messageCode, view }
+  return { srv: sr.srv, ...built, messageCode: useCase === 'CS02b' ? 0x0107 : messageCode }
 }

@@ -5,18 +5,27 @@
  * certificates from the SMKI repository; the CoS Party's Originator Counter is kept here and
  * advances with every command built.
  *
- * After the device's answer, DCC Alerts: SecurityCredentialsUpdated to the gaining Supplier with
- * the replacement outcomes, and, when a certificate was replaced, ChangeOfSupplier to the losing
- * Supplier (the one registered just before the gaining Supplier's registration took effect).
- * Recipients and codes of both are unconfirmed.
+ * Immediate: the device's response carries the replacement outcomes; then DCC Alerts:
+ * SecurityCredentialsUpdated to the gaining Supplier with the outcomes and, when a certificate was
+ * replaced, ChangeOfSupplier to the losing Supplier (the one registered just before the gaining
+ * Supplier's registration took effect). Recipients are unconfirmed; their DCCAlertCodes are not
+ * known to us (duis-codes.ts).
+ *
+ * Future-dated (`executionDateTime` after now): the device acknowledges at once, so the answer is
+ * I99, and the request completes when the device actions the command and says so — 0x8F66, after
+ * 0x8F70 when it replaced a cell (device README, "Future-dated commands"; RTDS 4.5.0
+ * CS02bSupplierByTransCoS_6.23_8F66_FUTURE_DATED_SUCCESS_ALERT) — with its SAT `response` record
+ * (code: the device's outcome alert) and the same DCC Alerts; 0x8F67 (not actioned) or no outcome
+ * in time (E30) raises CommandFailure to the gaining Supplier instead (`future-dated.ts`).
  */
 import { type Eui64, toHex } from '@smetsim/core'
 import type { Json, PublicKeyRef } from '@smetsim/gbcs'
 import type { AccessGranted } from '../access/check.ts'
+import { CHANGE_OF_SUPPLIER_CODE, FUTURE_DATED_TIMEOUT_CODE, SUCCESS_CODE } from '../duis-codes.ts'
 import { changeOfSupplierCommand } from '../gbcs/construct.ts'
 import type { GbcsServiceRequest } from '../gbcs/service-requests.ts'
-import { NOT_BUILT_CODE, SUCCESS_CODE } from './codes.ts'
 import type { PipelineContext, PipelineState } from './context.ts'
+import { type FutureDatedEntry, type FutureDatedOutcome, futureDatedAt } from './future-dated.ts'
 import type { DccAlert, DuisResult } from './types.ts'
 
 /** SR 6.23 from access-granted request to DUIS answer. */
@@ -30,7 +39,10 @@ export type ChangeOfSupplierStep = (
 ) => Promise<DuisResult>
 
 export function createChangeOfSupplier(
-  ctx: Pick<PipelineContext, 'config' | 'backend' | 'finish' | 'deliver' | 'buildRefusal' | 'raiseDccAlert'>,
+  ctx: Pick<
+    PipelineContext,
+    'config' | 'backend' | 'finish' | 'deliver' | 'buildRefusal' | 'raiseDccAlert' | 'futureDated'
+  >,
 ): ChangeOfSupplierStep {
   const { config, backend, finish, raiseDccAlert } = ctx
   let cosCounter = config.cos.counter ?? 1n
@@ -43,17 +55,78 @@ export function createChangeOfSupplier(
     return config.registration.registeredSupplierAt(reg.mpxn, before)?.user
   }
 
+  /** The gaining Supplier learns the outcome; the losing Supplier, when a cell was replaced, that its credentials are gone. */
+  function credentialAlerts(
+    p: PipelineState,
+    losing: Eui64 | undefined,
+    replaced: boolean,
+    detail: { [key: string]: Json },
+  ): DccAlert[] {
+    const alerts = [
+      raiseDccAlert({
+        type: 'SecurityCredentialsUpdated',
+        recipient: p.respondTo,
+        device: p.deviceId,
+        requestId: p.requestId,
+        detail,
+        unconfirmed: ['recipient', 'code'],
+      }),
+    ]
+    if (replaced && losing && losing !== p.originator)
+      alerts.push(
+        raiseDccAlert({
+          type: 'ChangeOfSupplier',
+          recipient: losing,
+          device: p.deviceId,
+          requestId: p.requestId,
+          detail: { gainingSupplier: p.originator, ...detail },
+          unconfirmed: ['recipient', 'code'],
+        }),
+      )
+    return alerts
+  }
+
+  /** The end of a future-dated 6.23: its SAT response record and DCC Alerts. */
+  function completed(p: PipelineState, losing: Eui64 | undefined, replaced: () => boolean) {
+    return (outcome: FutureDatedOutcome, alertCode?: string) => {
+      const step = { step: 'futureDated', outcome }
+      if (outcome === 'actioned') {
+        finish('response', p, alertCode ?? '8F66', undefined, { ...step, credentialsUpdated: replaced() })
+        credentialAlerts(p, losing, replaced(), { futureDated: true, credentialsUpdated: replaced() })
+        return
+      }
+      if (outcome === 'notActioned')
+        finish('response', p, alertCode ?? '8F67', 'the device did not action the future-dated command', step)
+      else
+        finish(
+          'response',
+          p,
+          FUTURE_DATED_TIMEOUT_CODE,
+          outcome === 'timedOut'
+            ? 'no outcome of the future-dated command came from the device in time'
+            : 'dropped: the DCC holds too many future-dated commands',
+          step,
+        )
+      raiseDccAlert({
+        type: 'CommandFailure',
+        recipient: p.respondTo,
+        device: p.deviceId,
+        requestId: p.requestId,
+        detail: { outcome },
+        unconfirmed: ['code'],
+      })
+    }
+  }
+
   return async function changeOfSupplier(p, granted, sr, requestCounter, deviceKa, now) {
     const certs = config.userCertificates(p.originator)
     if (!certs?.keyAgreement)
       return finish(
         'decision',
         p,
-        NOT_BUILT_CODE,
+        CHANGE_OF_SUPPLIER_CODE,
         `the SMKI repository has no certificates of ${p.originator}`,
-        {
-          step: 'build',
-        },
+        { step: 'build', unconfirmed: 'which E0623nn code' },
       )
     const hex = (der: Uint8Array) => toHex(der).toUpperCase()
     const given = sr.parameters ?? {}
@@ -82,37 +155,37 @@ export function createChangeOfSupplier(
       return ctx.buildRefusal(p, e)
     }
     cosCounter = counter + 1n
-    const result = await ctx.deliver(p, bytes, { cosCounter: counter.toString(), messageCode: '0107' })
-    if (result.code !== SUCCESS_CODE) return result
+    const extra = { cosCounter: counter.toString(), messageCode: '0107' }
+    const losing = losingSupplier(granted)
 
-    // DCC Alerts: the gaining Supplier learns the outcome; the losing Supplier that its credentials are gone.
+    const executeAt = futureDatedAt(given.executionDateTime, now)
+    if (executeAt !== undefined) {
+      const executionDateTime = new Date(executeAt).toISOString()
+      const result = await ctx.deliver(p, bytes, extra, { executionDateTime })
+      if (result.futureDated) {
+        const entry: FutureDatedEntry = {
+          kind: 'complete',
+          requestId: p.requestId,
+          deviceId: p.deviceId,
+          respondTo: p.respondTo,
+          messageCode: 0x0107,
+          counter,
+          executeAt,
+          onOutcome: (outcome: FutureDatedOutcome, code?: string) =>
+            completed(p, losing, () => entry.credentialsUpdated === true)(outcome, code),
+        }
+        ctx.futureDated.add(entry)
+      }
+      return result
+    }
+
+    const result = await ctx.deliver(p, bytes, extra)
+    if (result.code !== SUCCESS_CODE) return result
     const outcome = result.response?.payload.useCase?.executionOutcome as
       | { replacementOutcomes?: { statusCode?: string }[] }
       | undefined
     const statuses = (outcome?.replacementOutcomes ?? []).map((o) => String(o.statusCode))
     const replaced = statuses.some((s) => s === 'success')
-    const alerts: DccAlert[] = [
-      raiseDccAlert({
-        type: 'SecurityCredentialsUpdated',
-        recipient: p.originator,
-        device: p.deviceId,
-        requestId: p.requestId,
-        detail: { replacementStatuses: statuses },
-        unconfirmed: ['recipient', 'code'],
-      }),
-    ]
-    const losing = losingSupplier(granted)
-    if (replaced && losing && losing !== p.originator)
-      alerts.push(
-        raiseDccAlert({
-          type: 'ChangeOfSupplier',
-          recipient: losing,
-          device: p.deviceId,
-          requestId: p.requestId,
-          detail: { gainingSupplier: p.originator, replacementStatuses: statuses },
-          unconfirmed: ['recipient', 'code'],
-        }),
-      )
-    return { ...result, dccAlerts: alerts }
+    return { ...result, dccAlerts: credentialAlerts(p, losing, replaced, { replacementStatuses: statuses }) }
   }
 }

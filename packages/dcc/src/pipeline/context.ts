@@ -9,6 +9,8 @@ import type { PermissionMatrix } from '../access/permissions.ts'
 import type { DuisRole } from '../roles.ts'
 import type { JsonValue } from '../sat/record.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
+import type { NewDccAlert } from './dcc-alerts.ts'
+import type { FutureDatedRegister } from './future-dated.ts'
 import type { DccAlert, DccConfig, DuisRequest, DuisResult } from './types.ts'
 
 /** A Service Request access control has granted: who sent it, for whom, what, to which device. */
@@ -58,12 +60,22 @@ export interface PipelineContext {
   /** DCC time as ISO 8601. */
   iso(): string
   finish: Finish
-  /** Transport to the device and its response as the DUIS answer (`outcome.ts`). */
-  deliver(p: PipelineState, bytes: Uint8Array, extra?: { [k: string]: JsonValue }): Promise<DuisResult>
+  /**
+   * Transport to the device and its response as the DUIS answer (`outcome.ts`); with
+   * `futureDated`, the device's acknowledgement (or its silence) is the answer I99.
+   */
+  deliver(
+    p: PipelineState,
+    bytes: Uint8Array,
+    extra?: { [k: string]: JsonValue },
+    futureDated?: { executionDateTime: string },
+  ): Promise<DuisResult>
   /** A GBCS build error as its DUIS refusal (`outcome.ts`); rethrows anything else. */
   buildRefusal(p: PipelineState, e: unknown): DuisResult
   /** Raises a DCC Alert to a User, with its SAT record (`dcc-alerts.ts`). */
-  raiseDccAlert(alert: Omit<DccAlert, 'code' | 'at'>): DccAlert
+  raiseDccAlert(alert: NewDccAlert): DccAlert
+  /** Future-dated commands awaiting the device's outcome (`future-dated.ts`). */
+  futureDated: FutureDatedRegister
   /** The pipeline's own entry, judged at `now`; DCC Schedule runs go through it. */
   submit(request: DuisRequest, now: number, run: ScheduleRunRef): Promise<DuisResult>
 }

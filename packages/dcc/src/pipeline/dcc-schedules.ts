@@ -2,19 +2,33 @@
  * DCC Schedules in the pipeline (SR 5.1 Create, 5.2 Read, 5.3 Delete; Non-Device SRVs, CV8); the
  * pure schedule book is `schedules/schedules.ts`, held here as the DCC's state.
  *
- * After access control for the 5.x request itself, 5.1 checks that the scheduled Service Request
- * would be permitted for that role and device now (E2, E11, E5, E12, E4; only non-critical device
- * SRVs the DCC builds can be scheduled) and answers I0 with the schedule; 5.2 answers with the
- * User's schedules on the target device (or one by `scheduleId`); 5.3 deletes one, only the
- * owner's. The DCC has no timers: `runDue(upTo)` runs every due run through the pipeline's
- * `submit` as its own Service Request (RequestID `owner:device:counter`, the counter from the
- * schedule and run number, see `runCounter`), access control judged at the run's due time — so
- * after a Change of Supplier's Supply Start Date the losing supplier's run gets E4, in the SAT and
- * in its results, not data (DP072's contrast with device-held schedules). Calls are serialised.
+ * After access control for the 5.x request itself, 5.1 checks the schedule is one DUIS lets the
+ * DCC keep (an SRV of the XSD's DSPScheduledServiceReferenceVariant, a ScheduleFrequency) and that
+ * the scheduled Service Request would be permitted for that role and device now (E2, E11, E5, E4)
+ * and answers I0 with the schedule; 5.2 answers with the User's schedules on the target device (or
+ * one by id); 5.3 deletes one of the User's. Another User's schedule is answered exactly as an
+ * unknown one (E050201 / E050301), so nobody learns which ids exist. Refusals of the schedule
+ * itself are E050101 (duis-codes.ts: which E0501nn member, unconfirmed).
+ *
+ * The DCC has no timers: `runDue(upTo)` runs every due run through the pipeline's `submit` as its
+ * own Service Request (RequestID `owner:device:counter`, the counter never going backwards for the
+ * owner and device: `runCounter`), access control judged at the run's due time — so after a Change
+ * of Supplier's Supply Start Date the losing supplier's run gets E4, in the SAT and in its results,
+ * not data (DP072's contrast with device-held schedules). A run whose command fails (E20, E21)
+ * raises the DCC Alert CommandFailure with its DSPScheduleID to the owner. Calls are serialised.
  */
 import type { Eui64 } from '@smetsim/core'
 import type { Json } from '@smetsim/gbcs'
 import type { AccessGranted } from '../access/check.ts'
+import {
+  COMMS_FAILURE_CODE,
+  CREATE_SCHEDULE_CODE,
+  NO_RESPONSE_CODE,
+  NOT_BUILT_CODE,
+  ROLE_NOT_PERMITTED_CODE,
+  SCHEDULE_NOT_FOUND_CODES,
+  SUCCESS_CODE,
+} from '../duis-codes.ts'
 import { GBCS_SRVS } from '../gbcs/service-requests.ts'
 import { isEligibleUser } from '../registration/eligibility.ts'
 import type { DuisRole } from '../roles.ts'
@@ -25,21 +39,17 @@ import {
   dueRuns,
   emptyScheduleBook,
   findSchedule,
+  noteCounter,
   parseScheduleParameters,
   recordRun,
   runCounter,
   type ScheduleBook,
+  ScheduleError,
   type ScheduleSpec,
+  scheduleIdOf,
   schedulesOf,
 } from '../schedules/schedules.ts'
-import {
-  BAD_PARAMETERS_CODE,
-  NOT_BUILT_CODE,
-  NOT_SCHEDULE_OWNER_CODE,
-  SUCCESS_CODE,
-  UNKNOWN_SCHEDULE_CODE,
-} from './codes.ts'
-import { METER_TYPES, type PipelineContext, type PipelineState, push, userKey } from './context.ts'
+import { type PipelineContext, type PipelineState, push, userKey } from './context.ts'
 import type { DuisRequest, DuisResult, ScheduleRunResult } from './types.ts'
 
 /** The SRVs this module answers. */
@@ -50,6 +60,8 @@ export interface DccSchedules {
   request(p: PipelineState, granted: AccessGranted, request: DuisRequest, now: number): DuisResult
   /** Runs every run due at or before `upTo` (default now), oldest first; serialised. */
   runDue(upTo?: number): Promise<ScheduleRunResult[]>
+  /** The DCC sent `counter` for `originator` to `deviceId`: later runs for that pair count above it. */
+  counterSent(originator: Eui64, deviceId: Eui64, counter: bigint): void
   /** The User's DCC Schedules (a copy). */
   of(userId: string): DccSchedule[]
   /** Results of the User's schedule runs, in order (a copy): the latest SCHEDULE_RESULTS_KEPT. */
@@ -62,16 +74,19 @@ export interface DccSchedules {
 export const SCHEDULE_RESULTS_KEPT = 1000
 
 export function createDccSchedules(
-  ctx: Pick<PipelineContext, 'config' | 'permissions' | 'finish' | 'iso' | 'submit'>,
+  ctx: Pick<PipelineContext, 'config' | 'permissions' | 'finish' | 'iso' | 'submit' | 'raiseDccAlert'>,
 ): DccSchedules {
   const { config, permissions, finish, iso } = ctx
-  let scheduleBook: ScheduleBook = config.schedules ? structuredClone(config.schedules) : emptyScheduleBook()
+  const given = config.schedules
+  if (given !== undefined && (given as { version?: unknown }).version !== 2)
+    throw new ScheduleError('config.schedules: expected a schedule book { version: 2, … }')
+  let scheduleBook: ScheduleBook = given ? structuredClone(given) : emptyScheduleBook()
   // The latest results per User only: a long-running DCC would otherwise keep every run's
   // response for ever. The SAT keeps the record of every run.
   const scheduleResults = new Map<Eui64, ScheduleRunResult[]>()
   let scheduleChain: Promise<unknown> = Promise.resolve()
 
-  /** Why the scheduled request would not be permitted for `role` on the device at `now`, or undefined. */
+  /** Why the scheduled request would not be permitted for `role` on the device now, or undefined. */
   function scheduledRequestProblem(
     role: DuisRole,
     spec: ScheduleSpec,
@@ -80,120 +95,144 @@ export function createDccSchedules(
   ): { code: string; reason: string } | undefined {
     const srv = spec.srv
     const rule = permissions.srvs[srv]
-    if (!rule) return { code: 'E2', reason: `the scheduled SRV '${srv}' is not in the permission matrix` }
-    if (!rule.roles.includes(role))
-      return { code: 'E2', reason: `role ${role} may not use the scheduled SRV ${srv} (${rule.name})` }
-    if (rule.nonDevice || rule.critical || !GBCS_SRVS.includes(srv))
+    if (!rule)
       return {
-        code: BAD_PARAMETERS_CODE,
-        reason: `SR ${srv} cannot be scheduled: only non-critical device SRVs the DCC builds (${GBCS_SRVS.filter(
-          (s) => permissions.srvs[s] && !permissions.srvs[s]!.critical && !permissions.srvs[s]!.nonDevice,
-        ).join(', ')})`,
+        code: ROLE_NOT_PERMITTED_CODE,
+        reason: `the scheduled SRV '${srv}' is not in the permission matrix`,
+      }
+    if (!rule.roles.includes(role))
+      return {
+        code: ROLE_NOT_PERMITTED_CODE,
+        reason: `role ${role} may not use the scheduled SRV ${srv} (${rule.name})`,
       }
     const device = config.inventory.get(deviceId)
     if (!device) return { code: 'E19', reason: `device ${deviceId} is not in the Smart Metering Inventory` }
     if (rule.deviceTypes.length && !rule.deviceTypes.includes(device.type))
       return { code: 'E11', reason: `the scheduled SR ${srv} does not target a ${device.type}` }
-    if (!METER_TYPES.includes(deviceType))
-      return { code: NOT_BUILT_CODE, reason: `SR ${srv} to a ${deviceType} has no GBCS command here` }
     if (rule.smiStatuses.length && !rule.smiStatuses.includes(device.status))
       return {
         code: 'E5',
         reason: `device ${deviceId} is ${device.status}; SR ${srv} needs ${rule.smiStatuses.join(' or ')}`,
       }
-    if (!(rule.commandVariants as number[]).includes(spec.commandVariant))
-      return { code: 'E12', reason: `SR ${srv} is not sent as Command Variant ${spec.commandVariant}` }
+    if (deviceType !== device.type)
+      return { code: 'E11', reason: `device ${deviceId} is a ${device.type}, not a ${deviceType}` }
     return undefined
   }
 
-  function scheduleRequest(
-    p: PipelineState,
-    granted: AccessGranted,
-    request: DuisRequest,
-    now: number,
-  ): DuisResult {
+  /** The schedule a 5.2 / 5.3 names, by `scheduleId` ('DS000001') or DUIS `dspScheduleId` (1). */
+  function namedSchedule(params: { [k: string]: Json }): string | undefined | { bad: string } {
+    if (params.scheduleId !== undefined)
+      return typeof params.scheduleId === 'string'
+        ? params.scheduleId
+        : { bad: 'scheduleId: expected a string' }
+    if (params.dspScheduleId !== undefined) {
+      const n = params.dspScheduleId
+      return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+        ? scheduleIdOf(n)
+        : { bad: 'dspScheduleId: expected a whole number' }
+    }
+    return undefined
+  }
+
+  function create(p: PipelineState, granted: AccessGranted, request: DuisRequest, now: number): DuisResult {
     const params = (request.parameters ?? {}) as { [k: string]: Json }
-    if (p.srv === '5.1') {
-      const parsed = parseScheduleParameters(params, now)
-      if (!parsed.ok) return finish('decision', p, BAD_PARAMETERS_CODE, parsed.reason, { step: 'schedule' })
-      const spec = parsed.spec
-      const problem = scheduledRequestProblem(granted.role, spec, p.deviceId, String(request.deviceType))
-      if (problem)
-        return finish('decision', p, problem.code, problem.reason, {
+    const refuse = (code: string, reason: string, extra: { [k: string]: Json } = {}) =>
+      finish('decision', p, code, reason, { step: 'schedule', ...extra })
+    const parsed = parseScheduleParameters(params, now)
+    if (!parsed.ok) return refuse(CREATE_SCHEDULE_CODE, parsed.reason, { unconfirmed: 'which E0501nn code' })
+    const spec = parsed.spec
+    const problem = scheduledRequestProblem(granted.role, spec, p.deviceId, String(request.deviceType))
+    if (problem) return refuse(problem.code, problem.reason, { scheduledSrv: spec.srv })
+    // E4 for the scheduled SR at creation (5.1 itself was judged by access control already).
+    if (permissions.srvs[spec.srv]!.eligibility === 'registration') {
+      const eligibility = isEligibleUser(config, p.originator, granted.role, p.deviceId, new Date(now))
+      if (!eligibility.eligible)
+        return refuse(eligibility.code, eligibility.reason, { scheduledSrv: spec.srv })
+    }
+    let created: ReturnType<typeof createSchedule>
+    try {
+      created = createSchedule(
+        scheduleBook,
+        {
+          ...spec,
+          owner: p.originator,
+          role: granted.role,
+          deviceId: p.deviceId,
+          deviceType: String(request.deviceType),
+          at: new Date(now),
+          createdBy: p.requestId,
+        },
+        config.scheduleLimits,
+      )
+    } catch (e) {
+      if (!(e instanceof ScheduleError)) throw e
+      return refuse(CREATE_SCHEDULE_CODE, e.message, { unconfirmed: 'which E0501nn code' })
+    }
+    scheduleBook = created.book
+    const schedule = created.schedule
+    const result = finish('response', p, SUCCESS_CODE, undefined, {
+      step: 'schedule',
+      scheduleId: schedule.scheduleId,
+      scheduledSrv: spec.srv,
+      frequency: schedule.frequency,
+      startDate: schedule.startDate,
+      executionTime: schedule.executionTime,
+      ...(schedule.endDate && { endDate: schedule.endDate }),
+      ...(!GBCS_SRVS.includes(spec.srv) && {
+        note: `SR ${spec.srv} is not built here: its runs get ${NOT_BUILT_CODE}`,
+      }),
+    })
+    return { ...result, schedule }
+  }
+
+  function readOrDelete(p: PipelineState, request: DuisRequest): DuisResult {
+    const srv = p.srv as '5.2' | '5.3'
+    const notFound = SCHEDULE_NOT_FOUND_CODES[srv]
+    const params = (request.parameters ?? {}) as { [k: string]: Json }
+    const named = namedSchedule(params)
+    if (typeof named === 'object') return finish('decision', p, notFound, named.bad, { step: 'schedule' })
+    if (srv === '5.3' && named === undefined)
+      return finish(
+        'decision',
+        p,
+        notFound,
+        'SR 5.3 needs the schedule to delete (scheduleId or dspScheduleId)',
+        {
           step: 'schedule',
-          scheduledSrv: spec.srv,
-        })
-      // E4 for the scheduled SR at creation (5.1 itself was judged by access control already).
-      if (permissions.srvs[spec.srv]!.eligibility === 'registration') {
-        const eligibility = isEligibleUser(config, p.originator, granted.role, p.deviceId, new Date(now))
-        if (!eligibility.eligible)
-          return finish('decision', p, eligibility.code, eligibility.reason, {
+        },
+      )
+    if (named !== undefined) {
+      const found = findSchedule(scheduleBook, named)
+      if (!found || found.request.deviceId !== p.deviceId || found.owner !== p.originator)
+        // The same answer for another User's schedule as for none: no way to probe for ids.
+        return finish(
+          'decision',
+          p,
+          notFound,
+          `no DCC Schedule ${named} of ${p.originator} on device ${p.deviceId}`,
+          {
             step: 'schedule',
-            scheduledSrv: spec.srv,
-          })
-      }
-      const created = createSchedule(scheduleBook, {
-        ...spec,
-        owner: p.originator,
-        role: granted.role,
-        deviceId: p.deviceId,
-        deviceType: String(request.deviceType),
-        at: new Date(now),
-        createdBy: p.requestId,
-      })
-      scheduleBook = created.book
-      const schedule = created.schedule
-      const result = finish('response', p, SUCCESS_CODE, undefined, {
-        step: 'schedule',
-        scheduleId: schedule.scheduleId,
-        scheduledSrv: spec.srv,
-        start: schedule.start,
-        intervalMs: schedule.intervalMs,
-        ...(schedule.end && { end: schedule.end }),
-      })
-      return { ...result, schedule }
-    }
-    const scheduleId = params.scheduleId
-    if (scheduleId !== undefined && typeof scheduleId !== 'string')
-      return finish('decision', p, BAD_PARAMETERS_CODE, 'scheduleId: expected a string', { step: 'schedule' })
-    if (p.srv === '5.3' && scheduleId === undefined)
-      return finish('decision', p, BAD_PARAMETERS_CODE, 'SR 5.3 needs the scheduleId to delete', {
-        step: 'schedule',
-      })
-    if (scheduleId !== undefined) {
-      const found = findSchedule(scheduleBook, scheduleId)
-      if (!found || found.request.deviceId !== p.deviceId)
-        return finish(
-          'decision',
-          p,
-          UNKNOWN_SCHEDULE_CODE,
-          `no DCC Schedule ${scheduleId} for device ${p.deviceId}`,
-          { step: 'schedule', scheduleId },
-        )
-      if (found.owner !== p.originator)
-        return finish(
-          'decision',
-          p,
-          NOT_SCHEDULE_OWNER_CODE,
-          `DCC Schedule ${scheduleId} belongs to another User`,
-          { step: 'schedule', scheduleId },
+            scheduleId: named,
+            ...(found && { actually: found.owner !== p.originator ? 'another User’s' : 'on another device' }),
+            unconfirmed: 'which E0502nn / E0503nn code',
+          },
         )
     }
-    if (p.srv === '5.2') {
+    if (srv === '5.2') {
       const schedules = schedulesOf(scheduleBook, p.originator, p.deviceId).filter(
-        (x) => scheduleId === undefined || x.scheduleId === scheduleId,
+        (x) => named === undefined || x.scheduleId === named,
       )
       const result = finish('response', p, SUCCESS_CODE, undefined, {
         step: 'schedule',
         scheduleIds: schedules.map((x) => x.scheduleId),
       })
-      return { ...result, schedules }
+      return { ...result, schedules: structuredClone(schedules) }
     }
-    const deleted = deleteSchedule(scheduleBook, p.originator, scheduleId as string)
+    const deleted = deleteSchedule(scheduleBook, p.originator, named as string)
     scheduleBook = deleted.book
     const result = finish('response', p, SUCCESS_CODE, undefined, {
       step: 'schedule',
-      deleted: scheduleId as string,
+      deleted: named as string,
     })
     return { ...result, ...(deleted.schedule && { schedule: deleted.schedule }) }
   }
@@ -204,9 +243,15 @@ export function createDccSchedules(
       const schedule = findSchedule(scheduleBook, due.schedule.scheduleId)
       // Deleted, or run already, since the list was made.
       if (!schedule || schedule.nextRun > due.run) continue
-      scheduleBook = recordRun(scheduleBook, schedule.scheduleId, due.run)
+      const counter = runCounter(scheduleBook, schedule, due.run)
+      scheduleBook = noteCounter(
+        recordRun(scheduleBook, schedule.scheduleId, due.run),
+        schedule.owner,
+        schedule.request.deviceId,
+        counter,
+      )
       const r = schedule.request
-      const requestId = `${schedule.owner}:${r.deviceId}:${runCounter(schedule, due.run)}`
+      const requestId = `${schedule.owner}:${r.deviceId}:${counter}`
       const dueAt = new Date(due.dueAt).toISOString()
       const result = await ctx.submit(
         {
@@ -220,6 +265,20 @@ export function createDccSchedules(
         due.dueAt,
         { scheduleId: schedule.scheduleId, run: due.run, dueAt },
       )
+      if (result.code === COMMS_FAILURE_CODE || result.code === NO_RESPONSE_CODE)
+        ctx.raiseDccAlert({
+          type: 'CommandFailure',
+          recipient: schedule.owner,
+          device: r.deviceId,
+          requestId,
+          detail: {
+            dspScheduleId: schedule.number,
+            scheduleId: schedule.scheduleId,
+            run: due.run,
+            code: result.code,
+          },
+          unconfirmed: ['code', 'that a failed scheduled run raises it'],
+        })
       const entry: ScheduleRunResult = {
         scheduleId: schedule.scheduleId,
         run: due.run,
@@ -247,8 +306,12 @@ export function createDccSchedules(
   }
 
   return {
-    request: scheduleRequest,
+    request: (p, granted, request, now) =>
+      p.srv === '5.1' ? create(p, granted, request, now) : readOrDelete(p, request),
     runDue: runDueSchedules,
+    counterSent(originator, deviceId, counter) {
+      scheduleBook = noteCounter(scheduleBook, originator, deviceId, counter)
+    },
     of: (userId) => {
       const key = userKey(userId)
       return key ? structuredClone(schedulesOf(scheduleBook, key)) : []

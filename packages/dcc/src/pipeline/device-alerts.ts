@@ -8,13 +8,22 @@
  * the remedy on (`config.blockAlertsToUnregisteredSuppliers`) the non-critical ones are blocked.
  * An alert to someone who is not a DCC User, or bytes that are not a GBCS alert from that device,
  * are undeliverable.
+ *
+ * An alert that reports a future-dated command's outcome (0x8F66 / 0x8F67, `future-dated.ts`)
+ * completes that request, and when the request was a SoLR Contingency one it goes to the request's
+ * sender instead of the failed Supplier it names (MP134B, seed 001: "any DCC Alerts arising out of
+ * failed Commands will also be delivered to the sender"). Delivered alerts are queued per User,
+ * bounded (`alert-queue.ts`), each with the DCC-wide alert `seq`.
  */
 import type { Eui64 } from '@smetsim/core'
 import { decodeFrame, frameToJson, type GbcsFrame } from '@smetsim/gbcs'
+import { clip } from '../access/check.ts'
 import { isEligibleUser } from '../registration/eligibility.ts'
 import { SUPPLIER_ROLES } from '../roles.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
-import { hex4, push, userKey } from './context.ts'
+import { type AlertPage, createAlertQueues } from './alert-queue.ts'
+import { hex4, userKey } from './context.ts'
+import type { FutureDatedRegister, OutcomeAlert } from './future-dated.ts'
 import type { AlertCounters, AlertOutcome, DccConfig, DeliveredAlert } from './types.ts'
 
 /**
@@ -41,8 +50,8 @@ const emptyCounters = (): AlertCounters => ({
 export interface DeviceAlerts {
   /** A device alert arrives from the device (through its hub). */
   deliver(deviceId: string, bytes: Uint8Array): AlertOutcome
-  /** Device alerts delivered to this User, in order (a copy). */
-  alertsFor(userId: string): DeliveredAlert[]
+  /** Device alerts held for this User, in seq order (a page, or all). */
+  alertsFor(userId: string, page?: AlertPage): DeliveredAlert[]
   /** Device alert counters, DCC-wide or for one recipient (a copy). */
   counters(userId?: string): AlertCounters
 }
@@ -50,11 +59,16 @@ export interface DeviceAlerts {
 export function createDeviceAlerts({
   config,
   sat,
+  futureDated,
+  nextSeq,
 }: {
   config: DccConfig
   sat: ServiceAuditTrail
+  futureDated: FutureDatedRegister
+  /** The DCC-wide alert sequence, shared with DCC Alerts. */
+  nextSeq(): number
 }): DeviceAlerts {
-  const delivered = new Map<Eui64, DeliveredAlert[]>()
+  const delivered = createAlertQueues<DeliveredAlert>(config.alerts, () => config.now())
   const counters = emptyCounters()
   const countersByUser = new Map<Eui64, AlertCounters>()
   const isCriticalAlert = config.isCriticalAlert ?? defaultIsCriticalAlert
@@ -82,7 +96,7 @@ export function createDeviceAlerts({
       return { delivered: false, reason }
     }
     const deviceId = userKey(deviceIdText)
-    if (!deviceId) return undeliverable(`'${String(deviceIdText)}' is not a Device ID`)
+    if (!deviceId) return undeliverable(`'${clip(String(deviceIdText))}' is not a Device ID`)
     let frame: GbcsFrame
     try {
       frame = decodeFrame(bytes)
@@ -101,18 +115,24 @@ export function createDeviceAlerts({
       alertCode,
       signed: s.signature.kind === 'ecdsa',
     })
-    const recipient = s.recipient
+    // A future-dated command's outcome: complete its request; a SoLR Contingency one's goes to its sender.
+    const matched = futureDated.match(deviceId, outcomeAlert(alertCode, json.payload.useCase), config.now())
+    const fd = matched?.entry
+    const routed = fd && fd.kind === 'route' && fd.respondTo !== s.recipient ? fd.respondTo : undefined
+    const recipient = routed ?? s.recipient
     const at = new Date(config.now())
     // Counted whatever their kind; only non-critical ones are blocked, and only with the remedy on.
     const toUnregistered = unregisteredSupplier(recipient, deviceId, at)
     const blocked = toUnregistered && !critical && config.blockAlertsToUnregisteredSuppliers === true
     const known = config.users.get(recipient) !== undefined
-    const mine = countersOf(recipient)
+    // Per-recipient counters only for DCC Users: a device cannot grow them by naming strangers.
+    const mine = known ? countersOf(recipient) : undefined
     if (toUnregistered) {
       counters.toUnregisteredSupplier++
-      mine.toUnregisteredSupplier++
+      if (mine) mine.toUnregisteredSupplier++
     }
     const alert: DeliveredAlert = {
+      seq: 0,
       device: deviceId,
       recipient,
       alertCode,
@@ -121,14 +141,22 @@ export function createDeviceAlerts({
       receivedAt: at.toISOString(),
       frame: json,
       bytes: bytes.slice(),
+      ...(fd && { requestId: fd.requestId }),
     }
     const deliveredNow = known && !blocked
+    if (deliveredNow) alert.seq = nextSeq()
     sat.append({
       kind: 'alert',
+      ...(fd && { requestId: fd.requestId }),
       user: recipient,
       device: deviceId,
       code: alertCode,
       detail: {
+        ...(deliveredNow && { alertSeq: alert.seq }),
+        ...(routed && {
+          addressedTo: s.recipient,
+          routedTo: 'the SoLR Contingency sender of the command (MP134B)',
+        }),
         messageCode: hex4(s.messageCode),
         critical,
         alertCounter: json.originatorCounter,
@@ -138,9 +166,9 @@ export function createDeviceAlerts({
         ...(!known && { reason: `${recipient} is not a DCC User` }),
       },
     })
-    if (!known) {
+    matched?.settle()
+    if (!mine) {
       counters.undeliverable++
-      mine.undeliverable++
       return { delivered: false, reason: `${recipient} is not a DCC User`, alert }
     }
     if (blocked) {
@@ -155,17 +183,30 @@ export function createDeviceAlerts({
     }
     counters.delivered++
     mine.delivered++
-    push(delivered, recipient, alert)
+    delivered.push(recipient, alert, alert.seq)
     return { delivered: true, alert }
   }
 
   return {
     deliver: deliverAlert,
-    alertsFor: (userId) => [...(delivered.get(userKey(userId) as Eui64) ?? [])],
+    alertsFor: (userId, page) => {
+      const key = userKey(userId)
+      return key ? delivered.page(key, page) : []
+    },
     counters: (userId) => {
       if (userId === undefined) return { ...counters }
       const key = userKey(userId)
       return { ...((key && countersByUser.get(key)) || emptyCounters()) }
     },
   }
+}
+
+/** What an alert says about a future-dated command: its code and, if it names one, the command. */
+function outcomeAlert(alertCode: string, view: unknown): OutcomeAlert {
+  const named = (view as { futureDatedCommand?: { messageCode?: unknown; originatorCounter?: unknown } })
+    ?.futureDatedCommand
+  const code = typeof named?.messageCode === 'string' ? Number.parseInt(named.messageCode, 16) : Number.NaN
+  const counter = typeof named?.originatorCounter === 'string' ? named.originatorCounter : undefined
+  if (!Number.isInteger(code) || counter === undefined || !/^\d{1,20}$/.test(counter)) return { alertCode }
+  return { alertCode, command: { messageCode: code, counter: BigInt(counter) } }
 }

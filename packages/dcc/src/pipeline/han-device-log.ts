@@ -3,44 +3,31 @@
  * Hub (`config.hanDeviceLog`, implemented by the hub's transport) rather than as GBCS bytes — the
  * DCC does not build CCS01/CCS02. The request targets the CHF; parameters `deviceId` (on that CHF's
  * hub) and `installCode` (16 bytes, hex). The User must be eligible for the device added, not only
- * for the CHF access control judged. No install code: NO_INSTALL_CODE_CODE (placeholder). The CHF
+ * for the CHF access control judged. A missing or malformed install code, or a device not on
+ * that CHF: E081101; the CHF refusing the entry: E081102 (SR 8.11's own codes, which member for
+ * which case unconfirmed); no way to the CHF (`config.hanDeviceLog` absent): E20. The CHF
  * accepting the entry is I0 (a Pending device becomes Whitelisted); whether the device then joined
  * the HAN comes back as the DCC Alert UpdateHANDeviceLogResult (N24) to the requester — a wrong
  * install code is accepted into the log but the join fails. The install code is never written to
- * the SAT (`auditedParameters`). Removal (CCS02), join windows and the historic device log are not
- * modelled.
+ * the SAT (`audit.ts`). Removal (CCS02, answered E11 "not built"), join windows and the historic
+ * device log are not modelled.
  */
 import { type Eui64, fromHex, parseEui } from '@smetsim/core'
 import type { Json } from '@smetsim/gbcs'
-import { isEligibleUser } from '../registration/eligibility.ts'
-import { NO_INSTALL_CODE_CODE } from '../registration/install-codes.ts'
-import type { JsonValue } from '../sat/record.ts'
+import { clip } from '../access/check.ts'
 import {
   BAD_PARAMETERS_CODE,
   COMMS_FAILURE_CODE,
+  HAN_DEVICE_LOG_REQUEST_CODE,
   HAN_LOG_REFUSED_CODE,
+  NO_INSTALL_CODE_CODE,
   NOT_BUILT_CODE,
   SUCCESS_CODE,
-} from './codes.ts'
+  UNKNOWN_DEVICE_CODE,
+} from '../duis-codes.ts'
+import { isEligibleUser } from '../registration/eligibility.ts'
 import type { PipelineContext, PipelineState } from './context.ts'
 import type { DuisRequest, DuisResult, HanDeviceLogOutcome } from './types.ts'
-
-/**
- * The parameters as the SAT keeps them: no install code is written to the audit trail — any
- * `installCode`, at any depth and whatever the SRV claims to be (an SR 5.1 may carry an 8.11).
- */
-export function auditedParameters(parameters: object): JsonValue {
-  return redactInstallCodes(parameters as JsonValue)
-}
-
-function redactInstallCodes(value: JsonValue): JsonValue {
-  if (Array.isArray(value)) return value.map(redactInstallCodes)
-  if (value === null || typeof value !== 'object') return value
-  const copy: { [k: string]: JsonValue } = {}
-  for (const [k, v] of Object.entries(value))
-    copy[k] = k === 'installCode' && v !== undefined ? '(redacted)' : redactInstallCodes(v)
-  return copy
-}
 
 /** SR 8.11 from access-granted request to DUIS answer. */
 export async function updateHanDeviceLog(
@@ -59,7 +46,7 @@ export async function updateHanDeviceLog(
       action === 'remove' ? NOT_BUILT_CODE : BAD_PARAMETERS_CODE,
       action === 'remove'
         ? 'SR 8.11 removal (CCS02) is not modelled'
-        : `action: expected 'add' or 'remove', got ${JSON.stringify(action)}`,
+        : `action: expected 'add' or 'remove', got ${clip(JSON.stringify(action) ?? 'nothing')}`,
       step,
     )
   let deviceId: Eui64
@@ -69,19 +56,25 @@ export async function updateHanDeviceLog(
     return finish(
       'decision',
       p,
-      BAD_PARAMETERS_CODE,
-      `deviceId: expected the EUI-64 of the device to add, got ${JSON.stringify(params.deviceId ?? null)}`,
+      HAN_DEVICE_LOG_REQUEST_CODE,
+      `deviceId: expected the EUI-64 of the device to add, got ${clip(JSON.stringify(params.deviceId ?? null) ?? 'nothing')}`,
       step,
     )
   }
   const device = config.inventory.get(deviceId)
   if (!device)
-    return finish('decision', p, 'E19', `device ${deviceId} is not in the Smart Metering Inventory`, step)
+    return finish(
+      'decision',
+      p,
+      UNKNOWN_DEVICE_CODE,
+      `device ${deviceId} is not in the Smart Metering Inventory`,
+      step,
+    )
   if (device.commsHub !== p.deviceId)
     return finish(
       'decision',
       p,
-      BAD_PARAMETERS_CODE,
+      HAN_DEVICE_LOG_REQUEST_CODE,
       `device ${deviceId} is not on CHF ${p.deviceId}'s HAN (its hub: ${device.commsHub ?? 'none'})`,
       step,
     )
@@ -102,10 +95,16 @@ export async function updateHanDeviceLog(
     installCode = fromHex(String(params.installCode))
     if (installCode.length !== 16) throw new Error(`an install code is 16 bytes, got ${installCode.length}`)
   } catch (e) {
-    return finish('decision', p, BAD_PARAMETERS_CODE, `installCode: ${(e as Error).message}`, step)
+    return finish('decision', p, NO_INSTALL_CODE_CODE, `installCode: ${(e as Error).message}`, step)
   }
   if (!config.hanDeviceLog)
-    return finish('decision', p, NOT_BUILT_CODE, 'no way to the Communications Hub for SR 8.11 here', step)
+    return finish(
+      'decision',
+      p,
+      COMMS_FAILURE_CODE,
+      'no way to the Communications Hub for SR 8.11 here',
+      step,
+    )
   let outcome: HanDeviceLogOutcome
   try {
     outcome = await config.hanDeviceLog.addDevice(p.deviceId, {

@@ -6,6 +6,8 @@
  * a SAT `installCode` record — never with the code itself; a User ID that is not an EUI-64 leaves
  * no record (nobody to name).
  */
+
+import { NO_INSTALL_CODE_CODE, SUCCESS_CODE } from '../duis-codes.ts'
 import {
   DEFAULT_INSTALL_CODE_SETTINGS,
   type InstallCodeAnswer,
@@ -13,7 +15,6 @@ import {
   obtainInstallCodes,
 } from '../registration/install-codes.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
-import { BAD_PARAMETERS_CODE, SUCCESS_CODE } from './codes.ts'
 import { userKey } from './context.ts'
 import type { Dcc, DccConfig } from './types.ts'
 
@@ -40,7 +41,7 @@ export function createInstallCodeRegister({
       sat.append({
         kind: 'installCode',
         user: who,
-        code: BAD_PARAMETERS_CODE,
+        code: NO_INSTALL_CODE_CODE,
         detail: { action, mp121: installSettings().mp121, reason: 'no devices asked for' },
       })
     for (const a of answers) {

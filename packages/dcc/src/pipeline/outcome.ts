@@ -3,20 +3,24 @@
  * record with the DUIS answer (`finish`), a GBCS build error as its DUIS code (`buildRefusal`),
  * and the last step of the pipeline, the transport to the device with the device's response
  * decoded into the DUIS answer (`deliver`: I0, or E20 when the transport throws, E21 when nothing
- * usable comes back).
+ * usable comes back). A future-dated command is answered I99 once sent: the device acknowledges
+ * it (the RTDS 6.23 FUTURE_DATED response is an empty acknowledgement; the emulated device sends
+ * none) and its outcome comes later in an alert (`future-dated.ts`).
  */
 import { decodeFrame, frameToJson, type GbcsFrame } from '@smetsim/gbcs'
-import { CommandProtectionError } from '../gbcs/construct.ts'
-import { ServiceRequestError } from '../gbcs/service-requests.ts'
-import type { JsonValue, SatEntry } from '../sat/record.ts'
-import type { ServiceAuditTrail } from '../sat/sat.ts'
 import {
+  ACKNOWLEDGED_CODE,
   BAD_PARAMETERS_CODE,
   COMMS_FAILURE_CODE,
   NO_RESPONSE_CODE,
   NOT_BUILT_CODE,
   SUCCESS_CODE,
-} from './codes.ts'
+  WRONG_DEVICE_TYPE_CODE,
+} from '../duis-codes.ts'
+import { CommandProtectionError } from '../gbcs/construct.ts'
+import { ServiceRequestError } from '../gbcs/service-requests.ts'
+import type { JsonValue, SatEntry } from '../sat/record.ts'
+import type { ServiceAuditTrail } from '../sat/sat.ts'
 import type { Finish, OutcomeRef, PipelineContext, PipelineState } from './context.ts'
 import type { DuisResult } from './types.ts'
 
@@ -39,12 +43,12 @@ export function finisher(sat: ServiceAuditTrail): Finish {
   }
 }
 
-/** A GBCS build error as its DUIS refusal (E11, EPARAMETERS, ENOTBUILT); anything else is rethrown. */
+/** A GBCS build error as its DUIS refusal (all E11, see duis-codes.ts); anything else is rethrown. */
 export function buildRefusal(finish: Finish, p: PipelineState, e: unknown): DuisResult {
   if (e instanceof ServiceRequestError) {
     const code =
       e.kind === 'wrong-device-type'
-        ? 'E11'
+        ? WRONG_DEVICE_TYPE_CODE
         : e.kind === 'bad-parameters'
           ? BAD_PARAMETERS_CODE
           : NOT_BUILT_CODE
@@ -61,6 +65,7 @@ export async function deliver(
   p: PipelineState,
   bytes: Uint8Array,
   extra: { [k: string]: JsonValue } = {},
+  futureDated?: { executionDateTime: string },
 ): Promise<DuisResult> {
   let answer: Uint8Array | undefined
   try {
@@ -70,10 +75,11 @@ export async function deliver(
       'response',
       p,
       COMMS_FAILURE_CODE,
-      `transport to ${p.deviceId} failed: ${(e as Error).message}`,
+      `transport to ${p.deviceId} failed: ${String((e as Error)?.message ?? e).slice(0, 256)}`,
       extra,
     )
   }
+  if (futureDated) return acknowledged(finish, p, answer, extra, futureDated)
   if (!answer)
     return finish('response', p, NO_RESPONSE_CODE, `no response from device ${p.deviceId}`, {
       ...extra,
@@ -110,4 +116,48 @@ export async function deliver(
     ...(view && { response: view as JsonValue }),
   })
   return { ...result, response: json, responseBytes: answer }
+}
+
+/**
+ * A future-dated command sent: I99 when the device acknowledged it — with a GBCS response from it,
+ * or (as the emulated device does for CS02b) with none — and E21 for an answer that is not one.
+ */
+function acknowledged(
+  finish: Finish,
+  p: PipelineState,
+  answer: Uint8Array | undefined,
+  extra: { [k: string]: JsonValue },
+  futureDated: { executionDateTime: string },
+): DuisResult {
+  const detail = {
+    ...extra,
+    futureDated: true,
+    executionDateTime: futureDated.executionDateTime,
+    acknowledgedWith: answer ? 'response' : 'no response',
+    unconfirmed: 'I99 for a future-dated command; its outcome completes it',
+  }
+  if (answer) {
+    let frame: GbcsFrame
+    try {
+      frame = decodeFrame(answer)
+    } catch (e) {
+      return finish(
+        'response',
+        p,
+        NO_RESPONSE_CODE,
+        `the device's answer is not GBCS: ${(e as Error).message}`,
+        extra,
+      )
+    }
+    if (frame.signing.cra !== 'response' || frame.signing.originator !== p.deviceId)
+      return finish(
+        'response',
+        p,
+        NO_RESPONSE_CODE,
+        `the device's answer is not a response from ${p.deviceId}`,
+        extra,
+      )
+  }
+  const result = finish('response', p, ACKNOWLEDGED_CODE, undefined, detail)
+  return { ...result, futureDated, ...(answer && { responseBytes: answer }) }
 }

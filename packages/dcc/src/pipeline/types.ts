@@ -9,14 +9,17 @@ import type { CryptoBackend, FrameJson, Json, PublicKeyRef } from '@smetsim/gbcs
 import type { AnomalyConfig, AnomalyState } from '../access/anomaly.ts'
 import type { AccessContext, SolrContingencySettings } from '../access/check.ts'
 import type { PermissionMatrix } from '../access/permissions.ts'
+import type { DccAlertType } from '../duis-codes.ts'
 import type { AccessControlBroker, CosParty, Signer } from '../gbcs/construct.ts'
 import type { InstallCodeAnswer, InstallCodeSettings } from '../registration/install-codes.ts'
 import type { SmartMeteringInventory } from '../registration/inventory.ts'
 import type { RegistrationData } from '../registration/registration.ts'
 import type { JsonValue } from '../sat/record.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
-import type { DccSchedule, ScheduleBook } from '../schedules/schedules.ts'
-import type { DccAlertType } from './codes.ts'
+import type { DccSchedule, ScheduleBook, ScheduleLimits } from '../schedules/schedules.ts'
+import type { AlertPage, AlertQueueLimits } from './alert-queue.ts'
+import type { FutureDatedLimits } from './future-dated.ts'
+import type { PreCommandLimits } from './pre-commands.ts'
 
 /** A DUIS Service Request as a User submits it to the DCC. */
 export interface DuisRequest {
@@ -38,11 +41,17 @@ export interface DuisRequest {
   signerCertificate?: string
   /** Execution date-time of a future-dated request (E4 is judged then). */
   executionDateTime?: string
+  /**
+   * The EUI-64 of the User the transport authenticated (mutual TLS, a signed request): when given,
+   * the request is refused (E1) unless it is the sender — `sender`, else the RequestID's Business
+   * Originator. Absent for in-process use.
+   */
+  caller?: string
 }
 
 /** The DUIS answer to a request or to a signed Pre-Command. */
 export interface DuisResult {
-  /** DUIS response code: I0, I99 (with a Pre-Command), E1 … E21, or a placeholder above. */
+  /** DUIS response code (duis-codes.ts): I0, I99, E1 … E30, or an SRV-specific one such as E050101. */
   code: string
   /** The RequestID, normalised (absent when it could not be read). */
   requestId?: string
@@ -51,6 +60,10 @@ export interface DuisResult {
   /** CV4: the Pre-Command for the User to sign and return with `submitSigned`. */
   preCommand?: Uint8Array
   awaitingSignature?: true
+  /** I99: quarantined by Threshold Anomaly Detection (not sent; see the QuarantinedRequest DCC Alert). */
+  quarantined?: true
+  /** I99: a future-dated command the device has acknowledged; it completes with the device's outcome alert. */
+  futureDated?: { executionDateTime: string }
   /** I0: the device's response, decoded. */
   response?: FrameJson
   /** I0: the device's response as it came. */
@@ -107,9 +120,12 @@ export interface ScheduleRunResult {
 }
 
 export interface DccAlert {
+  /** DCC-wide alert sequence number, shared with device alerts: increasing, for paging. */
+  seq: number
+  /** The DUIS DCCAlert element it is (the XSD's choice names). */
   type: DccAlertType
-  /** SAT code (see DCC_ALERT_CODES). */
-  code: string
+  /** DUIS DCCAlertCode, where known (DCC_ALERT_CODES); absent when DUIS's code for the type is not known to us. */
+  code?: string
   recipient: Eui64
   device?: Eui64
   requestId?: string
@@ -122,6 +138,8 @@ export interface DccAlert {
 
 /** A device alert as delivered to a User. */
 export interface DeliveredAlert {
+  /** DCC-wide alert sequence number, shared with DCC Alerts: increasing, for paging. */
+  seq: number
   device: Eui64
   recipient: Eui64
   /** The device alert code (four hex digits, e.g. '8F0A') or, for a use-case alert, its message code. */
@@ -132,6 +150,8 @@ export interface DeliveredAlert {
   receivedAt: string
   frame: FrameJson
   bytes: Uint8Array
+  /** The request the alert reports the outcome of (a future-dated command's 0x8F66 / 0x8F67). */
+  requestId?: string
 }
 
 export interface AlertOutcome {
@@ -169,6 +189,7 @@ export interface DccConfig {
   registration: RegistrationData
   inventory: SmartMeteringInventory
   sat: ServiceAuditTrail
+  /** The SMKI revocation list; read at every check (replace or reload it and the next check sees it). */
   revocation?: AccessContext['revocation']
   anomaly?: { config?: AnomalyConfig; state?: AnomalyState }
   solrContingency?: SolrContingencySettings
@@ -197,6 +218,14 @@ export interface DccConfig {
    * (PRE_COMMAND_EXPIRED_CODE) at the next call into the DCC, and its CV5 is refused.
    */
   preCommandTtlMs?: number
+  /** Caps on the Pre-Commands waiting (per User, DCC-wide); `preCommandTtlMs` wins over `ttlMs`. */
+  preCommands?: Partial<PreCommandLimits>
+  /** Alerts kept for Users to fetch: per User, and how long (default DUIS's two days). */
+  alerts?: Partial<AlertQueueLimits>
+  /** Future-dated commands awaiting their outcome: how long after their time (E30), and how many. */
+  futureDated?: Partial<FutureDatedLimits>
+  /** Caps on DCC Schedules (per User, per User and device). */
+  scheduleLimits?: Partial<ScheduleLimits>
   /** The DP072 remedy (off by default, as in the SEC today): do not deliver non-critical alerts to a supplier not registered for the device. */
   blockAlertsToUnregisteredSuppliers?: boolean
   /** Whether a device alert is critical; default `defaultIsCriticalAlert`. */
@@ -212,14 +241,17 @@ export interface DccConfig {
 export interface Dcc {
   /** Takes a DUIS Service Request; never throws on bad input (the answer is a DUIS code). */
   submit(request: DuisRequest): Promise<DuisResult>
-  /** DUIS CV5: the User's signed Pre-Command for a request answered with `awaitingSignature`. */
-  submitSigned(requestId: string, signed: Uint8Array): Promise<DuisResult>
+  /**
+   * DUIS CV5: the User's signed Pre-Command for a request answered with `awaitingSignature`;
+   * `caller`, when given, must be the User the Pre-Command was sent to (the request's sender).
+   */
+  submitSigned(requestId: string, signed: Uint8Array, caller?: string): Promise<DuisResult>
   /** A device alert arrives from the device (through its hub). */
   deliverAlert(deviceId: string, bytes: Uint8Array): AlertOutcome
-  /** Device alerts delivered to this User, in order. */
-  alertsFor(userId: string): DeliveredAlert[]
-  /** DCC Alerts raised to this User, in order. */
-  dccAlertsFor(userId: string): DccAlert[]
+  /** Device alerts delivered to this User and still held, in seq order; a page with `afterSeq` / `limit`. */
+  alertsFor(userId: string, page?: AlertPage): DeliveredAlert[]
+  /** DCC Alerts raised to this User and still held, in seq order; a page with `afterSeq` / `limit`. */
+  dccAlertsFor(userId: string, page?: AlertPage): DccAlert[]
   /** Device alert counters, DCC-wide or for one recipient. */
   alertCounters(userId?: string): AlertCounters
   /** RequestIDs of Pre-Commands awaiting the User's signature. */

@@ -14,18 +14,17 @@
  *
  * The MP121 route is "in writing or other agreed means"; the automated SMI route was deferred,
  * so this API (not a DUIS Service Request) is a modelling choice. Error codes for a device are
- * DUIS-like: E19 unknown device, E4 not eligible, E1 not a supplier User, and our placeholder
- * NO_INSTALL_CODE_CODE when no code is held (unconfirmed).
+ * DUIS codes: E19 unknown device, E4 not eligible, E1 not a supplier User, and SR 8.11's
+ * E081101 (NO_INSTALL_CODE_CODE: which member of the E0811nn family, unconfirmed) when no code is
+ * held or the code given is not 16 bytes.
  */
 import { type Eui64, parseEui } from '@smetsim/core'
+import { NO_INSTALL_CODE_CODE } from '../duis-codes.ts'
 import { type DuisRole, SUPPLIER_ROLES } from '../roles.ts'
 import { isEligibleUser } from './eligibility.ts'
 import { normaliseInstallCode, type SmartMeteringInventory } from './inventory.ts'
 import type { RegistrationData } from './registration.ts'
 import { isoTime, type When } from './time.ts'
-
-/** Placeholder (unconfirmed): no install code is held for the device, or SR 8.11 came without one. */
-export const NO_INSTALL_CODE_CODE = 'ENOINSTALLCODE'
 
 /** Whether the gaining (registered) supplier may obtain the code. Read at every call: a scenario may flip it. */
 export interface InstallCodeSettings {
@@ -96,7 +95,7 @@ export function lodgeInstallCode(
   try {
     code = normaliseInstallCode(installCode)
   } catch (e) {
-    return refuse(id, 'EPARAMETERS', (e as Error).message)
+    return refuse(id, NO_INSTALL_CODE_CODE, (e as Error).message)
   }
   const when = isoTime(at, 'at')
   const installer = device.installingSupplier === who.eui

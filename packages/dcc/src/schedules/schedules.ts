@@ -1,56 +1,109 @@
 /**
- * DCC Schedules (SR 5.1 Create, 5.2 Read, 5.3 Delete DCC Schedule) as pure data: a User asks the
- * DCC to run a Service Request on a repeating schedule, and the DCC runs it at each due time.
- * Unlike a device-held schedule (the billing calendar of SR 6.8, whose alert 0x8F0A keeps going
- * to whichever supplier's certificate is on the meter — DP072), every run of a DCC schedule goes
- * through the DCC's access control again at its due time, so after a Change of Supplier's
- * Supply Start Date the losing supplier's run is refused with E4 instead of returning data. The
- * pipeline (`dcc.ts`) does the running; this module only keeps the schedules and says which runs
- * are due.
+ * DCC Schedules (SR 5.1 Create, 5.2 Read, 5.3 Delete Schedule) as pure data: a User asks the
+ * DCC to run a Service Request on a calendar, and the DCC runs it at each due time. Unlike a
+ * device-held schedule (the billing calendar of SR 6.8, whose alert 0x8F0A keeps going to
+ * whichever supplier's certificate is on the meter — DP072), every run of a DCC schedule goes
+ * through the DCC's access control again at its due time, so after a Change of Supplier's Supply
+ * Start Date the losing supplier's run is refused with E4 instead of returning data. The pipeline
+ * does the running; this module keeps the schedules and says which runs are due.
  *
- * Modelled simply (not DUIS-exact, the DUIS schedule elements are not used): a schedule is a
- * start instant, a repeat interval in milliseconds and an optional end instant; run n (from 1) is
- * due at `start + (n - 1) × interval`, and a run due after `end` never happens. The book of
- * schedules is plain JSON passed in and out (no timers: the caller drives time).
+ * What may be scheduled is what DUIS lets the DCC schedule, from the DUIS 5.4 XSD's `DSPSchedule`
+ * (CreateSchedule): the Service Reference Variants of `DSPScheduledServiceReferenceVariant`
+ * (DSP_SCHEDULABLE_SRVS; the DUIS request matrix of SmartDCCInnovation/duis-parser marks the same
+ * ones "DCC Scheduled", except 4.2, which the 5.4 schema adds) on the calendar of
+ * `ScheduleFrequency` (Daily, Weekly, Monthly, Quarterly, Half-Yearly, Yearly) from a
+ * `ScheduleStartDate`, optionally to a `ScheduleEndDate`, at a `ScheduleExecutionStartTime`
+ * (default midnight). Run n (from 1) is due n − 1 periods after the start date at that time; a
+ * month-based period keeps the start's day of month, or the month's last day when it is shorter.
+ * Times are UTC (unconfirmed: DUIS may mean UK local time). A run due before the schedule was
+ * created is skipped; none is due after the end date.
+ *
+ * Each run's DUIS RequestID counter (which becomes the command's GBCS Originator Counter) never
+ * goes backwards for its owner and device: it is above every counter the DCC has sent for that
+ * originator to that device (`counters`, kept in the book, so it survives a restart with it) and
+ * at least `dueAt × 1024 + schedule number mod 1024`, so it grows with time too (`runCounter`).
+ *
+ * The book is plain JSON passed in and out (no timers: the caller drives time). Caps: at most
+ * `perUserDevice` schedules per User and device (99: a DUIS ReadSchedule answer carries at most
+ * 99, `DSPSchedulesRead`; our inference) and `perUser` per User (modelling choice).
  */
 import { type Eui64, parseEui } from '@smetsim/core'
 import type { Json } from '@smetsim/gbcs'
 import { isoTime } from '../registration/time.ts'
 import type { DuisRole } from '../roles.ts'
 
-/** Shortest repeat interval accepted: one minute (a modelling choice, unconfirmed). */
-export const MIN_SCHEDULE_INTERVAL_MS = 60_000
+/** DUIS 5.4 XSD `DSPScheduledServiceReferenceVariant`: the SRVs the DCC may schedule. */
+export const DSP_SCHEDULABLE_SRVS: readonly string[] = Object.freeze([
+  '4.2',
+  '4.6.1',
+  '4.6.2',
+  '4.8.1',
+  '4.8.2',
+  '4.8.3',
+  '4.10',
+  '4.12.1',
+  '4.12.2',
+  '4.14',
+  '4.15',
+  '4.16',
+  '4.17',
+  '14.1',
+])
 
-/** The Service Request a schedule runs, as the owner gave it in SR 5.1. */
+/** DUIS 5.4 XSD `ScheduleFrequency`, with each one's period in months or days. */
+export const SCHEDULE_FREQUENCIES = {
+  Daily: { days: 1 },
+  Weekly: { days: 7 },
+  Monthly: { months: 1 },
+  Quarterly: { months: 3 },
+  'Half-Yearly': { months: 6 },
+  Yearly: { months: 12 },
+} as const satisfies Record<string, { days: number } | { months: number }>
+export type ScheduleFrequency = keyof typeof SCHEDULE_FREQUENCIES
+
+export interface ScheduleLimits {
+  /** Most schedules per User (default 100,000). */
+  perUser: number
+  /** Most schedules per User and device (default 99). */
+  perUserDevice: number
+}
+
+export const DEFAULT_SCHEDULE_LIMITS: Readonly<ScheduleLimits> = Object.freeze({
+  perUser: 100_000,
+  perUserDevice: 99,
+})
+
+/** The Service Request a schedule runs. */
 export interface ScheduledRequest {
-  /** The scheduled SRV, e.g. '4.1.1'. */
+  /** The scheduled SRV (DSPScheduledServiceReferenceVariant), e.g. '4.16'. */
   srv: string
   /** The target device (the SR 5.1 request's target). */
   deviceId: Eui64
   /** The target's device type, as SR 5.1 named it. */
   deviceType: string
-  /** DUIS Command Variant of each run (a non-critical one, 1–3). */
+  /** DUIS Command Variant of each run: 1 (unconfirmed which the DSP uses for its own runs). */
   commandVariant: number
-  /** The scheduled SRV's own parameters. */
+  /** The scheduled SRV's own parameters (small: see parseScheduleParameters). */
   parameters: { [name: string]: Json }
 }
 
 export interface DccSchedule {
-  /** The DCC's id for the schedule, e.g. 'DS000001'. */
+  /** The DCC's id for the schedule, e.g. 'DS000001' (DUIS's DSPScheduleID is its `number`). */
   scheduleId: string
-  /** Its sequence number in the book (1, 2, …); the low bits of each run's RequestID counter. */
+  /** Its sequence number in the book (1, 2, …): DUIS's DSPScheduleID. */
   number: number
-  /** The User that created it (the SR 5.1 Business Originator): the only one that may delete it. */
+  /** The User that created it (the SR 5.1 Business Originator): the only one that may read or delete it. */
   owner: Eui64
   /** The DUIS role it was created in, and every run is sent in. */
   role: DuisRole
   request: ScheduledRequest
-  /** Due time of run 1 (ISO 8601). */
-  start: string
-  /** Milliseconds between runs. */
-  intervalMs: number
-  /** No run is due after this (ISO 8601). */
-  end?: string
+  frequency: ScheduleFrequency
+  /** ScheduleStartDate, YYYY-MM-DD. */
+  startDate: string
+  /** ScheduleEndDate, YYYY-MM-DD: no run is due after that day. */
+  endDate?: string
+  /** ScheduleExecutionStartTime, HH:MM:SS (UTC). */
+  executionTime: string
   /** When it was created, and by which DUIS request. */
   createdAt: string
   createdBy: string
@@ -62,20 +115,25 @@ export interface DccSchedule {
 
 /** Every schedule the DCC holds; plain JSON. */
 export interface ScheduleBook {
-  version: 1
+  version: 2
   /** Sequence number the next schedule gets. */
   nextNumber: number
   schedules: DccSchedule[]
+  /**
+   * The last RequestID counter the DCC has sent, per `owner:device` pair that has a schedule
+   * (decimal text): every run's counter is above it.
+   */
+  counters: { [ownerDevice: string]: string }
 }
 
 /** What SR 5.1 asks for, read from its parameters. */
 export interface ScheduleSpec {
   srv: string
-  commandVariant: number
   parameters: { [name: string]: Json }
-  start: string
-  intervalMs: number
-  end?: string
+  frequency: ScheduleFrequency
+  startDate: string
+  endDate?: string
+  executionTime: string
 }
 
 export interface NewSchedule extends ScheduleSpec {
@@ -101,15 +159,23 @@ export class ScheduleError extends Error {
 }
 
 export function emptyScheduleBook(): ScheduleBook {
-  return { version: 1, nextNumber: 1, schedules: [] }
+  return { version: 2, nextNumber: 1, schedules: [], counters: {} }
 }
 
 export const scheduleIdOf = (n: number) => `DS${String(n).padStart(6, '0')}`
 
+/** Largest canonical size of the scheduled SRV's own parameters a schedule keeps (characters). */
+export const SCHEDULED_PARAMETERS_MAX = 2048
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?Z?$/
+
 /**
- * Reads SR 5.1's parameters: `{ serviceRequest: { srv, commandVariant?, parameters? }, start,
- * repeatIntervalMs, end? }` (`commandVariant` default 1). `start` may not be before `now`, nor
- * `end` before `start`. Returns the spec, or why the parameters are not valid.
+ * Reads SR 5.1's parameters, DUIS CreateSchedule's elements in lower camel case:
+ * `{ scheduleFrequency, scheduleStartDate, scheduleEndDate?, scheduleExecutionStartTime?,
+ * dspScheduledServiceReference?, dspScheduledServiceReferenceVariant, parameters? }` —
+ * `parameters` for the scheduled SRV's own. The start date may not be before today (`now`'s UTC
+ * date), nor the end before the start. Returns the spec, or why the parameters are not valid.
  */
 export function parseScheduleParameters(
   parameters: unknown,
@@ -117,99 +183,156 @@ export function parseScheduleParameters(
 ): { ok: true; spec: ScheduleSpec } | { ok: false; reason: string } {
   const bad = (reason: string) => ({ ok: false as const, reason: `SR 5.1 parameters: ${reason}` })
   if (!isObject(parameters))
-    return bad('expected an object { serviceRequest, start, repeatIntervalMs, end? }')
-  const sr = parameters.serviceRequest
-  if (!isObject(sr)) return bad('serviceRequest: expected an object { srv, commandVariant?, parameters? }')
-  if (typeof sr.srv !== 'string' || !/^\d{1,2}(\.\d{1,2}){1,2}$/.test(sr.srv))
-    return bad(`serviceRequest.srv: expected an SRV like '4.1.1', got ${show(sr.srv)}`)
-  const commandVariant = sr.commandVariant ?? 1
-  if (typeof commandVariant !== 'number' || !Number.isInteger(commandVariant))
-    return bad(`serviceRequest.commandVariant: expected an integer, got ${show(sr.commandVariant)}`)
-  const inner = sr.parameters ?? {}
-  if (!isObject(inner)) return bad('serviceRequest.parameters: expected an object')
-  const time = (value: unknown, what: string): number | string => {
-    if (typeof value !== 'string') return `${what}: expected an ISO 8601 time, got ${show(value)}`
-    const ms = Date.parse(value)
-    return Number.isNaN(ms) ? `${what}: '${value}' is not a time` : ms
-  }
-  const start = time(parameters.start, 'start')
-  if (typeof start === 'string') return bad(start)
-  if (start < now)
-    return bad(`start ${new Date(start).toISOString()} is before now (${new Date(now).toISOString()})`)
-  const interval = parameters.repeatIntervalMs
-  if (typeof interval !== 'number' || !Number.isSafeInteger(interval) || interval < MIN_SCHEDULE_INTERVAL_MS)
     return bad(
-      `repeatIntervalMs: expected a whole number of milliseconds of at least ${MIN_SCHEDULE_INTERVAL_MS}, got ${show(interval)}`,
+      'expected an object { scheduleFrequency, scheduleStartDate, dspScheduledServiceReferenceVariant, … }',
     )
-  let end: number | undefined
-  if (parameters.end !== undefined) {
-    const e = time(parameters.end, 'end')
-    if (typeof e === 'string') return bad(e)
-    if (e < start) return bad('end is before start')
-    end = e
+  const frequency = parameters.scheduleFrequency
+  if (typeof frequency !== 'string' || !Object.hasOwn(SCHEDULE_FREQUENCIES, frequency))
+    return bad(
+      `scheduleFrequency: expected one of ${Object.keys(SCHEDULE_FREQUENCIES).join(', ')}, got ${show(frequency)}`,
+    )
+  const srv = parameters.dspScheduledServiceReferenceVariant
+  if (typeof srv !== 'string' || !DSP_SCHEDULABLE_SRVS.includes(srv))
+    return bad(
+      `dspScheduledServiceReferenceVariant: DUIS lets the DCC schedule only ${DSP_SCHEDULABLE_SRVS.join(', ')}, not ${show(srv)}`,
+    )
+  const reference = parameters.dspScheduledServiceReference
+  if (reference !== undefined && (typeof reference !== 'string' || !`${srv}.`.startsWith(`${reference}.`)))
+    return bad(`dspScheduledServiceReference ${show(reference)} is not the reference of ${srv}`)
+  const startDate = date(parameters.scheduleStartDate)
+  if (!startDate)
+    return bad(`scheduleStartDate: expected a date YYYY-MM-DD, got ${show(parameters.scheduleStartDate)}`)
+  const today = new Date(now).toISOString().slice(0, 10)
+  if (startDate < today) return bad(`scheduleStartDate ${startDate} is before today (${today})`)
+  let endDate: string | undefined
+  if (parameters.scheduleEndDate !== undefined) {
+    endDate = date(parameters.scheduleEndDate)
+    if (!endDate)
+      return bad(`scheduleEndDate: expected a date YYYY-MM-DD, got ${show(parameters.scheduleEndDate)}`)
+    if (endDate < startDate) return bad('scheduleEndDate is before scheduleStartDate')
   }
+  const time = parameters.scheduleExecutionStartTime ?? '00:00:00'
+  const executionTime = timeOfDay(time)
+  if (!executionTime) return bad(`scheduleExecutionStartTime: expected a time HH:MM:SS, got ${show(time)}`)
+  const inner = parameters.parameters ?? {}
+  if (!isObject(inner)) return bad('parameters: expected an object (the scheduled SRV’s own parameters)')
+  let size: number
+  try {
+    size = JSON.stringify(inner).length
+  } catch {
+    return bad('parameters: not JSON')
+  }
+  if (size > SCHEDULED_PARAMETERS_MAX)
+    return bad(
+      `parameters: ${size} characters of JSON, more than the ${SCHEDULED_PARAMETERS_MAX} a schedule keeps`,
+    )
   return {
     ok: true,
     spec: {
-      srv: sr.srv,
-      commandVariant,
-      parameters: inner as { [name: string]: Json },
-      start: new Date(start).toISOString(),
-      intervalMs: interval,
-      ...(end !== undefined && { end: new Date(end).toISOString() }),
+      srv,
+      parameters: JSON.parse(JSON.stringify(inner)),
+      frequency: frequency as ScheduleFrequency,
+      startDate,
+      ...(endDate && { endDate }),
+      executionTime,
     },
   }
 }
 
 /** Due time (epoch ms) of run `run` (from 1). */
-export function runDueAt(schedule: Pick<DccSchedule, 'start' | 'intervalMs'>, run: number): number {
-  return Date.parse(schedule.start) + (run - 1) * schedule.intervalMs
-}
-
-/** Due time of run `run` as ISO text, or undefined when that run falls after the schedule's end. */
-function dueIso(
-  schedule: Pick<DccSchedule, 'start' | 'intervalMs' | 'end'>,
+export function runDueAt(
+  schedule: Pick<DccSchedule, 'frequency' | 'startDate' | 'executionTime'>,
   run: number,
-): string | undefined {
-  const due = runDueAt(schedule, run)
-  if (schedule.end !== undefined && due > Date.parse(schedule.end)) return undefined
-  return new Date(due).toISOString()
+): number {
+  const [y, m, d] = schedule.startDate.split('-').map(Number) as [number, number, number]
+  const [hh, mm, ss] = schedule.executionTime.split(':').map(Number) as [number, number, number]
+  const period = SCHEDULE_FREQUENCIES[schedule.frequency] as { days?: number; months?: number }
+  const n = run - 1
+  if (period.days !== undefined) return Date.UTC(y, m - 1, d + n * period.days, hh, mm, ss)
+  const month = m - 1 + n * period.months!
+  const last = new Date(Date.UTC(y, month + 1, 0)).getUTCDate()
+  return Date.UTC(y, month, Math.min(d, last), hh, mm, ss)
 }
 
-/** Adds a schedule; returns the new book and the schedule. Throws a ScheduleError for bad input. */
+/** Due time of run `run` as epoch ms, or undefined when that run falls after the end date. */
+function dueTime(
+  schedule: Pick<DccSchedule, 'frequency' | 'startDate' | 'executionTime' | 'endDate'>,
+  run: number,
+) {
+  const due = runDueAt(schedule, run)
+  if (schedule.endDate !== undefined && due >= Date.parse(`${schedule.endDate}T00:00:00Z`) + 86_400_000)
+    return undefined
+  return due
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
+
+/** The `counters` key of an owner and device. */
+export const counterKey = (owner: string, deviceId: string) => `${owner}:${deviceId}`
+
+/** Adds a schedule; returns the new book and the schedule. Throws a ScheduleError for bad input or a cap reached. */
 export function createSchedule(
   book: ScheduleBook,
   input: NewSchedule,
+  limits: Partial<ScheduleLimits> = {},
 ): { book: ScheduleBook; schedule: DccSchedule } {
-  if (!Number.isSafeInteger(input.intervalMs) || input.intervalMs < MIN_SCHEDULE_INTERVAL_MS)
-    throw new ScheduleError(`intervalMs must be a whole number of at least ${MIN_SCHEDULE_INTERVAL_MS}`)
-  const start = isoTime(input.start, 'start')
-  const end = input.end === undefined ? undefined : isoTime(input.end, 'end')
-  if (end !== undefined && end < start) throw new ScheduleError('end is before start')
+  if (!DSP_SCHEDULABLE_SRVS.includes(input.srv))
+    throw new ScheduleError(`SR ${input.srv} is not one DUIS lets the DCC schedule`)
+  if (!Object.hasOwn(SCHEDULE_FREQUENCIES, input.frequency))
+    throw new ScheduleError(`unknown schedule frequency '${input.frequency}'`)
+  if (!date(input.startDate) || (input.endDate !== undefined && !date(input.endDate)))
+    throw new ScheduleError('start and end dates are YYYY-MM-DD')
+  if (input.endDate !== undefined && input.endDate < input.startDate)
+    throw new ScheduleError('the end date is before the start date')
+  const executionTime = timeOfDay(input.executionTime)
+  if (!executionTime) throw new ScheduleError('the execution time is HH:MM:SS')
+  const owner = parseEui(input.owner)
+  const deviceId = parseEui(input.deviceId)
+  const mine = book.schedules.filter((s) => s.owner === owner)
+  const perUser = limits.perUser ?? DEFAULT_SCHEDULE_LIMITS.perUser
+  const perUserDevice = limits.perUserDevice ?? DEFAULT_SCHEDULE_LIMITS.perUserDevice
+  if (mine.length >= perUser)
+    throw new ScheduleError(`User ${owner} already has ${mine.length} DCC Schedules (at most ${perUser})`)
+  const onDevice = mine.filter((s) => s.request.deviceId === deviceId).length
+  if (onDevice >= perUserDevice)
+    throw new ScheduleError(
+      `User ${owner} already has ${onDevice} DCC Schedules on device ${deviceId} (at most ${perUserDevice})`,
+    )
+  const createdAt = isoTime(input.at, 'at')
   const number = book.nextNumber
   const base = {
     scheduleId: scheduleIdOf(number),
     number,
-    owner: parseEui(input.owner),
+    owner,
     role: input.role,
     request: {
       srv: input.srv,
-      deviceId: parseEui(input.deviceId),
+      deviceId,
       deviceType: input.deviceType,
-      commandVariant: input.commandVariant,
+      commandVariant: 1,
       parameters: structuredClone(input.parameters),
     },
-    start,
-    intervalMs: input.intervalMs,
-    ...(end !== undefined && { end }),
-    createdAt: isoTime(input.at, 'at'),
+    frequency: input.frequency,
+    startDate: input.startDate,
+    ...(input.endDate !== undefined && { endDate: input.endDate }),
+    executionTime,
+    createdAt,
     createdBy: input.createdBy,
-    nextRun: 1,
   }
-  const nextDue = dueIso(base, 1)
-  const schedule: DccSchedule = { ...base, ...(nextDue && { nextDue }) }
+  // A run due before the schedule existed is not run: the first one is the first not before now.
+  let first = 1
+  const created = Date.parse(createdAt)
+  for (let due = dueTime(base, first); due !== undefined && due < created; due = dueTime(base, ++first));
+  const nextDue = iso(dueTime(base, first))
+  const schedule: DccSchedule = { ...base, nextRun: first, ...(nextDue && { nextDue }) }
+  const key = counterKey(owner, deviceId)
   return {
-    book: { version: 1, nextNumber: number + 1, schedules: [...book.schedules, schedule] },
+    book: {
+      ...book,
+      nextNumber: number + 1,
+      schedules: [...book.schedules, schedule],
+      counters: { ...book.counters, [key]: book.counters[key] ?? '0' },
+    },
     schedule,
   }
 }
@@ -238,11 +361,12 @@ export function deleteSchedule(
   const schedule = findSchedule(book, scheduleId)
   if (!schedule) return { book, outcome: 'unknown' }
   if (schedule.owner !== parseEui(user)) return { book, outcome: 'not-owner', schedule }
-  return {
-    book: { ...book, schedules: book.schedules.filter((s) => s !== schedule) },
-    outcome: 'deleted',
-    schedule,
-  }
+  const schedules = book.schedules.filter((s) => s !== schedule)
+  const key = counterKey(schedule.owner, schedule.request.deviceId)
+  const counters = { ...book.counters }
+  // The counter is kept while the pair has schedules (so it stays bounded by them).
+  if (!schedules.some((s) => counterKey(s.owner, s.request.deviceId) === key)) delete counters[key]
+  return { book: { ...book, schedules, counters }, outcome: 'deleted', schedule }
 }
 
 /** Every run due at or before `upTo` (epoch ms) that has not run, by due time, then schedule number. */
@@ -250,12 +374,39 @@ export function dueRuns(book: ScheduleBook, upTo: number): DueRun[] {
   const runs: DueRun[] = []
   for (const schedule of book.schedules) {
     for (let run = schedule.nextRun; ; run++) {
-      const due = dueIso(schedule, run)
-      if (due === undefined || Date.parse(due) > upTo) break
-      runs.push({ schedule, run, dueAt: Date.parse(due) })
+      const due = dueTime(schedule, run)
+      if (due === undefined || due > upTo) break
+      runs.push({ schedule, run, dueAt: due })
     }
   }
   return runs.sort((a, b) => a.dueAt - b.dueAt || a.schedule.number - b.schedule.number)
+}
+
+/**
+ * The RequestID counter of a run: above the last counter the DCC sent for the owner to the device
+ * (`book.counters`), and at least `dueAt × 1024 + schedule number mod 1024`, so it also grows with
+ * the due time. Never backwards, whatever the User's own counters or the other schedules did.
+ */
+export function runCounter(book: ScheduleBook, schedule: DccSchedule, run: number): bigint {
+  const last = BigInt(book.counters[counterKey(schedule.owner, schedule.request.deviceId)] ?? '0')
+  const timed = BigInt(runDueAt(schedule, run)) * 1024n + BigInt(schedule.number % 1024)
+  return last + 1n > timed ? last + 1n : timed
+}
+
+/**
+ * The book after the DCC sent `counter` for `owner` to `device` (a run, or the User's own request):
+ * kept only for pairs with a schedule, and only when it is higher.
+ */
+export function noteCounter(
+  book: ScheduleBook,
+  owner: string,
+  deviceId: string,
+  counter: bigint,
+): ScheduleBook {
+  const key = counterKey(owner, deviceId)
+  const last = book.counters[key]
+  if (last === undefined || BigInt(last) >= counter) return book
+  return { ...book, counters: { ...book.counters, [key]: counter.toString() } }
 }
 
 /** The book after run `run` of a schedule has happened (whatever its outcome): the next run is the one after. */
@@ -265,26 +416,27 @@ export function recordRun(book: ScheduleBook, scheduleId: string, run: number): 
     schedules: book.schedules.map((s) => {
       if (s.scheduleId !== scheduleId || run < s.nextRun) return s
       const { nextDue: _, ...rest } = s
-      const nextDue = dueIso(s, run + 1)
+      const nextDue = iso(dueTime(s, run + 1))
       return { ...rest, nextRun: run + 1, ...(nextDue && { nextDue }) }
     }),
   }
 }
 
-/**
- * The DUIS RequestID counter of a run, which also becomes the command's GBCS Originator Counter:
- * `dueAt (epoch ms) × 1024 + (schedule number mod 1024)`. It is derived from the schedule and the
- * run number (run n is due at start + (n − 1) × interval) and, as the device refuses any counter
- * not above the last one it accepted from the User, it grows with the due time across all of a
- * User's schedules rather than per schedule (runs happen in due-time order). A User whose own
- * RequestID counters are smaller than this (not time-based) would see its later commands to that
- * device refused as replays — a modelling choice (unconfirmed how the DSP numbers its runs).
- */
-export function runCounter(
-  schedule: Pick<DccSchedule, 'number' | 'start' | 'intervalMs'>,
-  run: number,
-): bigint {
-  return BigInt(runDueAt(schedule, run)) * 1024n + BigInt(schedule.number % 1024)
+function date(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const m = DATE.exec(value)
+  if (!m) return undefined
+  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
+  return new Date(t).toISOString().slice(0, 10) === value ? value : undefined
+}
+
+function timeOfDay(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const m = TIME.exec(value)
+  if (!m) return undefined
+  const [h, min, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)]
+  if (h > 23 || min > 59 || s > 59) return undefined
+  return [h, min, s].map((n) => String(n).padStart(2, '0')).join(':')
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -293,5 +445,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing'
-  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value)
+  const text = typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value))
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text
 }
