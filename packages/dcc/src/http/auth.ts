@@ -45,7 +45,7 @@ export function tlsAuthenticator(revocation?: { isRevoked(serial: string): boole
     if (typeof tls.getPeerCertificate !== 'function' || !tls.authorized)
       return { problem: 'no verified TLS client certificate' }
     const certificate = tls.getPeerCertificate()
-    if (!certificate || !certificate.subject) return { problem: 'no TLS client certificate' }
+    if (!certificate?.subject) return { problem: 'no TLS client certificate' }
     const identity = tlsIdentityOf(certificate.subject)
     const user = 'problem' in identity ? undefined : identity.kind === 'user' ? identity.user : undefined
     let serial: string

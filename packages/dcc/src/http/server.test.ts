@@ -691,7 +691,7 @@ describe('pages: GET /sat and GET /alerts by a cursor and by bytes', () => {
     const asked: unknown[] = []
     const dcc = {
       ...f.dcc,
-      alertsFor: (user: string, page?: { afterSeq?: number; limit?: number }) => {
+      alertsFor: (_user: string, page?: { afterSeq?: number; limit?: number }) => {
         asked.push(page)
         return [2, 4, 6, 8, 10, 12].map(alert).filter((a) => a.seq > (page?.afterSeq ?? 0))
       },

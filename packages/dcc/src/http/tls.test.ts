@@ -2,7 +2,6 @@
  * The HTTP API over real mutual TLS (node:https, port 0 on 127.0.0.1): credentials from
  * @smetsim/smki's TLS issuer, the caller from the verified client certificate.
  */
-import { request as httpsRequest } from 'node:https'
 import type { Eui64 } from '@smetsim/core'
 import {
   type Credential,
@@ -20,6 +19,7 @@ import { SmartMeteringInventory } from '../registration/inventory.ts'
 import { RegistrationData } from '../registration/registration.ts'
 import { createMemorySat } from '../sat/sat.ts'
 import { createDccHttpServer } from './server.ts'
+import { httpsJson } from './testing.ts'
 
 const A = PARTIES.supplierA.eui
 const B = PARTIES.supplierB.eui
@@ -89,37 +89,15 @@ beforeAll(async () => {
 })
 afterAll(() => app.close())
 
-/** One HTTPS request with the client credential given (or none): the status and JSON, or the error. */
-function call(
-  client: Credential | undefined,
-  method: string,
-  path: string,
-  body?: object,
-): Promise<{ status?: number; json?: { [key: string]: unknown }; error?: string }> {
-  return new Promise((resolve) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        ca: ca.certificate.toString(),
-        ...(client && pem(client)),
-        agent: false,
-        headers: body ? { 'content-type': 'application/json' } : {},
-      },
-      (res) => {
-        let text = ''
-        res.on('data', (d) => {
-          text += d
-        })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }))
-      },
-    )
-    req.on('error', (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }))
-    req.end(body && JSON.stringify(body))
+/** One HTTPS request with the client credential given (or none). */
+const call = (client: Credential | undefined, method: string, path: string, body?: object) =>
+  httpsJson({
+    url: `https://127.0.0.1:${port}${path}`,
+    method,
+    body,
+    ca: ca.certificate.toString(),
+    ...(client && pem(client)),
   })
-}
 
 const sr = (originator: Eui64, counter: number) => ({
   requestId: `${originator}:${ESME_EUI}:${counter}`,
