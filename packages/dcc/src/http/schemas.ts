@@ -243,14 +243,27 @@ export const alertsResponseSchema = {
           alertCode: { type: 'string' },
           messageCode: { type: 'integer' },
           critical: { type: 'boolean' },
+          seq: { type: 'integer', description: 'DCC-wide alert number, the cursor.' },
           receivedAt: { type: 'string' },
           frame: { type: 'object' },
           bytes: { type: 'string' },
         },
       },
     },
-    dccAlerts: { type: 'array', items: { type: 'object' }, description: 'DCC Alerts raised to the User.' },
+    dccAlerts: {
+      type: 'array',
+      items: { type: 'object' },
+      description: 'DCC Alerts raised to the User, in order.',
+    },
     counters: alertCountersSchema,
+    nextAfterSeq: {
+      type: 'integer',
+      description: 'More device alerts follow: the afterSeq of the next page.',
+    },
+    nextDccAfterSeq: {
+      type: 'integer',
+      description: 'More DCC Alerts follow: the dccAfterSeq of the next page.',
+    },
   },
 } as const
 

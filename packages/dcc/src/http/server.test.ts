@@ -356,6 +356,20 @@ describe('GET routes', () => {
         expect(
           app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }),
         ).toBe(true)
+    expect(doc.security).toEqual([{ mutualTLS: [] }])
+    expect(doc.components.securitySchemes.mutualTLS.type).toBe('mutualTLS')
+    expect(doc.paths['/sat'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['afterSeq', 'limit', 'maxBytes']),
+    )
+    expect(doc.paths['/alerts/{userId}'].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+      'userId',
+      'afterSeq',
+      'dccAfterSeq',
+      'limit',
+    ])
+    for (const methods of Object.values(doc.paths as Record<string, Record<string, { responses: object }>>))
+      for (const operation of Object.values(methods))
+        expect(Object.keys(operation.responses)).toContain('403')
     for (const ref of JSON.stringify(doc).matchAll(/"#\/components\/schemas\/(\w+)"/g))
       expect(doc.components.schemas[ref[1]!]).toBeDefined()
   })
