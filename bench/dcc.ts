@@ -2,7 +2,9 @@
  * The DCC (packages/dcc): Service Requests per second through the whole pipeline — SAT request
  * record, access control (with its SAT decision), GBCS construction, the User's signature for a
  * Critical SRV, the ACB's MAC — as a ratio to the raw cryptography those need, measured in the
- * same run; and the Service Audit Trail's append rate under each durability setting.
+ * same run; the Service Audit Trail's append rate under each durability setting; and the file
+ * SAT at fleet scale (1,000,000 records, 100,000 with --quick) in a process of its own
+ * (bench/lib/sat-scale.ts): append rate as a ratio to the in-memory SAT's, reopen time and RSS.
  *
  * The transport answers nothing, so each request ends E21 after its last SAT record: the device's
  * side is measured in bench/device.ts. The test PKI and parties come from the dcc package's
@@ -10,6 +12,7 @@
  *
  *   node --import tsx bench/dcc.ts [--quick]
  */
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -149,3 +152,33 @@ for (const f of files) f.close()
 rmSync(dir, { recursive: true, force: true })
 console.log('\nService Audit Trail appends (ratios to the in-memory SAT)')
 console.table(ratioRows(satBench, 'SAT append, in memory'))
+
+// The file SAT at fleet scale, in a child process so that its memory is its own.
+const scale = quick ? 100_000 : 1_000_000
+const scaled = JSON.parse(
+  execFileSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      new URL('./lib/sat-scale.ts', import.meta.url).pathname,
+      String(scale),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  ),
+)
+const memoryRate = medianOps(satBench, 'SAT append, in memory')
+console.log(`\nThe file SAT at ${scale.toLocaleString('en-GB')} records (durability none)`)
+console.table({
+  'appends/s over the whole run': scaled.appendsPerSecond.toLocaleString('en-GB'),
+  'vs SAT append, in memory (above)': `${(scaled.appendsPerSecond / memoryRate).toFixed(3)}×`,
+  'file size, MB': Math.round(scaled.fileBytes / 2 ** 20),
+  'RSS at start, MB': scaled.rssStartMB,
+  'RSS after the appends, MB': scaled.rssAfterAppendMB,
+  'reopen (verify the chain), s': scaled.reopenSeconds,
+  'RSS after reopening, MB': scaled.rssAfterReopenMB,
+  'query one RequestID, ms': scaled.queries.byRequestId.ms,
+  'query 100 of a device, ms': scaled.queries.byDevice100.ms,
+  'query the first 1000, ms': scaled.queries.first1000.ms,
+})

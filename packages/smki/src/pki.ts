@@ -3,6 +3,8 @@
  * plus the CAs and a manifest:
  *   root.pem/.key, org-ca.pem/.key, device-ca.pem/.key   the root and the two issuing CAs
  *   <eui>-ds|ka|pp-ka.pem/.key                           Organisation and Device credentials
+ *   tls/ca.pem/.key, tls/server.pem/.key                 the TLS CA and `dcc serve`'s certificate (tls.ts)
+ *   tls/<eui>.pem/.key, tls/auditor.pem/.key             TLS client certificates: each DCC User, an auditor
  *   pki.json                                             the manifest (PkiManifest)
  *   revoked.json                                         the revocation list, once something is revoked
  */
@@ -10,7 +12,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Eui64, parseEui } from '@smetsim/core'
-import { parseCertificate } from './certificate.ts'
+import { normaliseSerial, parseCertificate } from './certificate.ts'
 import {
   type Credential,
   createDeviceCa,
@@ -22,9 +24,16 @@ import {
 } from './issue.ts'
 import { writeKeystoreEntry } from './keystore.ts'
 import { roleCode, type SmkiRole } from './roles.ts'
+import { createTlsCa, issueTlsClientCertificate, issueTlsServerCertificate, type TlsIdentity } from './tls.ts'
 
 export const PKI_MANIFEST = 'pki.json'
 export const REVOCATION_LIST = 'revoked.json'
+/** The folder of the TLS credentials inside a PKI folder. */
+export const TLS_DIR = 'tls'
+/** The SMKI roles of the parties that are DCC Users, and so get a TLS client certificate. */
+export const TLS_USER_ROLES: readonly SmkiRole[] = ['supplier', 'networkOperator', 'otherUser']
+/** The name (CN) of the auditor's TLS client certificate. */
+export const TLS_AUDITOR = 'auditor'
 /** File stems of the CA credentials in a PKI folder. */
 export const AUTHORITY_FILES = { root: 'root', organisationCa: 'org-ca', deviceCa: 'device-ca' } as const
 export type Authority = keyof typeof AUTHORITY_FILES
@@ -52,12 +61,26 @@ export interface DeviceEntry {
   files: Record<'digitalSignature' | 'keyAgreement', CredentialFiles>
 }
 
+/** A TLS client certificate and who it names. */
+export interface TlsClientFiles extends CredentialFiles {
+  identity: TlsIdentity
+}
+
+/** The TLS credentials of the DCC's HTTP API (tls.ts), files relative to the PKI folder. */
+export interface TlsManifest {
+  ca: CredentialFiles & { subject: string }
+  server: CredentialFiles
+  clients: TlsClientFiles[]
+}
+
 export interface PkiManifest {
   version: 1
   createdAt: string
   authorities: Record<Authority, CredentialFiles & { subject: string }>
   parties: PartyEntry[]
   devices: DeviceEntry[]
+  /** Absent in a PKI made before the HTTP API took mutual TLS. */
+  tls?: TlsManifest
 }
 
 export interface TestParty {
@@ -153,7 +176,7 @@ export interface InitPkiOptions {
 }
 
 function serialOf(credential: Credential): string {
-  return parseCertificate(credential.certificate).serial
+  return normaliseSerial(credential.certificate.serialNumber)
 }
 
 function writeAuthority(
@@ -176,12 +199,43 @@ function writeCredential(dir: string, credential: Credential, slot: CredentialSl
   return { certificate: files.certificate, privateKey: files.privateKey!, serial: serialOf(credential) }
 }
 
+function writeTlsCredential(dir: string, stem: string, credential: Credential): CredentialFiles {
+  mkdirSync(join(dir, TLS_DIR), { recursive: true })
+  const certificate = `${TLS_DIR}/${stem}.pem`
+  const privateKey = `${TLS_DIR}/${stem}.key`
+  writeFileSync(join(dir, certificate), credential.certificate.toString())
+  writeFileSync(join(dir, privateKey), credential.privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+    mode: 0o600,
+  })
+  return { certificate, privateKey, serial: serialOf(credential) }
+}
+
+/** The TLS CA, the server certificate and a client certificate per DCC User party and the auditor. */
+function writeTls(dir: string, parties: readonly PartyEntry[], notBefore: Date): TlsManifest {
+  const ca = createTlsCa({ notBefore })
+  const identities: [string, TlsIdentity][] = [
+    ...parties
+      .filter((p) => TLS_USER_ROLES.includes(p.role))
+      .map((p): [string, TlsIdentity] => [p.eui.toLowerCase(), { kind: 'user', user: p.eui }]),
+    [TLS_AUDITOR, { kind: 'auditor', name: TLS_AUDITOR }],
+  ]
+  return {
+    ca: { ...writeTlsCredential(dir, 'ca', ca), subject: ca.certificate.subject },
+    server: writeTlsCredential(dir, 'server', issueTlsServerCertificate(ca, { notBefore })),
+    clients: identities.map(([stem, identity]) => ({
+      ...writeTlsCredential(dir, stem, issueTlsClientCertificate(ca, identity, { notBefore })),
+      identity,
+    })),
+  }
+}
+
 /** Every file a manifest names, relative to its folder. */
 function manifestFiles(manifest: PkiManifest): string[] {
   const entries = [
     ...Object.values(manifest.authorities),
     ...manifest.parties.flatMap((p) => Object.values(p.files)),
     ...manifest.devices.flatMap((d) => Object.values(d.files)),
+    ...(manifest.tls ? [manifest.tls.ca, manifest.tls.server, ...manifest.tls.clients] : []),
   ]
   return entries.flatMap((f) => [f.certificate, f.privateKey])
 }
@@ -249,6 +303,7 @@ export function initPki(dir: string, options: InitPkiOptions = {}): PkiManifest 
     authorities,
     parties,
     devices,
+    tls: writeTls(dir, parties, notBefore),
   }
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
   return manifest
@@ -278,5 +333,27 @@ export function readAuthority(dir: string, which: Authority): Credential {
     }
   } catch (e) {
     throw new Error(`${stem}.pem/.key: ${(e as Error).message}`)
+  }
+}
+
+/** The TLS credentials of a PKI folder as PEM text, for a TLS server or client. */
+export interface TlsFiles {
+  ca: string
+  server: { cert: string; key: string }
+  clients: (TlsClientFiles & { cert: string; key: string })[]
+}
+
+/** Reads the PKI's TLS credentials; throws saying so when the PKI was made without them. */
+export function readTlsFiles(dir: string, manifest: PkiManifest = readPkiManifest(dir)): TlsFiles {
+  const tls = manifest.tls
+  if (!tls)
+    throw new Error(
+      `${dir}: this PKI has no TLS credentials (made by an older smetsim pki init); make it again with --force`,
+    )
+  const read = (file: string) => readFileSync(join(dir, file), 'utf8')
+  return {
+    ca: read(tls.ca.certificate),
+    server: { cert: read(tls.server.certificate), key: read(tls.server.privateKey) },
+    clients: tls.clients.map((c) => ({ ...c, cert: read(c.certificate), key: read(c.privateKey) })),
   }
 }

@@ -1,7 +1,7 @@
 import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openRevocationList } from './revocation.ts'
+import { openRevocationList, type RevocationEntry, watchRevocationList } from './revocation.ts'
 import { removeTempDirs, tempDir } from './testing.ts'
 
 afterAll(removeTempDirs)
@@ -44,5 +44,38 @@ describe('revocation list', () => {
     expect(() => openRevocationList(path)).toThrow(/entry 0: not a hex serial/)
     writeFileSync(path, '[]')
     expect(() => openRevocationList(path)).toThrow(/expected \{ version: 1/)
+  })
+
+  it('a watched list sees what another writer revokes, and keeps its entries when the file is corrupt', async () => {
+    const path = tempPath()
+    const served = openRevocationList(path)
+    const reloads: RevocationEntry[][] = []
+    const errors: Error[] = []
+    let heard: () => void = () => {}
+    const next = () => new Promise<void>((resolve) => (heard = resolve))
+    const watch = watchRevocationList(served, {
+      onReload: (entries) => {
+        reloads.push(entries)
+        heard()
+      },
+      onError: (e) => {
+        errors.push(e)
+        heard()
+      },
+    })
+    try {
+      let seen = next()
+      openRevocationList(path).revoke('0A0B') // another process's list, say `smetsim pki revoke`
+      await seen
+      expect(served.isRevoked('0A0B')).toBe(true)
+      seen = next()
+      writeFileSync(path, '{ "version": 1, "revoked": [')
+      await seen
+      expect(errors[0]?.message).toMatch(/corrupt/)
+      expect(served.isRevoked('0A0B')).toBe(true)
+      expect(reloads).toHaveLength(1)
+    } finally {
+      watch.close()
+    }
   })
 })

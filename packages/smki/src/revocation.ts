@@ -3,8 +3,12 @@
  * revoked, kept in a JSON file (`revoked.json` in a PKI folder) and rewritten atomically on
  * every change:
  *   { "version": 1, "revoked": [{ "serial": "4A07…", "at": "2026-…Z", "reason": "keyCompromise" }] }
+ *
+ * A process that keeps the list open (`smetsim dcc serve`) sees another process's revocations
+ * (`smetsim pki revoke`) with `watchRevocationList`, which reloads it when the file is replaced.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, type FSWatcher, readFileSync, renameSync, watch, writeFileSync } from 'node:fs'
+import { basename, dirname } from 'node:path'
 import { normaliseSerial } from './certificate.ts'
 
 export interface RevocationEntry {
@@ -21,6 +25,8 @@ export interface RevocationList {
   /** Revokes and saves at once; revoking again keeps the first entry and returns it. */
   revoke(serial: string | bigint, details?: { reason?: string; at?: Date }): RevocationEntry
   entries(): RevocationEntry[]
+  /** Reads the file again (what another process wrote); on a corrupt file throws and keeps what it had. */
+  reload(): void
 }
 
 function load(path: string): RevocationEntry[] {
@@ -47,7 +53,7 @@ function load(path: string): RevocationEntry[] {
 
 /** Opens (or starts, if the file does not exist yet) the revocation list at `path`. */
 export function openRevocationList(path: string): RevocationList {
-  const bySerial = new Map(load(path).map((e) => [e.serial, e]))
+  let bySerial = new Map(load(path).map((e) => [e.serial, e]))
   function save(): void {
     const temp = `${path}.${process.pid}.tmp`
     writeFileSync(temp, `${JSON.stringify({ version: 1, revoked: [...bySerial.values()] }, null, 2)}\n`)
@@ -70,5 +76,46 @@ export function openRevocationList(path: string): RevocationList {
       return entry
     },
     entries: () => [...bySerial.values()],
+    reload() {
+      bySerial = new Map(load(path).map((e) => [e.serial, e]))
+    },
+  }
+}
+
+export interface RevocationWatch {
+  close(): void
+}
+
+/**
+ * Reloads `list` whenever its file is written or replaced (the list saves by renaming a new
+ * file over the old one, so the folder is watched, not the file). `onReload` hears each reload
+ * with the entries now held; `onError` a reload that failed (the list keeps its entries). Node's
+ * fs.watch: inotify on Linux, so a change is seen within milliseconds.
+ */
+export function watchRevocationList(
+  list: RevocationList,
+  handlers: { onReload?: (entries: RevocationEntry[]) => void; onError?: (error: Error) => void } = {},
+): RevocationWatch {
+  const name = basename(list.path)
+  let timer: NodeJS.Timeout | undefined
+  const reload = () => {
+    timer = undefined
+    try {
+      list.reload()
+      handlers.onReload?.(list.entries())
+    } catch (e) {
+      handlers.onError?.(e as Error)
+    }
+  }
+  const watcher: FSWatcher = watch(dirname(list.path), { persistent: false }, (_event, file) => {
+    // A burst of events for one save becomes one reload.
+    if (file === name && !timer) timer = setTimeout(reload, 20)
+  })
+  watcher.on('error', (e) => handlers.onError?.(e))
+  return {
+    close() {
+      if (timer) clearTimeout(timer)
+      watcher.close()
+    },
   }
 }

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { httpsJson } from '../../../packages/dcc/src/http/testing.ts'
 
 const MAIN = join(import.meta.dirname, 'main.ts')
 const work = mkdtempSync(join(tmpdir(), 'smetsim-cli-'))
@@ -155,53 +156,125 @@ describe('smetsim demo and gbcs on a generated PKI', () => {
   })
 })
 
+/** Starts `smetsim dcc serve` on a free port; resolves once it listens, with its URL and what it wrote to stderr. */
+async function serve(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'dcc', 'serve', '--port', '0', ...args])
+  const stderr: string[] = []
+  child.stderr.on('data', (b: Buffer) => stderr.push(b.toString()))
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString()
+      const m = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+    child.once('exit', (code) => reject(new Error(`dcc serve exited (${code}): ${out} ${stderr.join('')}`)))
+  })
+  /** Resolves when stderr has said something matching (within 10 s). */
+  const said = async (pattern: RegExp) => {
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      if (pattern.test(stderr.join(''))) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    throw new Error(`dcc serve never said ${pattern}: ${stderr.join('')}`)
+  }
+  return { child, url, stderr, said }
+}
+
 describe('smetsim dcc serve', () => {
-  it('answers Service Requests over HTTP for the PKI emulated devices, and refuses a User not registered', async () => {
+  const A = '90B3D51F30010000'
+  const B = '90B3D51F30030000'
+  const sr = (originator: string, counter: number, srv = '7.2') => ({
+    requestId: `${originator}:00DB120000000001:${counter}`,
+    role: 'IS',
+    srv,
+    commandVariant: srv === '7.4' ? 1 : 4,
+    deviceType: 'ESME',
+  })
+
+  it('answers Service Requests over mutual TLS for the PKI emulated devices; refuses an unregistered User and a caller without a certificate', async () => {
     const pki = join(work, 'dcc-pki')
     expect(smetsim(['pki', 'init', pki, '--device-count', '1']).status).toBe(0)
-    const child = spawn(process.execPath, [
-      '--import',
-      'tsx',
-      MAIN,
-      'dcc',
-      'serve',
+    const { child, url } = await serve(['--pki', pki])
+    const file = (f: string) => readFileSync(join(pki, f), 'utf8')
+    const as = (who: string) => ({
+      ca: file('tls/ca.pem'),
+      cert: file(`tls/${who}.pem`),
+      key: file(`tls/${who}.key`),
+    })
+    try {
+      expect(url).toMatch(/^https:/)
+      const done = await httpsJson({ url: `${url}/service-requests`, body: sr(A, 1), ...as(A.toLowerCase()) })
+      expect(done.json).toMatchObject({
+        code: 'I0',
+        response: { payload: { useCase: { result: 'success' } } },
+      })
+      const b = await httpsJson({ url: `${url}/service-requests`, body: sr(B, 1), ...as(B.toLowerCase()) })
+      expect(b.json?.code).toBe('E4') // supplier B is not registered for the meter
+      expect(await httpsJson({ url: `${url}/openapi.json`, ca: file('tls/ca.pem') })).toHaveProperty('error')
+      expect((await httpsJson({ url: `${url}/sat?user=${B}`, ...as(A.toLowerCase()) })).status).toBe(403)
+      const audit = await httpsJson({ url: `${url}/sat?user=${B}`, ...as('auditor') })
+      expect(audit.json?.count).toBeGreaterThan(0)
+      const openapi = await httpsJson({ url: `${url}/openapi.json`, ...as(A.toLowerCase()) })
+      expect(Object.keys(openapi.json?.paths as object)).toContain('/service-requests')
+    } finally {
+      child.kill('SIGTERM')
+    }
+  })
+
+  it('smetsim pki revoke reaches a running dcc serve: the next Critical request signed with the revoked key is refused, and a revoked TLS identity too', async () => {
+    const pki = join(work, 'dcc-pki-revoke')
+    expect(smetsim(['pki', 'init', pki, '--device-count', '1']).status).toBe(0)
+    const { child, url, said } = await serve(['--pki', pki])
+    const file = (f: string) => readFileSync(join(pki, f), 'utf8')
+    const supplierA = {
+      ca: file('tls/ca.pem'),
+      cert: file(`tls/${A.toLowerCase()}.pem`),
+      key: file(`tls/${A.toLowerCase()}.key`),
+    }
+    try {
+      expect(
+        (await httpsJson({ url: `${url}/service-requests`, body: sr(A, 1), ...supplierA })).json?.code,
+      ).toBe('I0')
+      // Supplier A's SMKI certificates (its DS key signs the Critical command in-process).
+      expect(smetsim(['pki', 'revoke', pki, '--eui', A]).status).toBe(0)
+      await said(/revocation list reloaded \(3 revoked\)/)
+      const refused = await httpsJson({ url: `${url}/service-requests`, body: sr(A, 2), ...supplierA })
+      expect(refused.status).toBe(200)
+      expect(refused.json?.code).not.toBe('I0')
+      expect(refused.json?.reason).toMatch(/revoked/)
+      // Supplier A's TLS client certificate: the next request is refused at the door.
+      expect(smetsim(['pki', 'revoke', pki, '--tls', A]).status).toBe(0)
+      await said(/revocation list reloaded \(4 revoked\)/)
+      const door = await httpsJson({ url: `${url}/service-requests`, body: sr(A, 3), ...supplierA })
+      expect(door.status).toBe(403)
+      expect(door.json?.message).toMatch(/TLS client certificate .* is revoked/)
+      const shown = jsonLines(smetsim(['pki', 'show', pki]).stdout).filter((c) => c.kind === 'tls')
+      expect(shown.filter((c) => c.revoked).map((c) => c.file)).toEqual([`tls/${A.toLowerCase()}.pem`])
+    } finally {
+      child.kill('SIGTERM')
+    }
+  })
+
+  it('--insecure-local serves plain HTTP, says so loudly, and authenticates nobody', async () => {
+    const pki = join(work, 'dcc-pki')
+    const { child, url, stderr } = await serve([
       '--pki',
       pki,
-      '--port',
-      '0',
+      '--data',
+      join(work, 'insecure-data'),
+      '--insecure-local',
     ])
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        child.stdout.on('data', (b: Buffer) => {
-          out += b.toString()
-          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-          if (m) resolve(m[1]!)
-        })
-        child.once('exit', (code) => reject(new Error(`dcc serve exited (${code}): ${out}`)))
+      expect(url).toMatch(/^http:/)
+      expect(stderr.join('')).toMatch(/NOT authenticated/)
+      const r = await fetch(`${url}/service-requests`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sr(A, 5, '7.4')),
       })
-      const post = async (originator: string, counter: number) => {
-        const body = {
-          requestId: `${originator}:00DB120000000001:${counter}`,
-          role: 'IS',
-          srv: '7.2',
-          commandVariant: 4,
-          deviceType: 'ESME',
-        }
-        const r = await fetch(`${url}/service-requests`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        })
-        return (await r.json()) as { code: string; response?: { payload: { useCase: { result: string } } } }
-      }
-      const done = await post('90B3D51F30010000', 1) // supplier A, registered for the meter's MPAN
-      expect(done.code).toBe('I0')
-      expect(done.response?.payload.useCase.result).toBe('success')
-      expect((await post('90B3D51F30030000', 1)).code).toBe('E4') // supplier B is not
-      const openapi = await fetch(`${url}/openapi.json`)
-      expect(openapi.status).toBe(200)
-      expect(Object.keys(((await openapi.json()) as { paths: object }).paths)).toContain('/service-requests')
+      expect(r.headers.get('warning')).toMatch(/insecure-local/)
+      expect(((await r.json()) as { code: string }).code).toBe('I0')
     } finally {
       child.kill('SIGTERM')
     }

@@ -72,10 +72,16 @@ pki
   .action(async (dir) => (await import('./commands/pki.ts')).show(dir))
 pki
   .command('revoke')
-  .description("add certificates to the PKI's revocation list (revoked.json), which the DCC consults")
+  .description(
+    "add certificates to the PKI's revocation list (revoked.json), which the DCC consults (a running dcc serve at once)",
+  )
   .argument('<dir>', 'a folder made by pki init')
   .option('--serial <hex...>', 'certificate serial numbers')
   .option('--eui <eui...>', "every certificate of these parties or devices (e.g. a failed supplier's)")
+  .option(
+    '--tls <who...>',
+    "TLS client certificates (for the DCC's HTTP API) of these Users (EUI) or 'auditor'",
+  )
   .option('--reason <text>', 'reason recorded with each entry')
   .action(async (dir, opts) => (await import('./commands/pki.ts')).revoke(dir, opts))
 
@@ -115,7 +121,7 @@ const dcc = program
 dcc
   .command('serve')
   .description(
-    'serve the DCC HTTP API on 127.0.0.1 over a PKI made by pki init, with its devices emulated in-process',
+    'serve the DCC HTTP API on 127.0.0.1 (mutual TLS) over a PKI made by pki init, with its devices emulated in-process',
   )
   .requiredOption('--pki <dir>', 'a folder made by smetsim pki init (its devices become emulated ESMEs)')
   .option('--port <n>', 'TCP port (0: any free one)', '8480')
@@ -128,6 +134,11 @@ dcc
   .option(
     '--mp121',
     "MP121: let the supplier registered for a device obtain the installing supplier's install code",
+    false,
+  )
+  .option(
+    '--insecure-local',
+    'plain HTTP with NO caller authentication (any local process may act as any User); default: mutual TLS with the PKI tls/ certificates',
     false,
   )
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))

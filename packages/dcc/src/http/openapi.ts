@@ -1,5 +1,8 @@
 /** The OpenAPI 3.1 description of the DCC HTTP API, built from the route schemas in `schemas.ts`. */
+import { BODY_LIMITS } from './limits.ts'
+import { DEFAULT_PAGE_BYTES, MAX_RECORD_DETAIL_BYTES } from './paging.ts'
 import {
+  alertsQuerySchema,
   alertsResponseSchema,
   DEFAULT_BODY_LIMIT,
   duisResultSchema,
@@ -28,6 +31,42 @@ const error = (description: string, message: string) => ({
 })
 const badRequest = (message: string) => error('Bad Request', message)
 
+const queryParameters = (properties: Record<string, { description?: string }>) =>
+  Object.entries(properties).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema,
+    ...(schema.description && { description: schema.description }),
+  }))
+
+/** Every operation may also be refused for its caller (403) or fail without a 500 (422). */
+type Operation = { responses: Record<string, unknown>; [field: string]: unknown }
+function withCommonResponses<T extends Record<string, Record<string, Operation>>>(paths: T): T {
+  for (const methods of Object.values(paths))
+    for (const operation of Object.values(methods)) {
+      operation.responses['403'] ??= error(
+        'Forbidden',
+        'the TLS client certificate 4A07… is revoked / 90B3D51F30010000 may not read 90B3D51F30030000’s records',
+      )
+      operation.responses['422'] ??= error('Unprocessable Content', 'the request could not be processed')
+    }
+  return paths
+}
+
+const AUTHENTICATION =
+  'Callers are authenticated with mutual TLS: a client certificate issued by the TLS CA of the PKI (`smetsim pki init` ' +
+  'writes tls/ca.pem, tls/server.pem and a tls/<eui>.pem + .key per DCC User, and tls/auditor.pem). The User is the ' +
+  "certificate's CN (OU 'DCC User'); the body never says who acts. A connection without a certificate, or with one " +
+  'from another CA, is refused by TLS; a revoked certificate (revoked.json) gets 403 at its next request. A User reads ' +
+  "only its own SAT records, alerts, schedules and install codes; an auditor (OU 'DCC auditor') reads every User’s " +
+  'and submits nothing. The real DCC uses DCCKI certificates here, whose profile is not modelled. With ' +
+  '`--insecure-local` nobody is authenticated and every answer carries a Warning header. ' +
+  `Bodies: at most ${DEFAULT_BODY_LIMIT} bytes, nested at most ${BODY_LIMITS.depth} levels, ${BODY_LIMITS.nodes} values, ` +
+  `strings of ${BODY_LIMITS.string} characters; every field has a maximum length. A refused POST or PUT is recorded in the ` +
+  'Service Audit Trail under its caller. GET /sat and GET /alerts/{userId} are paged by a cursor (afterSeq) and by bytes ' +
+  `(about ${DEFAULT_PAGE_BYTES} a page): follow nextAfterSeq (or next) until it is absent.`
+
 /** The OpenAPI document served at /openapi.json. */
 export function openApiDocument(servers: string[] = []): Record<string, unknown> {
   const satParameters = Object.entries(satQuerySchema.properties).map(([name, schema]) => ({
@@ -45,11 +84,12 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
       description:
         'The emulated DCC: DUIS Service Requests as JSON, answered with the DUIS response code (HTTP 200 for every ' +
         'DUIS answer, refusals included); the CV4/CV5 Pre-Command signing round trip; the Service Audit Trail; ' +
-        `alerts. Request bodies are limited to ${DEFAULT_BODY_LIMIT} bytes by default. HTTP errors are JSON ` +
-        '{ error, message }.',
+        'alerts. HTTP errors are JSON { error, message }, never a 500. ' +
+        AUTHENTICATION,
     },
+    security: [{ mutualTLS: [] }],
     ...(servers.length > 0 && { servers: servers.map((url) => ({ url })) }),
-    paths: {
+    paths: withCommonResponses({
       '/service-requests': {
         post: {
           operationId: 'submitServiceRequest',
@@ -165,7 +205,10 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
       '/sat': {
         get: {
           operationId: 'querySat',
-          summary: 'Query the Service Audit Trail (records in seq order)',
+          summary: 'Query the Service Audit Trail (records in seq order), a page at a time',
+          description:
+            "A User's query reads only records whose user (or business originator) is that User; without a user or " +
+            'businessOriginator filter it is given its own. An auditor reads any.',
           parameters: satParameters,
           responses: {
             '200': {
@@ -176,7 +219,16 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
                   required: ['count', 'records'],
                   properties: {
                     count: { type: 'integer' },
-                    records: { type: 'array', items: ref('SatRecord') },
+                    records: {
+                      type: 'array',
+                      items: ref('SatRecord'),
+                      description: `A record whose detail is over ${MAX_RECORD_DETAIL_BYTES} bytes comes without it, with detailOmitted: { bytes, reason }.`,
+                    },
+                    nextAfterSeq: {
+                      type: 'integer',
+                      description: 'More records follow: the afterSeq of the next page.',
+                    },
+                    next: { type: 'string', description: 'The URL of the next page (the same filter).' },
                   },
                 },
                 {
@@ -212,7 +264,10 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
       '/alerts/{userId}': {
         get: {
           operationId: 'alertsForUser',
-          summary: "A User's delivered device alerts, DCC Alerts and alert counters",
+          summary: "A User's delivered device alerts, DCC Alerts and alert counters, a page at a time",
+          description:
+            'Each list has its own cursor: afterSeq for device alerts, dccAfterSeq for DCC Alerts; the answer gives ' +
+            'nextAfterSeq / nextDccAfterSeq while more follow.',
           parameters: [
             {
               name: 'userId',
@@ -221,6 +276,7 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
               schema: { type: 'string' },
               example: '90B3D51F30010000',
             },
+            ...queryParameters(alertsQuerySchema.properties),
           ],
           responses: {
             '200': {
@@ -386,8 +442,14 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
           responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
         },
       },
-    },
+    }),
     components: {
+      securitySchemes: {
+        mutualTLS: {
+          type: 'mutualTLS',
+          description: 'A TLS client certificate from the PKI’s TLS CA (see info).',
+        },
+      },
       schemas: {
         ServiceRequest: serviceRequestSchema,
         SignedPreCommand: signedPreCommandSchema,

@@ -9,6 +9,24 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024
 /** Default and largest `limit` of GET /sat. */
 export const DEFAULT_SAT_LIMIT = 1000
 export const MAX_SAT_LIMIT = 10_000
+/** Default and largest `limit` of GET /alerts/{userId} (per list). */
+export const DEFAULT_ALERTS_LIMIT = 100
+export const MAX_ALERTS_LIMIT = 1000
+
+/**
+ * Longest texts, characters. Every string a caller sends has a maximum: these for the fields
+ * below, BODY_LIMITS.string (limits.ts) for any string inside `parameters`.
+ */
+export const MAX_LENGTH = {
+  requestId: 200,
+  /** An EUI-64 in any spelling parseEui takes: 16 hex digits with separators. */
+  eui: 32,
+  role: 16,
+  srv: 32,
+  deviceType: 16,
+  serial: 64,
+  time: 64,
+} as const
 
 const EUI_PATTERN = '^[0-9A-Fa-f]{2}([-:]?[0-9A-Fa-f]{2}){7}$'
 
@@ -26,14 +44,21 @@ export const serviceRequestSchema = {
     },
     sender: {
       type: 'string',
+      maxLength: MAX_LENGTH.eui,
       description: 'The sending User (EUI-64) when not the Business Originator.',
     },
     role: {
       type: 'string',
       minLength: 1,
+      maxLength: MAX_LENGTH.role,
       description: 'DUIS User Role: IS, ES, GS, ED, GT, RSA, OU, SoLRC.',
     },
-    srv: { type: 'string', minLength: 1, description: "Service Reference Variant, e.g. '7.4'." },
+    srv: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_LENGTH.srv,
+      description: "Service Reference Variant, e.g. '7.4'.",
+    },
     commandVariant: {
       type: 'integer',
       minimum: 1,
@@ -41,16 +66,28 @@ export const serviceRequestSchema = {
       description:
         'DUIS Command Variant: 4 for a Critical request (signed in-process or answered with a Pre-Command).',
     },
-    deviceType: { type: 'string', minLength: 1, description: "The target's device type, e.g. 'ESME'." },
+    deviceType: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_LENGTH.deviceType,
+      description: "The target's device type, e.g. 'ESME'.",
+    },
     parameters: {
       type: 'object',
-      description: "The SRV's parameters (DUIS element names, lower camel case).",
+      description:
+        "The SRV's parameters (DUIS element names, lower camel case). The whole body may nest at most 10 levels, " +
+        'hold at most 5000 values and strings of at most 16384 characters.',
     },
     signerCertificate: {
       type: 'string',
+      maxLength: MAX_LENGTH.serial,
       description: 'Serial of the SMKI certificate the request was signed with.',
     },
-    executionDateTime: { type: 'string', description: 'Execution date-time of a future-dated request.' },
+    executionDateTime: {
+      type: 'string',
+      maxLength: MAX_LENGTH.time,
+      description: 'Execution date-time of a future-dated request.',
+    },
   },
 } as const
 
@@ -72,7 +109,7 @@ export const signedPreCommandSchema = {
 export const requestIdParamsSchema = {
   type: 'object',
   required: ['requestId'],
-  properties: { requestId: { type: 'string', minLength: 1 } },
+  properties: { requestId: { type: 'string', minLength: 1, maxLength: MAX_LENGTH.requestId } },
 } as const
 
 export const userParamsSchema = {
@@ -89,15 +126,34 @@ export const satQuerySchema = {
     user: { type: 'string', pattern: EUI_PATTERN, description: 'Sender or recipient (EUI-64).' },
     businessOriginator: { type: 'string', pattern: EUI_PATTERN },
     device: { type: 'string', pattern: EUI_PATTERN },
-    srv: { type: 'string' },
+    srv: { type: 'string', maxLength: MAX_LENGTH.srv },
     kind: { type: 'string', enum: [...SAT_KINDS] },
-    requestId: { type: 'string' },
-    from: { type: 'string', description: 'Records at or after this time (ISO 8601).' },
-    to: { type: 'string', description: 'Records strictly before this time (ISO 8601).' },
+    requestId: { type: 'string', maxLength: MAX_LENGTH.requestId },
+    from: {
+      type: 'string',
+      maxLength: MAX_LENGTH.time,
+      description: 'Records at or after this time (ISO 8601).',
+    },
+    to: {
+      type: 'string',
+      maxLength: MAX_LENGTH.time,
+      description: 'Records strictly before this time (ISO 8601).',
+    },
+    afterSeq: {
+      type: 'string',
+      pattern: '^(0|[1-9][0-9]{0,14})$',
+      description: 'The cursor: records after this seq (the nextAfterSeq of the page before).',
+    },
     limit: {
       type: 'string',
       pattern: '^[1-9][0-9]{0,5}$',
       description: `At most this many records, the earliest (default ${DEFAULT_SAT_LIMIT}, at most ${MAX_SAT_LIMIT}).`,
+    },
+    maxBytes: {
+      type: 'string',
+      pattern: '^[1-9][0-9]{0,9}$',
+      description:
+        'At most about this many bytes of records (default and at most the server’s page budget, 1 MiB).',
     },
   },
 } as const
@@ -187,14 +243,27 @@ export const alertsResponseSchema = {
           alertCode: { type: 'string' },
           messageCode: { type: 'integer' },
           critical: { type: 'boolean' },
+          seq: { type: 'integer', description: 'DCC-wide alert number, the cursor.' },
           receivedAt: { type: 'string' },
           frame: { type: 'object' },
           bytes: { type: 'string' },
         },
       },
     },
-    dccAlerts: { type: 'array', items: { type: 'object' }, description: 'DCC Alerts raised to the User.' },
+    dccAlerts: {
+      type: 'array',
+      items: { type: 'object' },
+      description: 'DCC Alerts raised to the User, in order.',
+    },
     counters: alertCountersSchema,
+    nextAfterSeq: {
+      type: 'integer',
+      description: 'More device alerts follow: the afterSeq of the next page.',
+    },
+    nextDccAfterSeq: {
+      type: 'integer',
+      description: 'More DCC Alerts follow: the dccAfterSeq of the next page.',
+    },
   },
 } as const
 
@@ -206,10 +275,40 @@ export const installCodeQuerySchema = {
   properties: { user: { type: 'string', pattern: EUI_PATTERN, description: 'The User asking (EUI-64).' } },
 } as const
 
+/** GET /alerts/{userId}: two cursors, one per list, and a count per list. */
+export const alertsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    afterSeq: {
+      type: 'string',
+      pattern: '^(0|[1-9][0-9]{0,14})$',
+      description: 'Device alerts after this seq (the nextAfterSeq of the page before).',
+    },
+    dccAfterSeq: {
+      type: 'string',
+      pattern: '^(0|[1-9][0-9]{0,14})$',
+      description: 'DCC Alerts after this seq (the nextDccAfterSeq of the page before).',
+    },
+    limit: {
+      type: 'string',
+      pattern: '^([1-9][0-9]{0,2}|1000)$',
+      description: `At most this many of each (default ${DEFAULT_ALERTS_LIMIT}, at most ${MAX_ALERTS_LIMIT}).`,
+    },
+  },
+} as const
+
 export const deviceParamsSchema = {
   type: 'object',
   required: ['deviceId'],
-  properties: { deviceId: { type: 'string', minLength: 1, description: 'The device (EUI-64).' } },
+  properties: {
+    deviceId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_LENGTH.eui,
+      description: 'The device (EUI-64).',
+    },
+  },
 } as const
 
 /** Most devices in one bulk install-code request (2000 EUIs fit the default 64 KiB body limit). */
@@ -226,7 +325,7 @@ export const installCodesRequestSchema = {
       type: 'array',
       minItems: 1,
       maxItems: MAX_INSTALL_CODE_DEVICES,
-      items: { type: 'string' },
+      items: { type: 'string', maxLength: MAX_LENGTH.eui },
       description: 'Device IDs (EUI-64); each gets its code or its own error.',
     },
   },
@@ -239,7 +338,7 @@ export const lodgeInstallCodeSchema = {
   additionalProperties: false,
   properties: {
     user: { type: 'string', pattern: EUI_PATTERN, description: 'The installing Supplier (EUI-64).' },
-    installCode: { type: 'string', description: 'The 16-byte install code, hex.' },
+    installCode: { type: 'string', maxLength: 64, description: 'The 16-byte install code, hex.' },
   },
 } as const
 

@@ -1,4 +1,7 @@
-/** The DCC HTTP API through fastify's inject (no network), over a DCC with a fake transport. */
+/**
+ * The DCC HTTP API through fastify's inject (no network), over a DCC with a fake transport. The
+ * caller is set by a test authenticator (`as`); tls.test.ts authenticates over real mutual TLS.
+ */
 import type { Eui64 } from '@smetsim/core'
 import { decodeFrame, encodeFrame, encodeSignedFrame, type PrivateKeyRef } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
@@ -8,10 +11,13 @@ import { createInProcessSigner } from '../gbcs/construct.ts'
 import { ACB, backend, ESME_EUI, PARTIES, privateRef, T0 } from '../gbcs/testing.ts'
 import { SmartMeteringInventory } from '../registration/inventory.ts'
 import { RegistrationData } from '../registration/registration.ts'
+import { canonicalJson } from '../sat/record.ts'
 import { createMemorySat } from '../sat/sat.ts'
-import { createDccHttpServer } from './server.ts'
+import type { Caller, Refusal } from './auth.ts'
+import { createDccHttpServer, type DccHttpOptions } from './server.ts'
 
 const A = PARTIES.supplierA.eui
+const B = PARTIES.supplierB.eui
 const MPAN = '1200000000001'
 const deviceKa: Record<string, PrivateKeyRef> = { [ESME_EUI]: backend.generatePrivateKey() }
 
@@ -31,8 +37,11 @@ function responseTo(bytes: Uint8Array): Uint8Array {
   })
 }
 
-/** Supplier A registered for one commissioned ESME; no in-process signers (Critical requests go CV4/CV5). */
-function fixture(options: { bodyLimit?: number } = {}) {
+/**
+ * Supplier A registered for one commissioned ESME; no in-process signers (Critical requests go
+ * CV4/CV5). Requests come from Supplier A unless `as` says otherwise.
+ */
+function fixture(options: DccHttpOptions = {}) {
   const registration = new RegistrationData()
   registration.assignMpid('AAAA', A, '2020-01-01')
   registration.registerSupplier(MPAN, 'AAAA', '2024-01-01')
@@ -57,8 +66,13 @@ function fixture(options: { bodyLimit?: number } = {}) {
     now: () => T0,
     backend,
   })
-  const app = createDccHttpServer(dcc, sat, options)
-  return { app, dcc, sat, sent }
+  let caller: Caller | Refusal = { kind: 'user', user: A }
+  const authenticate = () => caller
+  const app = createDccHttpServer(dcc, sat, { authenticate, ...options })
+  const as = (who: Caller | Refusal) => {
+    caller = who
+  }
+  return { app, dcc, sat, sent, as, authenticate }
 }
 
 const rid = (counter: number) => `${A}:${ESME_EUI}:${counter}`
@@ -159,7 +173,21 @@ describe('POST /service-requests', () => {
     const body = res.json()
     expect(body).toEqual({ error: 'Bad Request', message: expect.stringMatching(/not valid JSON/) })
     expect(res.body).not.toMatch(/at .*\.(ts|js):\d+/)
-    expect(sat.size).toBe(0)
+    // Not passed on, but in the SAT: attributed to the caller, without a RequestID it never read.
+    const [record, ...more] = sat.query()
+    expect(more).toEqual([])
+    expect(record).toMatchObject({
+      kind: 'request',
+      user: A,
+      detail: {
+        refusedBy: 'HTTP API',
+        httpStatus: 400,
+        method: 'POST',
+        path: '/service-requests',
+        bytes: 14,
+      },
+    })
+    expect(record!.requestId).toBeUndefined()
   })
 
   it('a missing or ill-typed field → 400 naming it; unknown fields are refused', async () => {
@@ -204,7 +232,8 @@ describe('POST /service-requests', () => {
     })
     expect(res.statusCode).toBe(413)
     expect(res.json()).toEqual({ error: 'Payload Too Large', message: expect.stringMatching(/1024 bytes/) })
-    expect(sat.size).toBe(0)
+    expect(sat.query()).toMatchObject([{ kind: 'request', user: A, detail: { httpStatus: 413 } }])
+    expect(sat.query()[0]!.detail).toHaveProperty('bytes')
     const big = fixture()
     const over = await big.app.inject({
       method: 'POST',
@@ -327,6 +356,20 @@ describe('GET routes', () => {
         expect(
           app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }),
         ).toBe(true)
+    expect(doc.security).toEqual([{ mutualTLS: [] }])
+    expect(doc.components.securitySchemes.mutualTLS.type).toBe('mutualTLS')
+    expect(doc.paths['/sat'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['afterSeq', 'limit', 'maxBytes']),
+    )
+    expect(doc.paths['/alerts/{userId}'].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+      'userId',
+      'afterSeq',
+      'dccAfterSeq',
+      'limit',
+    ])
+    for (const methods of Object.values(doc.paths as Record<string, Record<string, { responses: object }>>))
+      for (const operation of Object.values(methods))
+        expect(Object.keys(operation.responses)).toContain('403')
     for (const ref of JSON.stringify(doc).matchAll(/"#\/components\/schemas\/(\w+)"/g))
       expect(doc.components.schemas[ref[1]!]).toBeDefined()
   })
@@ -339,18 +382,24 @@ describe('GET routes', () => {
     expect((await app.inject({ method: 'DELETE', url: '/sat' })).json().error).toBe('Not Found')
   })
 
-  it('a pipeline that throws → 500 JSON without the error text or a stack', async () => {
-    const { dcc, sat } = fixture()
+  it('a pipeline that throws → 422 JSON without the error text or a stack, never a 500, and a SAT record', async () => {
+    const { dcc, sat, authenticate } = fixture()
     const broken = {
       ...dcc,
       submit: async () => {
         throw new Error('secret internals at /work/x.ts:1')
       },
     }
-    const app = createDccHttpServer(broken, sat)
+    const app = createDccHttpServer(broken, sat, { authenticate })
     const res = await app.inject({ method: 'POST', url: '/service-requests', payload: request(80, '7.4') })
-    expect(res.statusCode).toBe(500)
-    expect(res.json()).toEqual({ error: 'Internal Server Error', message: 'internal error' })
+    expect(res.statusCode).toBe(422)
+    expect(res.json()).toEqual({
+      error: 'Unprocessable Content',
+      message: 'the request could not be processed',
+    })
+    expect(sat.query()).toMatchObject([
+      { kind: 'request', user: A, requestId: rid(80), detail: { httpStatus: 422, refusedBy: 'HTTP API' } },
+    ])
   })
 
   it('a body that is not JSON → 415 JSON', async () => {
@@ -363,5 +412,330 @@ describe('GET routes', () => {
     })
     expect(res.statusCode).toBe(415)
     expect(res.json()).toMatchObject({ error: 'Unsupported Media Type' })
+  })
+})
+
+describe('callers: who acts is the authenticated caller, and each reads only its own', () => {
+  const auditor: Caller = { kind: 'auditor', name: 'auditor' }
+
+  /** The fixture's DCC, with every request's `caller` (C1) written down. */
+  function spied() {
+    const f = fixture()
+    const seen: { requestId: string; caller?: string }[] = []
+    const signed: (string | undefined)[] = []
+    const dcc = {
+      ...f.dcc,
+      submit: (r: Parameters<typeof f.dcc.submit>[0] & { caller?: string }) => {
+        seen.push({ requestId: r.requestId, ...(r.caller && { caller: r.caller }) })
+        return f.dcc.submit(r)
+      },
+      submitSigned: (id: string, bytes: Uint8Array, caller?: string) => {
+        signed.push(caller)
+        return f.dcc.submitSigned(id, bytes)
+      },
+    }
+    const app = createDccHttpServer(dcc, f.sat, { authenticate: f.authenticate })
+    return { ...f, app, seen, signed }
+  }
+
+  it('passes the authenticated User as caller, whatever the body names; a body cannot set it', async () => {
+    const { app, seen, signed } = spied()
+    await app.inject({ method: 'POST', url: '/service-requests', payload: request(1, '7.4') })
+    // A naming B as the Business Originator: the pipeline gets caller A and refuses it (C1).
+    await app.inject({
+      method: 'POST',
+      url: '/service-requests',
+      payload: { ...request(2, '7.4'), requestId: `${B}:${ESME_EUI}:2` },
+    })
+    expect(seen).toEqual([
+      { requestId: rid(1), caller: A },
+      { requestId: `${B}:${ESME_EUI}:2`, caller: A },
+    ])
+    const forged = await app.inject({
+      method: 'POST',
+      url: '/service-requests',
+      payload: { ...request(3, '7.4'), caller: B },
+    })
+    expect(forged.statusCode).toBe(400)
+    expect(forged.json().message).toMatch(/unknown property 'caller'/)
+    expect(seen).toHaveLength(2)
+    await app.inject({ method: 'POST', url: signUrlOf(rid(9)), payload: { signedPreCommand: 'DF09' } })
+    expect(signed).toEqual([A])
+  })
+
+  it('a User reads only its own SAT records, alerts and schedules (403 otherwise); an auditor reads any', async () => {
+    const { app, as, dcc } = fixture()
+    await dcc.submit(request(5, '7.4'))
+    await dcc.submit({ ...request(6, '7.4'), requestId: `${B}:${ESME_EUI}:6` })
+    const get = async (url: string) => app.inject({ method: 'GET', url })
+    // A: its own records by default, never B's.
+    const mine = (await get('/sat')).json()
+    expect(mine.records.length).toBeGreaterThan(0)
+    expect(mine.records.every((r: { user: string }) => r.user === A)).toBe(true)
+    expect((await get(`/sat?user=${A}`)).statusCode).toBe(200)
+    expect((await get(`/sat?businessOriginator=${A}`)).statusCode).toBe(200)
+    for (const url of [`/sat?user=${B}`, `/sat?businessOriginator=${B}`, `/alerts/${B}`, `/schedules/${B}`]) {
+      const res = await get(url)
+      expect(res.statusCode, url).toBe(403)
+      expect(res.json()).toEqual({ error: 'Forbidden', message: expect.stringContaining(B) })
+    }
+    expect((await get(`/alerts/${A}`)).statusCode).toBe(200)
+    expect((await get(`/schedules/${A}`)).statusCode).toBe(200)
+    // The auditor: everyone's.
+    as(auditor)
+    const all = (await get('/sat')).json()
+    expect(new Set(all.records.map((r: { user: string }) => r.user))).toEqual(new Set([A, B]))
+    expect((await get(`/sat?user=${B}`)).json().records.length).toBeGreaterThan(0)
+    expect((await get(`/alerts/${B}`)).statusCode).toBe(200)
+    expect((await get(`/schedules/${B}`)).statusCode).toBe(200)
+  })
+
+  it('an auditor may not submit; nobody acts as another User at the install code register', async () => {
+    const { app, as, sat } = fixture()
+    as(auditor)
+    const submitted = await app.inject({
+      method: 'POST',
+      url: '/service-requests',
+      payload: request(7, '7.4'),
+    })
+    expect(submitted.statusCode).toBe(403)
+    expect(submitted.json().message).toMatch(/auditor/)
+    expect(sat.size).toBe(0) // an auditor is no DCC User: there is nobody to attribute it to
+    expect(
+      (await app.inject({ method: 'GET', url: `/install-codes/${ESME_EUI}?user=${A}` })).statusCode,
+    ).toBe(403)
+    as({ kind: 'user', user: B })
+    const asA = await app.inject({ method: 'GET', url: `/install-codes/${ESME_EUI}?user=${A}` })
+    expect(asA.statusCode).toBe(403)
+    const lodge = await app.inject({
+      method: 'PUT',
+      url: `/install-codes/${ESME_EUI}`,
+      payload: { user: A, installCode: '00112233445566778899AABBCCDDEEFF' },
+    })
+    expect(lodge.statusCode).toBe(403)
+    const bulk = await app.inject({
+      method: 'POST',
+      url: '/install-codes',
+      payload: { user: A, devices: [ESME_EUI] },
+    })
+    expect(bulk.statusCode).toBe(403)
+    // The refused writes are in the SAT under B, without the install code.
+    const records = sat.query({ user: B })
+    expect(records.map((r) => (r.detail as { httpStatus: number }).httpStatus)).toEqual([403, 403])
+    expect(JSON.stringify(records)).not.toMatch(/00112233445566778899/i)
+  })
+
+  it('a refused caller (a revoked certificate, say) gets 403, and its write is recorded under the User it names', async () => {
+    const { app, as, sat } = fixture()
+    as({ problem: 'the TLS client certificate 0A is revoked', user: A })
+    const res = await app.inject({ method: 'POST', url: '/service-requests', payload: request(8, '7.4') })
+    expect(res.statusCode).toBe(403)
+    expect(res.json().message).toMatch(/revoked/)
+    expect(sat.query()).toMatchObject([
+      { kind: 'request', user: A, detail: { httpStatus: 403, reason: expect.stringMatching(/revoked/) } },
+    ])
+    expect((await app.inject({ method: 'GET', url: '/sat' })).statusCode).toBe(403)
+    as({ problem: 'no verified TLS client certificate' })
+    expect((await app.inject({ method: 'GET', url: '/openapi.json' })).statusCode).toBe(403)
+    expect((await app.inject({ method: 'GET', url: '/nowhere' })).statusCode).toBe(403) // routes stay hidden
+  })
+
+  it('insecure-local: no caller, any User may be named, and every answer says so', async () => {
+    const f = fixture()
+    const seen: (string | undefined)[] = []
+    const dcc = {
+      ...f.dcc,
+      submit: (r: Parameters<typeof f.dcc.submit>[0] & { caller?: string }) => {
+        seen.push(r.caller)
+        return f.dcc.submit(r)
+      },
+    }
+    const app = createDccHttpServer(dcc, f.sat, { insecureLocal: true })
+    const res = await app.inject({ method: 'POST', url: '/service-requests', payload: request(10, '7.4') })
+    expect(res.json().code).toBe('I0')
+    expect(seen).toEqual([undefined])
+    expect(res.headers.warning).toMatch(/^299 smetsim "insecure-local/)
+    expect((await app.inject({ method: 'GET', url: `/sat?user=${B}` })).statusCode).toBe(200)
+    expect((await app.inject({ method: 'GET', url: '/nowhere' })).headers.warning).toMatch(/insecure-local/)
+    // A refused body is attributed to the RequestID's originator.
+    await app.inject({
+      method: 'POST',
+      url: '/service-requests',
+      payload: { ...request(11, '7.4'), role: 7 },
+    })
+    expect(f.sat.query({ kind: 'request', requestId: rid(11) })).toMatchObject([
+      { user: A, detail: { httpStatus: 400 } },
+    ])
+  })
+
+  it('refuses to build a server that authenticates nobody, unless told insecure-local', () => {
+    const { dcc, sat } = fixture()
+    expect(() => createDccHttpServer(dcc, sat)).toThrow(/authenticates its callers/)
+  })
+})
+
+const signUrlOf = (id: string) => `/service-requests/${encodeURIComponent(id)}/signature`
+
+describe('bounded: no body, however nested or long, is a 500 or missing from the SAT', () => {
+  const post = (app: ReturnType<typeof fixture>['app'], payload: string | object) =>
+    app.inject({
+      method: 'POST',
+      url: '/service-requests',
+      headers: { 'content-type': 'application/json' },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    })
+
+  it.each([
+    [
+      'nested deeper than 10 levels',
+      { parameters: JSON.parse(`${'{"a":'.repeat(12)}1${'}'.repeat(12)}`) },
+      /nested deeper/,
+    ],
+    [
+      'a string in parameters over 16384 characters',
+      { parameters: { x: 'y'.repeat(20_000) } },
+      /string longer/,
+    ],
+    ['more than 5000 values', { parameters: { list: Array(6000).fill(1) } }, /more than 5000/],
+    ['a __proto__ key', JSON.parse(`{"parameters":{"__proto__":{"polluted":1}}}`), /forbidden key/],
+    ['a RequestID over 200 characters', { requestId: `${A}:${ESME_EUI}:${'9'.repeat(300)}` }, /requestId/],
+    ['a role over 16 characters', { role: 'R'.repeat(17) }, /role/],
+    ['an srv over 32 characters', { srv: '7'.repeat(33) }, /srv/],
+  ])('%s → 400, recorded, bounded', async (_what, change, message) => {
+    const { app, sat } = fixture()
+    const res = await post(app, { ...request(40, '7.4'), ...change })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toMatch(message)
+    const [record, ...more] = sat.query()
+    expect(more).toEqual([])
+    expect(record).toMatchObject({
+      kind: 'request',
+      user: A,
+      detail: { refusedBy: 'HTTP API', httpStatus: 400 },
+    })
+    expect(Buffer.byteLength(canonicalJson(record))).toBeLessThan(2048)
+    expect(({} as { polluted?: number }).polluted).toBeUndefined()
+  })
+
+  it('a body nested 30,000 levels deep (within the body limit) → 400, recorded', async () => {
+    const { app, sat } = fixture()
+    const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`
+    const body = JSON.stringify(request(42, '7.4')).replace(/}$/, `,"parameters":{"a":${deep}}}`)
+    const res = await post(app, body)
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toMatch(/nested deeper than 10/)
+    expect(sat.query()).toMatchObject([{ kind: 'request', requestId: rid(42), detail: { httpStatus: 400 } }])
+  })
+
+  it('a body that is not an object, and an empty one, are 400s in the SAT too', async () => {
+    const { app, sat } = fixture()
+    for (const body of ['[]', '"text"', '12', 'null', ''])
+      expect((await post(app, body)).statusCode, JSON.stringify(body)).toBe(400)
+    expect(sat.size).toBe(5)
+  })
+
+  it('a RequestID the SAT cannot normalise is kept clipped in the detail', async () => {
+    const { app, sat } = fixture()
+    await post(app, { ...request(41, '7.4'), requestId: 'x'.repeat(190), role: 5 })
+    expect(sat.query()[0]!.detail).toMatchObject({ requestIdText: `${'x'.repeat(100)}…`, truncated: true })
+  })
+})
+
+describe('pages: GET /sat and GET /alerts by a cursor and by bytes', () => {
+  it('GET /sat pages by afterSeq, limit and maxBytes, and its next page carries on where it stopped', async () => {
+    const { app, sat, as } = fixture()
+    as({ kind: 'auditor', name: 'auditor' })
+    for (let i = 1; i <= 25; i++)
+      sat.append({ kind: 'dccAlert', user: A, code: 'N24', detail: { i, pad: 'p'.repeat(100) } })
+    const first = (await app.inject({ method: 'GET', url: '/sat?limit=10&kind=dccAlert' })).json()
+    expect(first.records.map((r: { seq: number }) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    expect(first.nextAfterSeq).toBe(10)
+    const second = (await app.inject({ method: 'GET', url: first.next })).json()
+    expect(second.records[0].seq).toBe(11)
+    expect(second.next).toMatch(/kind=dccAlert/)
+    const small = (await app.inject({ method: 'GET', url: '/sat?maxBytes=1000' })).json()
+    expect(small.count).toBeGreaterThan(1)
+    expect(small.count).toBeLessThan(10)
+    const all: number[] = []
+    for (let url: string | undefined = '/sat?maxBytes=2000'; url; ) {
+      const page: { records: { seq: number }[]; next?: string } = (
+        await app.inject({ method: 'GET', url })
+      ).json()
+      all.push(...page.records.map((r) => r.seq))
+      url = page.next
+    }
+    expect(all).toEqual(Array.from({ length: 25 }, (_, i) => i + 1))
+    expect((await app.inject({ method: 'GET', url: '/sat?afterSeq=25' })).json()).toEqual({
+      count: 0,
+      records: [],
+    })
+    for (const bad of ['afterSeq=-1', 'afterSeq=x', 'maxBytes=0', `srv=${'7'.repeat(40)}`])
+      expect((await app.inject({ method: 'GET', url: `/sat?${bad}` })).statusCode, bad).toBe(400)
+  })
+
+  it('GET /sat never fails on a stored record, however large: its detail is left out and said so', async () => {
+    const { app, sat } = fixture({ pageBytes: 100_000 })
+    sat.append({ kind: 'dccAlert', user: A, code: 'N24', detail: { pad: 'q'.repeat(300_000) } })
+    sat.append({ kind: 'dccAlert', user: A, code: 'N24', detail: { small: true } })
+    const res = await app.inject({ method: 'GET', url: '/sat' })
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body.records[0]).toMatchObject({ seq: 1, detailOmitted: { bytes: expect.any(Number) } })
+    expect(body.records[0].detail).toBeUndefined()
+    expect(res.body.length).toBeLessThan(10_000)
+    // Its stored size filled the page's budget: the next record is on the next page.
+    expect(body.nextAfterSeq).toBe(1)
+    const next = (await app.inject({ method: 'GET', url: body.next })).json()
+    expect(next.records).toMatchObject([{ seq: 2, detail: { small: true } }])
+  })
+
+  it('GET /alerts pages each list by its own cursor and by bytes (C3: alertsFor(user, { afterSeq, limit }))', async () => {
+    const f = fixture({ pageBytes: 3000 })
+    const alert = (seq: number) => ({
+      seq,
+      device: ESME_EUI,
+      recipient: A,
+      alertCode: '8F0A',
+      messageCode: 0x0082,
+      critical: true,
+      receivedAt: new Date(T0).toISOString(),
+      frame: { pad: 'z'.repeat(400) },
+      bytes: Uint8Array.of(seq),
+    })
+    const asked: unknown[] = []
+    const dcc = {
+      ...f.dcc,
+      alertsFor: (_user: string, page?: { afterSeq?: number; limit?: number }) => {
+        asked.push(page)
+        return [2, 4, 6, 8, 10, 12].map(alert).filter((a) => a.seq > (page?.afterSeq ?? 0))
+      },
+    }
+    const app = createDccHttpServer(dcc as never, f.sat, { authenticate: f.authenticate, pageBytes: 3000 })
+    const first = (await app.inject({ method: 'GET', url: `/alerts/${A}?limit=4` })).json()
+    expect(asked).toEqual([{ afterSeq: 0, limit: 5 }])
+    const seqs = first.alerts.map((a: { seq: number }) => a.seq)
+    expect(seqs.length).toBeLessThan(6) // 3000 bytes hold fewer than six
+    expect(first.alerts[0].bytes).toBe('02')
+    const second = (
+      await app.inject({ method: 'GET', url: `/alerts/${A}?afterSeq=${first.nextAfterSeq}` })
+    ).json()
+    expect(second.alerts[0].seq).toBe(seqs[seqs.length - 1] + 2)
+    expect(first.dccAlerts).toEqual([])
+    expect((await app.inject({ method: 'GET', url: `/alerts/${A}?limit=1001` })).statusCode).toBe(400)
+  })
+
+  it('GET /alerts pages a pipeline whose alerts carry no seq yet by their position', async () => {
+    const f = fixture()
+    const dcc = {
+      ...f.dcc,
+      dccAlertsFor: () =>
+        [1, 2, 3].map((n) => ({ type: 'CommandFailure', code: 'N1', recipient: A, at: 'x', detail: { n } })),
+    }
+    const app = createDccHttpServer(dcc as never, f.sat, { authenticate: f.authenticate })
+    const page = (await app.inject({ method: 'GET', url: `/alerts/${A}?limit=2&dccAfterSeq=1` })).json()
+    expect(page.dccAlerts.map((a: { detail: { n: number } }) => a.detail.n)).toEqual([2, 3])
+    expect(page.nextDccAfterSeq).toBeUndefined()
+    const firstTwo = (await app.inject({ method: 'GET', url: `/alerts/${A}?limit=2` })).json()
+    expect(firstTwo.nextDccAfterSeq).toBe(2)
   })
 })

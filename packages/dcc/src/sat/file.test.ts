@@ -6,7 +6,9 @@ import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { removeTempDirs, tempDir } from '../testing.ts'
 import { openSat, type SatDurability, verifySatFile } from './file.ts'
+import type { SatQuery } from './query.ts'
 import { canonicalJson, type SatEntry } from './record.ts'
+import { createMemorySat } from './sat.ts'
 
 afterAll(removeTempDirs)
 
@@ -247,6 +249,78 @@ for (let n = 1; ; n++) {
     expect(sat.size).toBeGreaterThanOrEqual(acknowledged)
     expect(sat.verify()).toEqual({ ok: true })
     sat.close()
+  })
+
+  it('pages and queries exactly as the memory SAT, across blocks, reopened or not', () => {
+    // Records to 5 devices and 3 users; the clock goes back now and then (time ranges then scan).
+    let t = Date.parse('2026-01-01T00:00:00.000Z')
+    const clock = () => {
+      t += t % 7 === 0 ? -3000 : 1000
+      return new Date(t)
+    }
+    const times: Date[] = []
+    const at = () => times.shift()!
+    const path = satPath()
+    const file = openSat(path, { durability: 'none', now: at })
+    const memory = createMemorySat({ now: at })
+    const users = [SUPPLIER_A, '90B3D51F30030000', '90B3D51F30020000']
+    for (let i = 0; i < 300; i++) {
+      const device = `00DB12000000000${i % 5}`
+      const e: SatEntry = {
+        ...entry(i),
+        user: users[i % 3]!,
+        device,
+        requestId: `${users[i % 3]}:${device}:${i}`,
+        ...(i % 11 === 0 && { detail: { big: 'x'.repeat(500 + i) } }),
+      }
+      const when = clock()
+      times.push(when, when)
+      file.append(e)
+      memory.append(e)
+    }
+    const filters: SatQuery[] = [
+      {},
+      { limit: 10 },
+      { afterSeq: 70, limit: 64 },
+      { afterSeq: 299 },
+      { afterSeq: 300 },
+      { device: '00DB120000000003' },
+      { device: '00DB120000000003', afterSeq: 128, limit: 7 },
+      { user: users[1]!, kind: 'decision' },
+      { requestId: `${users[2]}:00DB120000000002:137` },
+      { requestId: `${users[2]}:00DB120000000003:137` },
+      { srv: '1.6', maxBytes: 4000 },
+      { maxBytes: 1 },
+      { afterSeq: 10, maxBytes: 20_000, limit: 500 },
+      { from: new Date(Date.parse('2026-01-01T00:01:00Z')), to: '2026-01-01T00:02:30Z' },
+      { from: '2026-01-01T00:03:00Z', device: '00DB120000000001', limit: 3 },
+      { kind: 'installCode' },
+    ]
+    const check = (sat: typeof file) => {
+      for (const filter of filters) {
+        const expected = memory.page(filter)
+        expect(sat.page(filter), JSON.stringify(filter)).toEqual(expected)
+        expect(sat.query(filter)).toEqual(expected.records)
+      }
+    }
+    check(file)
+    // A page that stops says where to go on, and going on from there reaches every record once.
+    const seen: number[] = []
+    for (let afterSeq = 0; ; ) {
+      const page = file.page({ afterSeq, maxBytes: 10_000 })
+      seen.push(...page.records.map((r) => r.seq))
+      if (page.next === undefined) break
+      afterSeq = page.next
+    }
+    expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    expect(file.page({ limit: 300 }).next).toBeUndefined()
+    expect(file.page({ limit: 299 }).next).toBe(299)
+    file.close()
+    const reopened = openSat(path, { durability: 'none', ...quiet })
+    check(reopened)
+    expect(() => reopened.query({ limit: 0 })).toThrow(RangeError)
+    expect(() => reopened.query({ afterSeq: -1 })).toThrow(/afterSeq/)
+    reopened.close()
   })
 
   it('refuses an unknown durability and appends after close', () => {

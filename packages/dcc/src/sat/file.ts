@@ -16,6 +16,10 @@
  * A bad line anywhere else is tampering or damage: open fails naming the seq, unless
  * `verifyOnly`, which opens read-only and reports it from verify().
  *
+ * Memory: records stay on disk. Open scans the file in chunks and keeps only a block index
+ * (block-index.ts: the offset, time range and a Bloom filter of the indexed values of every
+ * block of 64 records, about 4 bytes a record); a query reads the blocks that may match.
+ *
  * One writer per file: nothing stops two processes appending to the same file.
  */
 import {
@@ -26,13 +30,15 @@ import {
   ftruncateSync,
   openSync,
   readFileSync,
+  readSync,
   writeSync,
 } from 'node:fs'
 import { dirname } from 'node:path'
-import { SatLog } from './log.ts'
-import { type ChainVerification, sealRecordText } from './record.ts'
+import { BlockIndex, keyBits } from './block-index.ts'
+import { compileQuery, pageCollector, type SatPage } from './query.ts'
+import { type ChainVerification, deepFreeze, type SatRecord, sealRecordText } from './record.ts'
 import type { ServiceAuditTrail } from './sat.ts'
-import { type SatScan, scanSatBytes } from './scan.ts'
+import { type SatScan, type SatScanEnd, SatScanner, scanSatBytes } from './scan.ts'
 
 export type SatDurability = 'fsync-each' | 'fsync-batch' | 'none'
 
@@ -54,6 +60,9 @@ export interface FileSat extends ServiceAuditTrail {
   readonly recovery: { tornBytes: number; firstBad?: SatScan['firstBad'] }
 }
 
+/** Bytes read at a time when a whole file is scanned. */
+const SCAN_CHUNK = 1 << 20
+
 /** Opens the SAT file at `path`, creating it if absent. See the module comment for recovery. */
 export function openSat(path: string, options: SatFileOptions = {}): FileSat {
   const durability = options.durability ?? 'fsync-each'
@@ -66,22 +75,29 @@ export function openSat(path: string, options: SatFileOptions = {}): FileSat {
     throw new RangeError(`SAT durability must be fsync-each, fsync-batch or none: '${durability}'`)
 
   const existed = existsSync(path)
-  const bytes = existed ? readFileSync(path) : new Uint8Array(0)
-  const scan = scanSatBytes(bytes)
-  if (scan.firstBad && !verifyOnly)
+  // verify-only reads through its own descriptor; a writer reads and writes through one.
+  let fd = existed ? openSync(path, verifyOnly ? 'r' : 'r+') : verifyOnly ? -1 : openSync(path, 'w+')
+  const index = new BlockIndex()
+  let scan: SatScanEnd
+  try {
+    scan =
+      fd >= 0 ? scanFile(fd, (record, offset) => index.add(record, offset)) : new SatScanner(() => {}).end()
+  } catch (e) {
+    if (fd >= 0) closeSync(fd)
+    throw e
+  }
+  if (scan.firstBad && !verifyOnly) {
+    closeSync(fd)
     throw new Error(
       `SAT ${path}: record seq ${scan.firstBad.seq} (line ${scan.firstBad.line}, byte ${scan.firstBad.offset}) ` +
         `breaks the chain: ${scan.firstBad.reason}. The file has been altered or damaged; open it with verifyOnly to inspect.`,
     )
+  }
   const tornBytes = scan.tornTail?.length ?? 0
 
-  const log = new SatLog()
-  for (const record of scan.records) log.add(record)
   let head = scan.head
-  let fd = -1
   let length = scan.validLength
   if (!verifyOnly) {
-    fd = openSync(path, existed ? 'r+' : 'w+')
     if (!existed) syncDirectory(path)
     if (tornBytes > 0) {
       ftruncateSync(fd, length)
@@ -101,7 +117,7 @@ export function openSat(path: string, options: SatFileOptions = {}): FileSat {
   function sync(): void {
     if (timer) clearTimeout(timer)
     timer = undefined
-    if (pending === 0 || fd < 0) return
+    if (pending === 0 || fd < 0 || verifyOnly) return
     try {
       fdatasyncSync(fd)
       pending = 0
@@ -134,6 +150,46 @@ export function openSat(path: string, options: SatFileOptions = {}): FileSat {
     if (failure) throw failure
   }
 
+  /** The bytes of blocks first … last - 1 (their lines, each ending in '\n'). */
+  function readBlocks(first: number, last: number): Buffer {
+    const start = index.offsetOf(first)
+    const end = last < index.blocks ? index.offsetOf(last) : length
+    const bytes = Buffer.allocUnsafe(end - start)
+    let done = 0
+    while (done < bytes.length) {
+      const n = readSync(fd, bytes, done, bytes.length - done, start + done)
+      if (n === 0) throw new Error(`SAT ${path}: the file ends before byte ${end} (cut off while open?)`)
+      done += n
+    }
+    return bytes
+  }
+
+  function page(filter: Parameters<ServiceAuditTrail['query']>[0]): SatPage {
+    const query = compileQuery(filter)
+    const { page, offer } = pageCollector(query)
+    if (closed) throw new Error(`SAT ${path} is closed`)
+    const bits = query.keys.map(([field, value]) => keyBits(field, value))
+    // Every line holding a record that matches holds these exact bytes (canonical JSON): a cheap
+    // test before parsing a line.
+    const needles = query.keys.map(([field, value]) =>
+      Buffer.from(`${JSON.stringify(field)}:${JSON.stringify(value)}`),
+    )
+    for (let block = index.blockOf(query.afterSeq + 1); block < index.blocks; block++) {
+      if (!index.mayHold(block, bits, query.from, query.to)) continue
+      const bytes = readBlocks(block, block + 1)
+      let seq = index.firstSeq(block)
+      for (let start = 0; start < bytes.length; seq++) {
+        const end = bytes.indexOf(0x0a, start)
+        const line = bytes.subarray(start, end)
+        start = end + 1
+        if (seq <= query.afterSeq || !needles.every((n) => line.includes(n))) continue
+        const record = JSON.parse(line.toString('utf8')) as SatRecord
+        if (query.matches(record) && !offer(deepFreeze(record), line.length)) return page
+      }
+    }
+    return page
+  }
+
   return {
     path,
     durability,
@@ -141,8 +197,9 @@ export function openSat(path: string, options: SatFileOptions = {}): FileSat {
     append(entry) {
       assertWritable()
       const { record, text } = sealRecordText(head, entry, now())
+      const at = length
       write(Buffer.from(`${text}\n`, 'utf8'))
-      log.add(record)
+      index.add(record, at)
       head = { seq: record.seq, hash: record.hash }
       pending++
       if (durability === 'fsync-each') sync()
@@ -161,30 +218,43 @@ export function openSat(path: string, options: SatFileOptions = {}): FileSat {
       }
       return record
     },
-    query: (filter) => log.query(filter),
+    query: (filter) => page(filter).records,
+    page,
     verify(): ChainVerification {
-      const onDisk = scanSatBytes(existsSync(path) ? readFileSync(path) : new Uint8Array(0))
+      const known = head.seq
+      let hashAtKnown: string | undefined
+      let onDisk: SatScanEnd
+      if (!existsSync(path)) onDisk = new SatScanner(() => {}).end()
+      else {
+        const reader = openSync(path, 'r')
+        try {
+          onDisk = scanFile(reader, (record) => {
+            if (record.seq === known) hashAtKnown = record.hash
+          })
+        } finally {
+          closeSync(reader)
+        }
+      }
       if (onDisk.firstBad)
         return { ok: false, firstBad: { seq: onDisk.firstBad.seq, reason: onDisk.firstBad.reason } }
-      const known = log.records.length
       if (onDisk.tornTail)
         return {
           ok: false,
           firstBad: { seq: onDisk.head.seq + 1, reason: 'torn last line (no trailing newline)' },
         }
-      if (onDisk.records.length < known)
+      if (onDisk.head.seq < known)
         return {
           ok: false,
           firstBad: { seq: onDisk.head.seq + 1, reason: 'record missing from the file (cut off)' },
         }
-      if (known > 0 && onDisk.records[known - 1]!.hash !== head.hash)
+      if (known > 0 && hashAtKnown !== head.hash)
         return { ok: false, firstBad: { seq: known, reason: 'the file differs from the records appended' } }
-      if (onDisk.records.length > known)
+      if (onDisk.head.seq > known)
         return { ok: false, firstBad: { seq: known + 1, reason: 'record not appended through this SAT' } }
       return { ok: true }
     },
     get size() {
-      return log.records.length
+      return head.seq
     },
     get head() {
       return head
@@ -206,6 +276,19 @@ export function openSat(path: string, options: SatFileOptions = {}): FileSat {
   }
 }
 
+/** Scans a whole file through `fd` in chunks, handing each good record on. */
+function scanFile(fd: number, onRecord: (record: SatRecord, offset: number) => void): SatScanEnd {
+  const scanner = new SatScanner(onRecord)
+  const chunk = Buffer.allocUnsafe(SCAN_CHUNK)
+  for (let position = 0; ; ) {
+    const n = readSync(fd, chunk, 0, chunk.length, position)
+    if (n === 0) break
+    scanner.push(chunk.subarray(0, n))
+    position += n
+  }
+  return scanner.end()
+}
+
 /** Makes a new file's directory entry durable (best effort: not every platform can fsync a directory). */
 function syncDirectory(path: string): void {
   let dir = -1
@@ -219,7 +302,7 @@ function syncDirectory(path: string): void {
   }
 }
 
-/** Reads and verifies a SAT file without changing it. */
+/** Reads and verifies a SAT file without changing it, keeping every record (for inspection; see openSat's verifyOnly for large files). */
 export function verifySatFile(path: string): SatScan {
   return scanSatBytes(readFileSync(path))
 }

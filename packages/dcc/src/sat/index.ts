@@ -1,5 +1,5 @@
 export * from './file.ts'
-export type { SatQuery } from './log.ts'
+export type { SatPage, SatQuery } from './query.ts'
 export * from './record.ts'
 export * from './sat.ts'
 export * from './scan.ts'

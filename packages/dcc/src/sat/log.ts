@@ -1,27 +1,20 @@
 /**
- * The in-memory side of a SAT: records in seq order plus indexes by user, device, SRV, kind,
- * RequestID and business originator, and time. Both the file and the memory SAT keep one.
+ * The memory SAT's records: every record in seq order, with indexes by user, device, SRV,
+ * kind, RequestID and business originator, and time. (The file SAT keeps records on disk and
+ * only a block index in memory: block-index.ts.)
  */
-import { parseEui } from '@smetsim/core'
-import { normaliseRequestId, type SatKind, type SatRecord } from './record.ts'
+import {
+  type CompiledQuery,
+  compileQuery,
+  type IndexedField,
+  pageCollector,
+  type SatPage,
+  type SatQuery,
+} from './query.ts'
+import { canonicalJson, type SatRecord } from './record.ts'
 
-export interface SatQuery {
-  /** Matches `user` (sender or recipient); any EUI-64 spelling. */
-  user?: string
-  businessOriginator?: string
-  device?: string
-  srv?: string
-  kind?: SatKind
-  requestId?: string
-  /** Records at or after this time. */
-  from?: Date | string
-  /** Records strictly before this time. */
-  to?: Date | string
-  /** At most this many records (the earliest). */
-  limit?: number
-}
+export type { SatPage, SatQuery } from './query.ts'
 
-type IndexedField = 'user' | 'businessOriginator' | 'device' | 'srv' | 'kind' | 'requestId'
 const INDEXED: readonly IndexedField[] = ['user', 'businessOriginator', 'device', 'srv', 'kind', 'requestId']
 
 export class SatLog {
@@ -48,30 +41,29 @@ export class SatLog {
   }
 
   query(filter: SatQuery = {}): SatRecord[] {
-    const wanted = normaliseQuery(filter)
-    const from = filter.from === undefined ? -Infinity : toTime(filter.from, 'from')
-    const to = filter.to === undefined ? Infinity : toTime(filter.to, 'to')
-    const limit = filter.limit ?? Infinity
+    return this.page(filter).records
+  }
 
+  page(filter: SatQuery = {}): SatPage {
+    const query = compileQuery(filter)
+    const { page, offer } = pageCollector(query)
+    // Records' sizes are only worked out when a byte budget asks for them.
+    const size = query.maxBytes === Infinity ? () => 0 : (r: SatRecord) => Buffer.byteLength(canonicalJson(r))
     let candidates: ArrayLike<number> | undefined
-    for (const [field, key] of wanted) {
+    for (const [field, key] of query.keys) {
       const list = this.indexes.get(field)!.get(key) ?? []
       if (!candidates || list.length < candidates.length) candidates = list
     }
-    let lo = 0
+    // Positions are seq - 1.
+    let lo = Math.min(query.afterSeq, this.records.length)
     let hi = this.records.length
     if (this.timeOrdered) {
-      lo = lowerBound(this.times, from)
-      hi = lowerBound(this.times, to)
+      lo = Math.max(lo, lowerBound(this.times, query.from))
+      hi = lowerBound(this.times, query.to)
     }
-    const out: SatRecord[] = []
     const consider = (position: number): boolean => {
       const record = this.records[position]!
-      const time = this.times[position]!
-      if (time < from || time >= to) return true
-      for (const [field, key] of wanted) if (record[field] !== key) return true
-      out.push(record)
-      return out.length < limit
+      return !this.fits(query, position) || offer(record, size(record))
     }
     if (candidates) {
       for (let i = lowerBound(candidates, lo); i < candidates.length && candidates[i]! < hi; i++)
@@ -79,26 +71,12 @@ export class SatLog {
     } else {
       for (let p = lo; p < hi; p++) if (!consider(p)) break
     }
-    return out
+    return page
   }
-}
 
-function normaliseQuery(filter: SatQuery): [IndexedField, string][] {
-  const wanted: [IndexedField, string][] = []
-  if (filter.user !== undefined) wanted.push(['user', parseEui(filter.user)])
-  if (filter.businessOriginator !== undefined)
-    wanted.push(['businessOriginator', parseEui(filter.businessOriginator)])
-  if (filter.device !== undefined) wanted.push(['device', parseEui(filter.device)])
-  if (filter.srv !== undefined) wanted.push(['srv', filter.srv])
-  if (filter.kind !== undefined) wanted.push(['kind', filter.kind])
-  if (filter.requestId !== undefined) wanted.push(['requestId', normaliseRequestId(filter.requestId)])
-  return wanted
-}
-
-function toTime(value: Date | string, name: string): number {
-  const time = value instanceof Date ? value.getTime() : Date.parse(value)
-  if (Number.isNaN(time)) throw new RangeError(`SAT query '${name}' is not a time: '${String(value)}'`)
-  return time
+  private fits(query: CompiledQuery, position: number): boolean {
+    return query.matches(this.records[position]!, this.times[position]!)
+  }
 }
 
 /** First index whose value is >= target, in an ascending list. */

@@ -91,10 +91,7 @@ const reference = (() => {
   function normaliseEntry(entry: SatEntry): Omit<SatRecord, 'seq' | 'at' | 'prevHash' | 'hash'> {
     if (!(SAT_KINDS as readonly string[]).includes(entry.kind))
       throw new RangeError(`SAT entry kind must be one of ${SAT_KINDS.join(', ')}: '${entry.kind}'`)
-    if (
-      entry.requestId === undefined &&
-      (entry.kind === 'request' || entry.kind === 'decision' || entry.kind === 'response')
-    )
+    if (entry.requestId === undefined && entry.kind === 'response')
       throw new RangeError(`a SAT ${entry.kind} entry needs a DUIS requestId`)
     if (entry.role !== undefined && !isDuisRole(entry.role))
       throw new RangeError(`not a DUIS User Role: '${entry.role}'`)

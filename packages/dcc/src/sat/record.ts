@@ -31,8 +31,10 @@ export interface SatEntry {
   /**
    * DUIS RequestID `originatorEUI:targetEUI:counter`, EUIs in any form parseEui accepts
    * (DUIS writes them with dashes); stored as 16 upper-case hex digits each and a decimal
-   * counter. Required for requests, decisions and responses; an alert carries one only when it
-   * relates to a request.
+   * counter. Required for responses. A request or decision has one unless the request could
+   * not be read (no RequestID, or one that is not a DUIS RequestID: the DCC still records what
+   * arrived, with the unreadable text in `detail`). An alert carries one only when it relates
+   * to a request.
    */
   requestId?: string
   /** The User (EUI-64) that sent the request, or receives the response or alert. */
@@ -182,7 +184,7 @@ function checkEntry(entry: SatEntry): { fields: Writable<EntryFields>; detailJso
   const { kind, requestId, role, srv, code } = entry
   if (!(SAT_KINDS as readonly string[]).includes(kind))
     throw new RangeError(`SAT entry kind must be one of ${SAT_KINDS.join(', ')}: '${kind}'`)
-  if (requestId === undefined && (kind === 'request' || kind === 'decision' || kind === 'response'))
+  if (requestId === undefined && kind === 'response')
     throw new RangeError(`a SAT ${kind} entry needs a DUIS requestId`)
   if (role !== undefined && !isDuisRole(role)) throw new RangeError(`not a DUIS User Role: '${role}'`)
   if (srv !== undefined && !SRV.test(srv)) throw new RangeError(`not a Service Reference Variant: '${srv}'`)

@@ -105,7 +105,7 @@ describe('Service Audit Trail records', () => {
   it('refuses malformed entries and stores nothing for them', () => {
     const sat = createMemorySat()
     const bad = [
-      { kind: 'request', user: SUPPLIER_A }, // a request without a RequestID
+      { kind: 'response', user: SUPPLIER_A, code: 'I0' }, // a response without a RequestID
       { kind: 'gossip', user: SUPPLIER_A },
       { kind: 'alert', user: 'not-an-eui' },
       { kind: 'alert', user: SUPPLIER_A, role: 'XX' },
@@ -118,6 +118,15 @@ describe('Service Audit Trail records', () => {
     for (const entry of bad) expect(() => sat.append(entry as never), JSON.stringify(entry)).toThrow()
     expect(sat.size).toBe(0)
     expect(normaliseRequestId(`${SUPPLIER_A}:${ESME}:18446744073709551615`)).toMatch(/:18446744073709551615$/)
+  })
+
+  it('records a request that could not be read, without a RequestID, attributed to who sent it', () => {
+    const sat = createMemorySat()
+    const r = sat.append({ kind: 'request', user: SUPPLIER_A, detail: { unreadable: 'not JSON' } })
+    expect(r).toMatchObject({ seq: 1, kind: 'request', user: SUPPLIER_A })
+    expect(r.requestId).toBeUndefined()
+    expect(sat.append({ kind: 'decision', user: SUPPLIER_A, code: 'E1' }).seq).toBe(2)
+    expect(sat.verify()).toEqual({ ok: true })
   })
 
   it('finds records by user, business originator, device, SRV, kind, RequestID and time', () => {

@@ -2,7 +2,7 @@
  * The Service Audit Trail interface, and its in-memory implementation for tests and in-process
  * use. `openSat` (file.ts) gives the same interface over an append-only file.
  */
-import { SatLog, type SatQuery } from './log.ts'
+import { SatLog, type SatPage, type SatQuery } from './log.ts'
 import {
   type ChainHead,
   type ChainVerification,
@@ -20,8 +20,10 @@ export interface ServiceAuditTrail {
    * Throws on a malformed entry (nothing is stored) or a storage failure.
    */
   append(entry: SatEntry): SatRecord
-  /** Records matching every given field, in seq order. */
+  /** Records matching every given field, in seq order. Throws a RangeError on a malformed filter. */
   query(filter?: SatQuery): SatRecord[]
+  /** The same as a page: stops at `limit` or `maxBytes` and says where the next page starts. */
+  page(filter?: SatQuery): SatPage
   /** Re-checks the whole chain (for a file SAT: the file as it is on disk now). */
   verify(): ChainVerification
   /** Number of records. */
@@ -52,6 +54,7 @@ export function createMemorySat(options: MemorySatOptions = {}): ServiceAuditTra
       return record
     },
     query: (filter) => log.query(filter),
+    page: (filter) => log.page(filter),
     verify: () => verifyChain(log.records),
     get size() {
       return log.records.length

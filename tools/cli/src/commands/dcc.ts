@@ -15,6 +15,12 @@
  *
  * Under `--data`: the Service Audit Trail (sat.jsonl, fsync per record) and the registration data
  * (registration.json, made on first start and read again after). Device state lives in memory.
+ *
+ * Callers authenticate with mutual TLS: the server's certificate and the clients' (one per DCC
+ * User, one for an auditor) are the PKI's tls/ credentials. The PKI's revocation list (revoked.json)
+ * is watched: what `smetsim pki revoke` adds reaches this process at once, for the pipeline's
+ * checks of SMKI certificates and for TLS client certificates alike. `--insecure-local` serves
+ * plain HTTP on 127.0.0.1 with nobody authenticated, and says so loudly.
  */
 import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -39,6 +45,8 @@ import {
   type PartyEntry,
   REVOCATION_LIST,
   readPkiManifest,
+  readTlsFiles,
+  watchRevocationList,
 } from '@smetsim/smki'
 
 export interface ServeOptions {
@@ -48,8 +56,16 @@ export interface ServeOptions {
   cv5: boolean
   /** MP121 on: the registered supplier may obtain install codes (default off, as today). */
   mp121?: boolean
+  /** Plain HTTP, no caller authenticated (loopback only). */
+  insecureLocal?: boolean
   backend: BackendName
 }
+
+const INSECURE_BANNER = `
+  !!! smetsim dcc serve --insecure-local: plain HTTP, callers are NOT authenticated.
+  !!! Any local process can act as any User (name it in the RequestID), e.g. send a counter of
+  !!! 2^64-1 that locks a supplier out of its meter. For quick loopback use only.
+`
 
 /** How often `serve` runs the DCC Schedule runs that have fallen due. */
 const SCHEDULE_TICK_MS = 1000
@@ -65,6 +81,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     throw new RangeError(`--port must be 0–65535, not '${opts.port}'`)
   const backend = getBackend(opts.backend)
   const manifest = readPkiManifest(opts.pki)
+  const tls = opts.insecureLocal ? undefined : readTlsFiles(opts.pki, manifest)
   const store = openKeystore(opts.pki)
   const dataDir = opts.data ?? join(opts.pki, 'dcc-data')
   mkdirSync(dataDir, { recursive: true })
@@ -169,6 +186,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
           .filter((p) => p.role in rolesOf && p.files.digitalSignature)
           .map((p) => [p.eui, createInProcessSigner(privateRef(p.eui, 'digitalSignature'), backend)]),
       )
+  // One revocation list for the pipeline (SMKI certificates) and the TLS layer, reloaded whenever
+  // revoked.json is replaced.
+  const revocation = openRevocationList(join(opts.pki, REVOCATION_LIST))
+  const revocationWatch = watchRevocationList(revocation, {
+    onReload: (entries) =>
+      process.stderr.write(`smetsim dcc: revocation list reloaded (${entries.length} revoked)\n`),
+    onError: (e) => process.stderr.write(`smetsim dcc: revocation list not reloaded: ${e.message}\n`),
+  })
   let dcc: ReturnType<typeof createDcc>
   const stepDevice = (id: Eui64, bytes: Uint8Array) => {
     const device = devices.get(id)
@@ -183,7 +208,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     registration,
     inventory,
     sat,
-    revocation: openRevocationList(join(opts.pki, REVOCATION_LIST)),
+    revocation,
     acb: { eui: acbParty.eui, kaPrivateKeyRef: privateRef(acbParty.eui, 'keyAgreement') },
     cos: {
       eui: cosParty.eui,
@@ -209,16 +234,29 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }, SCHEDULE_TICK_MS)
   scheduleTimer.unref()
 
-  const server = createDccHttpServer(dcc, sat, { servers: [`http://127.0.0.1:${port}`] })
+  const scheme = tls ? 'https' : 'http'
+  const server = createDccHttpServer(dcc, sat, {
+    servers: [`${scheme}://127.0.0.1:${port}`],
+    ...(tls
+      ? { tls: { key: tls.server.key, cert: tls.server.cert, ca: tls.ca }, revocation }
+      : { insecureLocal: true }),
+  })
+  if (!tls) process.stderr.write(INSECURE_BANNER)
   const address = await server.listen({ host: '127.0.0.1', port })
+  const first = manifest.tls?.clients.find((c) => c.identity.kind === 'user')
   process.stdout.write(
     `DCC listening on ${address} (OpenAPI: ${address}/openapi.json)\n` +
       `  Users: ${users.size}; emulated ESMEs: ${devices.size}; data: ${dataDir}; ` +
       `${opts.cv5 ? 'Critical requests wait for the CV5 signature' : 'Users sign in-process'}; ` +
-      `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}\n`,
+      `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}\n` +
+      (tls && first
+        ? `  callers authenticate with mutual TLS, e.g. curl --cert ${join(opts.pki, first.certificate)} ` +
+          `--key ${join(opts.pki, first.privateKey)} --cacert ${join(opts.pki, manifest.tls!.ca.certificate)} ${address}/sat\n`
+        : '  callers are NOT authenticated (--insecure-local)\n'),
   )
   const stop = async () => {
     clearInterval(scheduleTimer)
+    revocationWatch.close()
     await server.close()
     sat.close()
     process.exit(0)

@@ -2,6 +2,7 @@
  * `smetsim pki`: make a test PKI in the RTDS keystore layout, list what one holds, and revoke
  * certificates in it (the revocation list the DCC consults).
  */
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Eui64, parseEui } from '@smetsim/core'
@@ -13,6 +14,7 @@ import {
   parseCertificate,
   REVOCATION_LIST,
   readPkiManifest,
+  TLS_AUDITOR,
 } from '@smetsim/smki'
 
 export interface InitOptions {
@@ -99,22 +101,48 @@ export function show(dir: string): void {
     }
     process.stdout.write(`${JSON.stringify(line)}\n`)
   }
+  const tls = manifest.tls
+  for (const files of tls ? [tls.ca, tls.server, ...tls.clients] : []) {
+    const c = new X509Certificate(readFileSync(join(dir, files.certificate)))
+    const line = {
+      file: files.certificate,
+      kind: 'tls',
+      subject: c.subject.replaceAll('\n', ', '),
+      serial: files.serial,
+      notAfter: new Date(c.validTo).toISOString(),
+      revoked: revoked.isRevoked(files.serial),
+    }
+    process.stdout.write(`${JSON.stringify(line)}\n`)
+  }
 }
 
 /**
- * Revokes certificates: by serial, or every certificate the manifest lists for a party or
- * device EUI (as when a Supplier's licence is revoked). Prints one JSON line per entry.
+ * Revokes certificates: by serial, or every SMKI certificate the manifest lists for a party or
+ * device EUI (as when a Supplier's licence is revoked), or a User's (or the auditor's) TLS client
+ * certificate. Prints one JSON line per entry.
  */
-export function revoke(dir: string, opts: { serial?: string[]; eui?: string[]; reason?: string }): void {
+export function revoke(
+  dir: string,
+  opts: { serial?: string[]; eui?: string[]; tls?: string[]; reason?: string },
+): void {
   const manifest = readPkiManifest(dir)
   const serials = [...(opts.serial ?? [])]
+  for (const who of opts.tls ?? []) {
+    const wanted = who === TLS_AUDITOR ? who : parseEui(who)
+    const client = manifest.tls?.clients.find((c) =>
+      c.identity.kind === 'user' ? c.identity.user === wanted : c.identity.name === wanted,
+    )
+    if (!client) throw new Error(`${dir}: no TLS client certificate for ${who}`)
+    serials.push(client.serial)
+  }
   for (const text of opts.eui ?? []) {
     const eui = parseEui(text)
     const holder = manifest.parties.find((p) => p.eui === eui) ?? manifest.devices.find((d) => d.eui === eui)
     if (!holder) throw new Error(`${dir}: no party or device with EUI ${eui}`)
     serials.push(...Object.values(holder.files).map((f) => f.serial))
   }
-  if (serials.length === 0) throw new Error('say what to revoke: --serial HEX or --eui EUI')
+  if (serials.length === 0)
+    throw new Error('say what to revoke: --serial HEX, --eui EUI or --tls EUI|auditor')
   const normalised = serials.map(normaliseSerial) // every serial checked before any is revoked
   const list = openRevocationList(join(dir, REVOCATION_LIST))
   for (const serial of normalised) {
