@@ -28,7 +28,7 @@ const alertCodes = (up: { kind: string; bytes: Uint8Array }[]) =>
     .map((u) => {
       const s = decodeFrame(u.bytes).signing
       const p = decodePayload(s.content, { messageCode: s.messageCode, cra: 'alert' })
-      return (p.useCase as { alertCode: string }).alertCode
+      return String(p.useCase?.alertCode)
     })
 
 /** The ACB can check what the CHF sends it: MACed with the static ECDH of the two keys. */
