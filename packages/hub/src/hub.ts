@@ -105,9 +105,11 @@ export class Hub {
   private readonly o: HubOptions
   private readonly backend: CryptoBackend
   private dropCounts: Partial<Record<DropReason, number>> | undefined
-  /** WAN ids seen lately, for QoS 1 duplicates; the last response, to answer a duplicate again. */
-  private recentIds: number[] | undefined
-  private lastResponse: Uplink | undefined
+  /**
+   * The last few WAN ids received (QoS 1 and resends bring duplicates), each with the response it
+   * got or whether it waits in the GPF queue, so a duplicate is answered again without running.
+   */
+  private recent: { id: number; response?: Uplink; queued?: boolean }[] | undefined
 
   constructor(o: HubOptions) {
     this.o = o
@@ -215,10 +217,15 @@ export class Hub {
   receive(bytes: Uint8Array, id?: number): Delivery {
     if (!(bytes instanceof Uint8Array)) return this.drop('malformed', 'not bytes')
     if (bytes.length > MAX_FRAME_BYTES) return this.drop('oversized', `${bytes.length} bytes`)
-    if (id !== undefined && this.seen(id)) {
-      if (this.lastResponse?.re === id) this.o.uplink(this.lastResponse)
-      return this.drop('duplicate', `WAN message ${id} again`)
+    const earlier = id === undefined ? undefined : this.recent?.find((r) => r.id === id)
+    if (earlier) {
+      this.drop('duplicate', `WAN message ${id} again`)
+      if (earlier.response) this.o.uplink(earlier.response)
+      return earlier.queued && !earlier.response
+        ? { kind: 'queued' }
+        : { kind: 'dropped', reason: 'duplicate' }
     }
+    if (id !== undefined) this.remember(id)
     const decoded = tryDecodeFrame(bytes)
     if (!decoded.ok) return this.drop('malformed', decoded.error.message)
     const s = decoded.value.signing
@@ -236,7 +243,10 @@ export class Hub {
           this.o.gsmeQueueLimit ?? GPF_DEFAULTS.queueLimit,
         )
         this.gpf = r.gpf
-        return r.queued ? { kind: 'queued' } : this.drop('queue-full', s.recipient)
+        if (!r.queued) return this.drop('queue-full', s.recipient)
+        const entry = this.recent?.find((x) => x.id === id)
+        if (entry) entry.queued = true
+        return { kind: 'queued' }
       }
       if (!d.reachable) return this.drop('unreachable', s.recipient)
       return this.runCommand(d, bytes, now, id)
@@ -380,7 +390,8 @@ export class Hub {
   }
 
   private respond(u: Uplink): void {
-    if (u.re !== undefined) this.lastResponse = u
+    const entry = u.re === undefined ? undefined : this.recent?.find((x) => x.id === u.re)
+    if (entry) entry.response = u
     this.o.uplink(u)
   }
 
@@ -388,12 +399,11 @@ export class Hub {
     for (const a of alerts) if (a.frame) this.o.uplink({ kind: 'alert', from, bytes: a.frame })
   }
 
-  private seen(id: number): boolean {
-    this.recentIds ??= []
-    if (this.recentIds.includes(id)) return true
-    this.recentIds.push(id)
-    if (this.recentIds.length > 8) this.recentIds.shift()
-    return false
+  /** Keeps the last 32 ids (bounded: enough for a burst of resends, small for an idle hub: none until used). */
+  private remember(id: number): void {
+    this.recent ??= []
+    this.recent.push({ id })
+    if (this.recent.length > 32) this.recent.shift()
   }
 
   private drop(reason: DropReason, detail?: string): Delivery {
