@@ -158,7 +158,8 @@ let rawPerSecond = 0
   let delivered = 0
   const target = ROUND_TRIPS * 2
   const before = links.reduce((n, l) => n + (l.drops['not-cbor'] ?? 0) + (l.drops['bad-envelope'] ?? 0), 0)
-  const client = (head as unknown as { client: import('mqtt').MqttClient }).client
+  const client = (head as unknown as { client: { publish(t: string, p: Buffer, o: { qos: 1 }): void } })
+    .client
   t0 = performance.now()
   let sent = 0
   await new Promise<void>((resolve) => {

@@ -184,7 +184,10 @@ export class MqttHubLink {
 
   private onDown(payload: Uint8Array): void {
     const d = decodeEnvelope(payload)
-    if (!d.ok) return this.count(d.error)
+    if (!d.ok) {
+      this.count(d.error)
+      return
+    }
     const e = d.envelope
     const hub = this.hub!
     switch (e.t) {
@@ -357,7 +360,10 @@ export class MqttHeadEnd implements HeadEnd {
   /** True the first time an up message id from this hub is seen (the last 64 are remembered). */
   private fresh(hub: Eui64, id: number): boolean {
     let ids = this.seen.get(hub)
-    if (!ids) this.seen.set(hub, (ids = []))
+    if (!ids) {
+      ids = []
+      this.seen.set(hub, ids)
+    }
     if (ids.includes(id)) return false
     ids.push(id)
     if (ids.length > 64) ids.shift()
@@ -366,9 +372,15 @@ export class MqttHeadEnd implements HeadEnd {
 
   private onUp(topic: string, payload: Uint8Array): void {
     const hub = topic.split('/').at(-2) ?? ''
-    if (!isEui(hub)) return this.count('topic')
+    if (!isEui(hub)) {
+      this.count('topic')
+      return
+    }
     const d = decodeEnvelope(payload)
-    if (!d.ok) return this.count(d.error)
+    if (!d.ok) {
+      this.count(d.error)
+      return
+    }
     const e = d.envelope
     if (e.t === 'ack') {
       const p = this.pending.get(e.re)
@@ -378,8 +390,14 @@ export class MqttHeadEnd implements HeadEnd {
       if (!e.w) p.finish(undefined)
       return
     }
-    if (e.t === 'hi') return this.resendTo(hub)
-    if (e.t === 'cmd' || e.t === 'log') return this.count('unexpected-kind')
+    if (e.t === 'hi') {
+      this.resendTo(hub)
+      return
+    }
+    if (e.t === 'cmd' || e.t === 'log') {
+      this.count('unexpected-kind')
+      return
+    }
     this.client?.publish(
       downTopic(this.prefix, hub),
       Buffer.from(encodeEnvelope({ t: 'ack', re: e.id })),
