@@ -1,3 +1,6 @@
 export * from './bytes.ts'
 export * from './eui.ts'
+export * from './real-time.ts'
 export * from './result.ts'
+export * from './scheduler.ts'
+export * from './wake-driver.ts'

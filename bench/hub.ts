@@ -1,0 +1,240 @@
+/**
+ * The scheduler and the Communications Hub, each against a baseline measured in the same run.
+ *
+ *   node --import tsx bench/hub.ts [--quick]
+ *
+ * 1. Scheduler events/s (packages/core): N devices each waking at its own instants ("hold"
+ *    model: every event reschedules itself a random time later), against the plain alternative
+ *    of sorting all the instants in one Float64Array and calling each callback in order.
+ * 2. Bytes per idle hub (CHF + GPF, no devices), 10 000 held at once, after a full GC.
+ * 3. Over MQTT on the embedded aedes broker, real time: HUBS hubs connect (one connection each;
+ *    goal ≤ 10 s for 10 000), then sustained DCC → ESME → response round trips, non-critical
+ *    (ECS45) and critical (ECS44), per second with p99 latency, against raw aedes QoS 1
+ *    publish → deliver over the same connections (goal: round trips ≥ 0.5 × raw).
+ * Goal lines print PASS or FAIL; a benchmark never sets the exit code.
+ */
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { createScheduler, type Eui64, type ScheduledEvent } from '../packages/core/src/index.ts'
+import { createDevice } from '../packages/device/src/index.ts'
+import { ARM, command, installedCells, READ_SUPPLY, T0 } from '../packages/device/src/testing.ts'
+import { getBackend } from '../packages/gbcs/src/index.ts'
+import { Hub } from '../packages/hub/src/index.ts'
+import { CHF_KA, chfCells, DEVICE_CA, GPF_KEYS } from '../packages/hub/src/testing.ts'
+import { startBroker } from '../packages/hub/src/wan/broker.ts'
+import { downTopic, MqttHeadEnd, MqttHubLink } from '../packages/hub/src/wan/mqtt.ts'
+
+const quick = process.argv.includes('--quick')
+const backend = getBackend('native')
+const line = (s: string) => console.log(s)
+const goal = (name: string, ok: boolean, detail: string) =>
+  line(`goal ${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`)
+
+// ---------------------------------------------------------------------------------------------
+// 1. Scheduler
+{
+  const N = quick ? 20_000 : 100_000
+  const EVENTS = quick ? 200_000 : 1_000_000
+  const rand = mulberry(1)
+  let sink = 0
+  const s = createScheduler()
+  const events: ScheduledEvent[] = []
+  let left = EVENTS
+  for (let i = 0; i < N; i++) {
+    const e: ScheduledEvent = s.at(rand() * 1_800_000, (now) => {
+      sink += now
+      if (--left > 0) s.reschedule(e, now + rand() * 1_800_000)
+    })
+    events.push(e)
+  }
+  let t = performance.now()
+  const r = s.run({ maxEvents: EVENTS })
+  const heapMs = performance.now() - t
+  const perSecond = r.events / (heapMs / 1000)
+  // Baseline: the same number of instants sorted at once, and a call per instant.
+  const times = new Float64Array(EVENTS)
+  for (let i = 0; i < EVENTS; i++) times[i] = rand() * 1_800_000
+  const call = (now: number) => {
+    sink += now
+  }
+  t = performance.now()
+  times.sort()
+  for (let i = 0; i < EVENTS; i++) call(times[i]!)
+  const sortMs = performance.now() - t
+  const basePerSecond = EVENTS / (sortMs / 1000)
+  line(`scheduler: ${N.toLocaleString('en-GB')} members, ${r.events.toLocaleString('en-GB')} events`)
+  line(`  heap scheduler   ${Math.round(perSecond).toLocaleString('en-GB')} events/s`)
+  line(`  sort-all baseline ${Math.round(basePerSecond).toLocaleString('en-GB')} events/s`)
+  line(
+    `  ratio ${(perSecond / basePerSecond).toFixed(3)}× (the baseline cannot take new events while it runs)`,
+  )
+  if (sink === 42) line('')
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Bytes per idle hub
+const gc = (() => {
+  if (typeof global.gc === 'function') return global.gc
+  v8.setFlagsFromString('--expose-gc')
+  return vm.runInNewContext('gc') as () => void
+})()
+const heap = () => {
+  gc()
+  gc()
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
+const hubEui = (i: number, k: number) =>
+  `00DB13${(i * 16 + k).toString(16).toUpperCase().padStart(10, '0')}` as Eui64
+{
+  const COUNT = 10_000
+  const scheduler = createScheduler({ start: T0 })
+  const before = heap()
+  const hubs: Hub[] = []
+  for (let i = 0; i < COUNT; i++)
+    hubs.push(
+      new Hub({
+        scheduler,
+        chf: { eui: hubEui(i, 2), ka: CHF_KA, cells: chfCells() },
+        gpf: { eui: hubEui(i, 3), keys: GPF_KEYS },
+        deviceCas: [DEVICE_CA.certificate],
+        uplink: () => {},
+        backend,
+      }),
+    )
+  const per = (heap() - before) / COUNT
+  line(`\nidle hub (CHF + GPF, no devices; keys shared in this test): ${Math.round(per)} bytes each`)
+  goal('a hub a few hundred bytes when idle', per <= 600, `${Math.round(per)} B ≤ 600 B`)
+  if (hubs.length === 0) line('')
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. MQTT
+const HUBS = quick ? 300 : 10_000
+const WINDOW = quick ? 200 : 1_000
+const ROUND_TRIPS = quick ? 2_000 : 20_000
+const broker = await startBroker()
+const scheduler = createScheduler({ start: T0 })
+const head = new MqttHeadEnd(scheduler, { url: broker.url, prefix: 'bench' })
+await head.connect()
+const cells = installedCells()
+const links: MqttHubLink[] = []
+const hubs: Hub[] = []
+let t0 = performance.now()
+for (let i = 0; i < HUBS; i += 500) {
+  const batch: Promise<void>[] = []
+  for (let j = i; j < Math.min(HUBS, i + 500); j++) {
+    const link = new MqttHubLink(hubEui(j, 2), {
+      url: broker.url,
+      prefix: 'bench',
+      client: { keepalive: 600 },
+    })
+    const hub = new Hub({
+      scheduler,
+      chf: { eui: hubEui(j, 2), ka: CHF_KA, cells: chfCells() },
+      deviceCas: [DEVICE_CA.certificate],
+      uplink: link.uplink,
+      backend,
+    })
+    const esme = createDevice({ type: 'ESME', eui: hubEui(j, 0), cells, now: T0 })
+    hub.attach(esme, { joined: true })
+    hub.addDevice({ deviceId: esme.eui, deviceType: 'ESME', installCode: new Uint8Array(16) })
+    links.push(link)
+    hubs.push(hub)
+    batch.push(link.serve(hub))
+  }
+  await Promise.all(batch)
+}
+const connectS = (performance.now() - t0) / 1000
+line(`\nMQTT (embedded aedes), ${HUBS.toLocaleString('en-GB')} hubs connected in ${connectS.toFixed(2)} s`)
+if (!quick) goal('10 000 hubs connected', connectS <= 10, `${connectS.toFixed(2)} s ≤ 10 s`)
+await new Promise((r) => setTimeout(r, 500)) // let the 8.11 alerts drain
+
+let rawPerSecond = 0
+// Raw aedes QoS 1: the head end's connection publishes to the hubs' down topics, each hub's
+// connection takes delivery (and drops the non-envelope at once).
+{
+  const raw = Buffer.from('raw')
+  let delivered = 0
+  const target = ROUND_TRIPS * 2
+  const before = links.reduce((n, l) => n + (l.drops['not-cbor'] ?? 0) + (l.drops['bad-envelope'] ?? 0), 0)
+  const client = (head as unknown as { client: { publish(t: string, p: Buffer, o: { qos: 1 }): void } })
+    .client
+  t0 = performance.now()
+  let sent = 0
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (sent < target && sent - delivered < WINDOW) {
+        client.publish(downTopic('bench', hubEui(sent % HUBS, 2)), raw, { qos: 1 })
+        sent++
+      }
+    }
+    const tick = setInterval(() => {
+      delivered =
+        links.reduce((n, l) => n + (l.drops['not-cbor'] ?? 0) + (l.drops['bad-envelope'] ?? 0), 0) - before
+      if (delivered >= target) {
+        clearInterval(tick)
+        resolve()
+      } else pump()
+    }, 1)
+    pump()
+  })
+  rawPerSecond = target / ((performance.now() - t0) / 1000)
+  line(`raw aedes QoS 1 publish → deliver: ${Math.round(rawPerSecond).toLocaleString('en-GB')} messages/s`)
+}
+
+async function roundTrips(name: string, build: (hub: number, counter: bigint) => Uint8Array) {
+  const counters = new Array<bigint>(HUBS).fill(100n)
+  const commands: [number, Uint8Array][] = []
+  for (let i = 0; i < ROUND_TRIPS; i++) {
+    const h = i % HUBS
+    counters[h]! += 1n
+    commands.push([h, build(h, counters[h]!)])
+  }
+  const latencies: number[] = []
+  let next = 0
+  let failed = 0
+  const start = performance.now()
+  const worker = async () => {
+    while (next < commands.length) {
+      const [h, bytes] = commands[next++]!
+      const t = performance.now()
+      const r = await head.send(hubEui(h, 2), bytes)
+      if (!r) failed++
+      latencies.push(performance.now() - t)
+    }
+  }
+  await Promise.all(Array.from({ length: WINDOW }, worker))
+  const perSecond = commands.length / ((performance.now() - start) / 1000)
+  latencies.sort((a, b) => a - b)
+  const p99 = latencies[Math.floor(latencies.length * 0.99)]!
+  line(
+    `${name}: ${Math.round(perSecond).toLocaleString('en-GB')} round trips/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ${failed} without response; ${(perSecond / rawPerSecond).toFixed(3)}× raw`,
+  )
+  goal(
+    `${name} ≥ 0.5 × raw aedes QoS 1`,
+    perSecond >= 0.5 * rawPerSecond,
+    `${(perSecond / rawPerSecond).toFixed(3)}×`,
+  )
+}
+
+await roundTrips('non-critical ECS45', (h, counter) =>
+  command(READ_SUPPLY.code, READ_SUPPLY.view, hubs[h]!.device(hubEui(h, 0))!, { counter, sign: false }),
+)
+await roundTrips('critical ECS44', (h, counter) =>
+  command(ARM.code, ARM.view, hubs[h]!.device(hubEui(h, 0))!, { counter: counter + 1_000_000n }),
+)
+
+await Promise.all(links.map((l) => l.close()))
+await head.close()
+await broker.close()
+
+function mulberry(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -1,0 +1,326 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { createRealTimeDriver, type WallClock } from './real-time.ts'
+import { createScheduler, type ScheduledEvent } from './scheduler.ts'
+import { createWakeDriver } from './wake-driver.ts'
+
+/**
+ * The naive reference: a list of (time, seq, id), sorted in full before every pop. What the heap
+ * must agree with, operation for operation.
+ */
+class ReferenceQueue {
+  items: { at: number; seq: number; id: number }[] = []
+  seq = 0
+  now = 0
+  add(at: number, id: number) {
+    this.items.push({ at, seq: this.seq++, id })
+  }
+  cancel(id: number): boolean {
+    const i = this.items.findIndex((e) => e.id === id)
+    if (i < 0) return false
+    this.items.splice(i, 1)
+    return true
+  }
+  move(id: number, at: number) {
+    this.cancel(id)
+    this.add(at, id)
+  }
+  runUntil(until: number, onRun: (id: number, at: number) => void) {
+    for (;;) {
+      this.items.sort((a, b) => a.at - b.at || a.seq - b.seq)
+      const first = this.items[0]
+      if (!first || first.at > until) break
+      this.items.shift()
+      this.now = first.at
+      onRun(first.id, first.at)
+    }
+    if (until > this.now) this.now = until
+  }
+}
+
+type Op =
+  | { kind: 'add'; delay: number }
+  | { kind: 'cancel'; which: number }
+  | { kind: 'move'; which: number; delay: number }
+  | { kind: 'run'; span: number }
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('add' as const), delay: fc.integer({ min: 0, max: 50 }) }),
+  fc.record({ kind: fc.constant('cancel' as const), which: fc.nat(40) }),
+  fc.record({
+    kind: fc.constant('move' as const),
+    which: fc.nat(40),
+    delay: fc.integer({ min: 0, max: 50 }),
+  }),
+  fc.record({ kind: fc.constant('run' as const), span: fc.integer({ min: 0, max: 30 }) }),
+)
+
+describe('scheduler', () => {
+  it('runs events in time order, then in the order they were scheduled', () => {
+    const s = createScheduler({ start: 100 })
+    const seen: string[] = []
+    s.at(130, () => seen.push('c'))
+    s.at(110, () => seen.push('a'))
+    s.after(10, () => seen.push('b')) // also at 110, scheduled later
+    s.at(100, (now) => seen.push(`now ${now}`))
+    const r = s.run()
+    expect(seen).toEqual(['now 100', 'a', 'b', 'c'])
+    expect(r).toEqual({ events: 4, now: 130, truncated: false })
+  })
+
+  it('agrees with a naive sorted list for any sequence of adds, cancels, moves and runs', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 120 }), (ops) => {
+        const s = createScheduler()
+        const ref = new ReferenceQueue()
+        const handles: ScheduledEvent[] = []
+        const ran: [number, number][] = []
+        const refRan: [number, number][] = []
+        for (const op of ops) {
+          if (op.kind === 'add') {
+            const id = handles.length
+            handles.push(s.at(s.now() + op.delay, (now) => ran.push([id, now])))
+            ref.add(ref.now + op.delay, id)
+          } else if (op.kind === 'cancel' && handles.length > 0) {
+            const id = op.which % handles.length
+            expect(handles[id]!.cancel()).toBe(ref.cancel(id))
+          } else if (op.kind === 'move' && handles.length > 0) {
+            const id = op.which % handles.length
+            const h = handles[id]!
+            if (!h.pending) continue // a finished event is re-armed: covered by its own test
+            s.reschedule(h, s.now() + op.delay)
+            ref.move(id, ref.now + op.delay)
+          } else if (op.kind === 'run') {
+            s.run({ until: s.now() + op.span })
+            ref.runUntil(ref.now + op.span, (id, at) => refRan.push([id, at]))
+          }
+          expect(s.now()).toBe(ref.now)
+          expect(s.size).toBe(ref.items.length)
+        }
+        s.run()
+        ref.runUntil(Number.POSITIVE_INFINITY, (id, at) => refRan.push([id, at]))
+        expect(ran).toEqual(refRan)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('gives the same order for the same inputs (determinism)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 60 }), (times) => {
+        const once = () => {
+          const s = createScheduler()
+          const order: number[] = []
+          for (const [i, t] of times.entries())
+            s.at(t, () => {
+              order.push(i)
+              // events scheduled from inside a callback, at the same instant, come after
+              if (i % 3 === 0) s.after(0, () => order.push(1000 + i))
+            })
+          s.run()
+          return order
+        }
+        expect(once()).toEqual(once())
+      }),
+    )
+  })
+
+  it('cancels, and a cancelled or finished event reports it', () => {
+    const s = createScheduler()
+    let ran = 0
+    const a = s.at(5, () => ran++)
+    const b = s.at(6, () => ran++)
+    expect(a.cancel()).toBe(true)
+    expect(a.cancel()).toBe(false)
+    expect(a.pending).toBe(false)
+    s.run()
+    expect(ran).toBe(1)
+    expect(b.pending).toBe(false)
+    expect(b.cancel()).toBe(false)
+    expect(s.size).toBe(0)
+  })
+
+  it('re-arms a finished event with reschedule, without a new object', () => {
+    const s = createScheduler()
+    const times: number[] = []
+    const e: ScheduledEvent = s.at(1, (now) => {
+      times.push(now)
+      if (now < 4) s.reschedule(e, now + 1)
+    })
+    s.run()
+    expect(times).toEqual([1, 2, 3, 4])
+    expect(
+      s.reschedule(
+        createScheduler().at(1, () => {}),
+        5,
+      ),
+    ).toBe(false) // another scheduler's event
+  })
+
+  it('stops at until and leaves the clock there; maxEvents truncates', () => {
+    const s = createScheduler()
+    const ran: number[] = []
+    for (const t of [1, 2, 3, 10]) s.at(t, (now) => ran.push(now))
+    expect(s.run({ until: 5 })).toEqual({ events: 3, now: 5, truncated: false })
+    expect(s.next()).toBe(10)
+    expect(s.run({ maxEvents: 0 })).toEqual({ events: 0, now: 5, truncated: true })
+    expect(s.run({ until: 20 })).toEqual({ events: 1, now: 20, truncated: false })
+    expect(ran).toEqual([1, 2, 3, 10])
+  })
+
+  it('refuses instants before now, NaN, negative delays and re-entrant runs, and changes nothing', () => {
+    const s = createScheduler({ start: 50 })
+    expect(() => s.at(49, () => {})).toThrow(RangeError)
+    expect(() => s.at(Number.NaN, () => {})).toThrow(RangeError)
+    expect(() => s.after(-1, () => {})).toThrow(RangeError)
+    expect(s.size).toBe(0)
+    s.at(60, () => s.run())
+    expect(() => s.run()).toThrow('not re-entrant')
+  })
+})
+
+describe('wake driver', () => {
+  it('wakes each member at the instants it asks for, and only then', () => {
+    const s = createScheduler()
+    const wakes: [string, number][] = []
+    const every: Record<string, number> = { a: 30, b: 45 }
+    const d = createWakeDriver<string>(s, (key, now) => {
+      wakes.push([key, now])
+      return now + every[key]!
+    })
+    d.set('a', 30)
+    d.set('b', 45)
+    s.run({ until: 100 })
+    expect(wakes).toEqual([
+      ['a', 30],
+      ['b', 45],
+      ['a', 60],
+      ['b', 90],
+      ['a', 90],
+    ])
+    expect(d.due('a')).toBe(120)
+    d.set('a', undefined)
+    expect(d.due('a')).toBeUndefined()
+    expect(d.size).toBe(1)
+    d.delete('b')
+    expect(d.size).toBe(0)
+    expect(s.size).toBe(0)
+  })
+
+  it('wakes again at the same instant when asked, after the other events there', () => {
+    const s = createScheduler()
+    const log: string[] = []
+    let left = 2
+    const d = createWakeDriver<string>(s, (key, now) => {
+      log.push(`${key}@${now}`)
+      return key === 'a' && left-- > 0 ? now : undefined
+    })
+    d.set('a', 10)
+    d.set('b', 10)
+    s.run()
+    expect(log).toEqual(['a@10', 'b@10', 'a@10', 'a@10'])
+  })
+
+  it('parks a member that asks for the same instant forever, and the run ends', () => {
+    const s = createScheduler()
+    let calls = 0
+    const d = createWakeDriver<string>(
+      s,
+      (_, now) => {
+        calls++
+        return now
+      },
+      { maxWakesPerInstant: 5 },
+    )
+    d.set('stuck', 7)
+    const r = s.run()
+    expect(r.truncated).toBe(false)
+    expect(calls).toBe(5)
+    expect(d.stalled).toEqual(['stuck'])
+    d.set('stuck', undefined)
+    expect(d.stalled).toEqual([])
+  })
+})
+
+describe('real-time driver', () => {
+  /** A wall clock the test moves by hand: timers fire when it passes their moment. */
+  function manualWall() {
+    let t = 0
+    const timers: { at: number; fn: () => void; id: number }[] = []
+    let ids = 0
+    const wall: WallClock = {
+      now: () => t,
+      setTimer: (ms, fn) => {
+        const id = ids++
+        timers.push({ at: t + ms, fn, id })
+        return id
+      },
+      clearTimer: (id) => {
+        const i = timers.findIndex((x) => x.id === id)
+        if (i >= 0) timers.splice(i, 1)
+      },
+    }
+    const advance = (ms: number) => {
+      const end = t + ms
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at)
+        const first = timers[0]
+        if (!first || first.at > end) break
+        timers.shift()
+        t = first.at
+        first.fn()
+      }
+      t = end
+    }
+    return { wall, advance, timers }
+  }
+
+  it('maps virtual time onto the wall clock with the acceleration factor', () => {
+    const { wall, advance } = manualWall()
+    const s = createScheduler({ start: 1_000 })
+    const seen: [number, number][] = []
+    s.at(1_600, (now) => seen.push([now, wall.now()]))
+    s.at(3_000, (now) => seen.push([now, wall.now()]))
+    const driver = createRealTimeDriver(s, { acceleration: 60, wall })
+    driver.start()
+    advance(9)
+    expect(seen).toEqual([])
+    advance(1) // wall 10 ms = virtual 600 ms
+    expect(seen).toEqual([[1_600, 10]])
+    // outside an event, now() follows the wall clock
+    advance(5)
+    expect(s.now()).toBe(1_000 + 15 * 60)
+    // input from outside schedules an earlier event: the driver wakes for it
+    s.after(60, (now) => seen.push([now, wall.now()]))
+    advance(1)
+    expect(seen[1]).toEqual([1_000 + 16 * 60, 16])
+    advance(100)
+    expect(seen[2]![0]).toBe(3_000)
+    expect(seen[2]![1]).toBeCloseTo(2_000 / 60, 9)
+    driver.stop()
+    expect(driver.running).toBe(false)
+    const stoppedAt = s.now()
+    advance(1_000)
+    expect(s.now()).toBe(stoppedAt)
+  })
+
+  it('refuses an acceleration that is not a positive finite number', () => {
+    const s = createScheduler()
+    for (const a of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => createRealTimeDriver(s, { acceleration: a })).toThrow(RangeError)
+  })
+
+  it('stops and reports when a callback throws', () => {
+    const { wall, advance } = manualWall()
+    const s = createScheduler()
+    const errors: unknown[] = []
+    s.at(5, () => {
+      throw new Error('boom')
+    })
+    const driver = createRealTimeDriver(s, { wall, onError: (e) => errors.push(e) })
+    driver.start()
+    advance(10)
+    expect((errors[0] as Error).message).toBe('boom')
+    expect(driver.running).toBe(false)
+  })
+})

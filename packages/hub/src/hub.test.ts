@@ -1,0 +1,201 @@
+import { decodeFrame, decodePayload } from '@smetsim/gbcs'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { MAX_FRAME_BYTES } from './hub.ts'
+import {
+  ARM,
+  command,
+  deviceWithCertificate,
+  ESME_EUI,
+  GPF_EUI,
+  GPF_KEYS,
+  GSME_EUI,
+  READ_SUPPLY,
+  testHub,
+} from './testing.ts'
+
+const CODE = new Uint8Array(16).fill(0x30)
+const MIN = 60_000
+const READ_GAS_SUPPLY = { code: 0x0082, view: { name: 'GCS33 Read Supply Status', sequenceNumber: 0 } }
+const READ_GAS_REGISTERS = { code: 0x0074, view: { name: 'GCS13a Read Import Registers', sequenceNumber: 0 } }
+
+function alertCode(bytes: Uint8Array): string {
+  const s = decodeFrame(bytes).signing
+  return String(decodePayload(s.content, { messageCode: s.messageCode, cra: 'alert' }).useCase?.alertCode)
+}
+
+/** A hub with a joined ESME and GSME. */
+function premises() {
+  const t = testHub()
+  const esme = deviceWithCertificate('ESME', ESME_EUI, { installCode: CODE })
+  const gsme = deviceWithCertificate('GSME', GSME_EUI, { installCode: CODE })
+  t.hub.attach(esme.state, { certificate: esme.certificate })
+  t.hub.attach(gsme.state, { certificate: gsme.certificate })
+  t.hub.addDevice({ deviceId: ESME_EUI, deviceType: 'ESME', installCode: CODE })
+  t.hub.addDevice({ deviceId: GSME_EUI, deviceType: 'GSME', installCode: CODE })
+  expect(t.hub.isJoined(ESME_EUI) && t.hub.isJoined(GSME_EUI)).toBe(true)
+  t.up.length = 0
+  return t
+}
+
+describe('hub: routing between the WAN and the HAN', () => {
+  it('hands an ESME command to the ESME at once and sends its response up with the WAN id', () => {
+    const { hub, up } = premises()
+    const esme = hub.device(ESME_EUI)!
+    expect(hub.receive(command(ARM.code, ARM.view, esme, { counter: 1n }), 42)).toEqual({ kind: 'executed' })
+    expect(up.map((u) => [u.kind, u.from, u.re])).toEqual([['response', ESME_EUI, 42]])
+    expect(decodeFrame(up[0]!.bytes).signing.cra).toBe('response')
+  })
+
+  it('does not deliver to a device that has not joined, or is not there', () => {
+    const { hub, up } = testHub()
+    const d = deviceWithCertificate('ESME', ESME_EUI, { installCode: new Uint8Array(16) })
+    hub.attach(d.state, { certificate: d.certificate })
+    hub.addDevice({ deviceId: ESME_EUI, deviceType: 'ESME', installCode: CODE }) // wrong code: not joined
+    up.length = 0
+    expect(hub.receive(command(ARM.code, ARM.view, d.state, { counter: 1n }))).toMatchObject({
+      kind: 'dropped',
+      reason: 'not-joined',
+    })
+    const other = deviceWithCertificate('ESME', '00DB1234567890B0' as never)
+    expect(hub.receive(command(ARM.code, ARM.view, other.state, { counter: 1n }))).toMatchObject({
+      reason: 'unknown-recipient',
+    })
+    expect(up).toEqual([])
+    expect(hub.drops).toEqual({ 'not-joined': 1, 'unknown-recipient': 1 })
+  })
+
+  it('drops garbage, truncated and oversized frames by reason and stays up', () => {
+    const { hub, up } = premises()
+    const good = command(READ_SUPPLY.code, READ_SUPPLY.view, hub.device(ESME_EUI)!, {
+      counter: 1n,
+      sign: false,
+    })
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (junk) => {
+        expect(hub.receive(junk).kind).toBe('dropped')
+      }),
+      { numRuns: 200 },
+    )
+    for (let n = 0; n < good.length; n += 7)
+      expect(hub.receive(good.subarray(0, n))).toMatchObject({ reason: 'malformed' })
+    expect(hub.receive(new Uint8Array(MAX_FRAME_BYTES + 1))).toMatchObject({ reason: 'oversized' })
+    expect(hub.receive('not bytes' as never)).toMatchObject({ reason: 'malformed' })
+    expect(up).toEqual([])
+    expect(hub.drops.oversized).toBe(1)
+    // and it still works
+    expect(hub.receive(good)).toEqual({ kind: 'executed' })
+  })
+
+  it('answers a QoS 1 duplicate (same WAN id) with the same response, without running it again', () => {
+    const { hub, up } = premises()
+    const frame = command(ARM.code, ARM.view, hub.device(ESME_EUI)!, { counter: 1n })
+    hub.receive(frame, 9)
+    expect(hub.receive(frame, 9)).toMatchObject({ kind: 'dropped', reason: 'duplicate' })
+    expect(up.map((u) => u.re)).toEqual([9, 9])
+    expect(up[0]!.bytes).toEqual(up[1]!.bytes)
+    // the device saw it once: no replay alert
+    expect(up.every((u) => u.kind === 'response')).toBe(true)
+  })
+})
+
+describe('hub: GPF', () => {
+  it('holds a GSME command until the GSME wakes, then delivers it and sends the response up', () => {
+    const { hub, scheduler, up } = premises()
+    const gsme = hub.device(GSME_EUI)!
+    expect(
+      hub.receive(command(READ_GAS_SUPPLY.code, READ_GAS_SUPPLY.view, gsme, { counter: 1n, sign: false }), 5),
+    ).toEqual({ kind: 'queued' })
+    expect(up).toEqual([])
+    expect(hub.gsmeQueueLength).toBe(1)
+    scheduler.run({ until: scheduler.now() + 30 * MIN })
+    expect(hub.gsmeQueueLength).toBe(0)
+    expect(up.map((u) => [u.kind, u.from, u.re])).toEqual([['response', GSME_EUI, 5]])
+  })
+
+  it('drops a command the GSME does not collect with 0x819D, and raises 0x8F29 after three missed wake-ups', () => {
+    const { hub, scheduler, up } = premises()
+    const gsme = hub.device(GSME_EUI)!
+    hub.setReachable(GSME_EUI, false)
+    hub.receive(command(READ_GAS_SUPPLY.code, READ_GAS_SUPPLY.view, gsme, { counter: 1n, sign: false }))
+    scheduler.run({ until: scheduler.now() + 31 * MIN })
+    expect(up).toEqual([]) // one missed wake-up: it may still come
+    scheduler.run({ until: scheduler.now() + 60 * MIN })
+    const codes = up.map((u) => [u.from, alertCode(u.bytes)])
+    expect(codes).toEqual([
+      [GPF_EUI, '819D'],
+      [GPF_EUI, '8F29'],
+    ])
+    expect(hub.gsmeQueueLength).toBe(0)
+    // 0x8F29 is raised once, and not again while it stays lost
+    scheduler.run({ until: scheduler.now() + 120 * MIN })
+    expect(up).toHaveLength(2)
+    // heard again: the next command is collected
+    hub.setReachable(GSME_EUI, true)
+    hub.receive(command(READ_GAS_SUPPLY.code, READ_GAS_SUPPLY.view, gsme, { counter: 2n, sign: false }), 6)
+    scheduler.run({ until: scheduler.now() + 30 * MIN })
+    expect(up[2]).toMatchObject({ kind: 'response', re: 6 })
+  })
+
+  it('bounds the GSME queue (queue-full)', () => {
+    const { hub } = premises()
+    const gsme = hub.device(GSME_EUI)!
+    for (let i = 1; i <= 16; i++)
+      expect(
+        hub.receive(
+          command(READ_GAS_SUPPLY.code, READ_GAS_SUPPLY.view, gsme, { counter: BigInt(i), sign: false }),
+        ).kind,
+      ).toBe('queued')
+    expect(
+      hub.receive(command(READ_GAS_SUPPLY.code, READ_GAS_SUPPLY.view, gsme, { counter: 17n, sign: false })),
+    ).toMatchObject({ reason: 'queue-full' })
+  })
+
+  it('answers a GPF read at once from the mirror, as the GPF (its EUI, its MAC), while the GSME sleeps', () => {
+    const { hub, up, scheduler } = premises()
+    const gsme = hub.device(GSME_EUI)!
+    const asGpf = { ...gsme, eui: GPF_EUI, keys: GPF_KEYS }
+    expect(
+      hub.receive(
+        command(READ_GAS_REGISTERS.code, READ_GAS_REGISTERS.view, asGpf, { counter: 1n, sign: false }),
+        3,
+      ),
+    ).toEqual({
+      kind: 'executed',
+    })
+    expect(up.map((u) => [u.kind, u.from, u.re])).toEqual([['response', GPF_EUI, 3]])
+    expect(hub.gsmeQueueLength).toBe(0)
+    // the GPF keeps its own anti-replay counter
+    up.length = 0
+    expect(
+      hub.receive(
+        command(READ_GAS_REGISTERS.code, READ_GAS_REGISTERS.view, asGpf, { counter: 1n, sign: false }),
+      ),
+    ).toEqual({
+      kind: 'rejected',
+      reason: 'replay',
+    })
+    expect(up.map((u) => [u.from, alertCode(u.bytes)])).toEqual([[GPF_EUI, '8F53']])
+    // a command that is not a GPF read is not executed on the mirror
+    const before = hub.device(GSME_EUI)
+    expect(
+      hub.receive(command(READ_GAS_SUPPLY.code, READ_GAS_SUPPLY.view, asGpf, { counter: 2n, sign: false }))
+        .kind,
+    ).toBe('not-emulated')
+    expect(hub.device(GSME_EUI)).toBe(before)
+    scheduler.run({ until: scheduler.now() + 30 * MIN })
+    expect(up).toHaveLength(1)
+  })
+})
+
+describe('hub: time', () => {
+  it('wakes devices only at the instants they ask for, on the scheduler', () => {
+    const { hub, scheduler } = premises()
+    const day = scheduler.now() + 86_400_000
+    const r = scheduler.run({ until: day })
+    // A credit-mode ESME has nothing due; the GSME wakes every 30 minutes: about 48 events a day.
+    expect(r.events).toBeGreaterThanOrEqual(47)
+    expect(r.events).toBeLessThanOrEqual(50)
+    expect(hub.device(GSME_EUI)!.account.at).toBeGreaterThan(day - 30 * MIN)
+  })
+})

@@ -1,0 +1,421 @@
+/**
+ * A Communications Hub at run time: the CHF and GPF, and the HAN between them and the premises'
+ * devices (in-process: ZigBee is local, ARCHITECTURE.md principle 7). It takes GBCS bytes from
+ * the WAN and routes them by recipient EUI — to the CHF, to the GPF's mirror, to a GSME's queue
+ * (held until it wakes) or straight to an ESME or PPMID — and sends every response and alert
+ * back up. Every time-driven thing runs on the scheduler: each device is stepped at its own
+ * `wakeAt`, a GSME collects its commands at its wake-ups.
+ *
+ * Bad input never throws: a frame that is garbage, too large, or for nobody on this HAN is
+ * dropped and counted by reason (`drops`).
+ */
+import { type Eui64, isEui, type ScheduledEvent, type Scheduler } from '@smetsim/core'
+import {
+  type DeviceState,
+  installCodeMatches,
+  nextWake,
+  privateKeyOf,
+  remainingBatteryDays,
+  step,
+} from '@smetsim/device'
+import { type CryptoBackend, defaultBackend, tryDecodeFrame } from '@smetsim/gbcs'
+import {
+  addDeviceDirect,
+  type ChfState,
+  createChf,
+  handleChfFrame,
+  joinDevice,
+  type NewChfOptions,
+  type RaisedAlert,
+  removeDeviceDirect,
+} from './chf.ts'
+import { findEntry } from './device-log.ts'
+import {
+  collected,
+  createGpf,
+  enqueue,
+  GPF_DEFAULTS,
+  type GpfState,
+  gpfRead,
+  missedWake,
+  updateMirror,
+} from './gpf.ts'
+import { checkJoiningCertificate, type DeviceCertificateAuthority } from './join-certificate.ts'
+
+/** What the hub sends up the WAN. `re`: the WAN id of the command a response answers. */
+export interface Uplink {
+  kind: 'response' | 'alert'
+  /** The GBCS originator: a device, the CHF or the GPF. */
+  from: Eui64
+  bytes: Uint8Array
+  re?: number
+}
+
+/** Why the hub dropped a frame from the WAN. */
+export type DropReason =
+  | 'oversized'
+  | 'malformed'
+  | 'unknown-recipient'
+  | 'not-joined'
+  | 'unreachable'
+  | 'queue-full'
+  | 'duplicate'
+  | 'refused'
+
+/** What became of a frame from the WAN. */
+export type Delivery =
+  | { kind: 'executed' | 'rejected' | 'not-emulated'; reason?: string }
+  | { kind: 'queued' }
+  | { kind: 'dropped'; reason: DropReason; detail?: string }
+
+/** GBCS frames above this size are dropped (the largest RTDS frame is under 4 KiB; unconfirmed limit). */
+export const MAX_FRAME_BYTES = 16 * 1024
+
+export interface HubOptions {
+  scheduler: Scheduler
+  chf: NewChfOptions
+  /** The GPF's identity (a hub serving a GSME has one). */
+  gpf?: { eui: Eui64; keys: { ds: Uint8Array; ka: Uint8Array } }
+  /** The Device CAs whose certificates the CHF accepts from joining devices. */
+  deviceCas: readonly DeviceCertificateAuthority[]
+  uplink: (message: Uplink) => void
+  backend?: CryptoBackend
+  /** CHF Device Log capacity (default chf.ts DEFAULT_LOG_CAPACITY). */
+  logCapacity?: number
+  /** GSME commands that may wait at once (default 16). */
+  gsmeQueueLimit?: number
+}
+
+interface HanDevice {
+  state: DeviceState
+  joined: boolean
+  reachable: boolean
+  /** Its key-agreement certificate (DER), presented when it joins; dropped once joined. */
+  certificate: Uint8Array | undefined
+  wake: ScheduledEvent | undefined
+  /** GSME: the radio wake-up instant the GPF expects next. */
+  expectedWake?: number
+}
+
+export class Hub {
+  readonly eui: Eui64
+  private chf: ChfState
+  private gpf: GpfState | undefined
+  private readonly devices = new Map<Eui64, HanDevice>()
+  private readonly o: HubOptions
+  private readonly backend: CryptoBackend
+  private dropCounts: Partial<Record<DropReason, number>> | undefined
+  /**
+   * The last few WAN ids received (QoS 1 and resends bring duplicates), each with the response it
+   * got or whether it waits in the GPF queue, so a duplicate is answered again without running.
+   */
+  private recent: { id: number; response?: Uplink; queued?: boolean }[] | undefined
+
+  constructor(o: HubOptions) {
+    this.o = o
+    this.backend = o.backend ?? defaultBackend
+    this.chf = createChf({ ...o.chf, ...(o.gpf && { gpfEui: o.gpf.eui }) })
+    this.eui = this.chf.eui
+    if (o.gpf) this.gpf = createGpf(o.gpf)
+  }
+
+  /** The GPF's EUI, when the hub has one. */
+  get gpfEui(): Eui64 | undefined {
+    return this.gpf?.eui
+  }
+
+  /** Frames dropped, by reason. */
+  get drops(): Readonly<Partial<Record<DropReason, number>>> {
+    return this.dropCounts ?? {}
+  }
+
+  get deviceLog() {
+    return this.chf.log
+  }
+
+  /** A device's current state, if it is on this hub's premises. */
+  device(eui: Eui64): DeviceState | undefined {
+    return this.devices.get(eui)?.state
+  }
+
+  isJoined(eui: Eui64): boolean {
+    return this.devices.get(eui)?.joined === true
+  }
+
+  /** The GSME commands waiting in the GPF. */
+  get gsmeQueueLength(): number {
+    return this.gpf?.queue.length ?? 0
+  }
+
+  /**
+   * A device powered on in the premises, with its key-agreement certificate. It tries to join the
+   * HAN at once (and again whenever a join window opens for it) and runs on the scheduler from now.
+   */
+  attach(state: DeviceState, o: { certificate?: Uint8Array; joined?: boolean } = {}): void {
+    if (this.devices.has(state.eui)) throw new Error(`device ${state.eui} is already on hub ${this.eui}`)
+    const d: HanDevice = {
+      state,
+      joined: o.joined === true,
+      reachable: true,
+      certificate: o.certificate,
+      wake: undefined,
+    }
+    this.devices.set(state.eui, d)
+    const now = this.o.scheduler.now()
+    if (state.type === 'GSME') d.expectedWake = nextWake(state, now)
+    this.schedule(d, now)
+    if (!d.joined) this.tryJoin(d, now)
+  }
+
+  /** Takes a device away (it stops running). */
+  detach(eui: Eui64): void {
+    const d = this.devices.get(eui)
+    d?.wake?.cancel()
+    this.devices.delete(eui)
+  }
+
+  /** Out of range, or back: an unreachable device's messages neither reach it nor come from it. */
+  setReachable(eui: Eui64, reachable: boolean): void {
+    const d = this.devices.get(eui)
+    if (d) d.reachable = reachable
+  }
+
+  /**
+   * SR 8.11 add as the DCC's in-process interface has it (packages/dcc `HanDeviceLogTransport`):
+   * the entry goes into the CHF Device Log and, when the device is on the premises, it tries to
+   * join at once. Never throws.
+   */
+  addDevice(entry: { deviceId: Eui64; deviceType: string; installCode: Uint8Array; joinTimeout?: number }): {
+    accepted: boolean
+    joined?: boolean
+    reason?: string
+  } {
+    const now = this.o.scheduler.now()
+    if (!isEui(entry.deviceId)) return { accepted: false, reason: `not an EUI-64: ${entry.deviceId}` }
+    const r = addDeviceDirect(this.chf, entry, now, this.chfOptions())
+    this.chf = r.state
+    this.sendAlerts(this.chf.eui, r.alerts)
+    if (!r.accepted) return { accepted: false, ...(r.reason && { reason: r.reason }) }
+    const d = this.devices.get(entry.deviceId)
+    if (d?.joined) return { accepted: true, joined: true, ...(r.reason && { reason: r.reason }) }
+    if (!d) return { accepted: true, joined: false, reason: 'the device has not tried to join the HAN' }
+    const j = this.tryJoin(d, now)
+    return { accepted: true, joined: j.joined, ...(j.reason && { reason: j.reason }) }
+  }
+
+  /** SR 8.11 remove (CCS02) in-process: the device leaves the log and the HAN. */
+  removeDevice(eui: Eui64): { removed: boolean } {
+    const r = removeDeviceDirect(this.chf, eui, this.o.scheduler.now(), this.chfOptions())
+    this.chf = r.state
+    this.sendAlerts(this.chf.eui, r.alerts)
+    const d = this.devices.get(eui)
+    if (r.removed && d) d.joined = false
+    return { removed: r.removed }
+  }
+
+  /** GBCS bytes from the WAN. `id` is the WAN message id (MQTT), echoed on the response. Never throws. */
+  receive(bytes: Uint8Array, id?: number): Delivery {
+    if (!(bytes instanceof Uint8Array)) return this.drop('malformed', 'not bytes')
+    if (bytes.length > MAX_FRAME_BYTES) return this.drop('oversized', `${bytes.length} bytes`)
+    const earlier = id === undefined ? undefined : this.recent?.find((r) => r.id === id)
+    if (earlier) {
+      this.drop('duplicate', `WAN message ${id} again`)
+      if (earlier.response) this.o.uplink(earlier.response)
+      return earlier.queued && !earlier.response
+        ? { kind: 'queued' }
+        : { kind: 'dropped', reason: 'duplicate' }
+    }
+    if (id !== undefined) this.remember(id)
+    const decoded = tryDecodeFrame(bytes)
+    if (!decoded.ok) return this.drop('malformed', decoded.error.message)
+    const s = decoded.value.signing
+    const now = this.o.scheduler.now()
+    try {
+      if (s.recipient === this.chf.eui) return this.toChf(bytes, now, id)
+      if (this.gpf && s.recipient === this.gpf.eui) return this.toGpf(bytes, s.messageCode, id)
+      const d = this.devices.get(s.recipient)
+      if (!d) return this.drop('unknown-recipient', s.recipient)
+      if (!d.joined || !findEntry(this.chf.log, s.recipient)) return this.drop('not-joined', s.recipient)
+      if (d.state.type === 'GSME' && this.gpf) {
+        const r = enqueue(
+          this.gpf,
+          { bytes, queuedAt: now, id },
+          this.o.gsmeQueueLimit ?? GPF_DEFAULTS.queueLimit,
+        )
+        this.gpf = r.gpf
+        if (!r.queued) return this.drop('queue-full', s.recipient)
+        const entry = this.recent?.find((x) => x.id === id)
+        if (entry) entry.queued = true
+        return { kind: 'queued' }
+      }
+      if (!d.reachable) return this.drop('unreachable', s.recipient)
+      return this.runCommand(d, bytes, now, id)
+    } catch (e) {
+      // A fault in the hub's own code must not take the process down: counted, nothing sent.
+      return this.drop('refused', `hub fault: ${(e as Error).message}`)
+    }
+  }
+
+  private toChf(bytes: Uint8Array, now: number, id: number | undefined): Delivery {
+    const r = handleChfFrame(this.chf, bytes, now, this.chfOptions())
+    this.chf = r.state
+    if (r.response)
+      this.respond({
+        kind: 'response',
+        from: this.chf.eui,
+        bytes: r.response,
+        ...(id !== undefined && { re: id }),
+      })
+    this.sendAlerts(this.chf.eui, r.alerts)
+    if (r.removed) {
+      const d = this.devices.get(r.removed)
+      if (d) d.joined = false
+    }
+    if (r.joinWindowFor) {
+      const d = this.devices.get(r.joinWindowFor)
+      if (d && !d.joined) this.tryJoin(d, now)
+    }
+    return { kind: r.outcome, ...(r.reason && { reason: r.reason }) }
+  }
+
+  private toGpf(bytes: Uint8Array, messageCode: number, id: number | undefined): Delivery {
+    const gpf = this.gpf!
+    const r = gpfRead(gpf, bytes, messageCode, this.backend)
+    this.gpf = r.gpf
+    if (r.response)
+      this.respond({
+        kind: 'response',
+        from: gpf.eui,
+        bytes: r.response,
+        ...(id !== undefined && { re: id }),
+      })
+    this.sendAlerts(gpf.eui, r.alerts)
+    if (r.outcome === 'no-mirror') return this.drop('unreachable', r.reason)
+    return { kind: r.outcome, ...(r.reason && { reason: r.reason }) }
+  }
+
+  private runCommand(d: HanDevice, bytes: Uint8Array, now: number, id: number | undefined): Delivery {
+    const r = step(d.state, { kind: 'frame', bytes }, now, { backend: this.backend })
+    d.state = r.state
+    const o = r.outputs
+    if (o.response)
+      this.respond({
+        kind: 'response',
+        from: d.state.eui,
+        bytes: o.response,
+        ...(id !== undefined && { re: id }),
+      })
+    for (const a of o.alerts) if (a.frame) this.o.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+    this.schedule(d, o.wakeAt)
+    return { kind: o.outcome ?? 'rejected', ...(o.reason && { reason: String(o.reason) }) }
+  }
+
+  /** Steps a device at its wake-up; a GSME at its radio wake-up also collects its commands. */
+  private wake(d: HanDevice, now: number): void {
+    const r = step(d.state, { kind: 'time' }, now, { backend: this.backend })
+    d.state = r.state
+    if (d.reachable)
+      for (const a of r.outputs.alerts)
+        if (a.frame) this.o.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+    let next = r.outputs.wakeAt
+    if (d.state.type === 'GSME' && d.expectedWake !== undefined && now >= d.expectedWake) {
+      this.radioWake(d, now)
+      const expected = nextWake(d.state, now)
+      d.expectedWake = expected
+      if (expected !== undefined && (next === undefined || expected < next)) next = expected
+    }
+    this.schedule(d, next)
+  }
+
+  private radioWake(d: HanDevice, now: number): void {
+    if (!this.gpf || !d.joined) return
+    const heard = d.reachable && remainingBatteryDays(d.state, now) > 0
+    if (!heard) {
+      const interval = (d.state.wake?.intervalMinutes ?? 30) * 60_000
+      const r = missedWake(this.gpf, d.state, now, GPF_DEFAULTS.retrievalWakes * interval, this.backend)
+      this.gpf = r.gpf
+      this.sendAlerts(this.gpf.eui, r.alerts)
+      return
+    }
+    const c = collected(this.gpf)
+    this.gpf = c.gpf
+    for (const cmd of c.commands) {
+      const r = step(d.state, { kind: 'frame', bytes: cmd.bytes }, now, { backend: this.backend })
+      d.state = r.state
+      if (r.outputs.response)
+        this.respond({
+          kind: 'response',
+          from: d.state.eui,
+          bytes: r.outputs.response,
+          ...(cmd.id !== undefined && { re: cmd.id }),
+        })
+      for (const a of r.outputs.alerts)
+        if (a.frame) this.o.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+    }
+    this.gpf = updateMirror(this.gpf, d.state)
+  }
+
+  private tryJoin(d: HanDevice, now: number): { joined: boolean; reason?: string } {
+    const entry = findEntry(this.chf.log, d.state.eui)
+    if (!entry) return { joined: false, reason: 'not in the CHF Device Log' }
+    const ownKa = d.state.keys.ka && privateKeyOf(d.state.keys.ka, this.backend).publicKey.point
+    const certificate = checkJoiningCertificate(d.certificate, d.state.eui, this.o.deviceCas, ownKa)
+    const r = joinDevice(
+      this.chf,
+      d.state.eui,
+      now,
+      { knowsInstallCode: (code) => installCodeMatches(d.state, code), certificate },
+      this.chfOptions(),
+    )
+    this.chf = r.state
+    this.sendAlerts(this.chf.eui, r.alerts)
+    if (r.joined) {
+      d.joined = true
+      d.certificate = undefined
+      if (d.state.type === 'GSME' && this.gpf) this.gpf = updateMirror(this.gpf, d.state)
+    }
+    return { joined: r.joined, ...(r.reason && { reason: r.reason }) }
+  }
+
+  private schedule(d: HanDevice, at: number | undefined): void {
+    if (d.state.type === 'GSME' && d.expectedWake !== undefined && (at === undefined || d.expectedWake < at))
+      at = d.expectedWake
+    if (at === undefined) {
+      d.wake?.cancel()
+      return
+    }
+    const t = Math.max(at, this.o.scheduler.now())
+    if (d.wake) this.o.scheduler.reschedule(d.wake, t)
+    else d.wake = this.o.scheduler.at(t, (now) => this.wake(d, now))
+  }
+
+  private respond(u: Uplink): void {
+    const entry = u.re === undefined ? undefined : this.recent?.find((x) => x.id === u.re)
+    if (entry) entry.response = u
+    this.o.uplink(u)
+  }
+
+  private sendAlerts(from: Eui64, alerts: readonly RaisedAlert[]): void {
+    for (const a of alerts) if (a.frame) this.o.uplink({ kind: 'alert', from, bytes: a.frame })
+  }
+
+  /** Keeps the last 32 ids (bounded: enough for a burst of resends, small for an idle hub: none until used). */
+  private remember(id: number): void {
+    this.recent ??= []
+    this.recent.push({ id })
+    if (this.recent.length > 32) this.recent.shift()
+  }
+
+  private drop(reason: DropReason, detail?: string): Delivery {
+    this.dropCounts ??= {}
+    this.dropCounts[reason] = (this.dropCounts[reason] ?? 0) + 1
+    return { kind: 'dropped', reason, ...(detail && { detail }) }
+  }
+
+  private chfOptions() {
+    return {
+      backend: this.backend,
+      ...(this.o.logCapacity !== undefined && { capacity: this.o.logCapacity }),
+    }
+  }
+}

@@ -1,0 +1,419 @@
+/**
+ * The WAN over MQTT (mqtt.js client; the embedded aedes broker of broker.ts or any broker by URL):
+ * one connection per Communications Hub, one for the DCC's head end.
+ *
+ * Topics (prefix default 'smetsim'):
+ *   <prefix>/chf/<CHF EUI>/down   DCC → hub: 'cmd', 'log', 'ack'      (the hub subscribes, QoS 1)
+ *   <prefix>/chf/<CHF EUI>/up     hub → DCC: 'rsp', 'alr', 'lgr', 'ack' (the head end subscribes
+ *                                 <prefix>/chf/+/up, QoS 1)
+ * Payloads are the CBOR envelopes of envelope.ts. Commands, responses, alerts and 8.11 messages go
+ * at QoS 1; the end-to-end acks at QoS 0.
+ *
+ * Nothing acknowledged is lost when the broker restarts. The broker's PUBACK only says the broker
+ * has a message, and an in-memory broker forgets it when it goes, so each end keeps what it sent
+ * until the other end acknowledges it end to end ('ack'): the head end its commands (answered by
+ * the hub's 'ack' on receipt), the hub its responses and alerts (acknowledged by the head end).
+ * On every reconnect each end sends again what is still unacknowledged; receivers drop what they
+ * have seen (by id) — the hub also answers a repeated command with the response it already gave,
+ * so no command runs twice on a device. Clients connect with clean: false, so a broker that keeps
+ * sessions (mosquitto with persistence) also delivers what was queued while a client was away.
+ * Reconnects back off: 100 ms doubling to 5 s, with jitter.
+ *
+ * mqtt.js keeps its own keep-alive and reconnect timers: network plumbing, not simulation time,
+ * which stays with the scheduler. A hub link that receives garbage, an oversized or truncated
+ * envelope, counts it in `drops` by reason and carries on.
+ */
+import { randomInt } from 'node:crypto'
+import { type Eui64, isEui, type ScheduledEvent, type Scheduler } from '@smetsim/core'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import type { Hub, Uplink } from '../hub.ts'
+import { decodeEnvelope, type Envelope, type EnvelopeError, encodeEnvelope } from './envelope.ts'
+import { DEFAULT_RESPONSE_TIMEOUT_MS } from './in-process.ts'
+import type { HanDeviceLogRequest, HanDeviceLogResult, HeadEnd } from './types.ts'
+
+export interface MqttWanOptions {
+  url: string
+  prefix?: string
+  /** Reconnect back-off, ms. */
+  backoff?: { minMs: number; maxMs: number }
+  /** Unacknowledged messages a hub keeps for resending (the oldest go first when full). */
+  outboxLimit?: number
+  /** Extra mqtt.js options (keepalive, credentials, …). */
+  client?: IClientOptions
+}
+
+export const downTopic = (prefix: string, chf: Eui64) => `${prefix}/chf/${chf}/down`
+export const upTopic = (prefix: string, chf: Eui64) => `${prefix}/chf/${chf}/up`
+/** Where the head end says 'hi' to every hub. */
+export const helloTopic = (prefix: string) => `${prefix}/hello`
+
+const QOS1 = { qos: 1 } as const
+const QOS0 = { qos: 0 } as const
+
+/** A start for message ids that another run of the same program does not repeat. */
+const freshIdBase = () => randomInt(2 ** 40) * 1024
+
+function connect(url: string, clientId: string, o: MqttWanOptions): MqttClient {
+  const backoff = o.backoff ?? { minMs: 100, maxMs: 5_000 }
+  const client = mqtt.connect(url, {
+    clientId,
+    clean: false,
+    reconnectPeriod: backoff.minMs,
+    connectTimeout: 10_000,
+    keepalive: 60,
+    resubscribe: true,
+    ...o.client,
+  })
+  let period = backoff.minMs
+  client.on('close', () => {
+    period = Math.min(backoff.maxMs, period * 2)
+    client.options.reconnectPeriod = period / 2 + randomInt(Math.max(1, Math.floor(period / 2)))
+  })
+  client.on('connect', () => {
+    period = backoff.minMs
+    client.options.reconnectPeriod = period
+  })
+  // Errors (refused connection, broker gone) are the reconnect loop's business: never thrown.
+  client.on('error', () => {})
+  return client
+}
+
+const once = (client: MqttClient, event: 'connect') =>
+  new Promise<void>((resolve, reject) => {
+    if (client.connected) return resolve()
+    const t = setTimeout(() => reject(new Error(`no MQTT connection within 30 s`)), 30_000)
+    client.once(event, () => {
+      clearTimeout(t)
+      resolve()
+    })
+  })
+
+export type LinkDropReason = EnvelopeError | 'unexpected-kind'
+
+/** One Communications Hub's MQTT connection. Give `uplink` to the hub, then `serve(hub)`. */
+export class MqttHubLink {
+  readonly uplink: (u: Uplink) => void
+  private client: MqttClient | undefined
+  private hub: Hub | undefined
+  private nextId = freshIdBase()
+  private readonly outbox = new Map<number, Uint8Array>()
+  /** The command id the hub's last response answered (to tell the head end one is on its way). */
+  private respondedTo: number | undefined
+  private dropCounts: Partial<Record<LinkDropReason | 'outbox-full', number>> = {}
+  private readonly prefix: string
+  resent = 0
+
+  constructor(
+    readonly eui: Eui64,
+    private readonly o: MqttWanOptions,
+  ) {
+    this.prefix = o.prefix ?? 'smetsim'
+    this.uplink = (u) => {
+      const id = this.nextId++
+      if (u.kind === 'response') this.respondedTo = u.re
+      const env: Envelope =
+        u.kind === 'response'
+          ? { t: 'rsp', id, re: u.re ?? 0, f: u.from, g: u.bytes }
+          : { t: 'alr', id, f: u.from, g: u.bytes }
+      this.sendKept(id, encodeEnvelope(env))
+    }
+  }
+
+  get drops(): Readonly<Partial<Record<LinkDropReason | 'outbox-full', number>>> {
+    return this.dropCounts
+  }
+
+  /** Messages sent and not yet acknowledged by the head end. */
+  get unacknowledged(): number {
+    return this.outbox.size
+  }
+
+  async serve(hub: Hub): Promise<void> {
+    this.hub = hub
+    const client = connect(this.o.url, `chf-${this.eui}`, this.o)
+    this.client = client
+    client.on('message', (_topic, payload) => this.onDown(payload))
+    const ready = new Promise<void>((resolve) => {
+      // On every (re)connect: subscribe (a restarted broker may have forgotten us), then say hi
+      // (the head end sends again what we have not acknowledged) and send again what it has not.
+      client.on('connect', () => {
+        client
+          .subscribeAsync([downTopic(this.prefix, this.eui), helloTopic(this.prefix)], QOS1)
+          .then(() => {
+            client.publish(upTopic(this.prefix, this.eui), Buffer.from(encodeEnvelope({ t: 'hi' })), QOS1)
+            this.resendOutbox()
+            resolve()
+          })
+          .catch(() => {}) // the connection went again: the next 'connect' retries
+      })
+    })
+    await once(client, 'connect')
+    await ready
+  }
+
+  private resendOutbox(): void {
+    for (const [, bytes] of this.outbox) {
+      this.resent++
+      this.client?.publish(upTopic(this.prefix, this.eui), Buffer.from(bytes), QOS1)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client?.endAsync(true)
+  }
+
+  private sendKept(id: number, bytes: Uint8Array): void {
+    const limit = this.o.outboxLimit ?? 64
+    if (this.outbox.size >= limit) {
+      const oldest = this.outbox.keys().next().value as number
+      this.outbox.delete(oldest)
+      this.count('outbox-full')
+    }
+    this.outbox.set(id, bytes)
+    this.client?.publish(upTopic(this.prefix, this.eui), Buffer.from(bytes), QOS1)
+  }
+
+  private ack(re: number, wait: boolean): void {
+    const env: Envelope = wait ? { t: 'ack', re, w: true } : { t: 'ack', re }
+    this.client?.publish(upTopic(this.prefix, this.eui), Buffer.from(encodeEnvelope(env)), QOS0)
+  }
+
+  private count(reason: LinkDropReason | 'outbox-full'): void {
+    this.dropCounts[reason] = (this.dropCounts[reason] ?? 0) + 1
+  }
+
+  private onDown(payload: Uint8Array): void {
+    const d = decodeEnvelope(payload)
+    if (!d.ok) {
+      this.count(d.error)
+      return
+    }
+    const e = d.envelope
+    const hub = this.hub!
+    switch (e.t) {
+      case 'cmd': {
+        // The hub answers a repeated id with its earlier response and runs nothing twice.
+        this.respondedTo = undefined
+        const delivery = hub.receive(e.g, e.id)
+        this.ack(e.id, delivery.kind === 'queued' || this.respondedTo === e.id)
+        return
+      }
+      case 'log': {
+        const r = hub.addDevice({
+          deviceId: e.d as Eui64,
+          deviceType: e.dt,
+          installCode: e.ic,
+          ...(e.jt !== undefined && { joinTimeout: e.jt }),
+        })
+        const id = this.nextId++
+        this.sendKept(
+          id,
+          encodeEnvelope({
+            t: 'lgr',
+            id,
+            re: e.id,
+            ok: r.accepted,
+            ...(r.joined !== undefined && { j: r.joined }),
+            ...(r.reason && { r: r.reason }),
+          }),
+        )
+        return
+      }
+      case 'ack':
+        this.outbox.delete(e.re)
+        return
+      case 'hi':
+        this.resendOutbox()
+        return
+      default:
+        this.count('unexpected-kind')
+    }
+  }
+}
+
+interface PendingCommand {
+  hub: Eui64
+  bytes: Uint8Array
+  /** The hub said it has it: no need to send it again. */
+  received: boolean
+  finish: (response: Uint8Array | undefined) => void
+  timer: ScheduledEvent | undefined
+}
+
+/**
+ * The DCC's end: one connection subscribed to every hub's up topic. Commands wait for their
+ * response up to `responseTimeoutMs` of scheduler time.
+ */
+export class MqttHeadEnd implements HeadEnd {
+  private client: MqttClient | undefined
+  private nextId = freshIdBase()
+  private readonly pending = new Map<number, PendingCommand>()
+  private readonly logPending = new Map<
+    number,
+    { hub: Eui64; bytes: Uint8Array; resolve: (r: HanDeviceLogResult) => void }
+  >()
+  private readonly seen = new Map<Eui64, number[]>()
+  private readonly listeners: ((a: { commsHub: Eui64; from: Eui64; bytes: Uint8Array }) => void)[] = []
+  private readonly prefix: string
+  /** Up messages dropped (not an envelope, unknown topic), by reason. */
+  readonly drops: Partial<Record<string, number>> = {}
+  resent = 0
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly o: MqttWanOptions & { responseTimeoutMs?: number; clientId?: string },
+  ) {
+    this.prefix = o.prefix ?? 'smetsim'
+  }
+
+  async connect(): Promise<void> {
+    const client = connect(this.o.url, this.o.clientId ?? 'dcc-head-end', this.o)
+    this.client = client
+    client.on('message', (topic, payload) => this.onUp(topic, payload))
+    const ready = new Promise<void>((resolve) => {
+      client.on('connect', () => {
+        client
+          .subscribeAsync(`${this.prefix}/chf/+/up`, QOS1)
+          .then(() => {
+            client.publish(helloTopic(this.prefix), Buffer.from(encodeEnvelope({ t: 'hi' })), QOS1)
+            this.resendTo(undefined)
+            resolve()
+          })
+          .catch(() => {})
+      })
+    })
+    await once(client, 'connect')
+    await ready
+  }
+
+  /** Sends again the commands (and 8.11 requests) a hub has not said it has; all hubs' when undefined. */
+  private resendTo(hub: Eui64 | undefined): void {
+    const client = this.client
+    if (!client) return
+    for (const p of this.pending.values())
+      if (!p.received && (hub === undefined || p.hub === hub)) {
+        this.resent++
+        client.publish(downTopic(this.prefix, p.hub), Buffer.from(p.bytes), QOS1)
+      }
+    for (const p of this.logPending.values())
+      if (hub === undefined || p.hub === hub)
+        client.publish(downTopic(this.prefix, p.hub), Buffer.from(p.bytes), QOS1)
+  }
+
+  /** Commands sent and not yet answered. */
+  get outstanding(): number {
+    return this.pending.size
+  }
+
+  send(commsHub: Eui64, gbcs: Uint8Array): Promise<Uint8Array | undefined> {
+    const id = this.nextId++
+    const bytes = encodeEnvelope({ t: 'cmd', id, g: gbcs })
+    return new Promise((resolve) => {
+      const p: PendingCommand = {
+        hub: commsHub,
+        bytes,
+        received: false,
+        timer: undefined,
+        finish: (response) => {
+          this.pending.delete(id)
+          p.timer?.cancel()
+          resolve(response)
+        },
+      }
+      this.pending.set(id, p)
+      p.timer = this.scheduler.after(this.o.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS, () =>
+        p.finish(undefined),
+      )
+      this.client?.publish(downTopic(this.prefix, commsHub), Buffer.from(bytes), QOS1)
+    })
+  }
+
+  addDevice(commsHub: Eui64, entry: HanDeviceLogRequest): Promise<HanDeviceLogResult> {
+    const id = this.nextId++
+    const bytes = encodeEnvelope({
+      t: 'log',
+      id,
+      d: entry.deviceId,
+      dt: entry.deviceType,
+      ic: entry.installCode,
+      ...(entry.joinTimeout !== undefined && { jt: entry.joinTimeout }),
+    })
+    return new Promise((resolve) => {
+      this.logPending.set(id, { hub: commsHub, bytes, resolve })
+      this.client?.publish(downTopic(this.prefix, commsHub), Buffer.from(bytes), QOS1)
+    })
+  }
+
+  onAlert(listener: (a: { commsHub: Eui64; from: Eui64; bytes: Uint8Array }) => void): void {
+    this.listeners.push(listener)
+  }
+
+  async close(): Promise<void> {
+    for (const p of [...this.pending.values()]) p.finish(undefined)
+    await this.client?.endAsync(true)
+  }
+
+  private count(reason: string): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1
+  }
+
+  /** True the first time an up message id from this hub is seen (the last 64 are remembered). */
+  private fresh(hub: Eui64, id: number): boolean {
+    let ids = this.seen.get(hub)
+    if (!ids) {
+      ids = []
+      this.seen.set(hub, ids)
+    }
+    if (ids.includes(id)) return false
+    ids.push(id)
+    if (ids.length > 64) ids.shift()
+    return true
+  }
+
+  private onUp(topic: string, payload: Uint8Array): void {
+    const hub = topic.split('/').at(-2) ?? ''
+    if (!isEui(hub)) {
+      this.count('topic')
+      return
+    }
+    const d = decodeEnvelope(payload)
+    if (!d.ok) {
+      this.count(d.error)
+      return
+    }
+    const e = d.envelope
+    if (e.t === 'ack') {
+      const p = this.pending.get(e.re)
+      if (!p) return
+      p.received = true
+      // Nothing will follow (dropped, refused, no response): the answer is 'none'.
+      if (!e.w) p.finish(undefined)
+      return
+    }
+    if (e.t === 'hi') {
+      this.resendTo(hub)
+      return
+    }
+    if (e.t === 'cmd' || e.t === 'log') {
+      this.count('unexpected-kind')
+      return
+    }
+    this.client?.publish(
+      downTopic(this.prefix, hub),
+      Buffer.from(encodeEnvelope({ t: 'ack', re: e.id })),
+      QOS0,
+    )
+    if (!this.fresh(hub, e.id)) return
+    if (e.t === 'rsp') this.pending.get(e.re)?.finish(e.g)
+    else if (e.t === 'lgr') {
+      const p = this.logPending.get(e.re)
+      if (!p) return
+      this.logPending.delete(e.re)
+      p.resolve({
+        accepted: e.ok,
+        ...(e.j !== undefined && { joined: e.j }),
+        ...(e.r !== undefined && { reason: e.r }),
+      })
+    } else for (const l of this.listeners) l({ commsHub: hub, from: e.f as Eui64, bytes: e.g })
+  }
+}

@@ -1,0 +1,235 @@
+import { createScheduler, type Eui64 } from '@smetsim/core'
+import { decodeFrame } from '@smetsim/gbcs'
+import mqtt from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Hub, type Uplink } from '../hub.ts'
+import {
+  ARM,
+  backend,
+  CHF_KA,
+  chfCells,
+  command,
+  DEVICE_CA,
+  deviceWithCertificate,
+  GPF_KEYS,
+  READ_SUPPLY,
+  T0,
+} from '../testing.ts'
+import { aedesBroker, mosquittoBroker, mosquittoPath, type TestBroker } from './brokers.test-support.ts'
+import { encodeEnvelope, MAX_ENVELOPE_BYTES } from './envelope.ts'
+import { createInProcessWan } from './in-process.ts'
+import { downTopic, MqttHeadEnd, MqttHubLink } from './mqtt.ts'
+
+const CODE = new Uint8Array(16).fill(0x30)
+const MIN = 60_000
+
+/** Premises i: its CHF, GPF, ESME and GSME EUIs. */
+const euis = (i: number) => {
+  const n = (k: number) => `00DB12${(i * 16 + k).toString(16).toUpperCase().padStart(10, '0')}` as Eui64
+  return { chf: n(2), gpf: n(3), esme: n(0), gsme: n(1) }
+}
+
+function makeHub(i: number, scheduler: ReturnType<typeof createScheduler>, uplink: (u: Uplink) => void) {
+  const e = euis(i)
+  return new Hub({
+    scheduler,
+    chf: { eui: e.chf, ka: CHF_KA, cells: chfCells() },
+    gpf: { eui: e.gpf, keys: GPF_KEYS },
+    deviceCas: [DEVICE_CA.certificate],
+    uplink,
+    backend,
+  })
+}
+
+/** The ESME (and GSME) of premises i, attached; the head end then adds them with SR 8.11. */
+function attachDevices(hub: Hub, i: number) {
+  const e = euis(i)
+  const esme = deviceWithCertificate('ESME', e.esme, { installCode: CODE })
+  const gsme = deviceWithCertificate('GSME', e.gsme, { installCode: CODE })
+  hub.attach(esme.state, { certificate: esme.certificate })
+  hub.attach(gsme.state, { certificate: gsme.certificate })
+}
+
+describe('WAN in-process', () => {
+  it('carries 8.11, commands, late GSME responses and alerts between head end and hubs', async () => {
+    const scheduler = createScheduler({ start: T0 })
+    const wan = createInProcessWan(scheduler)
+    const hubs = [0, 1].map((i) => makeHub(i, scheduler, wan.uplinkFor(euis(i).chf)))
+    for (const [i, h] of hubs.entries()) {
+      wan.register(h)
+      attachDevices(h, i)
+    }
+    const alerts: Eui64[] = []
+    wan.headEnd.onAlert((a) => alerts.push(a.from))
+    const e = euis(1)
+    expect(
+      await wan.headEnd.addDevice(e.chf, { deviceId: e.esme, deviceType: 'ESME', installCode: CODE }),
+    ).toEqual({
+      accepted: true,
+      joined: true,
+    })
+    await wan.headEnd.addDevice(e.chf, { deviceId: e.gsme, deviceType: 'GSME', installCode: CODE })
+    expect(alerts).toEqual([e.chf, e.chf, e.chf, e.chf, e.chf, e.chf]) // 8F12, 8F49, 8F12 for each
+    const esme = hubs[1]!.device(e.esme)!
+    const r = await wan.headEnd.send(e.chf, command(ARM.code, ARM.view, esme, { counter: 1n }))
+    expect(decodeFrame(r!).signing.originator).toBe(e.esme)
+    // To the GSME: answered when it wakes, in virtual time.
+    const gsme = hubs[1]!.device(e.gsme)!
+    const pending = wan.headEnd.send(
+      e.chf,
+      command(0x0082, { name: 'GCS33 Read Supply Status', sequenceNumber: 0 }, gsme, {
+        counter: 1n,
+        sign: false,
+      }),
+    )
+    scheduler.run({ until: scheduler.now() + 30 * MIN })
+    expect(decodeFrame((await pending)!).signing.originator).toBe(e.gsme)
+    // Nothing comes back for a frame the hub drops, or for an unknown hub.
+    expect(await wan.headEnd.send(e.chf, new Uint8Array([1, 2, 3]))).toBeUndefined()
+    expect(await wan.headEnd.send(euis(9).chf, new Uint8Array([1]))).toBeUndefined()
+    // A lost GSME: its command times out on the scheduler.
+    hubs[1]!.setReachable(e.gsme, false)
+    const lost = wan.headEnd.send(
+      e.chf,
+      command(0x0082, { name: 'GCS33 Read Supply Status', sequenceNumber: 0 }, gsme, {
+        counter: 2n,
+        sign: false,
+      }),
+    )
+    scheduler.run({ until: scheduler.now() + 80 * MIN })
+    expect(await lost).toBeUndefined()
+  })
+})
+
+const mosquitto = mosquittoPath()
+const inCi = process.env.CI === 'true'
+
+describe('mosquitto is there in CI', () => {
+  it.runIf(inCi)('is installed (.ci/run installs it)', () => {
+    expect(mosquitto, 'mosquitto is missing: .ci/run must apt-get install it').toBeDefined()
+  })
+})
+
+const brokers: [string, () => Promise<TestBroker>][] = [['aedes', aedesBroker]]
+if (mosquitto || inCi) brokers.push(['mosquitto', () => mosquittoBroker(mosquitto ?? 'mosquitto-missing')])
+
+for (const [name, start] of brokers)
+  describe(`WAN over MQTT (${name})`, () => {
+    let broker: TestBroker
+    const scheduler = createScheduler({ start: T0 })
+    let head: MqttHeadEnd
+    const links: MqttHubLink[] = []
+    const hubs: Hub[] = []
+    const alerts: Eui64[] = []
+    const prefix = `test-${name}-${process.pid}`
+
+    beforeAll(async () => {
+      broker = await start()
+      head = new MqttHeadEnd(scheduler, {
+        url: broker.url,
+        prefix,
+        clientId: `dcc-${prefix}`,
+        responseTimeoutMs: 5 * MIN,
+      })
+      head.onAlert((a) => alerts.push(a.from))
+      await head.connect()
+      for (let i = 0; i < 3; i++) {
+        const link = new MqttHubLink(euis(i).chf, { url: broker.url, prefix })
+        const hub = makeHub(i, scheduler, link.uplink)
+        attachDevices(hub, i)
+        await link.serve(hub)
+        links.push(link)
+        hubs.push(hub)
+      }
+    })
+
+    afterAll(async () => {
+      await Promise.all(links.map((l) => l.close()))
+      await head?.close()
+      await broker?.close()
+    })
+
+    it('adds devices with SR 8.11 and runs commands end to end, QoS 1, with alerts', async () => {
+      for (let i = 0; i < 3; i++) {
+        const e = euis(i)
+        expect(
+          await head.addDevice(e.chf, { deviceId: e.esme, deviceType: 'ESME', installCode: CODE }),
+        ).toEqual({
+          accepted: true,
+          joined: true,
+        })
+      }
+      const answers = await Promise.all(
+        hubs.map((h, i) =>
+          head.send(euis(i).chf, command(ARM.code, ARM.view, h.device(euis(i).esme)!, { counter: 1n })),
+        ),
+      )
+      for (const [i, a] of answers.entries()) expect(decodeFrame(a!).signing.originator).toBe(euis(i).esme)
+      // An invalid frame gets a quick 'nothing' (the hub's ack says no response follows).
+      expect(await head.send(euis(0).chf, new Uint8Array([0xdd, 0]))).toBeUndefined()
+      await until(() => alerts.length >= 9)
+      expect(alerts.filter((a) => a === euis(2).chf)).toHaveLength(3)
+      await until(() => links.every((l) => l.unacknowledged === 0))
+    })
+
+    it('drops garbage, oversized and truncated envelopes and GBCS on the topics, counted, and stays up', async () => {
+      const raw = await mqtt.connectAsync(broker.url, { clientId: `raw-${prefix}` })
+      const topic = downTopic(prefix, euis(0).chf)
+      const valid = encodeEnvelope({ t: 'cmd', id: 1, g: new Uint8Array([1, 2, 3]) })
+      const junk = [
+        Buffer.from('not cbor at all \xff\xfe'),
+        Buffer.alloc(MAX_ENVELOPE_BYTES + 1, 0x41),
+        Buffer.from(valid.subarray(0, valid.length - 2)),
+        Buffer.from(encodeEnvelope({ t: 'rsp' } as never)),
+        Buffer.from([0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), // an array 'of 2^64 items'
+      ]
+      for (const j of junk) await raw.publishAsync(topic, j, { qos: 1 })
+      await raw.publishAsync(
+        topic,
+        Buffer.from(encodeEnvelope({ t: 'cmd', id: 77, g: new Uint8Array(40).fill(7) })),
+        { qos: 1 },
+      )
+      await until(() => (hubs[0]!.drops.malformed ?? 0) >= 1)
+      await raw.endAsync()
+      const d = links[0]!.drops
+      expect(d.oversized).toBe(1)
+      expect((d['not-cbor'] ?? 0) + (d['bad-envelope'] ?? 0)).toBe(4)
+      // still answers
+      const h = hubs[0]!
+      const r = await head.send(
+        euis(0).chf,
+        command(READ_SUPPLY.code, READ_SUPPLY.view, h.device(euis(0).esme)!, { counter: 2n, sign: false }),
+      )
+      expect(r).toBeDefined()
+    })
+
+    it('loses no acknowledged command when the broker restarts mid-run, and runs none twice', async () => {
+      const e = euis(1)
+      const h = hubs[1]!
+      let counter = 10n
+      const next = () => command(ARM.code, ARM.view, h.device(e.esme)!, { counter: counter++ })
+      const before = alerts.length
+      const sent: Promise<Uint8Array | undefined>[] = []
+      for (let i = 0; i < 10; i++) sent.push(head.send(e.chf, next()))
+      await new Promise((r) => setTimeout(r, 20))
+      const restart = broker.restart(300)
+      for (let i = 0; i < 10; i++) sent.push(head.send(e.chf, next())) // while it is down
+      await restart
+      const answers = await Promise.all(sent)
+      expect(answers.every((a) => a !== undefined)).toBe(true)
+      const counters = answers.map((a) => decodeFrame(a!).signing.originatorCounter)
+      expect(new Set(counters).size).toBe(20)
+      // No replay refusals: no command reached the meter twice.
+      await new Promise((r) => setTimeout(r, 100))
+      expect(alerts.slice(before)).toEqual([])
+      expect(head.outstanding).toBe(0)
+    })
+  })
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
