@@ -1,0 +1,6 @@
+/**
+ * The fleet builder: premises from a seed (premise). See README.md.
+ */
+export * from './identifiers.ts'
+export * from './premise.ts'
+export * from './spec.ts'
