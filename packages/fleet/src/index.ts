@@ -1,6 +1,10 @@
 /**
- * The fleet builder: premises from a seed (premise). See README.md.
+ * The fleet builder: premises from a seed (premise), materialised into devices and the DCC's
+ * registration data (buildFleet), what a DCC needs to serve them (dccParts). See README.md.
  */
+export * from './build.ts'
+export * from './dcc.ts'
 export * from './identifiers.ts'
+export * from './pki.ts'
 export * from './premise.ts'
 export * from './spec.ts'
