@@ -66,6 +66,8 @@ export interface Fleet<H = never> {
   readonly ppmid: (PpmidState | undefined)[]
   /** One per premise when built with a hub seam; undefined otherwise (hubs not yet built). */
   readonly hubs: H[] | undefined
+  /** The seam the hubs were made with (snapshotFleet uses its `snapshot`). */
+  readonly hubSeam: HubSeam<H> | undefined
   readonly registration: RegistrationData
   readonly inventory: SmartMeteringInventory
   readonly users: UserDirectory
@@ -130,7 +132,16 @@ export function buildFleet<H = never>(spec: FleetSpec, options: BuildOptions<H> 
     if (options.onProgress && (i + 1) % every === 0) options.onProgress(i + 1, n)
   }
   options.onProgress?.(n, n)
-  return assembleFleet(c, pki, { esme, gsme, ppmid, hubs, registration, inventory, users })
+  return assembleFleet(c, pki, {
+    esme,
+    gsme,
+    ppmid,
+    hubs,
+    hubSeam: options.hubs,
+    registration,
+    inventory,
+    users,
+  })
 }
 
 /** Premise p's devices, fresh. */
@@ -249,6 +260,7 @@ export interface FleetParts<H> {
   gsme: (DeviceState | undefined)[]
   ppmid: (PpmidState | undefined)[]
   hubs: H[] | undefined
+  hubSeam: HubSeam<H> | undefined
   registration: RegistrationData
   inventory: SmartMeteringInventory
   users: UserDirectory
