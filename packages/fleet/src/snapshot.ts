@@ -133,16 +133,6 @@ export function snapshotFleet<H>(fleet: Fleet<H>): Uint8Array {
   })
   const esme = fleet.esme.map(entry)
   const gsme = Array.from(fleet.gsme, (d) => (d ? entry(d) : null))
-  const party = (p: FleetParty): PartyData => ({
-    eui: p.eui,
-    role: p.role,
-    name: p.name,
-    ...(p.mpid !== undefined && { mpid: p.mpid }),
-    ...(p.fuel !== undefined && { fuel: p.fuel }),
-    ds: credentialData(p.ds),
-    ...(p.ka && { ka: credentialData(p.ka) }),
-    ...(p.pp && { pp: credentialData(p.pp) }),
-  })
   const snapshot: FleetSnapshot = {
     format: FORMAT,
     version: VERSION,
@@ -150,7 +140,7 @@ export function snapshotFleet<H>(fleet: Fleet<H>): Uint8Array {
     pki: {
       root: credentialData(fleet.pki.root),
       organisationCa: credentialData(fleet.pki.organisationCa),
-      parties: [...fleet.pki.parties.values()].map(party),
+      parties: [...fleet.pki.parties.values()].map((p) => mapCredentials(p, credentialData)),
     },
     cellSets: cellSets.items.map((cells) => {
       const out: Partial<Record<CellName, number>> = {}
@@ -264,6 +254,15 @@ function restore<H>(bytes: Uint8Array, options: RestoreOptions<H>): Fleet<H> {
   })
 }
 
+/** A party with its credentials (ds, and ka and pp where it has them) mapped by `f`. */
+function mapCredentials<A, B, P extends { ds: A; ka?: A; pp?: A }>(
+  p: P,
+  f: (c: A) => B,
+): Omit<P, 'ds' | 'ka' | 'pp'> & { ds: B; ka?: B; pp?: B } {
+  const { ds, ka, pp, ...rest } = p
+  return { ...rest, ds: f(ds), ...(ka && { ka: f(ka) }), ...(pp && { pp: f(pp) }) }
+}
+
 function restorePki(data: FleetSnapshot['pki']): FleetPki {
   const credential = (c: CredentialData): SmkiCredential => ({
     certificate: new X509Certificate(c.certificate),
@@ -275,16 +274,7 @@ function restorePki(data: FleetSnapshot['pki']): FleetPki {
   })
   const parties = new Map<FleetParty['eui'], FleetParty>()
   for (const p of data.parties) {
-    const party: FleetParty = {
-      eui: p.eui as FleetParty['eui'],
-      role: p.role,
-      name: p.name,
-      ...(p.mpid !== undefined && { mpid: p.mpid }),
-      ...(p.fuel !== undefined && { fuel: p.fuel }),
-      ds: credential(p.ds),
-      ...(p.ka && { ka: credential(p.ka) }),
-      ...(p.pp && { pp: credential(p.pp) }),
-    }
+    const party = mapCredentials(p, credential) as FleetParty
     parties.set(party.eui, party)
   }
   return { root: credential(data.root), organisationCa: credential(data.organisationCa), parties }
