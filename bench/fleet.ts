@@ -1,0 +1,212 @@
+/**
+ * Fleet builder benchmark (packages/fleet): memory and build time of a whole fleet — devices,
+ * Registration Data, the Smart Metering Inventory, Users, PKI — at 10 000, 100 000 and
+ * 1 000 000 premises (`--quick`: 10 000 only), each in a child process of its own (a clean heap,
+ * `--expose-gc`, and `--max-old-space-size` as the size needs), against two baselines measured in
+ * the same child: the bytes of an idle `createDevice` ESME, and raw P-256 key generation for as
+ * many keys as the fleet's meters hold.
+ *
+ *   node --import tsx bench/fleet.ts [--quick] [--sizes 10000,100000]
+ *
+ * Memory is heapUsed + external + arrayBuffers after a full GC, before and after the build.
+ * Goal (issue 12): at 100 000 premises ≤ 4 KB per device, everything counted, built in < 30 s.
+ * Hubs are not counted: the fleet has none until the hub package provides its seam.
+ */
+import { spawnSync } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { RegistrationData, SmartMeteringInventory } from '../packages/dcc/src/index.ts'
+import { createDevice, type DeviceState } from '../packages/device/src/index.ts'
+import { buildFleet, createFleetPki, installedCells, parseFleetSpec } from '../packages/fleet/src/index.ts'
+import { getBackend } from '../packages/gbcs/src/index.ts'
+
+const GOAL_BYTES = 4096
+const GOAL_SECONDS = 30
+/** Heap limit per size, MB: about 7 KB a premise live, with room for the build's garbage. */
+const HEAP_MB = (premises: number) => Math.max(2048, Math.ceil((premises * 14_000) / 1e6))
+
+interface Measured {
+  premises: number
+  heapLimitMb: number
+  buildSeconds: number
+  bytes: number
+  emulatedDevices: number
+  smiDevices: number
+  meterKeys: number
+  parts: Record<string, number>
+  baselineEsmeBytes: number
+  keygenSecondsSameKeys: number
+  publicKeySecondsSameKeys: number
+  peakRssMb: number
+}
+
+const childAt = process.argv.indexOf('--child')
+if (childAt >= 0) {
+  const result = child(Number(process.argv[childAt + 1]))
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+} else {
+  parent()
+}
+
+function parent(): void {
+  const quick = process.argv.includes('--quick')
+  const given = process.argv.indexOf('--sizes')
+  const sizes =
+    given >= 0
+      ? process.argv[given + 1]!.split(',').map(Number)
+      : quick
+        ? [10_000]
+        : [10_000, 100_000, 1_000_000]
+  const here = fileURLToPath(import.meta.url)
+  const rows: Record<string, string>[] = []
+  const measured: Measured[] = []
+  for (const premises of sizes) {
+    const heap = HEAP_MB(premises)
+    const run = spawnSync(
+      process.execPath,
+      ['--expose-gc', `--max-old-space-size=${heap}`, '--import', 'tsx', here, '--child', String(premises)],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    )
+    const line = run.stdout.trim().split('\n').at(-1)
+    if (run.status !== 0 || !line) {
+      console.log(
+        `${premises} premises: the child failed (exit ${run.status}, ${run.signal ?? 'no signal'}):`,
+      )
+      console.log(run.stderr.trim().split('\n').slice(-8).join('\n'))
+      continue
+    }
+    const m = JSON.parse(line) as Measured
+    measured.push(m)
+    rows.push({
+      premises: m.premises.toLocaleString('en-GB'),
+      'build s': m.buildSeconds.toFixed(1),
+      'MB (heap+ext+ab)': (m.bytes / 1e6).toFixed(0),
+      'B/premise': (m.bytes / m.premises).toFixed(0),
+      'B/device': (m.bytes / m.emulatedDevices).toFixed(0),
+      'B/SMI device': (m.bytes / m.smiDevices).toFixed(0),
+      'vs idle ESME': `${(m.bytes / m.emulatedDevices / m.baselineEsmeBytes).toFixed(2)}×`,
+      'build vs raw keygen': `${(m.buildSeconds / m.keygenSecondsSameKeys).toFixed(2)}×`,
+      'peak RSS MB': m.peakRssMb.toFixed(0),
+      '--max-old-space-size': String(m.heapLimitMb),
+    })
+  }
+  console.log(
+    `\nFleet builder (node ${process.version}): whole fleet built in a fresh process per size; ` +
+      '"device" = ESME, GSME or PPMID state held (what the fleet emulates), "SMI device" = every ' +
+      'Smart Metering Inventory record (also CHF and GPF); hubs not counted (none yet).',
+  )
+  console.table(rows)
+  for (const m of measured) {
+    const parts = Object.entries(m.parts)
+      .map(([k, v]) => `${k} ${(v / m.premises).toFixed(0)}`)
+      .join(', ')
+    console.log(`${m.premises.toLocaleString('en-GB')} premises, bytes per premise by part: ${parts}`)
+    console.log(
+      `  baselines in that process: idle createDevice ESME ${m.baselineEsmeBytes.toFixed(0)} B; raw keygen of ` +
+        `${m.meterKeys.toLocaleString('en-GB')} P-256 keys (the meters' DS + KA) ${m.keygenSecondsSameKeys.toFixed(1)} s ` +
+        `(extrapolated from 20,000); deriving every meter's KA public key, as a DCC asking for all of them would, ` +
+        `${m.publicKeySecondsSameKeys.toFixed(1)} s (extrapolated from 5,000)`,
+    )
+  }
+  const at100k = measured.find((m) => m.premises === 100_000)
+  if (at100k) {
+    const perDevice = at100k.bytes / at100k.emulatedDevices
+    console.log(
+      `${perDevice <= GOAL_BYTES ? 'PASS' : 'FAIL'}  100,000 premises: ${perDevice.toFixed(0)} B per device ` +
+        `(goal ≤ ${GOAL_BYTES}; per SMI device ${(at100k.bytes / at100k.smiDevices).toFixed(0)} B)`,
+    )
+    console.log(
+      `${at100k.buildSeconds < GOAL_SECONDS ? 'PASS' : 'FAIL'}  100,000 premises built in ` +
+        `${at100k.buildSeconds.toFixed(1)} s (goal < ${GOAL_SECONDS} s)`,
+    )
+  }
+}
+
+function child(premises: number): Measured {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (!gc) throw new Error('run the child with --expose-gc')
+  const settled = () => {
+    for (let i = 0; i < 3; i++) gc()
+    const m = process.memoryUsage()
+    return m.heapUsed + m.external + m.arrayBuffers
+  }
+  const parsed = parseFleetSpec({ seed: 'bench', premises })
+  if (!parsed.ok) throw parsed.error
+  const spec = parsed.value
+  const pki = createFleetPki(spec)
+  const warmUp = parseFleetSpec({ seed: 'warm-up', premises: 2000 }) // compile the paths first
+  if (warmUp.ok) buildFleet(warmUp.value, { pki })
+
+  // Baseline: an idle ESME as createDevice makes it, 5,000 held with one cells object.
+  const cells = installedCells(pki, spec.suppliers[0]!.eui, spec.networkOperators[0]!.eui)
+  const held: DeviceState[] = new Array(5000)
+  let before = settled()
+  for (let i = 0; i < held.length; i++)
+    held[i] = createDevice({
+      type: 'ESME',
+      eui: (0x00db130000000000n + BigInt(i)).toString(16).padStart(16, '0'),
+      cells,
+      now: 0,
+    })
+  const baselineEsmeBytes = (settled() - before) / held.length
+  held.length = 0
+
+  // Baselines: raw keygen and public-key derivation rates (the same number of keys is extrapolated).
+  let t = performance.now()
+  for (let i = 0; i < 20_000; i++) generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const keygenPerKey = (performance.now() - t) / 1000 / 20_000
+
+  before = settled()
+  t = performance.now()
+  const fleet = buildFleet(spec, { pki })
+  const buildSeconds = (performance.now() - t) / 1000
+  const bytes = settled() - before
+  const peakRssMb = process.resourceUsage().maxRSS / 1024
+
+  const gsmes = fleet.gsme.filter((d) => d !== undefined).length
+  const ppmids = fleet.ppmid.filter((d) => d !== undefined).length
+  const meterKeys = 2 * (premises + gsmes)
+
+  const backend = getBackend('native')
+  t = performance.now()
+  const sample = Math.min(5000, premises)
+  for (let i = 0; i < sample; i++) backend.importPrivateKey(fleet.esme[i]!.keys.ka!)
+  const publicKeyPerKey = (performance.now() - t) / 1000 / sample
+
+  // Where the bytes go: copies of the inventory and registration made from their snapshots are
+  // measured as they are made; the device arrays are emptied one at a time.
+  const parts: Record<string, number> = {}
+  const measureCopy = (name: string, make: () => unknown) => {
+    const b = settled()
+    const copy = make()
+    parts[name] = settled() - b
+    ;(globalThis as { kept?: unknown }).kept = copy
+    ;(globalThis as { kept?: unknown }).kept = undefined
+  }
+  measureCopy('inventory', () => new SmartMeteringInventory(fleet.inventory.snapshot()))
+  measureCopy('registration', () => new RegistrationData(fleet.registration.snapshot()))
+  const drop = (name: string, clear: () => void) => {
+    const b = settled()
+    clear()
+    parts[name] = b - settled()
+  }
+  drop('PPMIDs', () => fleet.ppmid.fill(undefined))
+  drop('GSMEs', () => fleet.gsme.fill(undefined))
+  drop('ESMEs', () => fleet.esme.fill(undefined as never))
+  parts['rest (users, PKI, arrays)'] = bytes - Object.values(parts).reduce((a, b) => a + b, 0)
+
+  return {
+    premises,
+    heapLimitMb: HEAP_MB(premises),
+    buildSeconds,
+    bytes,
+    emulatedDevices: premises + gsmes + ppmids,
+    smiDevices: fleet.inventory.size,
+    meterKeys,
+    parts,
+    baselineEsmeBytes,
+    keygenSecondsSameKeys: keygenPerKey * meterKeys,
+    publicKeySecondsSameKeys: publicKeyPerKey * (premises + gsmes),
+    peakRssMb,
+  }
+}

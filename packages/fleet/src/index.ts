@@ -1,0 +1,12 @@
+/**
+ * The fleet builder: premises from a seed (premise), materialised into devices and the DCC's
+ * registration data (buildFleet), what a DCC needs to serve them (dccParts), snapshots (snapshotFleet / restoreFleet). See
+ * README.md.
+ */
+export * from './build.ts'
+export * from './dcc.ts'
+export * from './identifiers.ts'
+export * from './pki.ts'
+export * from './premise.ts'
+export * from './snapshot.ts'
+export * from './spec.ts'
