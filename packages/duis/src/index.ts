@@ -1,0 +1,3 @@
+export * from './schema.ts'
+export * from './xml.ts'
+export * from './xmldsig.ts'
