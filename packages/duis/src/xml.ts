@@ -31,6 +31,8 @@ export interface XmlRefusal {
   kind: XmlRefusalKind
   /** Why, in a sentence (at most a few hundred characters: it goes into the SAT). */
   reason: string
+  /** xsd-invalid only: the (well-formed, DTD-free) document, to name the RequestID in the refusal. */
+  document?: XmlDomDocument
 }
 
 export interface ReadXml {
@@ -71,6 +73,7 @@ export function readDuisXml(
     return err({ kind: 'doctype', reason: 'a DOCTYPE or ENTITY declaration is not allowed in DUIS' })
 
   let doc: XmlDocument | undefined
+  let invalid: string | undefined
   try {
     doc = XmlDocument.fromString(text, { option: PARSE_OPTIONS })
   } catch (e) {
@@ -83,11 +86,26 @@ export function readDuisXml(
     const depth = maxDepth(doc)
     if (depth > MAX_XML_DEPTH)
       return err({ kind: 'too-deep', reason: `elements nest ${depth} deep, more than ${MAX_XML_DEPTH}` })
-    const invalid = duisSchema().check(doc)
-    if (invalid) return err({ kind: 'xsd-invalid', reason: clip(`not valid against DUIS 5.4: ${invalid}`) })
+    invalid = duisSchema().check(doc)
   } finally {
     doc.dispose()
   }
+  const parsed = domOf(text)
+  if (invalid) {
+    const refusal: XmlRefusal = {
+      kind: 'xsd-invalid',
+      reason: clip(`not valid against DUIS 5.4: ${invalid}`),
+    }
+    if (parsed.ok) refusal.document = parsed.value
+    return err(refusal)
+  }
+  if (!parsed.ok)
+    return err({ kind: 'not-well-formed', reason: clip(`not well-formed XML: ${parsed.error}`) })
+  return ok({ text, document: parsed.value })
+}
+
+/** The xmldom DOM of text libxml2 has found well-formed and free of a DTD. */
+function domOf(text: string): Result<XmlDomDocument, string> {
   let document: XmlDomDocument | undefined
   let failure: string | undefined
   try {
@@ -99,9 +117,8 @@ export function readDuisXml(
   } catch (e) {
     failure ??= (e as Error).message
   }
-  if (!document || failure)
-    return err({ kind: 'not-well-formed', reason: clip(`not well-formed XML: ${failure ?? 'no document'}`) })
-  return ok({ text, document })
+  if (!document || failure) return err(failure ?? 'no document')
+  return ok(document)
 }
 
 /** The deepest element nesting of a libxml2 document (iterative: a deep document cannot overflow the stack). */
