@@ -95,7 +95,7 @@ export function claimedServiceReference(
 /** Reads the header and body of an XSD-valid DUIS Request; undefined when the root is not a Request. */
 export function readRequest(doc: XmlDomDocument): DuisRequestXml | undefined {
   const root = doc.documentElement as unknown as XmlDomElement | null
-  if (!root || root.localName !== 'Request' || root.namespaceURI !== SR_NAMESPACE) return undefined
+  if (root?.localName !== 'Request' || root.namespaceURI !== SR_NAMESPACE) return undefined
   const header = child(root, 'Header')
   const bodyParent = child(root, 'Body')
   const body = bodyParent && elements(bodyParent)[0]

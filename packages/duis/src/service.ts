@@ -46,13 +46,7 @@ import {
   SERVICE_OF_COMMAND_VARIANT,
   signedPreCommandOf,
 } from './request.ts'
-import {
-  buildResponse,
-  duisEui,
-  type ResponseBody,
-  type ResponseHeader,
-  serviceReferenceOf,
-} from './response.ts'
+import { buildResponse, duisEui, type ResponseBody, type ResponseHeader } from './response.ts'
 import { readDuisXml } from './xml.ts'
 import { signDuisDocument, verifyDuisSignature, type XmlSigningKey } from './xmldsig.ts'
 
