@@ -23,6 +23,7 @@ import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import {
   constructDuis,
+  isSimplifiedDuisOutputRequest,
   isSimplifiedDuisOutputResponse,
   parseDuis,
   type SimplifiedDuisInput,
@@ -50,6 +51,7 @@ import {
   createDeliveryQueue,
   createDuisInterface,
   DCC_XML_SIGNING_ROLE,
+  isDuisResponseCode,
   readBoxedKeystore,
   registerDuisRoutes,
   SERVICE_OF_COMMAND_VARIANT,
@@ -438,6 +440,61 @@ describe.skipIf(javaMissing)('DUIS interoperability with the DCC’s client tool
         'alert',
       )
     }
+  })
+
+  it('a response is XSD-valid exactly when its code is one of the schema: the pipeline placeholders show', async () => {
+    // Answers the pipeline gives with codes of its own: a Non-Device SRV it does not build (8.2),
+    // a Signed Pre-Command for no Pre-Command, and one signed with the wrong key.
+    const readInventory = parseDuis(
+      'simplified',
+      readFileSync(new URL('8.2_READ_INVENTORY_REQUEST_DUIS.XML', TEMPLATE_DIR)),
+    )
+    if (isSimplifiedDuisOutputRequest(readInventory))
+      readInventory.header.requestId = {
+        originatorId: duisEui(SUPPLIER),
+        targetId: duisEui(ESME),
+        counter: 0n,
+      }
+    const cv5 = (counter: number, gbcs: Uint8Array): SimplifiedDuisInput => ({
+      header: {
+        type: 'request',
+        requestId: { originatorId: duisEui(SUPPLIER), targetId: duisEui(ESME), counter },
+        commandVariant: 5,
+        serviceReference: '7.3',
+        serviceReferenceVariant: '7.3',
+      },
+      body: { SignedPreCommand: { GBCSPayload: Buffer.from(gbcs).toString('base64') } },
+    })
+    const requests: { what: string; xml: string; cv: number; preserve: boolean }[] = [
+      {
+        what: 'SR 8.2 (Non-Device, not built)',
+        xml: constructDuis('simplified', readInventory as SimplifiedDuisInput),
+        cv: 8,
+        preserve: false,
+      },
+      {
+        what: 'CV5 with no Pre-Command',
+        xml: constructDuis('simplified', cv5(1, new Uint8Array([0xdf, 0x09]))),
+        cv: 5,
+        preserve: true,
+      },
+    ]
+    const seen: string[] = []
+    for (const r of requests) {
+      const signed = await tool.run(r.preserve ? 'sign-preserve' : 'sign', r.xml)
+      expect(signed.code, signed.err).toBe(0)
+      const res = await fetch(`${base}${SERVICE_PATHS[SERVICE_OF_COMMAND_VARIANT[r.cv]!]}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/xml' },
+        body: signed.out,
+      })
+      const xml = await res.text()
+      const code = /<sr:ResponseCode>([^<]*)</.exec(xml)?.[1] ?? ''
+      const verdict = await tool.run('validate', xml)
+      seen.push(`${r.what}: ${code} (tool: ${verdict.code === 0 ? 'valid' : 'XSD-invalid'})`)
+      expect(verdict.code === 0, `${r.what}: ${code}`).toBe(isDuisResponseCode(code))
+    }
+    console.log(`responses with the pipeline's own codes:\n${seen.join('\n')}`)
   })
 
   it('the meters executed what the DCC delivered (supply armed by 7.3, prepayment set by 1.6)', () => {
