@@ -130,6 +130,11 @@ dcc
     "MP121: let the supplier registered for a device obtain the installing supplier's install code",
     false,
   )
+  .option(
+    '--boxed-keystore <file>',
+    "DCC Boxed's keystore.json: accept its ZAZ1 XML signatures on DUIS, sign DUIS as its DSP",
+  )
+  .option('--duis-endpoint <eui=url...>', "a User's endpoint for asynchronous DUIS responses and alerts")
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/dcc.ts')).serve(opts))
 

@@ -49,6 +49,10 @@ export interface ServeOptions {
   /** MP121 on: the registered supplier may obtain install codes (default off, as today). */
   mp121?: boolean
   backend: BackendName
+  /** DCC Boxed's keystore.json: its ZAZ1 XML signing certificates are accepted on DUIS too. */
+  boxedKeystore?: string
+  /** `EUI=URL`: where a User's asynchronous DUIS messages go. */
+  duisEndpoint?: string[]
 }
 
 /** How often `serve` runs the DCC Schedule runs that have fallen due. */
@@ -210,12 +214,23 @@ export async function serve(opts: ServeOptions): Promise<void> {
   scheduleTimer.unref()
 
   const server = createDccHttpServer(dcc, sat, { servers: [`http://127.0.0.1:${port}`] })
+  // The DUIS XML interface on the same port (tools/cli/src/commands/duis.ts).
+  const duisSummary = (await import('./duis.ts')).attachDuis(server, {
+    dcc,
+    sat,
+    users,
+    inventory,
+    store,
+    dccEui: acbParty.eui,
+    ...(opts.boxedKeystore && { boxedKeystore: opts.boxedKeystore }),
+    ...(opts.duisEndpoint && { endpoints: opts.duisEndpoint }),
+  })
   const address = await server.listen({ host: '127.0.0.1', port })
   process.stdout.write(
     `DCC listening on ${address} (OpenAPI: ${address}/openapi.json)\n` +
       `  Users: ${users.size}; emulated ESMEs: ${devices.size}; data: ${dataDir}; ` +
       `${opts.cv5 ? 'Critical requests wait for the CV5 signature' : 'Users sign in-process'}; ` +
-      `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}\n`,
+      `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}\n${duisSummary}`,
   )
   const stop = async () => {
     clearInterval(scheduleTimer)
