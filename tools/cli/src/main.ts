@@ -141,8 +141,29 @@ dcc
     'plain HTTP with NO caller authentication (any local process may act as any User); default: mutual TLS with the PKI tls/ certificates',
     false,
   )
+  .option(
+    '--boxed-keystore <file>',
+    "DCC Boxed's keystore.json: accept its ZAZ1 XML signatures on DUIS, sign DUIS as its DSP",
+  )
+  .option('--duis-endpoint <eui=url...>', "a User's endpoint for asynchronous DUIS responses and alerts")
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/dcc.ts')).serve(opts))
+
+const duis = program
+  .command('duis')
+  .description('the DUIS XML interface: signed DUIS requests at DCC Boxed’s paths')
+duis
+  .command('send')
+  .description(
+    'sign a DUIS request (the RequestID counter becomes the time in ms, as the DCC signing tool does), POST it to the service its Command Variant names, print the checked, decoded response',
+  )
+  .argument('<file>', 'a DUIS request (XML; an existing signature is replaced)')
+  .option('--url <url>', 'the DCC', 'http://127.0.0.1:8480')
+  .option('--pki <dir>', "the test PKI whose keys sign (a User's digital signing key)", '.')
+  .option('--boxed-keystore <file>', "DCC Boxed's keystore.json: sign with its ZAZ1 XML signing keys")
+  .option('--sign-as <eui>', "whose key signs (default the RequestID's originator)")
+  .option('--preserve-counter', 'keep the RequestID counter as written', false)
+  .action(async (file, opts) => (await import('./commands/duis.ts')).send(file, opts))
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)

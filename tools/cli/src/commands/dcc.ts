@@ -59,6 +59,10 @@ export interface ServeOptions {
   /** Plain HTTP, no caller authenticated (loopback only). */
   insecureLocal?: boolean
   backend: BackendName
+  /** DCC Boxed's keystore.json: its ZAZ1 XML signing certificates are accepted on DUIS too. */
+  boxedKeystore?: string
+  /** `EUI=URL`: where a User's asynchronous DUIS messages go. */
+  duisEndpoint?: string[]
 }
 
 const INSECURE_BANNER = `
@@ -242,6 +246,17 @@ export async function serve(opts: ServeOptions): Promise<void> {
       : { insecureLocal: true }),
   })
   if (!tls) process.stderr.write(INSECURE_BANNER)
+  // The DUIS XML interface on the same port (tools/cli/src/commands/duis.ts).
+  const duisSummary = (await import('./duis.ts')).attachDuis(server, {
+    dcc,
+    sat,
+    users,
+    inventory,
+    store,
+    dccEui: acbParty.eui,
+    ...(opts.boxedKeystore && { boxedKeystore: opts.boxedKeystore }),
+    ...(opts.duisEndpoint && { endpoints: opts.duisEndpoint }),
+  })
   const address = await server.listen({ host: '127.0.0.1', port })
   const first = manifest.tls?.clients.find((c) => c.identity.kind === 'user')
   process.stdout.write(
@@ -252,7 +267,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
       (tls && first
         ? `  callers authenticate with mutual TLS, e.g. curl --cert ${join(opts.pki, first.certificate)} ` +
           `--key ${join(opts.pki, first.privateKey)} --cacert ${join(opts.pki, manifest.tls!.ca.certificate)} ${address}/sat\n`
-        : '  callers are NOT authenticated (--insecure-local)\n'),
+        : '  callers are NOT authenticated (--insecure-local)\n') +
+      duisSummary,
   )
   const stop = async () => {
     clearInterval(scheduleTimer)
