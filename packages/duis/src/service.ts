@@ -322,7 +322,8 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
       UpdateHANDeviceLogResult: requestId ? [['UpdateHANDeviceLogServiceRequestID', requestId]] : undefined,
     }
     const content = children[a.type]
-    if (!content) return undefined
+    // No DCCAlertCode known for the alert: nothing valid to send (DCCAlertCode is mandatory).
+    if (!content || !a.code) return undefined
     return respond(
       { code: 'I0', at: a.at },
       { kind: 'dccAlert', dccAlertCode: a.code, alert: { name: a.type, children: content } },

@@ -88,8 +88,8 @@ export interface DccHttpOptions {
  * the extra arguments, which it then ignores; see GET /alerts for how that is handled.
  */
 interface CallerAwareDcc extends Omit<Dcc, 'submit' | 'submitSigned' | 'alertsFor' | 'dccAlertsFor'> {
-  submit(request: DuisRequest & { caller?: Eui64 }): Promise<DuisResult>
-  submitSigned(requestId: string, signed: Uint8Array, caller?: Eui64): Promise<DuisResult>
+  submit(request: DuisRequest): Promise<DuisResult>
+  submitSigned(requestId: string, signed: Uint8Array, caller?: string): Promise<DuisResult>
   alertsFor(
     userId: string,
     page?: { afterSeq?: number; limit?: number },

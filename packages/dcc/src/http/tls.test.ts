@@ -70,7 +70,7 @@ const dcc = createDcc({
 const app = createDccHttpServer(
   {
     ...dcc,
-    submit: (r: DuisRequest & { caller?: Eui64 }) => {
+    submit: (r: DuisRequest) => {
       callers.push(r.caller)
       return dcc.submit(r)
     },
