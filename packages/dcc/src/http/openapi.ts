@@ -181,7 +181,7 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
           responses: {
             '200': {
               description:
-                'The DUIS answer: I0 once delivered, or ESIGNATURE, ENOPRECOMMAND (nothing pending, or it expired), E4, …',
+                'The DUIS answer: I0 once delivered, or E1 (the signature does not verify), E12 (nothing pending, or it expired), E4, …',
               content: json(ref('DuisResult'), {
                 completed: {
                   summary: 'Delivered',
@@ -190,7 +190,7 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
                 nothingPending: {
                   summary: 'No Pre-Command awaits a signature',
                   value: {
-                    code: 'ENOPRECOMMAND',
+                    code: 'E12',
                     requestId: REQUEST_ID,
                     reason: 'no Pre-Command … awaits a signature',
                   },
@@ -353,7 +353,7 @@ export function openApiDocument(servers: string[] = []): Record<string, unknown>
           summary: "A device's install code from the MP121 register",
           description:
             'The installing Supplier always gets the code it lodged; with MP121 on, the supplier registered for the ' +
-            'device now does too; anyone else gets ok: false with a code (E1, E4, E19, ENOINSTALLCODE). Every answer is ' +
+            'device now does too; anyone else gets ok: false with a code (E1, E4, E19, E081101). Every answer is ' +
             'in the Service Audit Trail (kind installCode, without the code).',
           parameters: [
             { name: 'deviceId', in: 'path', required: true, schema: { type: 'string' }, example: DEVICE },

@@ -174,7 +174,7 @@ export const duisResultSchema = {
   properties: {
     code: {
       type: 'string',
-      description: 'DUIS response code: I0, I99, E1 … E21, or a placeholder (EMALFORMED, …).',
+      description: 'DUIS response code: I0, I99, E1 … E30, or an SRV-specific one such as E050101.',
     },
     requestId: { type: 'string', description: 'The RequestID, normalised (absent when unreadable).' },
     reason: { type: 'string', description: 'Why, for every code but I0 and I99.' },
@@ -353,7 +353,7 @@ export const installCodeAnswerSchema = {
     grantedAs: { type: 'string', enum: ['installing-supplier', 'registered-supplier'] },
     suppliedBy: { type: 'string', description: 'The installing Supplier that lodged it.' },
     suppliedAt: { type: 'string', description: 'When it was lodged (ISO 8601).' },
-    code: { type: 'string', description: 'Not ok: E1, E4, E19, ENOINSTALLCODE or EPARAMETERS.' },
+    code: { type: 'string', description: 'Not ok: E1, E4, E19 or E081101.' },
     reason: { type: 'string' },
   },
 } as const

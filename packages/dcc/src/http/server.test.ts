@@ -7,6 +7,12 @@ import { decodeFrame, encodeFrame, encodeSignedFrame, type PrivateKeyRef } from 
 import { describe, expect, it } from 'vitest'
 import { UserDirectory } from '../access/users.ts'
 import { createDcc } from '../dcc.ts'
+import {
+  MALFORMED_REQUEST_CODE,
+  NO_INSTALL_CODE_CODE,
+  NO_PRE_COMMAND_CODE,
+  SIGNATURE_INVALID_CODE,
+} from '../duis-codes.ts'
 import { createInProcessSigner } from '../gbcs/construct.ts'
 import { ACB, backend, ESME_EUI, PARTIES, privateRef, T0 } from '../gbcs/testing.ts'
 import { SmartMeteringInventory } from '../registration/inventory.ts'
@@ -147,7 +153,7 @@ describe('POST /service-requests', () => {
       url: `/service-requests/${rid(50)}/signature`,
       payload: { signedPreCommand: Buffer.from(signed).toString('hex') },
     })
-    expect(again.json().code).toBe('ENOPRECOMMAND')
+    expect(again.json().code).toBe(NO_PRE_COMMAND_CODE)
   })
 
   it('a CV5 that is not hex is a 400; a bad signature is a DUIS answer', async () => {
@@ -158,7 +164,7 @@ describe('POST /service-requests', () => {
     expect(notHex.statusCode).toBe(400)
     expect(notHex.json().message).toMatch(/signedPreCommand/)
     const junk = await app.inject({ method: 'POST', url, payload: { signedPreCommand: 'DF09' } })
-    expect(junk.json().code).toBe('ESIGNATURE')
+    expect(junk.json().code).toBe(SIGNATURE_INVALID_CODE)
   })
 
   it('bad JSON → 400 with a clear message, no stack trace', async () => {
@@ -212,7 +218,7 @@ describe('POST /service-requests', () => {
     expect(extra.json().message).toMatch(/unknown property 'target'/)
   })
 
-  it('a malformed RequestID is a DUIS answer (EMALFORMED), not an HTTP error', async () => {
+  it('a malformed RequestID is a DUIS answer (E1), not an HTTP error', async () => {
     const { app } = fixture()
     const res = await app.inject({
       method: 'POST',
@@ -220,7 +226,7 @@ describe('POST /service-requests', () => {
       payload: request(1, '7.4', { requestId: 'nonsense' }),
     })
     expect(res.statusCode).toBe(200)
-    expect(res.json().code).toBe('EMALFORMED')
+    expect(res.json().code).toBe(MALFORMED_REQUEST_CODE)
   })
 
   it('an oversized body → 413', async () => {
@@ -278,9 +284,10 @@ describe('GET routes', () => {
         ...request(60, '5.1'),
         commandVariant: 8,
         parameters: {
-          serviceRequest: { srv: '4.1.1' },
-          start: new Date(T0).toISOString(),
-          repeatIntervalMs: 3_600_000,
+          scheduleFrequency: 'Daily',
+          scheduleStartDate: new Date(T0).toISOString().slice(0, 10),
+          scheduleExecutionStartTime: new Date(T0).toISOString().slice(11, 19),
+          dspScheduledServiceReferenceVariant: '4.16',
         },
       },
     })
@@ -331,7 +338,7 @@ describe('GET routes', () => {
       url: `/install-codes/${ESME_EUI}`,
       payload: { user: A, installCode: 'ABCD' },
     })
-    expect(bad.json()).toMatchObject({ ok: false, code: 'EPARAMETERS' })
+    expect(bad.json()).toMatchObject({ ok: false, code: NO_INSTALL_CODE_CODE })
   })
 
   it('/openapi.json parses and lists every path', async () => {

@@ -230,7 +230,7 @@ export interface DccConfig {
   blockAlertsToUnregisteredSuppliers?: boolean
   /** Whether a device alert is critical; default `defaultIsCriticalAlert`. */
   isCriticalAlert?(alert: { messageCode: number; alertCode: string; signed: boolean }): boolean
-  /** SR 8.11's way to the Communications Hub; without it 8.11 is answered ENOTBUILT. */
+  /** SR 8.11's way to the Communications Hub; without it 8.11 is answered E11 (NOT_BUILT_CODE). */
   hanDeviceLog?: HanDeviceLogTransport
   /** The install code register's MP121 switch, read at every call (default off). */
   installCodes?: InstallCodeSettings

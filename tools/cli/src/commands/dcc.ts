@@ -10,7 +10,7 @@
  *
  * DCC Schedules (SR 5.1–5.3) run on a one-second wall-clock tick (`runDueSchedules`); their
  * results are at GET /schedules/{userId}. The schedules themselves live in memory. There is no
- * Communications Hub here, so SR 8.11 is answered ENOTBUILT; the install code register (GET/PUT
+ * Communications Hub here, so SR 8.11 is answered E11 (not built here); the install code register (GET/PUT
  * /install-codes…) works with MP121 off.
  *
  * Under `--data`: the Service Audit Trail (sat.jsonl, fsync per record) and the registration data
