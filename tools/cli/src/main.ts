@@ -158,7 +158,11 @@ duis
     'sign a DUIS request (the RequestID counter becomes the time in ms, as the DCC signing tool does), POST it to the service its Command Variant names, print the checked, decoded response',
   )
   .argument('<file>', 'a DUIS request (XML; an existing signature is replaced)')
-  .option('--url <url>', 'the DCC', 'http://127.0.0.1:8480')
+  .option(
+    '--url <url>',
+    'the DCC (https: mutual TLS with the PKI tls/ certificate of the signer)',
+    'https://127.0.0.1:8480',
+  )
   .option('--pki <dir>', "the test PKI whose keys sign (a User's digital signing key)", '.')
   .option('--boxed-keystore <file>', "DCC Boxed's keystore.json: sign with its ZAZ1 XML signing keys")
   .option('--sign-as <eui>', "whose key signs (default the RequestID's originator)")

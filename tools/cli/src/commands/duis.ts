@@ -11,6 +11,7 @@
  * XML signing certificates (OU=87) and the DSP's (OU=89), as the DCC's signing tool uses them.
  */
 import { readFileSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
 import { type Eui64, parseEui } from '@smetsim/core'
 import type { Dcc, ServiceAuditTrail, SmartMeteringInventory, UserDirectory } from '@smetsim/dcc'
 import {
@@ -31,7 +32,7 @@ import {
   XmlSigningRegister,
 } from '@smetsim/duis'
 import { decodeFrame, frameToJson } from '@smetsim/gbcs'
-import type { Keystore } from '@smetsim/smki'
+import { type Keystore, readTlsFiles } from '@smetsim/smki'
 
 /** How often `serve` collects alerts and attempts deliveries. */
 const DELIVERY_TICK_MS = 1000
@@ -126,6 +127,44 @@ export function attachDuis(server: Parameters<typeof registerDuisRoutes>[0], o: 
   )
 }
 
+/**
+ * The mutual-TLS client credentials `pki init` wrote for a User (DIR/tls/), as `dcc serve` asks
+ * every caller for them by default.
+ */
+function tlsClientOf(pki: string, user: Eui64): { ca: string; cert: string; key: string } {
+  const files = readTlsFiles(pki)
+  const client = files.clients.find((c) => c.identity.kind === 'user' && c.identity.user === user)
+  if (!client)
+    throw new Error(
+      `${pki}: no TLS client certificate for ${user}; an https DCC asks for one (or serve it with --insecure-local and give an http --url)`,
+    )
+  return { ca: files.ca, cert: client.cert, key: client.key }
+}
+
+/** POSTs DUIS XML over HTTPS with a client certificate (fetch cannot present one). */
+function postOverMutualTls(
+  url: URL,
+  body: string,
+  tls: { ca: string; cert: string; key: string },
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      { method: 'POST', headers: { 'Content-Type': 'application/xml' }, ...tls },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        )
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
 export interface SendOptions {
   url: string
   pki?: string
@@ -156,13 +195,16 @@ export async function send(file: string, opts: SendOptions): Promise<void> {
   const signed = await signDuisDocument(doc, key)
   const service = SERVICE_OF_COMMAND_VARIANT[request.commandVariant]
   if (!service) throw new Error(`Command Variant ${request.commandVariant} has no DUIS web service`)
-  const res = await fetch(new URL(SERVICE_PATHS[service], opts.url), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/xml' },
-    body: signed,
-  })
-  const text = await res.text()
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text}`)
+  const url = new URL(SERVICE_PATHS[service], opts.url)
+  const { status, text } =
+    url.protocol === 'https:'
+      ? await postOverMutualTls(url, signed, tlsClientOf(opts.pki ?? '.', signer))
+      : await fetch(url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/xml' },
+          body: signed,
+        }).then(async (r) => ({ status: r.status, text: await r.text() }))
+  if (status !== 200) throw new Error(`HTTP ${status}: ${text}`)
   const answer = readDuisXml(new TextEncoder().encode(text))
   if (!answer.ok) throw new Error(`the answer is not valid DUIS: ${answer.error.reason}`)
   const dccCertificates = new XmlSigningRegister()
