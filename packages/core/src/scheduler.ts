@@ -6,7 +6,7 @@
  * itself again.
  *
  * Order is deterministic: by time, then by the order the events were scheduled (a sequence
- * number), so the same inputs give the same run. The queue is a binary heap whose entries know
+ * number), so the same inputs give the same run. The queue is a 4-ary heap whose entries know
  * their own position, so cancelling or moving an event is O(log n) and leaves nothing behind.
  *
  * Virtual time: `run({ until })` runs everything due up to `until` as fast as the CPU goes.
@@ -75,9 +75,9 @@ export interface Scheduler {
 class Event implements ScheduledEvent {
   /** Position in the heap; -1 once it has run or been cancelled. */
   index = -1
+  /** Its key while it waits is in the heap's arrays; this copy is what `at` reads. */
   constructor(
     public at: number,
-    public seq: number,
     public fn: EventCallback,
     private readonly owner: HeapScheduler,
   ) {}
@@ -92,11 +92,20 @@ class Event implements ScheduledEvent {
   }
 }
 
-/** a runs before b: earlier time, or the same time and scheduled first. */
-const before = (a: Event, b: Event): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
+/** Children per node: a 4-ary heap is half as deep as a binary one and its siblings sit together. */
+const ARITY = 4
 
+/**
+ * The queue: a 4-ary min-heap ordered by (time, sequence number). The keys live in two
+ * Float64Arrays beside the array of events, so sifting compares numbers in contiguous memory and
+ * touches an event object only to move it (its `index` follows it). Sequence numbers are exact
+ * up to 2^53 events.
+ */
 class HeapScheduler implements Scheduler {
-  private readonly heap: Event[] = []
+  private events: Event[] = []
+  private ats = new Float64Array(64)
+  private seqs = new Float64Array(64)
+  private n = 0
   private current: number
   private seq = 0
   private running = false
@@ -108,7 +117,7 @@ class HeapScheduler implements Scheduler {
   }
 
   get size(): number {
-    return this.heap.length
+    return this.n
   }
 
   now(): number {
@@ -118,7 +127,7 @@ class HeapScheduler implements Scheduler {
 
   at(t: number, fn: EventCallback): ScheduledEvent {
     this.checkTime(t)
-    const e = new Event(t, this.seq++, fn, this)
+    const e = new Event(t, fn, this)
     this.push(e)
     return e
   }
@@ -131,23 +140,22 @@ class HeapScheduler implements Scheduler {
   reschedule(event: ScheduledEvent, t: number): boolean {
     if (!(event instanceof Event) || !event.belongsTo(this)) return false
     this.checkTime(t)
+    event.at = t
     if (event.index < 0) {
-      event.at = t
-      event.seq = this.seq++
       this.push(event)
       return true
     }
-    const wasFirst = event.index === 0
-    event.at = t
-    event.seq = this.seq++
-    this.up(event.index)
-    this.down(event.index)
+    const i = event.index
+    const wasFirst = i === 0
+    this.ats[i] = t
+    this.seqs[i] = this.seq++
+    this.down(this.up(i))
     if (wasFirst || event.index === 0) this.earliestListener?.()
     return true
   }
 
   next(): number | undefined {
-    return this.heap[0]?.at
+    return this.n > 0 ? this.ats[0] : undefined
   }
 
   setClock(clock: (() => number) | undefined): void {
@@ -166,14 +174,15 @@ class HeapScheduler implements Scheduler {
     let events = 0
     this.running = true
     try {
-      for (;;) {
-        const first = this.heap[0]
-        if (!first || first.at > until) break
+      while (this.n > 0) {
+        const at = this.ats[0]!
+        if (at > until) break
         if (events >= maxEvents) return { events, now: this.current, truncated: true }
+        const first = this.events[0]!
         this.removeAt(0)
-        this.current = first.at
+        this.current = at
         events++
-        first.fn(first.at)
+        first.fn(at)
       }
       if (until !== Number.POSITIVE_INFINITY && until > this.current) this.current = until
     } finally {
@@ -183,7 +192,7 @@ class HeapScheduler implements Scheduler {
   }
 
   remove(e: Event): boolean {
-    if (e.index < 0 || this.heap[e.index] !== e) return false
+    if (e.index < 0 || this.events[e.index] !== e) return false
     const wasFirst = e.index === 0
     this.removeAt(e.index)
     if (wasFirst) this.earliestListener?.()
@@ -197,56 +206,97 @@ class HeapScheduler implements Scheduler {
   }
 
   private push(e: Event): void {
-    e.index = this.heap.length
-    this.heap.push(e)
-    this.up(e.index)
-    if (e.index === 0) this.earliestListener?.()
+    const i = this.n++
+    if (i === this.ats.length) this.grow()
+    this.events[i] = e
+    this.ats[i] = e.at
+    this.seqs[i] = this.seq++
+    e.index = i
+    if (this.up(i) === 0) this.earliestListener?.()
   }
 
+  private grow(): void {
+    const ats = new Float64Array(this.ats.length * 2)
+    const seqs = new Float64Array(this.seqs.length * 2)
+    ats.set(this.ats)
+    seqs.set(this.seqs)
+    this.ats = ats
+    this.seqs = seqs
+  }
+
+  /** Takes out the entry at i: the last entry fills the hole and sifts to its place. */
   private removeAt(i: number): void {
-    const heap = this.heap
-    const gone = heap[i]!
-    const last = heap.pop()!
+    const events = this.events
+    const gone = events[i]!
     gone.index = -1
-    if (last !== gone) {
-      heap[i] = last
-      last.index = i
-      this.up(i)
-      this.down(last.index)
-    }
+    const last = --this.n
+    const moved = events[last]!
+    events[last] = undefined as unknown as Event // no reference kept to what has gone
+    if (i === last) return
+    events[i] = moved
+    moved.index = i
+    this.ats[i] = this.ats[last]!
+    this.seqs[i] = this.seqs[last]!
+    this.down(this.up(i))
   }
 
-  private up(i: number): void {
-    const heap = this.heap
-    const e = heap[i]!
+  /** Sifts entry i towards the root; returns where it ends. */
+  private up(i: number): number {
+    const { events, ats, seqs } = this
+    const e = events[i]!
+    const at = ats[i]!
+    const seq = seqs[i]!
     while (i > 0) {
-      const parent = (i - 1) >> 1
-      const p = heap[parent]!
-      if (!before(e, p)) break
-      heap[i] = p
+      const parent = ((i - 1) / ARITY) | 0
+      const pa = ats[parent]!
+      if (pa < at || (pa === at && seqs[parent]! < seq)) break
+      const p = events[parent]!
+      events[i] = p
+      ats[i] = pa
+      seqs[i] = seqs[parent]!
       p.index = i
       i = parent
     }
-    heap[i] = e
+    events[i] = e
+    ats[i] = at
+    seqs[i] = seq
     e.index = i
+    return i
   }
 
+  /** Sifts entry i towards the leaves. */
   private down(i: number): void {
-    const heap = this.heap
-    const n = heap.length
-    const e = heap[i]!
+    const { events, ats, seqs, n } = this
+    const e = events[i]!
+    const at = ats[i]!
+    const seq = seqs[i]!
     for (;;) {
-      const left = 2 * i + 1
-      if (left >= n) break
-      const right = left + 1
-      const child = right < n && before(heap[right]!, heap[left]!) ? right : left
-      const c = heap[child]!
-      if (!before(c, e)) break
-      heap[i] = c
-      c.index = i
-      i = child
+      const first = ARITY * i + 1
+      if (first >= n) break
+      // The earliest child.
+      let c = first
+      let ca = ats[first]!
+      let cs = seqs[first]!
+      const end = Math.min(first + ARITY, n)
+      for (let k = first + 1; k < end; k++) {
+        const ka = ats[k]!
+        if (ka < ca || (ka === ca && seqs[k]! < cs)) {
+          c = k
+          ca = ka
+          cs = seqs[k]!
+        }
+      }
+      if (at < ca || (at === ca && seq < cs)) break
+      const child = events[c]!
+      events[i] = child
+      ats[i] = ca
+      seqs[i] = cs
+      child.index = i
+      i = c
     }
-    heap[i] = e
+    events[i] = e
+    ats[i] = at
+    seqs[i] = seq
     e.index = i
   }
 }
