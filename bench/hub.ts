@@ -256,11 +256,15 @@ async function mqtt(): Promise<void> {
   t0 = performance.now()
   const CONNECTING = 1_000 // connections being set up at once
   let nextLink = 0
+  let notConnected = 0
   await Promise.all(
     Array.from({ length: Math.min(CONNECTING, HUBS) }, async () => {
       while (nextLink < HUBS) {
         const j = nextLink++
-        await links[j]!.serve(hubs[j]!)
+        // serve() gives up on a connection after 30 s (mqtt.js goes on retrying it): counted.
+        await links[j]!.serve(hubs[j]!).catch(() => {
+          notConnected++
+        })
       }
     }),
   )
@@ -268,6 +272,16 @@ async function mqtt(): Promise<void> {
   line(
     `\nMQTT (embedded aedes): ${HUBS.toLocaleString('en-GB')} hubs built in ${buildS.toFixed(2)} s, connected (subscribed, 'hi' sent) in ${connectS.toFixed(2)} s`,
   )
+  if (notConnected > 0) {
+    line(
+      `${notConnected.toLocaleString('en-GB')} hubs not connected within 30 s: the round trips are not measured`,
+    )
+    if (HUBS >= 10_000) goal('10 000 hubs connected', false, `${notConnected} not connected within 30 s`)
+    await Promise.all(links.map((l) => l.close()))
+    await head.close()
+    await broker.close()
+    return
+  }
   if (HUBS >= 10_000) goal('10 000 hubs connected', connectS <= 10, `${connectS.toFixed(2)} s ≤ 10 s`)
   await new Promise((r) => setTimeout(r, 500)) // let the 8.11 alerts drain
 
