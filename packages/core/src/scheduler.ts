@@ -6,7 +6,7 @@
  * itself again.
  *
  * Order is deterministic: by time, then by the order the events were scheduled (a sequence
- * number), so the same inputs give the same run. The queue is a 4-ary heap whose entries know
+ * number), so the same inputs give the same run. The queue is a binary heap whose entries know
  * their own position, so cancelling or moving an event is O(log n) and leaves nothing behind.
  *
  * Virtual time: `run({ until })` runs everything due up to `until` as fast as the CPU goes.
@@ -75,9 +75,9 @@ export interface Scheduler {
 class Event implements ScheduledEvent {
   /** Position in the heap; -1 once it has run or been cancelled. */
   index = -1
-  /** Its key while it waits is in the heap's arrays; this copy is what `at` reads. */
   constructor(
     public at: number,
+    public seq: number,
     public fn: EventCallback,
     private readonly owner: HeapScheduler,
   ) {}
@@ -92,20 +92,11 @@ class Event implements ScheduledEvent {
   }
 }
 
-/** Children per node: a 4-ary heap is half as deep as a binary one and its siblings sit together. */
-const ARITY = 4
+/** a runs before b: earlier time, or the same time and scheduled first. */
+const before = (a: Event, b: Event): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
 
-/**
- * The queue: a 4-ary min-heap ordered by (time, sequence number). The keys live in two
- * Float64Arrays beside the array of events, so sifting compares numbers in contiguous memory and
- * touches an event object only to move it (its `index` follows it). Sequence numbers are exact
- * up to 2^53 events.
- */
 class HeapScheduler implements Scheduler {
-  private events: Event[] = []
-  private ats = new Float64Array(64)
-  private seqs = new Float64Array(64)
-  private n = 0
+  private readonly heap: Event[] = []
   private current: number
   private seq = 0
   private running = false
@@ -117,7 +108,7 @@ class HeapScheduler implements Scheduler {
   }
 
   get size(): number {
-    return this.n
+    return this.heap.length
   }
 
   now(): number {
@@ -127,7 +118,7 @@ class HeapScheduler implements Scheduler {
 
   at(t: number, fn: EventCallback): ScheduledEvent {
     this.checkTime(t)
-    const e = new Event(t, fn, this)
+    const e = new Event(t, this.seq++, fn, this)
     this.push(e)
     return e
   }
@@ -140,22 +131,23 @@ class HeapScheduler implements Scheduler {
   reschedule(event: ScheduledEvent, t: number): boolean {
     if (!(event instanceof Event) || !event.belongsTo(this)) return false
     this.checkTime(t)
-    event.at = t
     if (event.index < 0) {
+      event.at = t
+      event.seq = this.seq++
       this.push(event)
       return true
     }
-    const i = event.index
-    const wasFirst = i === 0
-    this.ats[i] = t
-    this.seqs[i] = this.seq++
-    this.down(this.up(i))
+    const wasFirst = event.index === 0
+    event.at = t
+    event.seq = this.seq++
+    this.up(event.index)
+    this.down(event.index)
     if (wasFirst || event.index === 0) this.earliestListener?.()
     return true
   }
 
   next(): number | undefined {
-    return this.n > 0 ? this.ats[0] : undefined
+    return this.heap[0]?.at
   }
 
   setClock(clock: (() => number) | undefined): void {
@@ -174,15 +166,14 @@ class HeapScheduler implements Scheduler {
     let events = 0
     this.running = true
     try {
-      while (this.n > 0) {
-        const at = this.ats[0]!
-        if (at > until) break
+      for (;;) {
+        const first = this.heap[0]
+        if (!first || first.at > until) break
         if (events >= maxEvents) return { events, now: this.current, truncated: true }
-        const first = this.events[0]!
         this.removeAt(0)
-        this.current = at
+        this.current = first.at
         events++
-        first.fn(at)
+        first.fn(first.at)
       }
       if (until !== Number.POSITIVE_INFINITY && until > this.current) this.current = until
     } finally {
@@ -192,7 +183,7 @@ class HeapScheduler implements Scheduler {
   }
 
   remove(e: Event): boolean {
-    if (e.index < 0 || this.events[e.index] !== e) return false
+    if (e.index < 0 || this.heap[e.index] !== e) return false
     const wasFirst = e.index === 0
     this.removeAt(e.index)
     if (wasFirst) this.earliestListener?.()
@@ -206,97 +197,56 @@ class HeapScheduler implements Scheduler {
   }
 
   private push(e: Event): void {
-    const i = this.n++
-    if (i === this.ats.length) this.grow()
-    this.events[i] = e
-    this.ats[i] = e.at
-    this.seqs[i] = this.seq++
-    e.index = i
-    if (this.up(i) === 0) this.earliestListener?.()
+    e.index = this.heap.length
+    this.heap.push(e)
+    this.up(e.index)
+    if (e.index === 0) this.earliestListener?.()
   }
 
-  private grow(): void {
-    const ats = new Float64Array(this.ats.length * 2)
-    const seqs = new Float64Array(this.seqs.length * 2)
-    ats.set(this.ats)
-    seqs.set(this.seqs)
-    this.ats = ats
-    this.seqs = seqs
-  }
-
-  /** Takes out the entry at i: the last entry fills the hole and sifts to its place. */
   private removeAt(i: number): void {
-    const events = this.events
-    const gone = events[i]!
+    const heap = this.heap
+    const gone = heap[i]!
+    const last = heap.pop()!
     gone.index = -1
-    const last = --this.n
-    const moved = events[last]!
-    events[last] = undefined as unknown as Event // no reference kept to what has gone
-    if (i === last) return
-    events[i] = moved
-    moved.index = i
-    this.ats[i] = this.ats[last]!
-    this.seqs[i] = this.seqs[last]!
-    this.down(this.up(i))
+    if (last !== gone) {
+      heap[i] = last
+      last.index = i
+      this.up(i)
+      this.down(last.index)
+    }
   }
 
-  /** Sifts entry i towards the root; returns where it ends. */
-  private up(i: number): number {
-    const { events, ats, seqs } = this
-    const e = events[i]!
-    const at = ats[i]!
-    const seq = seqs[i]!
+  private up(i: number): void {
+    const heap = this.heap
+    const e = heap[i]!
     while (i > 0) {
-      const parent = ((i - 1) / ARITY) | 0
-      const pa = ats[parent]!
-      if (pa < at || (pa === at && seqs[parent]! < seq)) break
-      const p = events[parent]!
-      events[i] = p
-      ats[i] = pa
-      seqs[i] = seqs[parent]!
+      const parent = (i - 1) >> 1
+      const p = heap[parent]!
+      if (!before(e, p)) break
+      heap[i] = p
       p.index = i
       i = parent
     }
-    events[i] = e
-    ats[i] = at
-    seqs[i] = seq
+    heap[i] = e
     e.index = i
-    return i
   }
 
-  /** Sifts entry i towards the leaves. */
   private down(i: number): void {
-    const { events, ats, seqs, n } = this
-    const e = events[i]!
-    const at = ats[i]!
-    const seq = seqs[i]!
+    const heap = this.heap
+    const n = heap.length
+    const e = heap[i]!
     for (;;) {
-      const first = ARITY * i + 1
-      if (first >= n) break
-      // The earliest child.
-      let c = first
-      let ca = ats[first]!
-      let cs = seqs[first]!
-      const end = Math.min(first + ARITY, n)
-      for (let k = first + 1; k < end; k++) {
-        const ka = ats[k]!
-        if (ka < ca || (ka === ca && seqs[k]! < cs)) {
-          c = k
-          ca = ka
-          cs = seqs[k]!
-        }
-      }
-      if (at < ca || (at === ca && seq < cs)) break
-      const child = events[c]!
-      events[i] = child
-      ats[i] = ca
-      seqs[i] = cs
-      child.index = i
-      i = c
+      const left = 2 * i + 1
+      if (left >= n) break
+      const right = left + 1
+      const child = right < n && before(heap[right]!, heap[left]!) ? right : left
+      const c = heap[child]!
+      if (!before(c, e)) break
+      heap[i] = c
+      c.index = i
+      i = child
     }
-    events[i] = e
-    ats[i] = at
-    seqs[i] = seq
+    heap[i] = e
     e.index = i
   }
 }
