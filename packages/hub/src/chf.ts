@@ -99,13 +99,16 @@ export interface NewChfOptions {
   cells: TrustAnchorCells
 }
 
+/** Every new CHF starts from this one (state is replaced, never mutated). */
+const NO_COUNTERS: ChfState['counters'] = Object.freeze({})
+
 export function createChf(o: NewChfOptions): ChfState {
   return {
     eui: o.eui,
     gpfEui: o.gpfEui,
     ka: o.ka,
     cells: o.cells,
-    counters: {},
+    counters: NO_COUNTERS,
     alertCounter: 0n,
     log: EMPTY_LOG,
   }

@@ -52,13 +52,17 @@ export interface GpfState {
   lostRaised: boolean
 }
 
+/** Every new GPF starts from these (state is replaced, never mutated). */
+const NO_COUNTERS: Counters = Object.freeze({})
+const EMPTY_QUEUE: readonly QueuedCommand[] = Object.freeze([])
+
 export function createGpf(o: { eui: Eui64; keys: DeviceKeys }): GpfState {
   return {
     eui: o.eui,
     keys: o.keys,
-    counters: {},
+    counters: NO_COUNTERS,
     alertCounter: 0n,
-    queue: [],
+    queue: EMPTY_QUEUE,
     mirror: undefined,
     missedWakes: 0,
     lostRaised: false,
@@ -166,7 +170,7 @@ export function missedWake(
 
 /** The GSME woke and was heard: it takes the queue, and the mirror is its state now. */
 export function collected(gpf: GpfState): { gpf: GpfState; commands: readonly QueuedCommand[] } {
-  return { gpf: { ...gpf, queue: [], missedWakes: 0, lostRaised: false }, commands: gpf.queue }
+  return { gpf: { ...gpf, queue: EMPTY_QUEUE, missedWakes: 0, lostRaised: false }, commands: gpf.queue }
 }
 
 export function updateMirror(gpf: GpfState, gsme: DeviceState): GpfState {

@@ -97,12 +97,24 @@ interface HanDevice {
   expectedWake?: number
 }
 
+/** Per-hub limits other than the defaults; most hubs share this one empty object. */
+type HubLimits = Pick<HubOptions, 'logCapacity' | 'gsmeQueueLimit'>
+const DEFAULT_LIMITS: HubLimits = Object.freeze({})
+
+/**
+ * An idle hub is most of a fleet's hubs, so it holds little (bench/hub.ts measures it): the
+ * options it needs, not the caller's objects; no device map, drop counts or duplicate memory
+ * until it has something to put in them; CHF and GPF state that starts from shared empties.
+ */
 export class Hub {
   readonly eui: Eui64
   private chf: ChfState
   private gpf: GpfState | undefined
-  private readonly devices = new Map<Eui64, HanDevice>()
-  private readonly o: HubOptions
+  private devices: Map<Eui64, HanDevice> | undefined
+  private readonly scheduler: Scheduler
+  private readonly uplink: (message: Uplink) => void
+  private readonly deviceCas: readonly DeviceCertificateAuthority[]
+  private readonly limits: HubLimits
   private readonly backend: CryptoBackend
   private dropCounts: Partial<Record<DropReason, number>> | undefined
   /**
@@ -112,7 +124,16 @@ export class Hub {
   private recent: { id: number; response?: Uplink; queued?: boolean }[] | undefined
 
   constructor(o: HubOptions) {
-    this.o = o
+    this.scheduler = o.scheduler
+    this.uplink = o.uplink
+    this.deviceCas = o.deviceCas
+    this.limits =
+      o.logCapacity === undefined && o.gsmeQueueLimit === undefined
+        ? DEFAULT_LIMITS
+        : {
+            ...(o.logCapacity !== undefined && { logCapacity: o.logCapacity }),
+            ...(o.gsmeQueueLimit !== undefined && { gsmeQueueLimit: o.gsmeQueueLimit }),
+          }
     this.backend = o.backend ?? defaultBackend
     this.chf = createChf({ ...o.chf, ...(o.gpf && { gpfEui: o.gpf.eui }) })
     this.eui = this.chf.eui
@@ -135,11 +156,11 @@ export class Hub {
 
   /** A device's current state, if it is on this hub's premises. */
   device(eui: Eui64): DeviceState | undefined {
-    return this.devices.get(eui)?.state
+    return this.devices?.get(eui)?.state
   }
 
   isJoined(eui: Eui64): boolean {
-    return this.devices.get(eui)?.joined === true
+    return this.devices?.get(eui)?.joined === true
   }
 
   /** The GSME commands waiting in the GPF. */
@@ -152,7 +173,7 @@ export class Hub {
    * HAN at once (and again whenever a join window opens for it) and runs on the scheduler from now.
    */
   attach(state: DeviceState, o: { certificate?: Uint8Array; joined?: boolean } = {}): void {
-    if (this.devices.has(state.eui)) throw new Error(`device ${state.eui} is already on hub ${this.eui}`)
+    if (this.devices?.has(state.eui)) throw new Error(`device ${state.eui} is already on hub ${this.eui}`)
     const d: HanDevice = {
       state,
       joined: o.joined === true,
@@ -160,8 +181,9 @@ export class Hub {
       certificate: o.certificate,
       wake: undefined,
     }
+    this.devices ??= new Map()
     this.devices.set(state.eui, d)
-    const now = this.o.scheduler.now()
+    const now = this.scheduler.now()
     if (state.type === 'GSME') d.expectedWake = nextWake(state, now)
     this.schedule(d, now)
     if (!d.joined) this.tryJoin(d, now)
@@ -169,14 +191,14 @@ export class Hub {
 
   /** Takes a device away (it stops running). */
   detach(eui: Eui64): void {
-    const d = this.devices.get(eui)
+    const d = this.devices?.get(eui)
     d?.wake?.cancel()
-    this.devices.delete(eui)
+    this.devices?.delete(eui)
   }
 
   /** Out of range, or back: an unreachable device's messages neither reach it nor come from it. */
   setReachable(eui: Eui64, reachable: boolean): void {
-    const d = this.devices.get(eui)
+    const d = this.devices?.get(eui)
     if (d) d.reachable = reachable
   }
 
@@ -190,13 +212,13 @@ export class Hub {
     joined?: boolean
     reason?: string
   } {
-    const now = this.o.scheduler.now()
+    const now = this.scheduler.now()
     if (!isEui(entry.deviceId)) return { accepted: false, reason: `not an EUI-64: ${entry.deviceId}` }
     const r = addDeviceDirect(this.chf, entry, now, this.chfOptions())
     this.chf = r.state
     this.sendAlerts(this.chf.eui, r.alerts)
     if (!r.accepted) return { accepted: false, ...(r.reason && { reason: r.reason }) }
-    const d = this.devices.get(entry.deviceId)
+    const d = this.devices?.get(entry.deviceId)
     if (d?.joined) return { accepted: true, joined: true, ...(r.reason && { reason: r.reason }) }
     if (!d) return { accepted: true, joined: false, reason: 'the device has not tried to join the HAN' }
     const j = this.tryJoin(d, now)
@@ -205,10 +227,10 @@ export class Hub {
 
   /** SR 8.11 remove (CCS02) in-process: the device leaves the log and the HAN. */
   removeDevice(eui: Eui64): { removed: boolean } {
-    const r = removeDeviceDirect(this.chf, eui, this.o.scheduler.now(), this.chfOptions())
+    const r = removeDeviceDirect(this.chf, eui, this.scheduler.now(), this.chfOptions())
     this.chf = r.state
     this.sendAlerts(this.chf.eui, r.alerts)
-    const d = this.devices.get(eui)
+    const d = this.devices?.get(eui)
     if (r.removed && d) d.joined = false
     return { removed: r.removed }
   }
@@ -220,7 +242,7 @@ export class Hub {
     const earlier = id === undefined ? undefined : this.recent?.find((r) => r.id === id)
     if (earlier) {
       this.drop('duplicate', `WAN message ${id} again`)
-      if (earlier.response) this.o.uplink(earlier.response)
+      if (earlier.response) this.uplink(earlier.response)
       return earlier.queued && !earlier.response
         ? { kind: 'queued' }
         : { kind: 'dropped', reason: 'duplicate' }
@@ -229,18 +251,18 @@ export class Hub {
     const decoded = tryDecodeFrame(bytes)
     if (!decoded.ok) return this.drop('malformed', decoded.error.message)
     const s = decoded.value.signing
-    const now = this.o.scheduler.now()
+    const now = this.scheduler.now()
     try {
       if (s.recipient === this.chf.eui) return this.toChf(bytes, now, id)
       if (this.gpf && s.recipient === this.gpf.eui) return this.toGpf(bytes, s.messageCode, id)
-      const d = this.devices.get(s.recipient)
+      const d = this.devices?.get(s.recipient)
       if (!d) return this.drop('unknown-recipient', s.recipient)
       if (!d.joined || !findEntry(this.chf.log, s.recipient)) return this.drop('not-joined', s.recipient)
       if (d.state.type === 'GSME' && this.gpf) {
         const r = enqueue(
           this.gpf,
           { bytes, queuedAt: now, id },
-          this.o.gsmeQueueLimit ?? GPF_DEFAULTS.queueLimit,
+          this.limits.gsmeQueueLimit ?? GPF_DEFAULTS.queueLimit,
         )
         this.gpf = r.gpf
         if (!r.queued) return this.drop('queue-full', s.recipient)
@@ -268,11 +290,11 @@ export class Hub {
       })
     this.sendAlerts(this.chf.eui, r.alerts)
     if (r.removed) {
-      const d = this.devices.get(r.removed)
+      const d = this.devices?.get(r.removed)
       if (d) d.joined = false
     }
     if (r.joinWindowFor) {
-      const d = this.devices.get(r.joinWindowFor)
+      const d = this.devices?.get(r.joinWindowFor)
       if (d && !d.joined) this.tryJoin(d, now)
     }
     return { kind: r.outcome, ...(r.reason && { reason: r.reason }) }
@@ -305,7 +327,7 @@ export class Hub {
         bytes: o.response,
         ...(id !== undefined && { re: id }),
       })
-    for (const a of o.alerts) if (a.frame) this.o.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+    for (const a of o.alerts) if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
     this.schedule(d, o.wakeAt)
     return { kind: o.outcome ?? 'rejected', ...(o.reason && { reason: String(o.reason) }) }
   }
@@ -316,7 +338,7 @@ export class Hub {
     d.state = r.state
     if (d.reachable)
       for (const a of r.outputs.alerts)
-        if (a.frame) this.o.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+        if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
     let next = r.outputs.wakeAt
     if (d.state.type === 'GSME' && d.expectedWake !== undefined && now >= d.expectedWake) {
       this.radioWake(d, now)
@@ -350,7 +372,7 @@ export class Hub {
           ...(cmd.id !== undefined && { re: cmd.id }),
         })
       for (const a of r.outputs.alerts)
-        if (a.frame) this.o.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+        if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
     }
     this.gpf = updateMirror(this.gpf, d.state)
   }
@@ -359,7 +381,7 @@ export class Hub {
     const entry = findEntry(this.chf.log, d.state.eui)
     if (!entry) return { joined: false, reason: 'not in the CHF Device Log' }
     const ownKa = d.state.keys.ka && privateKeyOf(d.state.keys.ka, this.backend).publicKey.point
-    const certificate = checkJoiningCertificate(d.certificate, d.state.eui, this.o.deviceCas, ownKa)
+    const certificate = checkJoiningCertificate(d.certificate, d.state.eui, this.deviceCas, ownKa)
     const r = joinDevice(
       this.chf,
       d.state.eui,
@@ -384,19 +406,19 @@ export class Hub {
       d.wake?.cancel()
       return
     }
-    const t = Math.max(at, this.o.scheduler.now())
-    if (d.wake) this.o.scheduler.reschedule(d.wake, t)
-    else d.wake = this.o.scheduler.at(t, (now) => this.wake(d, now))
+    const t = Math.max(at, this.scheduler.now())
+    if (d.wake) this.scheduler.reschedule(d.wake, t)
+    else d.wake = this.scheduler.at(t, (now) => this.wake(d, now))
   }
 
   private respond(u: Uplink): void {
     const entry = u.re === undefined ? undefined : this.recent?.find((x) => x.id === u.re)
     if (entry) entry.response = u
-    this.o.uplink(u)
+    this.uplink(u)
   }
 
   private sendAlerts(from: Eui64, alerts: readonly RaisedAlert[]): void {
-    for (const a of alerts) if (a.frame) this.o.uplink({ kind: 'alert', from, bytes: a.frame })
+    for (const a of alerts) if (a.frame) this.uplink({ kind: 'alert', from, bytes: a.frame })
   }
 
   /** Keeps the last 32 ids (bounded: enough for a burst of resends, small for an idle hub: none until used). */
@@ -415,7 +437,7 @@ export class Hub {
   private chfOptions() {
     return {
       backend: this.backend,
-      ...(this.o.logCapacity !== undefined && { capacity: this.o.logCapacity }),
+      ...(this.limits.logCapacity !== undefined && { capacity: this.limits.logCapacity }),
     }
   }
 }

@@ -47,6 +47,10 @@ export const upTopic = (prefix: string, chf: Eui64) => `${prefix}/chf/${chf}/up`
 /** Where the head end says 'hi' to every hub. */
 export const helloTopic = (prefix: string) => `${prefix}/hello`
 
+/** The bytes as a Buffer for mqtt.js, without a copy (cbor-x hands out Buffers already). */
+const asBuffer = (b: Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+
 const QOS1 = { qos: 1 } as const
 const QOS0 = { qos: 0 } as const
 
@@ -140,7 +144,7 @@ export class MqttHubLink {
         client
           .subscribeAsync([downTopic(this.prefix, this.eui), helloTopic(this.prefix)], QOS1)
           .then(() => {
-            client.publish(upTopic(this.prefix, this.eui), Buffer.from(encodeEnvelope({ t: 'hi' })), QOS1)
+            client.publish(upTopic(this.prefix, this.eui), asBuffer(encodeEnvelope({ t: 'hi' })), QOS1)
             this.resendOutbox()
             resolve()
           })
@@ -154,7 +158,7 @@ export class MqttHubLink {
   private resendOutbox(): void {
     for (const [, bytes] of this.outbox) {
       this.resent++
-      this.client?.publish(upTopic(this.prefix, this.eui), Buffer.from(bytes), QOS1)
+      this.client?.publish(upTopic(this.prefix, this.eui), asBuffer(bytes), QOS1)
     }
   }
 
@@ -170,12 +174,12 @@ export class MqttHubLink {
       this.count('outbox-full')
     }
     this.outbox.set(id, bytes)
-    this.client?.publish(upTopic(this.prefix, this.eui), Buffer.from(bytes), QOS1)
+    this.client?.publish(upTopic(this.prefix, this.eui), asBuffer(bytes), QOS1)
   }
 
   private ack(re: number, wait: boolean): void {
     const env: Envelope = wait ? { t: 'ack', re, w: true } : { t: 'ack', re }
-    this.client?.publish(upTopic(this.prefix, this.eui), Buffer.from(encodeEnvelope(env)), QOS0)
+    this.client?.publish(upTopic(this.prefix, this.eui), asBuffer(encodeEnvelope(env)), QOS0)
   }
 
   private count(reason: LinkDropReason | 'outbox-full'): void {
@@ -195,7 +199,9 @@ export class MqttHubLink {
         // The hub answers a repeated id with its earlier response and runs nothing twice.
         this.respondedTo = undefined
         const delivery = hub.receive(e.g, e.id)
-        this.ack(e.id, delivery.kind === 'queued' || this.respondedTo === e.id)
+        // A response sent at once acknowledges the command itself; otherwise an ack says whether
+        // one will follow (queued for a GSME) or not (dropped, refused, nothing to say).
+        if (this.respondedTo !== e.id) this.ack(e.id, delivery.kind === 'queued')
         return
       }
       case 'log': {
@@ -234,7 +240,7 @@ export class MqttHubLink {
 interface PendingCommand {
   hub: Eui64
   bytes: Uint8Array
-  /** The hub said it has it: no need to send it again. */
+  /** The hub said it has it (its ack, or the response): no need to send it again. */
   received: boolean
   finish: (response: Uint8Array | undefined) => void
   timer: ScheduledEvent | undefined
@@ -243,11 +249,21 @@ interface PendingCommand {
 /**
  * The DCC's end: one connection subscribed to every hub's up topic. Commands wait for their
  * response up to `responseTimeoutMs` of scheduler time.
+ *
+ * Commands to one hub reach it in the order they were sent: a device refuses a command whose
+ * originator counter is not above the last it took from that party (GBCS anti-replay), so one
+ * overtaken by a later one would be refused. A resend after a broker restart, or mqtt.js
+ * replaying its own store on reconnect, could let a later command overtake an earlier one that
+ * the dead broker had accepted and lost. So each hub has at most one command on the wire that
+ * it has not acknowledged; the next goes when the hub acknowledges (or answers) it.
  */
 export class MqttHeadEnd implements HeadEnd {
   private client: MqttClient | undefined
   private nextId = freshIdBase()
   private readonly pending = new Map<number, PendingCommand>()
+  private closing = false
+  /** Per hub: the id of its command on the wire that it has not acknowledged, and those waiting behind it. */
+  private readonly lanes = new Map<Eui64, { onWire: number | undefined; waiting: number[] }>()
   private readonly logPending = new Map<
     number,
     { hub: Eui64; bytes: Uint8Array; resolve: (r: HanDeviceLogResult) => void }
@@ -275,7 +291,7 @@ export class MqttHeadEnd implements HeadEnd {
         client
           .subscribeAsync(`${this.prefix}/chf/+/up`, QOS1)
           .then(() => {
-            client.publish(helloTopic(this.prefix), Buffer.from(encodeEnvelope({ t: 'hi' })), QOS1)
+            client.publish(helloTopic(this.prefix), asBuffer(encodeEnvelope({ t: 'hi' })), QOS1)
             this.resendTo(undefined)
             resolve()
           })
@@ -290,14 +306,17 @@ export class MqttHeadEnd implements HeadEnd {
   private resendTo(hub: Eui64 | undefined): void {
     const client = this.client
     if (!client) return
-    for (const p of this.pending.values())
-      if (!p.received && (hub === undefined || p.hub === hub)) {
+    for (const [h, lane] of this.lanes) {
+      if (hub !== undefined && h !== hub) continue
+      const p = lane.onWire === undefined ? undefined : this.pending.get(lane.onWire)
+      if (p && !p.received) {
         this.resent++
-        client.publish(downTopic(this.prefix, p.hub), Buffer.from(p.bytes), QOS1)
+        client.publish(downTopic(this.prefix, h), asBuffer(p.bytes), QOS1)
       }
+    }
     for (const p of this.logPending.values())
       if (hub === undefined || p.hub === hub)
-        client.publish(downTopic(this.prefix, p.hub), Buffer.from(p.bytes), QOS1)
+        client.publish(downTopic(this.prefix, p.hub), asBuffer(p.bytes), QOS1)
   }
 
   /** Commands sent and not yet answered. */
@@ -315,8 +334,9 @@ export class MqttHeadEnd implements HeadEnd {
         received: false,
         timer: undefined,
         finish: (response) => {
-          this.pending.delete(id)
+          if (!this.pending.delete(id)) return
           p.timer?.cancel()
+          this.release(commsHub, id)
           resolve(response)
         },
       }
@@ -324,8 +344,33 @@ export class MqttHeadEnd implements HeadEnd {
       p.timer = this.scheduler.after(this.o.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS, () =>
         p.finish(undefined),
       )
-      this.client?.publish(downTopic(this.prefix, commsHub), Buffer.from(bytes), QOS1)
+      let lane = this.lanes.get(commsHub)
+      if (!lane) {
+        lane = { onWire: undefined, waiting: [] }
+        this.lanes.set(commsHub, lane)
+      }
+      if (lane.onWire === undefined) this.put(commsHub, lane, id, p)
+      else lane.waiting.push(id)
     })
+  }
+
+  private put(hub: Eui64, lane: { onWire: number | undefined }, id: number, p: PendingCommand): void {
+    lane.onWire = id
+    if (!this.closing) this.client?.publish(downTopic(this.prefix, hub), asBuffer(p.bytes), QOS1)
+  }
+
+  /** Command `id` to `hub` was acknowledged or is finished: the next waiting for that hub goes. */
+  private release(hub: Eui64, id: number): void {
+    const lane = this.lanes.get(hub)
+    if (!lane || lane.onWire !== id) return
+    lane.onWire = undefined
+    for (let next = lane.waiting.shift(); next !== undefined; next = lane.waiting.shift()) {
+      const p = this.pending.get(next)
+      if (!p) continue // timed out while it waited
+      this.put(hub, lane, next, p)
+      return
+    }
+    this.lanes.delete(hub)
   }
 
   addDevice(commsHub: Eui64, entry: HanDeviceLogRequest): Promise<HanDeviceLogResult> {
@@ -340,7 +385,7 @@ export class MqttHeadEnd implements HeadEnd {
     })
     return new Promise((resolve) => {
       this.logPending.set(id, { hub: commsHub, bytes, resolve })
-      this.client?.publish(downTopic(this.prefix, commsHub), Buffer.from(bytes), QOS1)
+      this.client?.publish(downTopic(this.prefix, commsHub), asBuffer(bytes), QOS1)
     })
   }
 
@@ -349,6 +394,7 @@ export class MqttHeadEnd implements HeadEnd {
   }
 
   async close(): Promise<void> {
+    this.closing = true
     for (const p of [...this.pending.values()]) p.finish(undefined)
     await this.client?.endAsync(true)
   }
@@ -388,6 +434,7 @@ export class MqttHeadEnd implements HeadEnd {
       p.received = true
       // Nothing will follow (dropped, refused, no response): the answer is 'none'.
       if (!e.w) p.finish(undefined)
+      else this.release(p.hub, e.re)
       return
     }
     if (e.t === 'hi') {
@@ -398,11 +445,7 @@ export class MqttHeadEnd implements HeadEnd {
       this.count('unexpected-kind')
       return
     }
-    this.client?.publish(
-      downTopic(this.prefix, hub),
-      Buffer.from(encodeEnvelope({ t: 'ack', re: e.id })),
-      QOS0,
-    )
+    this.client?.publish(downTopic(this.prefix, hub), asBuffer(encodeEnvelope({ t: 'ack', re: e.id })), QOS0)
     if (!this.fresh(hub, e.id)) return
     if (e.t === 'rsp') this.pending.get(e.re)?.finish(e.g)
     else if (e.t === 'lgr') {

@@ -16,9 +16,9 @@ import {
   T0,
 } from '../testing.ts'
 import { aedesBroker, mosquittoBroker, mosquittoPath, type TestBroker } from './brokers.test-support.ts'
-import { encodeEnvelope, MAX_ENVELOPE_BYTES } from './envelope.ts'
+import { decodeEnvelope, type Envelope, encodeEnvelope, MAX_ENVELOPE_BYTES } from './envelope.ts'
 import { createInProcessWan } from './in-process.ts'
-import { downTopic, MqttHeadEnd, MqttHubLink } from './mqtt.ts'
+import { downTopic, MqttHeadEnd, MqttHubLink, upTopic } from './mqtt.ts'
 
 const CODE = new Uint8Array(16).fill(0x30)
 const MIN = 60_000
@@ -201,6 +201,41 @@ for (const [name, start] of brokers)
         command(READ_SUPPLY.code, READ_SUPPLY.view, h.device(euis(0).esme)!, { counter: 2n, sign: false }),
       )
       expect(r).toBeDefined()
+    })
+
+    it('keeps one unacknowledged command per hub on the wire, so none overtakes another (GBCS anti-replay)', async () => {
+      // A hub of its own, played by a raw client: the commands the head end puts on its down topic.
+      const chf = euis(7).chf
+      const raw = await mqtt.connectAsync(broker.url, { clientId: `lane-${prefix}` })
+      const cmds: Extract<Envelope, { t: 'cmd' }>[] = []
+      raw.on('message', (_t, payload) => {
+        const d = decodeEnvelope(payload)
+        if (d.ok && d.envelope.t === 'cmd') cmds.push(d.envelope)
+      })
+      await raw.subscribeAsync(downTopic(prefix, chf), { qos: 1 })
+      const up = (e: Envelope) =>
+        raw.publishAsync(upTopic(prefix, chf), Buffer.from(encodeEnvelope(e)), { qos: 1 })
+      const answers = [1, 2, 3].map((n) => head.send(chf, new Uint8Array([n])))
+      await until(() => cmds.length >= 1)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(cmds.map((e) => e.g[0])).toEqual([1]) // the others wait behind it
+      // 'ack' with w (a response follows): the next command goes.
+      await up({ t: 'ack', re: cmds[0]!.id, w: true })
+      await until(() => cmds.length >= 2)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(cmds.map((e) => e.g[0])).toEqual([1, 2])
+      // The response answers the first; a plain ack (nothing follows) answers the second 'none'.
+      await up({ t: 'rsp', id: 1, re: cmds[0]!.id, f: chf, g: new Uint8Array([9]) })
+      expect(await answers[0]).toEqual(new Uint8Array([9]))
+      await up({ t: 'ack', re: cmds[1]!.id })
+      expect(await answers[1]).toBeUndefined()
+      await until(() => cmds.length >= 3)
+      expect(cmds.map((e) => e.g[0])).toEqual([1, 2, 3])
+      // A response without an ack before it acknowledges the command too.
+      await up({ t: 'rsp', id: 2, re: cmds[2]!.id, f: chf, g: new Uint8Array([8]) })
+      expect(await answers[2]).toEqual(new Uint8Array([8]))
+      expect(head.outstanding).toBe(0)
+      await raw.endAsync()
     })
 
     it('loses no acknowledged command when the broker restarts mid-run, and runs none twice', async () => {
