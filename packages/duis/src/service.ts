@@ -294,7 +294,7 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
     }
     const xml = await respond(
       { requestId, code, at },
-      message(result.schedule ? { dspScheduleId: result.schedule.scheduleId } : {}),
+      message(result.schedule ? { dspScheduleId: dspScheduleIdOf(result.schedule.scheduleId) } : {}),
     )
     return { status: 200, xml, code }
   }
@@ -377,6 +377,11 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
     },
     collectAlerts,
   }
+}
+
+/** DUIS's DSPScheduleID (an xs:nonNegativeInteger) of the pipeline's schedule id ('DS000001' → '1'). */
+function dspScheduleIdOf(scheduleId: string): string {
+  return String(Number.parseInt(scheduleId.replace(/^DS/, ''), 10))
 }
 
 /** A RequestID in DUIS form (dashed EUIs), from the SAT's normal form. */
