@@ -303,7 +303,12 @@ describe('the DUIS interface', () => {
     expect(again.code).toBe('E12')
     expect(e.sent).toHaveLength(1)
     // The pipeline's own records of it: the request, then its refusal.
-    expect(e.sat.query({}).slice(before).map((r) => r.kind)).toEqual(['request', 'decision'])
+    expect(
+      e.sat
+        .query({})
+        .slice(before)
+        .map((r) => r.kind),
+    ).toEqual(['request', 'decision'])
     expect(e.sat.query({}).at(-1)).toMatchObject({
       kind: 'decision',
       code: 'E12',
