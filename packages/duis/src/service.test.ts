@@ -95,6 +95,47 @@ describe('the DUIS interface', () => {
     })
   })
 
+  it('carries SR 5.1, 5.2 and 5.3 bodies to the pipeline: a schedule created, read and deleted by its DSPScheduleID', async () => {
+    const e = testEstate()
+    const nonDevice = (counter: number, srv: string, body: string, children: [string, string][]) =>
+      signedRequest({ counter, commandVariant: 8, serviceReference: srv, srv, body, children })
+    const doc = async (answer: Promise<{ xml: string; reason?: string }>) => {
+      const { xml, reason } = await answer
+      const read = readDuisXml(enc(xml))
+      if (!read.ok) throw new Error(`${reason ?? ''} ${read.error.reason}`)
+      const field = (name: string) =>
+        read.value.document.getElementsByTagNameNS(SR_NAMESPACE, name)[0]?.textContent ?? undefined
+      return { code: field('ResponseCode'), scheduleId: field('DSPScheduleID') }
+    }
+    const created = await doc(
+      e.duis.handle(
+        'D',
+        await nonDevice(4001, '5.1', 'CreateSchedule', [
+          ['ScheduleFrequency', 'Daily'],
+          ['ScheduleStartDate', '2026-01-06'],
+          ['DSPScheduledServiceReference', '4.16'],
+          ['DSPScheduledServiceReferenceVariant', '4.16'],
+          ['DeviceID', '00-DB-12-00-00-00-00-01'],
+          ['DSPReadActivePowerImport', ''],
+        ]),
+      ),
+    )
+    // DSPScheduleID is the schema's integer, not the pipeline's 'DS000001'.
+    expect(created).toEqual({ code: 'I0', scheduleId: '1' })
+    const readBack = await doc(
+      e.duis.handle('D', await nonDevice(4002, '5.2', 'ReadSchedule', [['DSPScheduleID', '1']])),
+    )
+    expect(readBack.code).toBe('I0')
+    const deleted = await doc(
+      e.duis.handle('D', await nonDevice(4003, '5.3', 'DeleteSchedule', [['DSPScheduleID', '1']])),
+    )
+    expect(deleted.code).toBe('I0')
+    const again = await doc(
+      e.duis.handle('D', await nonDevice(4004, '5.3', 'DeleteSchedule', [['DSPScheduleID', '1']])),
+    )
+    expect(again.code).toBe('E050301')
+  })
+
   it('refuses Command Variants for local delivery with E17', async () => {
     const e = testEstate()
     const sync = await response(
