@@ -45,6 +45,7 @@ export function duisResponseCode(code: string): string {
 /** Why this layer refused a message before the pipeline saw it. */
 export type RefusalStep =
   | 'too-large'
+  | 'not-xml'
   | 'not-utf8'
   | 'doctype'
   | 'not-well-formed'
@@ -69,6 +70,7 @@ export type RefusalStep =
  */
 export const REFUSAL_CODES: Readonly<Record<RefusalStep, string>> = {
   'too-large': 'E1',
+  'not-xml': 'E1',
   'not-utf8': 'E1',
   doctype: 'E1',
   'not-well-formed': 'E1',

@@ -6,7 +6,7 @@
  * so one port serves both) in an encapsulated plugin: the XML body parser applies to these routes
  * only.
  */
-import fastify, { type FastifyInstance } from 'fastify'
+import fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { type DuisService, SERVICE_PATHS } from './request.ts'
 import type { DuisInterface } from './service.ts'
 import { DEFAULT_MAX_XML_BYTES } from './xml.ts'
@@ -20,6 +20,10 @@ export interface DuisHttpOptions {
   bodyLimit?: number
 }
 
+/** fastify's client errors for a body it did not read (413 over the limit; 415, 400 …), as the refusal they are. */
+const unreadStep = (status: number | undefined): 'too-large' | 'not-xml' | undefined =>
+  status === 413 ? 'too-large' : status !== undefined && status >= 400 && status < 500 ? 'not-xml' : undefined
+
 /** Adds the three DUIS routes to `app`. */
 export function registerDuisRoutes(
   app: FastifyInstance,
@@ -27,7 +31,26 @@ export function registerDuisRoutes(
   options: DuisHttpOptions = {},
 ): void {
   const bodyLimit = options.bodyLimit ?? 4 * DEFAULT_MAX_XML_BYTES
+  const serviceAt = new Map(Object.entries(SERVICE_PATHS).map(([s, p]) => [p, s as DuisService]))
   app.register(async (scope) => {
+    // A body fastify refuses before the route sees it (over bodyLimit: 413; not an XML media
+    // type: 415; any other client error fastify raises) is still a DUIS message refused: it gets
+    // its SAT record, and the client fastify's status.
+    scope.setErrorHandler(async (error: FastifyError, request, reply) => {
+      const service = serviceAt.get(request.routeOptions.url ?? '')
+      const step = unreadStep(error.statusCode)
+      if (!service || !step) return reply.status(500).type('text/plain; charset=utf-8').send('internal error')
+      const length = Number(request.headers['content-length'])
+      try {
+        duis.refuseUnread(service, step, error.message, Number.isSafeInteger(length) ? length : undefined)
+      } catch {
+        return reply.status(500).type('text/plain; charset=utf-8').send('the refusal could not be recorded')
+      }
+      return reply
+        .status(error.statusCode ?? 400)
+        .type('text/plain; charset=utf-8')
+        .send(error.message.slice(0, 300))
+    })
     scope.addContentTypeParser(
       ['application/xml', 'text/xml'],
       { parseAs: 'buffer', bodyLimit },
@@ -35,7 +58,14 @@ export function registerDuisRoutes(
     )
     for (const [service, path] of Object.entries(SERVICE_PATHS) as [DuisService, string][]) {
       scope.post<{ Body: Buffer }>(path, { bodyLimit }, async (request, reply) => {
-        const body = Buffer.isBuffer(request.body) ? new Uint8Array(request.body) : new Uint8Array(0)
+        // A body another parser of the server took (JSON, say) is not XML: refused unread.
+        if (request.body !== undefined && !Buffer.isBuffer(request.body)) {
+          const length = Number(request.headers['content-length'])
+          const why = `${request.headers['content-type']} is not an XML media type`
+          duis.refuseUnread(service, 'not-xml', why, Number.isSafeInteger(length) ? length : undefined)
+          return reply.status(415).type('text/plain; charset=utf-8').send(why.slice(0, 300))
+        }
+        const body = request.body ? new Uint8Array(request.body) : new Uint8Array(0)
         const answer = await duis.handle(service, body)
         if (answer.status !== 200)
           return reply

@@ -138,8 +138,8 @@ const defined = (o: { [name: string]: Json | undefined }): Params =>
 /**
  * The body as the pipeline's parameters, for the SRVs whose GBCS the DCC builds. The bodies of
  * 2.5, 4.1.1, 4.3 and 7.1–7.4 carry nothing the commands use; 6.11's and 8.1.1's CurrentDateTime
- * and TolerancePeriod are not used either (the DCC's clock sets the validity interval). Other
- * SRVs get no parameters (the pipeline answers them as it does over JSON).
+ * and TolerancePeriod are not used either (the DCC's clock sets the validity interval). 5.1–5.3
+ * get their schedule elements. Other SRVs get no parameters (the pipeline answers them as it does over JSON).
  */
 export function parametersOf(request: DuisRequestXml): Params {
   const b = request.body
@@ -171,6 +171,22 @@ export function parametersOf(request: DuisRequestXml): Params {
         executionDateTime,
       })
     }
+    case '5.1':
+      // DUIS CreateSchedule's elements, as the pipeline reads them (lower camel case). The
+      // scheduled SRV's own element (e.g. DSPReadActivePowerImport, an empty DSPReadData) carries
+      // nothing for the SRVs the DCC builds.
+      return defined({
+        scheduleFrequency: text(child(b, 'ScheduleFrequency')),
+        scheduleStartDate: text(child(b, 'ScheduleStartDate')),
+        scheduleEndDate: text(child(b, 'ScheduleEndDate')),
+        scheduleExecutionStartTime: text(child(b, 'ScheduleExecutionStartTime')),
+        dspScheduledServiceReference: text(child(b, 'DSPScheduledServiceReference')),
+        dspScheduledServiceReferenceVariant: text(child(b, 'DSPScheduledServiceReferenceVariant')),
+      })
+    case '5.2':
+    case '5.3':
+      // ReadSchedule / DeleteSchedule: a DSPScheduleID (or a DeviceID: then none, all of the device's).
+      return defined({ dspScheduleId: int(text(child(b, 'DSPScheduleID'))) })
     default:
       return defined({ executionDateTime })
   }

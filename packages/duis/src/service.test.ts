@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { decodeFrame, encodeSignedFrame } from '@smetsim/gbcs'
 import type { Element as XmlDomElement } from '@xmldom/xmldom'
 import { describe, expect, it } from 'vitest'
 import { isDuisResponseCode } from './codes.ts'
@@ -9,7 +10,10 @@ import {
   A,
   armSupply,
   B,
+  backend,
   dccCertificate,
+  PARTIES,
+  privateRef,
   readSupplyStatus,
   requestDocument,
   signedRequest,
@@ -89,6 +93,47 @@ describe('the DUIS interface', () => {
       step: 'duis-wrong-service',
       authenticated: true,
     })
+  })
+
+  it('carries SR 5.1, 5.2 and 5.3 bodies to the pipeline: a schedule created, read and deleted by its DSPScheduleID', async () => {
+    const e = testEstate()
+    const nonDevice = (counter: number, srv: string, body: string, children: [string, string][]) =>
+      signedRequest({ counter, commandVariant: 8, serviceReference: srv, srv, body, children })
+    const doc = async (answer: Promise<{ xml: string; reason?: string }>) => {
+      const { xml, reason } = await answer
+      const read = readDuisXml(enc(xml))
+      if (!read.ok) throw new Error(`${reason ?? ''} ${read.error.reason}`)
+      const field = (name: string) =>
+        read.value.document.getElementsByTagNameNS(SR_NAMESPACE, name)[0]?.textContent ?? undefined
+      return { code: field('ResponseCode'), scheduleId: field('DSPScheduleID') }
+    }
+    const created = await doc(
+      e.duis.handle(
+        'D',
+        await nonDevice(4001, '5.1', 'CreateSchedule', [
+          ['ScheduleFrequency', 'Daily'],
+          ['ScheduleStartDate', '2026-01-06'],
+          ['DSPScheduledServiceReference', '4.16'],
+          ['DSPScheduledServiceReferenceVariant', '4.16'],
+          ['DeviceID', '00-DB-12-00-00-00-00-01'],
+          ['DSPReadActivePowerImport', ''],
+        ]),
+      ),
+    )
+    // DSPScheduleID is the schema's integer, not the pipeline's 'DS000001'.
+    expect(created).toEqual({ code: 'I0', scheduleId: '1' })
+    const readBack = await doc(
+      e.duis.handle('D', await nonDevice(4002, '5.2', 'ReadSchedule', [['DSPScheduleID', '1']])),
+    )
+    expect(readBack.code).toBe('I0')
+    const deleted = await doc(
+      e.duis.handle('D', await nonDevice(4003, '5.3', 'DeleteSchedule', [['DSPScheduleID', '1']])),
+    )
+    expect(deleted.code).toBe('I0')
+    const again = await doc(
+      e.duis.handle('D', await nonDevice(4004, '5.3', 'DeleteSchedule', [['DSPScheduleID', '1']])),
+    )
+    expect(again.code).toBe('E050301')
   })
 
   it('refuses Command Variants for local delivery with E17', async () => {
@@ -210,6 +255,48 @@ describe('the DUIS interface', () => {
       expect(String((record.detail as { step: string }).step)).toMatch(/duis-(too-deep|not-well-formed)/)
     })
 
+    it('100 000-deep nesting (under a body limit raised to let it in): refused by the parser, no stack overflow', async () => {
+      const depth = 100_000
+      const deep = `<sr:Request xmlns:sr="${SR_NAMESPACE}">${'<a>'.repeat(depth)}${'</a>'.repeat(depth)}</sr:Request>`
+      const { answer, record } = await refused(enc(deep), testEstate({ maxBytes: 1024 * 1024 }))
+      expect(answer.status).toBe(400)
+      expect(String((record.detail as { step: string }).step)).toMatch(/duis-(too-deep|not-well-formed)/)
+    })
+
+    it('100 000-deep nesting at the default body limit: refused for its size before any parser', async () => {
+      const deep = `<sr:Request xmlns:sr="${SR_NAMESPACE}">${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}</sr:Request>`
+      const { record } = await refused(enc(deep))
+      expect(record.detail).toMatchObject({ step: 'duis-too-large' })
+    })
+
+    it('an entity reference without a DOCTYPE is not well-formed: nothing is expanded', async () => {
+      const signed = new TextDecoder().decode(await signedRequest(readSupplyStatus(15)))
+      const { answer, record } = await refused(
+        enc(signed.replace(':15</sr:RequestID>', ':15&xxe;</sr:RequestID>')),
+      )
+      expect(answer.status).toBe(400)
+      expect(record.detail).toMatchObject({ step: 'duis-not-well-formed' })
+    })
+
+    it('an XInclude of a local file is not followed: the request is XSD-invalid and the file is never read', async () => {
+      const secret = join(tmpdir(), 'smetsim-duis-xinclude-secret.txt')
+      writeFileSync(secret, 'SECRET-XINCLUDE')
+      try {
+        const signed = new TextDecoder().decode(await signedRequest(readSupplyStatus(16)))
+        const xi = signed.replace(
+          '<sr:ReadSupplyStatus/>',
+          `<sr:ReadSupplyStatus><xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://${secret}" parse="text"/></sr:ReadSupplyStatus>`,
+        )
+        const { answer, record } = await refused(enc(xi))
+        expect((await response(answer.xml)).code).toBe('E1')
+        expect(record.detail).toMatchObject({ step: 'duis-xsd-invalid' })
+        expect(JSON.stringify(record)).not.toContain('SECRET-XINCLUDE')
+        expect(answer.xml).not.toContain('SECRET-XINCLUDE')
+      } finally {
+        rmSync(secret, { force: true })
+      }
+    })
+
     it('billion laughs: a DOCTYPE with nested entities is refused before any parser expands them', async () => {
       const lol = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from(
         { length: 9 },
@@ -228,6 +315,48 @@ describe('the DUIS interface', () => {
       expect(JSON.stringify(record)).not.toContain('SECRET')
       expect(record.detail).toMatchObject({ step: 'duis-doctype' })
     })
+  })
+
+  it('a replayed Signed Pre-Command (the same CV5 twice): executed once, the second refused and recorded', async () => {
+    const e = testEstate()
+    const transform = await e.duis.handle('T', await signedRequest(armSupply(3001)))
+    const read = readDuisXml(enc(transform.xml))
+    if (!read.ok) throw new Error(read.error.reason)
+    const pre = read.value.document.getElementsByTagNameNS(SR_NAMESPACE, 'PreCommand')[0]
+    const payload = pre?.getElementsByTagNameNS(SR_NAMESPACE, 'GBCSPayload')[0]?.textContent
+    expect(payload).toBeTruthy()
+    // Supplier A signs the Pre-Command with its digital signing key, as its own system would.
+    const gbcs = encodeSignedFrame(
+      decodeFrame(Buffer.from(payload!, 'base64')).signing,
+      privateRef(PARTIES.supplierA.ds),
+      backend,
+    )
+    const cv5 = await signedRequest({
+      ...armSupply(3001, 5),
+      body: 'SignedPreCommand',
+      children: [['GBCSPayload', Buffer.from(gbcs).toString('base64')]],
+    })
+    expect((await response((await e.duis.handle('S', cv5)).xml)).code).toBe('I99')
+    expect(e.sent).toHaveLength(1)
+    const before = e.sat.query({}).length
+    const again = await response((await e.duis.handle('S', cv5)).xml)
+    // The pipeline's answer: E12, no Pre-Command awaits a signature for that RequestID any more.
+    expect(again.code).toBe('E12')
+    expect(e.sent).toHaveLength(1)
+    // The pipeline's own records of it: the request, then its refusal.
+    expect(
+      e.sat
+        .query({})
+        .slice(before)
+        .map((r) => r.kind),
+    ).toEqual(['request', 'decision'])
+    expect(e.sat.query({}).at(-1)).toMatchObject({
+      kind: 'decision',
+      code: 'E12',
+      requestId: '90B3D51F30010000:00DB120000000001:3001',
+      detail: { commandVariant: 5, step: 'preCommand' },
+    })
+    expect(e.sat.verify().ok).toBe(true)
   })
 
   it('refuses a signature that verifies with a known certificate of someone who is not a DCC User', async () => {

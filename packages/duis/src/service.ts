@@ -95,6 +95,17 @@ export interface DuisInterface {
   handle(service: DuisService, body: Uint8Array): Promise<DuisAnswer>
   /** Queues the device alerts and DCC Alerts the pipeline delivered since the last call, for each User. */
   collectAlerts(): Promise<number>
+  /**
+   * Records a message the HTTP layer refused before reading its body (over the body limit, not
+   * an XML media type): the SAT `decision` record `handle` would make, with the length the
+   * client declared and no digest (the body was never held). Throws only if the SAT does.
+   */
+  refuseUnread(
+    service: DuisService,
+    step: 'too-large' | 'not-xml',
+    reason: string,
+    bytes?: number,
+  ): DuisAnswer
 }
 
 /** The Response codes after which the device was reached: answered I99 at once, the outcome later. */
@@ -120,6 +131,37 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
    * `authenticated: false`); otherwise under the DCC's own EUI with RequestID `DCC:DCC:0`, a
    * form no User sends (the SAT needs a RequestID and a User for a decision).
    */
+  /** The SAT `decision` record of a refusal before the pipeline; `body` undefined when never read. */
+  function recordRefusal(
+    step: RefusalStep,
+    reason: string,
+    body: Uint8Array | { declaredBytes?: number },
+    readable: string | undefined,
+    service: DuisService,
+    authenticated: boolean,
+  ): void {
+    const [originator, target] = readable?.split(':') ?? []
+    const dcc = duisEui(config.dccEui)
+    sat.append({
+      kind: 'decision',
+      requestId: readable ?? `${dcc}:${dcc}:0`,
+      user: originator ?? config.dccEui,
+      ...(target !== undefined && { device: target }),
+      code: REFUSAL_CODES[step],
+      detail: {
+        step: `duis-${step}`,
+        reason: reason.slice(0, 300),
+        service: SERVICE_NAMES[service],
+        authenticated,
+        ...(readable === undefined && { unattributable: true }),
+        ...(body instanceof Uint8Array
+          ? { bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') }
+          : body.declaredBytes !== undefined && { bytes: body.declaredBytes, unread: true }),
+        unconfirmed: 'the DUIS response code for this refusal',
+      },
+    })
+  }
+
   async function refuse(
     step: RefusalStep,
     reason: string,
@@ -131,25 +173,7 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
     const code = REFUSAL_CODES[step]
     const claimed = doc ? claimedRequestId(doc) : undefined
     const readable = claimed !== undefined && REQUEST_ID_FORM.test(claimed) ? claimed : undefined
-    const [originator, target] = readable?.split(':') ?? []
-    const dcc = duisEui(config.dccEui)
-    sat.append({
-      kind: 'decision',
-      requestId: readable ?? `${dcc}:${dcc}:0`,
-      user: originator ?? config.dccEui,
-      ...(target !== undefined && { device: target }),
-      code,
-      detail: {
-        step: `duis-${step}`,
-        reason: reason.slice(0, 300),
-        service: SERVICE_NAMES[service],
-        authenticated,
-        ...(readable === undefined && { unattributable: true }),
-        bytes: body.length,
-        sha256: createHash('sha256').update(body).digest('hex'),
-        unconfirmed: 'the DUIS response code for this refusal',
-      },
-    })
+    recordRefusal(step, reason, body, readable, service, authenticated)
     // A DUIS Response names the Service Reference: without a readable one there is none to send.
     const reference = doc
       ? claimedServiceReference(doc, { references: SERVICE_REFERENCES, variants: SERVICE_REFERENCE_VARIANTS })
@@ -294,7 +318,7 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
     }
     const xml = await respond(
       { requestId, code, at },
-      message(result.schedule ? { dspScheduleId: result.schedule.scheduleId } : {}),
+      message(result.schedule ? { dspScheduleId: dspScheduleIdOf(result.schedule.scheduleId) } : {}),
     )
     return { status: 200, xml, code }
   }
@@ -376,7 +400,24 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
       }
     },
     collectAlerts,
+    refuseUnread(service, step, reason, bytes) {
+      const declared = bytes !== undefined && Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : undefined
+      recordRefusal(
+        step,
+        reason,
+        declared === undefined ? {} : { declaredBytes: declared },
+        undefined,
+        service,
+        false,
+      )
+      return { status: 400, xml: '', code: REFUSAL_CODES[step], reason: reason.slice(0, 300) }
+    },
   }
+}
+
+/** DUIS's DSPScheduleID (an xs:nonNegativeInteger) of the pipeline's schedule id ('DS000001' → '1'). */
+function dspScheduleIdOf(scheduleId: string): string {
+  return String(Number.parseInt(scheduleId.replace(/^DS/, ''), 10))
 }
 
 /** A RequestID in DUIS form (dashed EUIs), from the SAT's normal form. */

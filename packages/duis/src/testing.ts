@@ -25,7 +25,7 @@ import { duisEui } from './response.ts'
 import { createDuisInterface } from './service.ts'
 import { signDuisDocument } from './xmldsig.ts'
 
-export { ESME_EUI, PARTIES, T0 }
+export { backend, ESME_EUI, PARTIES, privateRef, T0 }
 export const A = PARTIES.supplierA.eui
 export const B = PARTIES.supplierB.eui
 
@@ -102,6 +102,8 @@ export interface TestEstateOptions {
   endpoints?: Record<string, string>
   /** In-process signer for supplier A's Critical commands (default none: CV4/CV5). */
   signInProcess?: boolean
+  /** The DUIS interface's body limit (default DEFAULT_MAX_XML_BYTES). */
+  maxBytes?: number
 }
 
 /** Supplier A's ESME, a DCC and its DUIS interface; `sent` counts the GBCS sent to the device. */
@@ -174,6 +176,7 @@ export function testEstate(options: TestEstateOptions = {}) {
     dccEui: PARTIES.acb.eui,
     delivery,
     now: () => clock,
+    ...(options.maxBytes !== undefined && { maxBytes: options.maxBytes }),
   })
   return {
     dcc,
