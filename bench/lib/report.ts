@@ -65,12 +65,12 @@ export const defaultWorkers = (): number => availableParallelism()
  * malformed value (the suite is then not run).
  */
 export function optionsFromArgv(argv: readonly string[]): SuiteOptions {
-  const valueOf = (flag: string) => {
+  const flagValue = (flag: string) => {
     const at = argv.indexOf(flag)
     return at >= 0 ? (argv[at + 1] ?? '') : undefined
   }
-  const workers = valueOf('--workers')
-  const sizes = valueOf('--sizes')
+  const workers = flagValue('--workers')
+  const sizes = flagValue('--sizes')
   return {
     quick: argv.includes('--quick'),
     workers: workers === undefined ? defaultWorkers() : parseWorkers(workers),
