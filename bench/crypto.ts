@@ -9,6 +9,7 @@
  * baseline. See bench/README.md.
  */
 import { createPublicKey, verify as nodeVerify } from 'node:crypto'
+import { availableParallelism, loadavg } from 'node:os'
 import { Bench } from 'tinybench'
 import {
   createNativeBackend,
@@ -195,7 +196,8 @@ export async function run(report: Report): Promise<void> {
     }
   report.log(
     `\nWorker threads (node:worker_threads, 1…${workers}; median of 3 rounds of ${quick ? 100 : 500} ms each, ` +
-      `${((performance.now() - threadsStarted) / 1000).toFixed(1)} s): summed ops/s, against the main-thread baseline`,
+      `${((performance.now() - threadsStarted) / 1000).toFixed(1)} s): summed ops/s, against the main-thread baseline; ` +
+      `load average over the last minute ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores (this run included)`,
   )
   report.table(rows)
   if (workers >= 2)
