@@ -51,6 +51,8 @@ describe('smetsim bench crypto --quick --json', () => {
       expect(Number.isFinite(f.median) && f.median > 0, f.name).toBe(true)
       expect(Number.isFinite(f.ratio) && (f.ratio ?? 0) > 0, f.name).toBe(true)
     }
+    const pairs = figures.map((f) => `${f.name} / ${f.baseline}`)
+    expect(new Set(pairs).size).toBe(pairs.length)
     // The tables went to stderr.
     expect(run.stderr).toContain('GBCS crypto, main thread')
   })
