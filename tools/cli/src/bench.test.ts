@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseSpeed } from '../../../bench/lib/openssl-speed.ts'
+import type { Figure } from '../../../bench/lib/report.ts'
 
 const MAIN = join(import.meta.dirname, 'main.ts')
 const smetsim = (args: string[]) => {
@@ -16,15 +17,6 @@ const smetsim = (args: string[]) => {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0
-
-interface Figure {
-  suite: string
-  name: string
-  unit: string
-  median: number
-  ratio: number | null
-  baseline: string | null
-}
 
 describe('smetsim bench crypto --quick --json', () => {
   let run: ReturnType<typeof smetsim>
