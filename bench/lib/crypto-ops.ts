@@ -3,7 +3,7 @@
  * in worker threads (bench/lib/crypto-worker.ts), built here once so both time the same work:
  *
  * - verify: ECDSA P-256 verification of a Critical command's signed bytes against a trust-anchor
- *   key (a Supplier's), as a device does (GBCS §5.2: ECDSA with P-256 and SHA-256);
+ *   key (a Supplier's), as a device does (ECDSA P-256 with SHA-256, as GBCS signs);
  * - sign: ECDSA P-256 signature of the same bytes (a device's response, a User's command);
  * - ecdh+kdf: static ECDH with nothing cached, then the GBCS KDF (the cost of a new pair);
  * - kdf+mac: the per-message GBCS work once the ECDH secret is cached: KDF and GMAC.
