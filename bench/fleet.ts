@@ -19,6 +19,7 @@ import { RegistrationData, SmartMeteringInventory } from '../packages/dcc/src/in
 import { createDevice, type DeviceState } from '../packages/device/src/index.ts'
 import { buildFleet, createFleetPki, installedCells, parseFleetSpec } from '../packages/fleet/src/index.ts'
 import { getBackend } from '../packages/gbcs/src/index.ts'
+import { consoleReport, isMain, optionsFromArgv, type Report } from './lib/report.ts'
 
 const GOAL_BYTES = 4096
 const GOAL_SECONDS = 30
@@ -40,23 +41,21 @@ interface Measured {
   peakRssMb: number
 }
 
-const childAt = process.argv.indexOf('--child')
-if (childAt >= 0) {
-  const result = child(Number(process.argv[childAt + 1]))
-  process.stdout.write(`${JSON.stringify(result)}\n`)
-} else {
-  parent()
+const SUITE = 'fleet'
+
+if (isMain(import.meta.url)) {
+  const childAt = process.argv.indexOf('--child')
+  if (childAt >= 0) {
+    const result = child(Number(process.argv[childAt + 1]))
+    process.stdout.write(`${JSON.stringify(result)}\n`)
+  } else {
+    await run(consoleReport(optionsFromArgv(process.argv)))
+  }
 }
 
-function parent(): void {
-  const quick = process.argv.includes('--quick')
-  const given = process.argv.indexOf('--sizes')
-  const sizes =
-    given >= 0
-      ? process.argv[given + 1]!.split(',').map(Number)
-      : quick
-        ? [10_000]
-        : [10_000, 100_000, 1_000_000]
+export async function run(report: Report): Promise<void> {
+  const { quick } = report.options
+  const sizes = report.options.sizes ?? (quick ? [10_000] : [10_000, 100_000, 1_000_000])
   const here = fileURLToPath(import.meta.url)
   const rows: Record<string, string>[] = []
   const measured: Measured[] = []
@@ -69,14 +68,29 @@ function parent(): void {
     )
     const line = run.stdout.trim().split('\n').at(-1)
     if (run.status !== 0 || !line) {
-      console.log(
-        `${premises} premises: the child failed (exit ${run.status}, ${run.signal ?? 'no signal'}):`,
-      )
-      console.log(run.stderr.trim().split('\n').slice(-8).join('\n'))
+      report.log(`${premises} premises: the child failed (exit ${run.status}, ${run.signal ?? 'no signal'}):`)
+      report.log(run.stderr.trim().split('\n').slice(-8).join('\n'))
       continue
     }
     const m = JSON.parse(line) as Measured
     measured.push(m)
+    const perDevice = m.bytes / m.emulatedDevices
+    report.figure({
+      suite: SUITE,
+      name: `bytes per device at ${m.premises} premises`,
+      unit: 'B',
+      median: perDevice,
+      ratio: perDevice / m.baselineEsmeBytes,
+      baseline: 'idle createDevice ESME, same process',
+    })
+    report.figure({
+      suite: SUITE,
+      name: `build time at ${m.premises} premises`,
+      unit: 's',
+      median: m.buildSeconds,
+      ratio: m.buildSeconds / m.keygenSecondsSameKeys,
+      baseline: "raw node:crypto P-256 keygen of the meters' keys, same process",
+    })
     rows.push({
       premises: m.premises.toLocaleString('en-GB'),
       'build s': m.buildSeconds.toFixed(1),
@@ -90,18 +104,18 @@ function parent(): void {
       '--max-old-space-size': String(m.heapLimitMb),
     })
   }
-  console.log(
+  report.log(
     `\nFleet builder (node ${process.version}): whole fleet built in a fresh process per size; ` +
       '"device" = ESME, GSME or PPMID state held (what the fleet emulates), "SMI device" = every ' +
       'Smart Metering Inventory record (also CHF and GPF); hubs not counted (none yet).',
   )
-  console.table(rows)
+  report.table(rows)
   for (const m of measured) {
     const parts = Object.entries(m.parts)
       .map(([k, v]) => `${k} ${(v / m.premises).toFixed(0)}`)
       .join(', ')
-    console.log(`${m.premises.toLocaleString('en-GB')} premises, bytes per premise by part: ${parts}`)
-    console.log(
+    report.log(`${m.premises.toLocaleString('en-GB')} premises, bytes per premise by part: ${parts}`)
+    report.log(
       `  baselines in that process: idle createDevice ESME ${m.baselineEsmeBytes.toFixed(0)} B; raw keygen of ` +
         `${m.meterKeys.toLocaleString('en-GB')} P-256 keys (the meters' DS + KA) ${m.keygenSecondsSameKeys.toFixed(1)} s ` +
         `(extrapolated from 20,000); deriving every meter's KA public key, as a DCC asking for all of them would, ` +
@@ -111,11 +125,11 @@ function parent(): void {
   const at100k = measured.find((m) => m.premises === 100_000)
   if (at100k) {
     const perDevice = at100k.bytes / at100k.emulatedDevices
-    console.log(
+    report.log(
       `${perDevice <= GOAL_BYTES ? 'PASS' : 'FAIL'}  100,000 premises: ${perDevice.toFixed(0)} B per device ` +
         `(goal ≤ ${GOAL_BYTES}; per SMI device ${(at100k.bytes / at100k.smiDevices).toFixed(0)} B)`,
     )
-    console.log(
+    report.log(
       `${at100k.buildSeconds < GOAL_SECONDS ? 'PASS' : 'FAIL'}  100,000 premises built in ` +
         `${at100k.buildSeconds.toFixed(1)} s (goal < ${GOAL_SECONDS} s)`,
     )

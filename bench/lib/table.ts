@@ -4,6 +4,7 @@
  * every *.ts directly in bench/ as a suite.)
  */
 import type { Bench } from 'tinybench'
+import type { Figure } from './report.ts'
 
 /** Median ops/s of a finished task; throws when the task has no result. */
 export function medianOps(bench: Bench, name: string): number {
@@ -25,5 +26,16 @@ export function ratioRows(bench: Bench, baselineName: string) {
       'vs baseline': ok ? `${(ops / baseline).toFixed(3)}×` : '',
       samples: ok ? r.latency.samplesCount : 0,
     }
+  })
+}
+
+/** Each finished task of `bench` as a figure: its median ops/s and its ratio to the baseline task. */
+export function benchFigures(suite: string, bench: Bench, baselineName: string): Figure[] {
+  const baseline = medianOps(bench, baselineName)
+  return bench.tasks.flatMap((t) => {
+    const r = t.result
+    if (!('throughput' in r)) return []
+    const median = r.throughput.p50
+    return [{ suite, name: t.name, unit: 'ops/s', median, ratio: median / baseline, baseline: baselineName }]
   })
 }

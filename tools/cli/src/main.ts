@@ -169,6 +169,21 @@ duis
   .option('--preserve-counter', 'keep the RequestID counter as written', false)
   .action(async (file, opts) => (await import('./commands/duis.ts')).send(file, opts))
 
+program
+  .command('bench')
+  .description(
+    'run the benchmark suites (default all: crypto, device, dcc, fleet), each as ratios to a baseline measured in the same run',
+  )
+  .argument('[suites...]', 'crypto, device, dcc, fleet')
+  .option('--workers <n>', 'worker threads for the crypto suite: 1…n (default: the available parallelism)')
+  .option(
+    '--json',
+    'one JSON object per figure on stdout (suite, name, unit, median, ratio, baseline); tables to stderr',
+    false,
+  )
+  .option('--quick', 'shorter runs and smaller sizes: a smoke test', false)
+  .action(async (suites, opts) => (await import('./commands/bench.ts')).bench(suites, opts))
+
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exitCode = 2
