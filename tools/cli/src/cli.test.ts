@@ -326,7 +326,8 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
   })
 
   it('answers SR 8.11 I0 through the CHF: with the install code the device joins, with a wrong one the N24 alert says it did not', async () => {
-    const { child, url } = await start(join(work, 'hubs-8.11'))
+    // An hour a second: the DCC's clock is the estate's scheduler, which the real-time driver moves.
+    const { child, url } = await start(join(work, 'hubs-8.11'), ['--acceleration', '3600'])
     try {
       const code = await fetch(`${url}/install-codes/${ESME2}?user=${A}`)
       const installCode = ((await code.json()) as { installCode: string }).installCode
@@ -340,6 +341,8 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
         hanDeviceLog: { commsHub: CHF2, deviceId: ESME2, accepted: true, joined: true },
         dccAlerts: [{ code: 'N24', device: ESME2, detail: { commsHub: CHF2, joined: true } }],
       })
+      const at = Date.parse((joined.dccAlerts as { at: string }[])[0]!.at)
+      expect(at - Date.now()).toBeGreaterThan(10 * 60_000)
 
       const wrong = `${installCode.slice(0, 31)}${installCode.endsWith('0') ? '1' : '0'}`
       const refused = await add(url, CHF3, ESME3, wrong)
