@@ -397,6 +397,26 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
     }
   })
 
+  it('time passes on the real-time scheduler: at the 1st of the month the billing calendar raises 0x8F0A, which reaches the supplier', async () => {
+    const now = new Date()
+    const firstOfNextMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)
+    // That instant about two wall seconds after the start.
+    const acceleration = Math.ceil((firstOfNextMonth - now.getTime()) / 2000)
+    const { child, url } = await start(join(work, 'hubs-time'), ['--acceleration', String(acceleration)])
+    try {
+      type Sat = { records: { kind: string; code?: string; device?: string; user?: string }[] }
+      let billing: Sat['records'] = []
+      for (let waited = 0; waited < 15_000 && billing.length === 0; waited += 250) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        const sat = (await (await fetch(`${url}/sat?limit=100`)).json()) as Sat
+        billing = sat.records.filter((r) => r.kind === 'alert' && r.code === '8F0A' && r.device === ESME1)
+      }
+      expect(billing[0]).toMatchObject({ user: A })
+    } finally {
+      child.kill('SIGTERM')
+    }
+  })
+
   it('a corrupt estate file: a clear message, the file moved aside, a fresh estate that answers', async () => {
     const data = join(work, 'hubs-corrupt')
     const first = await start(data)

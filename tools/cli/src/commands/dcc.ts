@@ -11,9 +11,10 @@
  * says whether the device joined), and device and hub alerts come back to `deliverAlert`. The
  * ESMEs are commissioned and on their hub's HAN, except those `--pending` names: SMI Pending and
  * not in the Device Log until an SR 8.11 adds them. Hubs and devices run on one scheduler that the
- * real-time driver (packages/core) moves with the wall clock, `--acceleration` times as fast:
- * credit runs down, meters self-disconnect, calendars raise their alerts. The DCC's clock is the
- * scheduler's. Users sign their Critical requests in-process with the PKI's keys, unless `--cv5`
+ * real-time driver (packages/core) moves with the wall clock, `--acceleration` times as fast
+ * (whole milliseconds: the firmware refuses fractional instants): a prepayment meter's credit runs
+ * down until it disconnects itself, and the ESMEs' billing calendar (the 1st of every month,
+ * `MONTHLY_BILLING`) raises 0x8F0A. The DCC's clock is the scheduler's. Users sign their Critical requests in-process with the PKI's keys, unless `--cv5`
  * asks HTTP callers to sign (DUIS CV4/CV5).
  *
  * DCC Schedules (SR 5.1–5.3) run on a one-second wall-clock tick (`runDueSchedules`); their
@@ -106,6 +107,8 @@ const INSECURE_BANNER = `
 
 /** How often `serve` runs the DCC Schedule runs that have fallen due. */
 const SCHEDULE_TICK_MS = 1000
+/** The ESMEs' billing date: the 1st of every month at 00:00:00 (day only; the rest wildcards). */
+const MONTHLY_BILLING = { hour: 0, minute: 0, second: 0, hundredths: 0, day: 1 }
 /** How often `serve` saves the estate and the registration data (wall clock). */
 const SAVE_EVERY_MS = 60_000
 
@@ -262,6 +265,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
           cells,
           keys: { ...(ds && { ds }), ...(ka && { ka }) },
           installCode: code,
+          // Billing Data Log alerts at midnight (UTC) on the 1st of every month: a modelling
+          // choice; SR 6.8 (not built in the DCC) is how a supplier would set it.
+          billingCalendar: { dates: [MONTHLY_BILLING] },
           now: scheduler.now(),
         }),
         attachAs,
