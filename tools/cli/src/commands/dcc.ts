@@ -179,25 +179,37 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if (networkOperator) registration.assignMpid('NET1', networkOperator.eui, '2020-01-01')
     manifest.devices.forEach((d, i) => {
       const mpan = String(1_900_000_000_000 + i)
-      const hub = hubOf.get(d.eui)!
       if (suppliers.length > 0) registration.registerSupplier(mpan, 'SUP1', '2020-01-01')
       if (networkOperator) registration.registerNetworkOperator(mpan, 'NET1', '2020-01-01')
-      const at = '2020-01-02'
-      inventory.add({ deviceId: hub.chf, type: 'CHF', status: 'Commissioned', at })
-      inventory.add({ deviceId: hub.gpf, type: 'GPF', commsHub: hub.chf, status: 'Commissioned', at })
       inventory.add({
         deviceId: d.eui,
         type: 'ESME',
         mpxn: mpan,
-        commsHub: hub.chf,
         status: pending.has(d.eui) ? 'Pending' : 'Commissioned',
-        installCode: toHex(installCode(d.eui)),
-        ...(suppliers[0] && { installingSupplier: suppliers[0].eui }),
-        at,
+        at: '2020-01-02',
       })
     })
-    saveRegistrationFile(registrationFile, { registration, inventory })
   }
+  // Each ESME's hub in the inventory, and its install code as its installer lodged it (also for
+  // registration data an earlier `dcc serve`, without hubs, made).
+  for (const d of manifest.devices) {
+    const hub = hubOf.get(d.eui)!
+    const esme = inventory.get(d.eui)
+    if (!esme) continue
+    const at = '2020-01-02'
+    if (!inventory.get(hub.chf)) inventory.add({ deviceId: hub.chf, type: 'CHF', status: 'Commissioned', at })
+    if (!inventory.get(hub.gpf))
+      inventory.add({ deviceId: hub.gpf, type: 'GPF', commsHub: hub.chf, status: 'Commissioned', at })
+    inventory.update(d.eui, {
+      commsHub: hub.chf,
+      ...(!esme.installCode && {
+        installCode: toHex(installCode(d.eui)),
+        installCodeSuppliedAt: at,
+        ...(suppliers[0] && { installingSupplier: suppliers[0].eui }),
+      }),
+    })
+  }
+  saveRegistrationFile(registrationFile, { registration, inventory })
 
   // The estate: each ESME behind a Communications Hub of its own, all on one scheduler.
   const estateFile = join(dataDir, 'estate.cbor')
