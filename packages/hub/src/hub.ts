@@ -84,6 +84,17 @@ export interface HubOptions {
   logCapacity?: number
   /** GSME commands that may wait at once (default 16). */
   gsmeQueueLimit?: number
+  /**
+   * A restart: the CHF's and GPF's state as `Hub.state` gave it (counters, Device Log, GPF queue
+   * and mirror). Their identities, keys and cells still come from `chf` and `gpf`.
+   */
+  restore?: HubState
+}
+
+/** The CHF's and GPF's state, for a caller that keeps a hub across restarts (devices: `device`). */
+export interface HubState {
+  chf: ChfState
+  gpf: GpfState | undefined
 }
 
 interface HanDevice {
@@ -135,9 +146,18 @@ export class Hub {
             ...(o.gsmeQueueLimit !== undefined && { gsmeQueueLimit: o.gsmeQueueLimit }),
           }
     this.backend = o.backend ?? defaultBackend
-    this.chf = createChf({ ...o.chf, ...(o.gpf && { gpfEui: o.gpf.eui }) })
+    const chf = createChf({ ...o.chf, ...(o.gpf && { gpfEui: o.gpf.eui }) })
+    const r = o.restore
+    this.chf = r
+      ? { ...chf, counters: r.chf.counters, alertCounter: r.chf.alertCounter, log: r.chf.log }
+      : chf
     this.eui = this.chf.eui
-    if (o.gpf) this.gpf = createGpf(o.gpf)
+    if (o.gpf) this.gpf = r?.gpf ? { ...r.gpf, eui: o.gpf.eui, keys: o.gpf.keys } : createGpf(o.gpf)
+  }
+
+  /** The CHF's and GPF's state now (`HubOptions.restore` takes it back). */
+  get state(): HubState {
+    return { chf: this.chf, gpf: this.gpf }
   }
 
   /** The GPF's EUI, when the hub has one. */

@@ -3,7 +3,7 @@
  * its exit status and what it left on disk.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -275,6 +275,162 @@ describe('smetsim dcc serve', () => {
       })
       expect(r.headers.get('warning')).toMatch(/insecure-local/)
       expect(((await r.json()) as { code: string }).code).toBe('I0')
+    } finally {
+      child.kill('SIGTERM')
+    }
+  })
+})
+
+describe('smetsim dcc serve: devices behind their Communications Hubs, kept under --data', () => {
+  const A = '90B3D51F30010000'
+  const ESME1 = '00DB120000000001'
+  const ESME2 = '00DB120000000002'
+  const ESME3 = '00DB120000000003'
+  // The hubs' EUIs follow the PKI's devices: CHF, GPF for each device in turn.
+  const CHF2 = '00DB120000000006'
+  const CHF3 = '00DB120000000008'
+  const pki = join(work, 'dcc-pki-hubs')
+  let counter = 1
+  const post = async (url: string, body: object) => {
+    const r = await fetch(`${url}/service-requests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    return (await r.json()) as { code: string; [k: string]: unknown }
+  }
+  const sr = (url: string, srv: string, device: string, extra: object = {}) =>
+    post(url, {
+      requestId: `${A}:${device}:${counter++}`,
+      role: 'IS',
+      srv,
+      commandVariant: srv === '7.2' ? 4 : 1,
+      deviceType: srv === '8.11' ? 'CHF' : 'ESME',
+      ...extra,
+    })
+  const add = (url: string, chf: string, deviceId: string, installCode: string) =>
+    sr(url, '8.11', chf, { parameters: { deviceId, installCode } })
+  const supplyStatus = async (url: string) =>
+    ((await sr(url, '7.4', ESME1)) as { response?: { payload?: { useCase?: { supplyStatus?: string } } } })
+      .response?.payload?.useCase?.supplyStatus
+  const start = (data: string, extra: string[] = []) =>
+    serve(['--pki', pki, '--data', data, '--insecure-local', '--pending', ESME2, ESME3, ...extra])
+  const stop = (child: ReturnType<typeof spawn>) =>
+    new Promise<number | null>((resolve) => {
+      child.once('exit', resolve)
+      child.kill('SIGTERM')
+    })
+
+  it('makes its PKI', () => {
+    expect(smetsim(['pki', 'init', pki, '--device-count', '3']).status).toBe(0)
+  })
+
+  it('answers SR 8.11 I0 through the CHF: with the install code the device joins, with a wrong one the N24 alert says it did not', async () => {
+    // An hour a second: the DCC's clock is the estate's scheduler, which the real-time driver moves.
+    const { child, url } = await start(join(work, 'hubs-8.11'), ['--acceleration', '3600'])
+    try {
+      const code = await fetch(`${url}/install-codes/${ESME2}?user=${A}`)
+      const installCode = ((await code.json()) as { installCode: string }).installCode
+      expect(installCode).toMatch(/^[0-9A-F]{32}$/)
+      // Pending (SMI): access control sends it nothing yet.
+      expect((await sr(url, '7.4', ESME2)).code).toBe('E5')
+
+      const joined = await add(url, CHF2, ESME2, installCode)
+      expect(joined).toMatchObject({
+        code: 'I0',
+        hanDeviceLog: { commsHub: CHF2, deviceId: ESME2, accepted: true, joined: true },
+        dccAlerts: [{ code: 'N24', device: ESME2, detail: { commsHub: CHF2, joined: true } }],
+      })
+      const at = Date.parse((joined.dccAlerts as { at: string }[])[0]!.at)
+      expect(at - Date.now()).toBeGreaterThan(10 * 60_000)
+
+      const wrong = `${installCode.slice(0, 31)}${installCode.endsWith('0') ? '1' : '0'}`
+      const refused = await add(url, CHF3, ESME3, wrong)
+      expect(refused).toMatchObject({
+        code: 'I0',
+        hanDeviceLog: { accepted: true, joined: false },
+        dccAlerts: [{ code: 'N24', device: ESME3, detail: { joined: false } }],
+      })
+      // A device on another CHF's HAN: refused before the hub is asked.
+      expect((await add(url, CHF2, ESME3, wrong)).code).toBe('E081101')
+    } finally {
+      child.kill('SIGTERM')
+    }
+  })
+
+  it("keeps device and hub state across a restart: SR 7.2's disabled supply, the CHF Device Log and the anti-replay counters", async () => {
+    const data = join(work, 'hubs-restart')
+    const first = await start(data)
+    expect(first.stderr.join('')).toMatch(/no saved estate .*: a fresh estate/)
+    let replayed: object
+    try {
+      expect(await supplyStatus(first.url)).toBe('enabled')
+      replayed = {
+        requestId: `${A}:${ESME1}:${counter++}`,
+        role: 'IS',
+        srv: '7.2',
+        commandVariant: 4,
+        deviceType: 'ESME',
+      }
+      expect((await post(first.url, replayed)).code).toBe('I0')
+      expect(await supplyStatus(first.url)).toBe('disabled')
+      const code = await fetch(`${first.url}/install-codes/${ESME2}?user=${A}`)
+      const installCode = ((await code.json()) as { installCode: string }).installCode
+      expect((await add(first.url, CHF2, ESME2, installCode)).hanDeviceLog).toMatchObject({ joined: true })
+    } finally {
+      expect(await stop(first.child)).toBe(0)
+    }
+    expect(existsSync(join(data, 'estate.cbor'))).toBe(true)
+
+    const second = await start(data)
+    try {
+      expect(second.stderr.join('')).not.toMatch(/fresh estate/)
+      expect(await supplyStatus(second.url)).toBe('disabled')
+      // ESME2 is still in its CHF's Device Log and on the HAN (no install code needed to say so).
+      const again = await add(second.url, CHF2, ESME2, '00000000000000000000000000000000')
+      expect(again.hanDeviceLog).toMatchObject({ accepted: true, joined: true })
+      // The meter remembers the counter it last accepted: the same command again gets no answer
+      // (a meter restarted fresh would have executed it).
+      expect((await post(second.url, replayed)).code).toBe('E21')
+    } finally {
+      expect(await stop(second.child)).toBe(0)
+    }
+  })
+
+  it('time passes on the real-time scheduler: at the 1st of the month the billing calendar raises 0x8F0A, which reaches the supplier', async () => {
+    const now = new Date()
+    const firstOfNextMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)
+    // That instant about two wall seconds after the start.
+    const acceleration = Math.ceil((firstOfNextMonth - now.getTime()) / 2000)
+    const { child, url } = await start(join(work, 'hubs-time'), ['--acceleration', String(acceleration)])
+    try {
+      type Sat = { records: { kind: string; code?: string; device?: string; user?: string }[] }
+      let billing: Sat['records'] = []
+      for (let waited = 0; waited < 15_000 && billing.length === 0; waited += 250) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        const sat = (await (await fetch(`${url}/sat?limit=100`)).json()) as Sat
+        billing = sat.records.filter((r) => r.kind === 'alert' && r.code === '8F0A' && r.device === ESME1)
+      }
+      expect(billing[0]).toMatchObject({ user: A })
+    } finally {
+      child.kill('SIGTERM')
+    }
+  })
+
+  it('a corrupt estate file: a clear message, the file moved aside, a fresh estate that answers', async () => {
+    const data = join(work, 'hubs-corrupt')
+    const first = await start(data)
+    await stop(first.child)
+    writeFileSync(join(data, 'estate.cbor'), 'not an estate at all')
+    const { child, url, stderr } = await start(data)
+    try {
+      expect(stderr.join('')).toMatch(
+        /estate\.cbor is not a saved estate \(.+\); moved to .*estate\.cbor\.unreadable-\d+, starting a fresh estate/,
+      )
+      expect(await supplyStatus(url)).toBe('enabled')
+      const aside = readdirSync(data).filter((f) => f.startsWith('estate.cbor.unreadable-'))
+      expect(aside).toHaveLength(1)
+      expect(readFileSync(join(data, aside[0]!), 'utf8')).toBe('not an estate at all')
     } finally {
       child.kill('SIGTERM')
     }

@@ -121,11 +121,23 @@ const dcc = program
 dcc
   .command('serve')
   .description(
-    'serve the DCC HTTP API on 127.0.0.1 (mutual TLS) over a PKI made by pki init, with its devices emulated in-process',
+    'serve the DCC HTTP API on 127.0.0.1 (mutual TLS) over a PKI made by pki init, with its devices emulated in-process behind a Communications Hub each',
   )
   .requiredOption('--pki <dir>', 'a folder made by smetsim pki init (its devices become emulated ESMEs)')
   .option('--port <n>', 'TCP port (0: any free one)', '8480')
-  .option('--data <dir>', 'where the SAT and registration data are kept (default <pki>/dcc-data)')
+  .option(
+    '--data <dir>',
+    'where the SAT, registration data and the estate (devices and hubs) are kept (default <pki>/dcc-data)',
+  )
+  .option(
+    '--pending <eui...>',
+    "PKI devices installed but not yet on their hub's HAN (SMI Pending): SR 8.11 adds them (first start only)",
+  )
+  .option(
+    '--acceleration <n>',
+    "how many times as fast as the wall clock the estate's time runs (whole)",
+    '1',
+  )
   .option(
     '--cv5',
     'make HTTP callers sign Critical requests (DUIS CV4/CV5) instead of signing in-process',

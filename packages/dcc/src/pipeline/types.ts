@@ -95,8 +95,8 @@ export interface HanDeviceLogOutcome {
 }
 
 /**
- * SR 8.11 as an in-process command to the Communications Hub, which the hub's transport
- * implements (there is no hub package yet). Not GBCS: the DCC does not build CCS01/CCS02 frames.
+ * SR 8.11 as an in-process command to the Communications Hub, which the hub's head end
+ * implements (packages/hub `HeadEnd.addDevice`). Not GBCS: the DCC does not build CCS01/CCS02 frames.
  */
 export interface HanDeviceLogTransport {
   /** CCS01: add the device to the CHF's device log with its install code, and let it try to join. */

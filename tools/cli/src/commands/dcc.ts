@@ -3,18 +3,29 @@
  *
  * The estate is built from the PKI: its suppliers (DUIS roles IS and GS, MPIDs SUP1, SUP2 …), its
  * network operator (ED, GT, MPID NET1) and other user (OU) are the Users; every device in the PKI
- * is a commissioned ESME on its own MPAN, registered to the first supplier and the network
- * operator, and runs in this process as an emulated ESME (packages/device) that the DCC reaches
- * through an in-process transport — until the hub exists. Users sign their Critical requests
- * in-process with the PKI's keys, unless `--cv5` asks HTTP callers to sign (DUIS CV4/CV5).
+ * is an ESME on its own MPAN, registered to the first supplier (which installed it and lodged its
+ * install code) and the network operator. Each ESME runs in this process as an emulated ESME
+ * (packages/device) behind a Communications Hub of its own (CHF and GPF, packages/hub), in the
+ * Smart Metering Inventory too; the DCC reaches the hubs through the in-process WAN's head end:
+ * its `transport` and SR 8.11 (`headEnd.addDevice`, the CHF Device Log: I0, then the N24 DCC Alert
+ * says whether the device joined), and device and hub alerts come back to `deliverAlert`. The
+ * ESMEs are commissioned and on their hub's HAN, except those `--pending` names: SMI Pending and
+ * not in the Device Log until an SR 8.11 adds them. Hubs and devices run on one scheduler that the
+ * real-time driver (packages/core) moves with the wall clock, `--acceleration` times as fast
+ * (whole milliseconds: the firmware refuses fractional instants): a prepayment meter's credit runs
+ * down until it disconnects itself, and the ESMEs' billing calendar (the 1st of every month,
+ * `MONTHLY_BILLING`) raises 0x8F0A. The DCC's clock is the scheduler's. Users sign their Critical requests in-process with the PKI's keys, unless `--cv5`
+ * asks HTTP callers to sign (DUIS CV4/CV5).
  *
  * DCC Schedules (SR 5.1–5.3) run on a one-second wall-clock tick (`runDueSchedules`); their
- * results are at GET /schedules/{userId}. The schedules themselves live in memory. There is no
- * Communications Hub here, so SR 8.11 is answered E11 (not built here); the install code register (GET/PUT
- * /install-codes…) works with MP121 off.
+ * results are at GET /schedules/{userId}. The schedules themselves live in memory. The install
+ * code register (GET/PUT /install-codes…) works with MP121 off.
  *
- * Under `--data`: the Service Audit Trail (sat.jsonl, fsync per record) and the registration data
- * (registration.json, made on first start and read again after). Device state lives in memory.
+ * Under `--data`: the Service Audit Trail (sat.jsonl, fsync per record), the registration data
+ * (registration.json, made on first start, read again after, saved with the estate) and the
+ * estate (estate.cbor, dcc-estate.ts: every hub and device), saved every minute and on SIGINT or
+ * SIGTERM and restored on start. An estate file that cannot be read is moved aside
+ * (estate.cbor.unreadable-<time>) with a message saying why, and the estate starts fresh.
  *
  * Callers authenticate with mutual TLS: the server's certificate and the clients' (one per DCC
  * User, one for an auditor) are the PKI's tls/ credentials. The PKI's revocation list (revoked.json)
@@ -23,9 +34,16 @@
  * plain HTTP on 127.0.0.1 with nobody authenticated, and says so loudly.
  */
 import { X509Certificate } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Eui64, parseEui } from '@smetsim/core'
+import {
+  createRealTimeDriver,
+  createScheduler,
+  type Eui64,
+  NODE_WALL_CLOCK,
+  parseEui,
+  toHex,
+} from '@smetsim/core'
 import {
   createDcc,
   createDccHttpServer,
@@ -37,9 +55,11 @@ import {
   saveRegistrationFile,
   UserDirectory,
 } from '@smetsim/dcc'
-import { cellsFromKeystore, createDevice, type DeviceState, step } from '@smetsim/device'
+import { cellsFromKeystore, createDevice } from '@smetsim/device'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
+import { createInProcessWan, Hub } from '@smetsim/hub'
 import {
+  AUTHORITY_FILES,
   openKeystore,
   openRevocationList,
   type PartyEntry,
@@ -48,6 +68,16 @@ import {
   readTlsFiles,
   watchRevocationList,
 } from '@smetsim/smki'
+import {
+  encodeEstate,
+  type HubIdentity,
+  hubEuis,
+  installCodeFor,
+  newScalar,
+  type RestoredEstate,
+  readEstateFile,
+  writeEstateFile,
+} from './dcc-estate.ts'
 
 export interface ServeOptions {
   pki: string
@@ -63,6 +93,10 @@ export interface ServeOptions {
   boxedKeystore?: string
   /** `EUI=URL`: where a User's asynchronous DUIS messages go. */
   duisEndpoint?: string[]
+  /** PKI devices installed but not yet on their hub's HAN (SMI Pending): SR 8.11 adds them. */
+  pending?: string[]
+  /** Virtual ms per wall ms for the devices' and the DCC's clock (default 1). */
+  acceleration?: string
 }
 
 const INSECURE_BANNER = `
@@ -73,6 +107,10 @@ const INSECURE_BANNER = `
 
 /** How often `serve` runs the DCC Schedule runs that have fallen due. */
 const SCHEDULE_TICK_MS = 1000
+/** The ESMEs' billing date: the 1st of every month at 00:00:00 (day only; the rest wildcards). */
+const MONTHLY_BILLING = { hour: 0, minute: 0, second: 0, hundredths: 0, day: 1 }
+/** How often `serve` saves the estate and the registration data (wall clock). */
+const SAVE_EVERY_MS = 60_000
 
 const keyBytes = (key: { export(o: { format: 'jwk' }): { d?: string } } | undefined) => {
   const d = key?.export({ format: 'jwk' }).d
@@ -119,6 +157,18 @@ export async function serve(opts: ServeOptions): Promise<void> {
     ),
   )
 
+  const acceleration = Number(opts.acceleration ?? 1)
+  if (!Number.isSafeInteger(acceleration) || acceleration < 1)
+    throw new RangeError(`--acceleration must be a whole number from 1, not '${opts.acceleration}'`)
+  const known = new Set(manifest.devices.map((d) => d.eui))
+  const pending = new Set((opts.pending ?? []).map((e) => parseEui(e)))
+  for (const e of pending) if (!known.has(e)) throw new Error(`--pending ${e}: not a device of the PKI`)
+  const hubOf = hubEuis(
+    manifest.devices.map((d) => d.eui),
+    new Set(manifest.parties.map((p) => p.eui)),
+  )
+  const installCode = (eui: Eui64) => installCodeFor(eui, keyBytes(store.privateKey(eui, 'keyAgreement')))
+
   // Registration data and the inventory: made on first start, then read back.
   const registrationFile = join(dataDir, 'registration.json')
   let { registration, inventory } = loadRegistrationFile(registrationFile)
@@ -131,12 +181,49 @@ export async function serve(opts: ServeOptions): Promise<void> {
       const mpan = String(1_900_000_000_000 + i)
       if (suppliers.length > 0) registration.registerSupplier(mpan, 'SUP1', '2020-01-01')
       if (networkOperator) registration.registerNetworkOperator(mpan, 'NET1', '2020-01-01')
-      inventory.add({ deviceId: d.eui, type: 'ESME', mpxn: mpan, status: 'Commissioned', at: '2020-01-02' })
+      inventory.add({
+        deviceId: d.eui,
+        type: 'ESME',
+        mpxn: mpan,
+        status: pending.has(d.eui) ? 'Pending' : 'Commissioned',
+        at: '2020-01-02',
+      })
     })
-    saveRegistrationFile(registrationFile, { registration, inventory })
   }
+  // Each ESME's hub in the inventory, and its install code as its installer lodged it (also for
+  // registration data an earlier `dcc serve`, without hubs, made).
+  for (const d of manifest.devices) {
+    const hub = hubOf.get(d.eui)!
+    const esme = inventory.get(d.eui)
+    if (!esme) continue
+    const at = '2020-01-02'
+    if (!inventory.get(hub.chf)) inventory.add({ deviceId: hub.chf, type: 'CHF', status: 'Commissioned', at })
+    if (!inventory.get(hub.gpf))
+      inventory.add({ deviceId: hub.gpf, type: 'GPF', commsHub: hub.chf, status: 'Commissioned', at })
+    inventory.update(d.eui, {
+      commsHub: hub.chf,
+      ...(!esme.installCode && {
+        installCode: toHex(installCode(d.eui)),
+        installCodeSuppliedAt: at,
+        ...(suppliers[0] && { installingSupplier: suppliers[0].eui }),
+      }),
+    })
+  }
+  saveRegistrationFile(registrationFile, { registration, inventory })
 
-  // The emulated ESMEs, provisioned from the PKI like the meters of the first supplier.
+  // The estate: each ESME behind a Communications Hub of its own, all on one scheduler.
+  const estateFile = join(dataDir, 'estate.cbor')
+  const saved = readEstateFile(estateFile)
+  if (!saved.ok && existsSync(estateFile)) {
+    const aside = `${estateFile}.unreadable-${Date.now()}`
+    renameSync(estateFile, aside)
+    process.stderr.write(
+      `smetsim dcc: ${estateFile} is not a saved estate (${saved.reason}); moved to ${aside}, starting a fresh estate\n`,
+    )
+  } else if (!saved.ok) process.stderr.write(`smetsim dcc: no saved estate in ${dataDir}: a fresh estate\n`)
+  const restored: RestoredEstate | undefined = saved.ok ? saved.estate : undefined
+  const scheduler = createScheduler({ start: Math.max(Date.now(), restored?.now ?? 0) })
+  const wan = createInProcessWan(scheduler)
   const root = readFileSync(join(opts.pki, 'root.pem'), 'utf8')
   const cells = cellsFromKeystore(
     store,
@@ -148,21 +235,74 @@ export async function serve(opts: ServeOptions): Promise<void> {
     },
     root,
   )
-  const devices = new Map<Eui64, DeviceState>()
-  for (const d of manifest.devices) {
-    const ds = keyBytes(store.privateKey(d.eui, 'digitalSignature'))
-    const ka = keyBytes(store.privateKey(d.eui, 'keyAgreement'))
-    devices.set(
-      d.eui,
-      createDevice({
-        type: 'ESME',
-        eui: d.eui,
-        cells,
-        keys: { ...(ds && { ds }), ...(ka && { ka }) },
-        now: Date.now(),
-      }),
-    )
+  // The CHF trusts the ACB for its Device Log commands (which other cells a CHF holds: unconfirmed).
+  const chfCells = {
+    ...(cells.root && { root: cells.root }),
+    ...(cells.accessControlBrokerDs && { accessControlBrokerDs: cells.accessControlBrokerDs }),
+    ...(cells.accessControlBrokerKa && { accessControlBrokerKa: cells.accessControlBrokerKa }),
   }
+  const deviceCa = new X509Certificate(readFileSync(join(opts.pki, `${AUTHORITY_FILES.deviceCa}.pem`)))
+  const hubs: { identity: HubIdentity; hub: Hub; device: Eui64 }[] = []
+  for (const d of manifest.devices) {
+    const euis = hubOf.get(d.eui)!
+    const back = restored?.hubs.get(d.eui)
+    const again = back && back.chf === euis.chf && back.gpf === euis.gpf ? back : undefined
+    const identity: HubIdentity = again ?? {
+      ...euis,
+      chfKa: newScalar(),
+      gpfKeys: { ds: newScalar(), ka: newScalar() },
+    }
+    const hub = new Hub({
+      scheduler,
+      chf: { eui: identity.chf, ka: identity.chfKa, cells: chfCells },
+      gpf: { eui: identity.gpf, keys: identity.gpfKeys },
+      deviceCas: [deviceCa],
+      uplink: wan.uplinkFor(identity.chf),
+      backend,
+      ...(again && { restore: again.state }),
+    })
+    wan.register(hub)
+    const certificate = store.certificate(d.eui, 'keyAgreement')?.raw
+    const attachAs = { ...(certificate && { certificate: new Uint8Array(certificate) }) }
+    if (again) {
+      hub.attach(again.device, { ...attachAs, joined: again.joined })
+    } else {
+      const ds = keyBytes(store.privateKey(d.eui, 'digitalSignature'))
+      const ka = keyBytes(store.privateKey(d.eui, 'keyAgreement'))
+      const code = installCode(d.eui)
+      hub.attach(
+        createDevice({
+          type: 'ESME',
+          eui: d.eui,
+          cells,
+          keys: { ...(ds && { ds }), ...(ka && { ka }) },
+          installCode: code,
+          // Billing Data Log alerts at midnight (UTC) on the 1st of every month: a modelling
+          // choice; SR 6.8 (not built in the DCC) is how a supplier would set it.
+          billingCalendar: { dates: [MONTHLY_BILLING] },
+          now: scheduler.now(),
+        }),
+        attachAs,
+      )
+      // Installed and commissioned: in its CHF's Device Log and on the HAN (as SR 8.11 put it there).
+      const status = inventory.get(d.eui)?.status
+      if (status === 'Commissioned' || status === 'InstalledNotCommissioned') {
+        const joined = hub.addDevice({ deviceId: d.eui, deviceType: 'ESME', installCode: code })
+        if (!joined.joined)
+          process.stderr.write(`smetsim dcc: ${d.eui} did not join its hub's HAN: ${joined.reason}\n`)
+      }
+    }
+    hubs.push({ identity, hub, device: d.eui })
+  }
+  const saveEstate = () => {
+    try {
+      writeEstateFile(estateFile, encodeEstate(scheduler.now(), hubs))
+      saveRegistrationFile(registrationFile, { registration, inventory })
+    } catch (e) {
+      process.stderr.write(`smetsim dcc: estate not saved: ${(e as Error).message}\n`)
+    }
+  }
+  saveEstate()
 
   const sat = openSat(join(dataDir, 'sat.jsonl'), {
     onWarning: (m: string) => process.stderr.write(`smetsim dcc: ${m}\n`),
@@ -198,16 +338,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       process.stderr.write(`smetsim dcc: revocation list reloaded (${entries.length} revoked)\n`),
     onError: (e) => process.stderr.write(`smetsim dcc: revocation list not reloaded: ${e.message}\n`),
   })
-  let dcc: ReturnType<typeof createDcc>
-  const stepDevice = (id: Eui64, bytes: Uint8Array) => {
-    const device = devices.get(id)
-    if (!device) return undefined
-    const { state, outputs } = step(device, { kind: 'frame', bytes }, Date.now(), { backend })
-    devices.set(id, state)
-    for (const a of outputs.alerts) if (a.frame) queueMicrotask(() => dcc.deliverAlert(id, a.frame!))
-    return outputs.response
-  }
-  dcc = createDcc({
+  const dcc = createDcc({
     users,
     registration,
     inventory,
@@ -223,20 +354,45 @@ export async function serve(opts: ServeOptions): Promise<void> {
       return cert && backend.importPublicKey(cert.publicKey)
     },
     userCertificates: certificatesOf,
-    transport: async (id, bytes) => stepDevice(id, bytes),
-    now: () => Date.now(),
+    // The hub serving the device, as the Smart Metering Inventory has it.
+    transport: async (id, bytes) => {
+      const hub = inventory.get(id)?.commsHub
+      return hub ? wan.headEnd.send(hub, bytes) : undefined
+    },
+    hanDeviceLog: { addDevice: (hub, entry) => wan.headEnd.addDevice(hub, entry) },
+    now: () => scheduler.now(),
     signers,
     backend,
     installCodes: { mp121: opts.mp121 === true },
   })
 
-  // DCC Schedules (SR 5.1): the DCC has no timers of its own; here wall-clock time drives it.
+  // Device, CHF and GPF alerts, as the head end hears them (each once).
+  wan.headEnd.onAlert(({ from, bytes }) => {
+    try {
+      dcc.deliverAlert(from, bytes)
+    } catch (e) {
+      process.stderr.write(`smetsim dcc: alert from ${from} not delivered: ${(e as Error).message}\n`)
+    }
+  })
+  // Time passes for the devices and hubs: the scheduler follows the wall clock from here.
+  // Whole milliseconds: the device firmware refuses a fractional instant (so a whole acceleration too).
+  const driver = createRealTimeDriver(scheduler, {
+    acceleration,
+    wall: { ...NODE_WALL_CLOCK, now: () => Math.floor(performance.now()) },
+    onError: (e) =>
+      process.stderr.write(`smetsim dcc: the estate's clock stopped: ${(e as Error).message}\n`),
+  })
+  driver.start()
+
+  // DCC Schedules (SR 5.1): the DCC has no timers of its own; here a wall-clock tick drives it.
   const scheduleTimer = setInterval(() => {
     dcc
-      .runDueSchedules(Date.now())
+      .runDueSchedules(scheduler.now())
       .catch((e: Error) => process.stderr.write(`smetsim dcc: schedules: ${e.message}\n`))
   }, SCHEDULE_TICK_MS)
   scheduleTimer.unref()
+  const saveTimer = setInterval(saveEstate, SAVE_EVERY_MS)
+  saveTimer.unref()
 
   const scheme = tls ? 'https' : 'http'
   const server = createDccHttpServer(dcc, sat, {
@@ -261,9 +417,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const first = manifest.tls?.clients.find((c) => c.identity.kind === 'user')
   process.stdout.write(
     `DCC listening on ${address} (OpenAPI: ${address}/openapi.json)\n` +
-      `  Users: ${users.size}; emulated ESMEs: ${devices.size}; data: ${dataDir}; ` +
+      `  Users: ${users.size}; emulated ESMEs: ${hubs.length}, each behind its own Communications Hub; data: ${dataDir}; ` +
       `${opts.cv5 ? 'Critical requests wait for the CV5 signature' : 'Users sign in-process'}; ` +
-      `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}\n` +
+      `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}; clock ×${acceleration}\n` +
       (tls && first
         ? `  callers authenticate with mutual TLS, e.g. curl --cert ${join(opts.pki, first.certificate)} ` +
           `--key ${join(opts.pki, first.privateKey)} --cacert ${join(opts.pki, manifest.tls!.ca.certificate)} ${address}/sat\n`
@@ -272,6 +428,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   )
   const stop = async () => {
     clearInterval(scheduleTimer)
+    clearInterval(saveTimer)
+    driver.stop()
+    saveEstate()
     revocationWatch.close()
     await server.close()
     sat.close()

@@ -1,0 +1,161 @@
+/**
+ * The estate file of `smetsim dcc serve`: a hub and its devices back as they were, and every
+ * kind of bad file refused with the field named, never a throw.
+ */
+import type { Eui64 } from '@smetsim/core'
+import { Hub } from '@smetsim/hub'
+import { Encoder } from 'cbor-x'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  ARM,
+  backend,
+  CHF_EUI,
+  CHF_KA,
+  chfCells,
+  command,
+  DEVICE_CA,
+  deviceWithCertificate,
+  ESME_EUI,
+  GPF_EUI,
+  GPF_KEYS,
+  GSME_EUI,
+  READ_SUPPLY,
+  testHub,
+} from '../../../../packages/hub/src/testing.ts'
+import { decodeEstate, encodeEstate, type HubIdentity, hubEuis, installCodeFor } from './dcc-estate.ts'
+
+const CODE = new Uint8Array(16).fill(0x30)
+const identity: HubIdentity = { chf: CHF_EUI, chfKa: CHF_KA, gpf: GPF_EUI, gpfKeys: GPF_KEYS }
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+
+/** A hub with a joined ESME that has executed one command. */
+function usedHub() {
+  const t = testHub()
+  const esme = deviceWithCertificate('ESME', ESME_EUI, { installCode: CODE })
+  t.hub.attach(esme.state, { certificate: esme.certificate })
+  t.hub.addDevice({ deviceId: ESME_EUI, deviceType: 'ESME', installCode: CODE })
+  expect(t.hub.receive(command(ARM.code, ARM.view, t.hub.device(ESME_EUI)!, { counter: 5n }))).toEqual({
+    kind: 'executed',
+  })
+  return t
+}
+
+const saved = (t: ReturnType<typeof testHub>) =>
+  encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, device: ESME_EUI }])
+
+describe('dcc serve estate file', () => {
+  it('brings a hub back with its Device Log, its joined device and the device state (counters and all)', () => {
+    const t = usedHub()
+    const r = decodeEstate(saved(t))
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.estate.now).toBe(t.scheduler.now())
+    const back = r.estate.hubs.get(ESME_EUI)!
+    expect(back).toMatchObject({ chf: CHF_EUI, gpf: GPF_EUI, joined: true })
+    expect(back.state.chf.log).toEqual(t.hub.deviceLog)
+    const { cells: _, ...state } = t.hub.device(ESME_EUI)!
+    expect(state.counters).not.toEqual({})
+    expect({ ...back.device, cells: undefined }).toEqual({ ...state, cells: undefined })
+    expect(Object.keys(back.device.cells).sort()).toEqual(Object.keys(t.hub.device(ESME_EUI)!.cells).sort())
+
+    const hub = new Hub({
+      scheduler: t.scheduler,
+      chf: { eui: back.chf, ka: back.chfKa, cells: chfCells() },
+      gpf: { eui: back.gpf, keys: back.gpfKeys },
+      deviceCas: [DEVICE_CA.certificate],
+      uplink: () => {},
+      backend,
+      restore: back.state,
+    })
+    hub.attach(back.device, { joined: back.joined })
+    // Joined and counting on: the replayed counter is refused, the next one runs.
+    const read = (counter: bigint) =>
+      hub.receive(command(READ_SUPPLY.code, READ_SUPPLY.view, back.device, { counter, sign: false }))
+    expect(read(5n).kind).toBe('rejected')
+    expect(read(6n)).toEqual({ kind: 'executed' })
+  })
+
+  it('keeps what waits in the GPF for a sleeping GSME', () => {
+    const t = testHub()
+    const gsme = deviceWithCertificate('GSME', GSME_EUI, { installCode: CODE })
+    t.hub.attach(gsme.state, { certificate: gsme.certificate })
+    t.hub.addDevice({ deviceId: GSME_EUI, deviceType: 'GSME', installCode: CODE })
+    const frame = command(READ_SUPPLY.code, READ_SUPPLY.view, gsme.state, { counter: 1n, sign: false })
+    expect(t.hub.receive(frame, 7)).toEqual({ kind: 'queued' })
+    const r = decodeEstate(encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, device: GSME_EUI }]))
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.estate.hubs.get(GSME_EUI)!.state.gpf?.queue).toEqual([
+      { bytes: frame, queuedAt: t.scheduler.now(), id: 7 },
+    ])
+  })
+
+  it('refuses what is not an estate, naming the field that is wrong', () => {
+    const good = cbor.decode(saved(usedHub()))
+    const variant = (change: (h: Record<string, unknown>) => void) => {
+      const copy = cbor.decode(cbor.encode(good))
+      change(copy.hubs[0])
+      return decodeEstate(cbor.encode(copy))
+    }
+    expect(decodeEstate(new TextEncoder().encode('not an estate at all'))).toMatchObject({ ok: false })
+    expect(decodeEstate(cbor.encode({ format: 'something else', version: 1 }))).toEqual({
+      ok: false,
+      reason: 'not a smetsim dcc serve estate (version 1)',
+    })
+    expect(decodeEstate(cbor.encode({ ...good, version: 2 }))).toMatchObject({ ok: false })
+    expect(variant((h) => (h.chfKa = new Uint8Array(31)))).toEqual({
+      ok: false,
+      reason: 'hubs[0].chfKa: expected a 32-byte key',
+    })
+    expect(variant((h) => (h.chf = 'nope'))).toMatchObject({ reason: 'hubs[0].chf: expected an EUI-64' })
+    expect(variant((h) => (h.device = new Uint8Array([1, 2, 3])))).toMatchObject({
+      reason: expect.stringMatching(/^hubs\[0\]\.device: /),
+    })
+    expect(variant((h) => ((h.chfState as { alertCounter: unknown }).alertCounter = -1n))).toMatchObject({
+      reason: 'hubs[0].chfState.alertCounter: expected a counter',
+    })
+    expect(
+      variant((h) => ((h.chfState as { log: { entries: unknown[] } }).log.entries[0] = { eui: ESME_EUI })),
+    ).toMatchObject({ reason: 'hubs[0].chfState.log.entries[0].joinUntil: expected a number' })
+    expect(variant((h) => ((h.gpfState as { queue: unknown }).queue = 'x'))).toMatchObject({
+      reason: 'hubs[0].gpfState.queue: expected a list',
+    })
+  })
+
+  it('never throws on arbitrary bytes, nor on a damaged copy of a good file', () => {
+    const good = saved(usedHub())
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (junk) => {
+        expect(decodeEstate(junk).ok).toBe(false)
+      }),
+      { numRuns: 200 },
+    )
+    fc.assert(
+      fc.property(fc.nat(good.length - 1), fc.integer({ min: 1, max: 255 }), (at, flip) => {
+        const bad = good.slice()
+        bad[at]! ^= flip
+        expect(typeof decodeEstate(bad).ok).toBe('boolean')
+      }),
+      { numRuns: 200 },
+    )
+    for (let n = 0; n < good.length; n += 97) expect(decodeEstate(good.subarray(0, n)).ok).toBe(false)
+  })
+})
+
+describe('dcc serve hub EUIs and install codes', () => {
+  it('numbers the hubs after the highest device, CHF then GPF, and refuses a clash with a party or the end of the space', () => {
+    const devices = ['00DB120000000002', '00DB120000000001'] as Eui64[]
+    expect([...hubEuis(devices, new Set())]).toEqual([
+      ['00DB120000000002', { chf: '00DB120000000003', gpf: '00DB120000000004' }],
+      ['00DB120000000001', { chf: '00DB120000000005', gpf: '00DB120000000006' }],
+    ])
+    expect(() => hubEuis(devices, new Set(['00DB120000000005']))).toThrow(/already a party/)
+    expect(() => hubEuis(['FFFFFFFFFFFFFFFE' as Eui64], new Set())).toThrow(/run past/)
+  })
+
+  it('gives a device the same 16-byte install code from the same key, another from another', () => {
+    const ka = new Uint8Array(32).fill(7)
+    expect(installCodeFor(ESME_EUI, ka)).toEqual(installCodeFor(ESME_EUI, ka))
+    expect(installCodeFor(ESME_EUI, ka)).toHaveLength(16)
+    expect(installCodeFor(ESME_EUI, new Uint8Array(32).fill(8))).not.toEqual(installCodeFor(ESME_EUI, ka))
+  })
+})
