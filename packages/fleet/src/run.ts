@@ -66,6 +66,8 @@ export interface StartFleetOptions {
   sat?: ServiceAuditTrail
   /** Anything else of the DCC's configuration (MP121, CV5 limits, …); the fleet's parts win. */
   dcc?: Partial<Omit<DccConfig, 'transport' | 'now' | 'hanDeviceLog'>>
+  /** Counters to go on from (a restored run's); default new ones. */
+  metrics?: FleetMetrics
   /** Called after each premise's hub is up (and connected, over MQTT). */
   onProgress?(done: number, total: number): void
 }
@@ -106,7 +108,7 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
   const { scheduler, backend } = o
   const wanChoice = o.wan ?? 'in-process'
   const c = compileSpec(fleet.spec)
-  const metrics = createMetrics()
+  const metrics = o.metrics ?? createMetrics()
 
   let broker: EmbeddedBroker | undefined
   let headEnd: HeadEnd
