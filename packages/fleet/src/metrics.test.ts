@@ -68,7 +68,7 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
   return { types, samples }
 }
 
-const valueOf = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
+const sampleValue = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
   samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
 
 describe('fleet metrics', () => {
@@ -126,24 +126,24 @@ describe('fleet metrics', () => {
     const { types, samples } = parseExposition(await prom.text())
     expect(types.get('smetsim_service_requests_total')).toBe('counter')
     expect(types.get('smetsim_supply')).toBe('gauge')
-    expect(valueOf(samples, 'smetsim_service_requests_total')).toBe(2)
-    expect(valueOf(samples, 'smetsim_service_requests_answered_total')).toBe(1)
-    expect(valueOf(samples, 'smetsim_rejections_total', { code: 'E4' })).toBe(1)
-    expect(valueOf(samples, 'smetsim_commands_total')).toBe(3)
-    expect(valueOf(samples, 'smetsim_responses_total')).toBe(2)
-    expect(valueOf(samples, 'smetsim_alerts_total')).toBe(4)
-    expect(valueOf(samples, 'smetsim_alerts_undelivered_total')).toBe(1)
-    expect(valueOf(samples, 'smetsim_hub_drops_total', { reason: 'malformed' })).toBe(3)
-    expect(valueOf(samples, 'smetsim_supply', { state: 'armed' })).toBe(1)
-    expect(valueOf(samples, 'smetsim_hubs_connected')).toBe(20)
-    expect(valueOf(samples, 'smetsim_virtual_time_seconds')).toBe(Date.parse(GAUGES.now) / 1000)
-    expect(valueOf(samples, 'smetsim_service_request_latency_ms', { quantile: '0.99' })).toBe(5)
+    expect(sampleValue(samples, 'smetsim_service_requests_total')).toBe(2)
+    expect(sampleValue(samples, 'smetsim_service_requests_answered_total')).toBe(1)
+    expect(sampleValue(samples, 'smetsim_rejections_total', { code: 'E4' })).toBe(1)
+    expect(sampleValue(samples, 'smetsim_commands_total')).toBe(3)
+    expect(sampleValue(samples, 'smetsim_responses_total')).toBe(2)
+    expect(sampleValue(samples, 'smetsim_alerts_total')).toBe(4)
+    expect(sampleValue(samples, 'smetsim_alerts_undelivered_total')).toBe(1)
+    expect(sampleValue(samples, 'smetsim_hub_drops_total', { reason: 'malformed' })).toBe(3)
+    expect(sampleValue(samples, 'smetsim_supply', { state: 'armed' })).toBe(1)
+    expect(sampleValue(samples, 'smetsim_hubs_connected')).toBe(20)
+    expect(sampleValue(samples, 'smetsim_virtual_time_seconds')).toBe(Date.parse(GAUGES.now) / 1000)
+    expect(sampleValue(samples, 'smetsim_service_request_latency_ms', { quantile: '0.99' })).toBe(5)
 
     // A second scrape reads the counters as they are then, not as they were.
     recordRequest(m, { code: 'E4' }, 1)
     const again = parseExposition(await prom.text()).samples
-    expect(valueOf(again, 'smetsim_service_requests_total')).toBe(3)
-    expect(valueOf(again, 'smetsim_rejections_total', { code: 'E4' })).toBe(2)
+    expect(sampleValue(again, 'smetsim_service_requests_total')).toBe(3)
+    expect(sampleValue(again, 'smetsim_rejections_total', { code: 'E4' })).toBe(2)
   })
 
   it('the test parser refuses what is not the format', () => {

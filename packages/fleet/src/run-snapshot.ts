@@ -11,12 +11,14 @@
  * awaiting a signature and Threshold Anomaly Detection state.
  */
 import { err, ok, type Result } from '@smetsim/core'
-import type { ScheduleBook } from '@smetsim/dcc'
+import type { Dcc } from '@smetsim/dcc'
 import { Encoder } from 'cbor-x'
 import type { Fleet } from './build.ts'
 import { createMetrics, type FleetMetrics } from './metrics.ts'
 import type { FleetRun } from './run.ts'
 import { FleetSnapshotError, restoreFleet, snapshotFleet } from './snapshot.ts'
+
+type ScheduleBook = Dcc['scheduleBook']
 
 const FORMAT = 'smetsim-fleet-run'
 const VERSION = 1
