@@ -1,0 +1,143 @@
+/**
+ * `smetsim fleet up` as a user runs it: the CLI spawned, its exit status, its JSON last line,
+ * the snapshot it leaves, the Prometheus endpoint of a real-time run.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { plan } from './commands/fleet.ts'
+
+const MAIN = join(import.meta.dirname, 'main.ts')
+const work = mkdtempSync(join(tmpdir(), 'smetsim-fleet-'))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+const START = Date.parse('2026-01-05T00:00:00Z') // the fleet spec's default start
+const DAY = 86_400_000
+
+function smetsim(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const lastLine = (text: string) => JSON.parse(text.trimEnd().split('\n').at(-1)!)
+
+describe('smetsim fleet up', () => {
+  it('--premises 20 --for 1d --json: brings 20 hubs up, runs a virtual day, and ends with one JSON object', () => {
+    const r = smetsim(['fleet', 'up', '--premises', '20', '--for', '1d', '--json'])
+    expect(r.status).toBe(0)
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1)
+    const summary = lastLine(r.stdout)
+    expect(summary).toMatchObject({ mode: 'virtual', premises: 20, hubsConnected: 20, errors: 0 })
+    expect(Date.parse(summary.virtualTime)).toBe(START + DAY)
+    // An ESME at every premise, a GSME at most: what the seed draws.
+    expect(summary.devices).toBeGreaterThanOrEqual(20)
+    expect(summary.devices).toBeLessThanOrEqual(40)
+    const { enabled, disabled, armed } = summary.supply
+    expect(enabled + disabled + armed).toBe(summary.devices)
+    expect(r.stderr).toContain('hubs up: 20/20')
+    expect(r.stderr).toMatch(/20 hubs connected/)
+  })
+
+  it('--snapshot saves the run at the end and the next run goes on from it; a file that is not a snapshot is refused and left alone', () => {
+    const file = join(work, 'fleet.cbor')
+    const first = smetsim(['fleet', 'up', '--premises', '5', '--for', '1d', '--snapshot', file, '--json'])
+    expect(first.status).toBe(0)
+    expect(first.stderr).toContain(`snapshot written to ${file}`)
+    const second = smetsim(['fleet', 'up', '--for', '2d', '--snapshot', file, '--json'])
+    expect(second.status).toBe(0)
+    expect(second.stderr).toMatch(/restored 5 premises at 2026-01-06T00:00:00.000Z/)
+    expect(Date.parse(lastLine(second.stdout).virtualTime)).toBe(START + 3 * DAY)
+    expect(lastLine(second.stdout).alerts).toBeGreaterThanOrEqual(lastLine(first.stdout).alerts)
+
+    const junk = join(work, 'junk.cbor')
+    writeFileSync(junk, 'not cbor at all')
+    const refused = smetsim(['fleet', 'up', '--snapshot', junk])
+    expect(refused.status).toBe(2)
+    expect(refused.stderr).toMatch(/^smetsim: .*junk\.cbor: not a fleet run snapshot/m)
+    expect(refused.stderr).not.toMatch(/\n\s+at /) // no stack trace
+    expect(readFileSync(junk, 'utf8')).toBe('not cbor at all')
+  })
+
+  it('refuses bad options with one clear line each, before building anything', () => {
+    const base = { premises: '20', seed: 'smetsim', json: false, backend: 'native' as const }
+    for (const [o, why] of [
+      [{ premises: '0' }, /--premises must be 1 to/],
+      [{ premises: '2x' }, /--premises must be a whole number/],
+      [{ for: 'soon' }, /--for must be a duration/],
+      [{ for: '-1d' }, /--for must be a duration/],
+      [{ speed: '-3' }, /--speed must be a number above 0/],
+      [{ speed: '0' }, /--speed must be a number above 0/],
+      [{ broker: 'nonsense' }, /--broker must be 'embedded' or a broker URL/],
+      [{ metricsPort: '0' }, /--metrics-port needs --speed/],
+      [{ speed: '10', metricsPort: '70000' }, /--metrics-port must be a TCP port/],
+    ] as const)
+      expect(() => plan({ ...base, ...o }), JSON.stringify(o)).toThrow(why)
+    expect(plan(base)).toMatchObject({ wan: 'in-process', speed: undefined, forMs: DAY })
+    expect(plan({ ...base, speed: 'max', for: '2h' })).toMatchObject({ speed: undefined, forMs: 7_200_000 })
+    expect(plan({ ...base, speed: '60' })).toMatchObject({ speed: 60, forMs: undefined })
+    expect(plan({ ...base, broker: 'embedded' }).wan).toBe('embedded-broker')
+    expect(plan({ ...base, broker: 'mqtt://127.0.0.1:1883' }).wan).toEqual({
+      broker: 'mqtt://127.0.0.1:1883',
+    })
+
+    const r = smetsim(['fleet', 'up', '--premises', '0'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe('smetsim: --premises must be 1 to 100000, got 0\n')
+  })
+
+  it('in real time serves the Prometheus text exposition until stopped, then prints its summary', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'fleet',
+        'up',
+        '--premises',
+        '3',
+        '--speed',
+        '60',
+        '--metrics-port',
+        '0',
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let stderr = ''
+    let stdout = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no metrics URL; stderr: ${stderr}`)), 30_000)
+      child.stderr.on('data', (d) => {
+        stderr += d
+        const m = stderr.match(/metrics: (http:\S+)/)
+        if (m) {
+          clearTimeout(timer)
+          resolve(m[1]!)
+        }
+      })
+    })
+    try {
+      const res = await fetch(url)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+      const text = await res.text()
+      expect(text).toMatch(/^# TYPE smetsim_hubs_connected gauge$/m)
+      expect(text).toMatch(/^smetsim_hubs_connected 3$/m)
+      const seconds = Number(text.match(/^smetsim_virtual_time_seconds (\S+)$/m)?.[1])
+      expect(seconds * 1000).toBeGreaterThanOrEqual(START)
+      expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404)
+    } finally {
+      child.kill('SIGINT')
+    }
+    const code = await new Promise((resolve) => child.on('close', resolve))
+    expect(code).toBe(0)
+    expect(lastLine(stdout)).toMatchObject({ mode: 'real-time x60', hubsConnected: 3 })
+  }, 40_000)
+})
