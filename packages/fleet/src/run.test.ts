@@ -3,7 +3,7 @@
  * commands reach the meters through the hubs (a GSME's when it wakes), refusals stay refusals,
  * prepayment runs down and the meter disables its own supply, alerts come up to the DCC.
  */
-import { createScheduler } from '@smetsim/core'
+import { createRealTimeDriver, createScheduler } from '@smetsim/core'
 import type { DeviceState } from '@smetsim/device'
 import { getBackend } from '@smetsim/gbcs'
 import { Encoder } from 'cbor-x'
@@ -148,6 +148,21 @@ describe('startFleet', () => {
       },
     })
     expect(r.hanDeviceLog).toMatchObject({ accepted: true, joined: true, commsHub: p.chf })
+    await run.close()
+  })
+
+  it('works under a real-time driver, whose clock has fractions of a millisecond', async () => {
+    const run = await running(specOf({ ...SPEC, premises: 1 }))
+    let wallMs = 1000.25
+    const wall = { now: () => wallMs, setTimer: () => 0, clearTimer: () => {} }
+    const driver = createRealTimeDriver(run.scheduler, { acceleration: 3, wall })
+    driver.start()
+    wallMs += 1234.567 // the scheduler's now() is now start + 3703.701 ms
+    expect(Number.isInteger(run.scheduler.now())).toBe(false)
+    const p = run.fleet.premise(0)!
+    expect((await run.submit(request(p.supplierEui, 'IS', '7.4', p.esme, 'ESME'))).code).toBe('I0')
+    expect(run.hub(0)!.drops).toEqual({})
+    driver.stop()
     await run.close()
   })
 

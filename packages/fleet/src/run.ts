@@ -74,7 +74,10 @@ export interface StartFleetOptions {
 
 export interface FleetRun {
   readonly fleet: Fleet
+  /** The DCC; its `submit` is the run's (counted in the metrics). */
   readonly dcc: Dcc
+  /** The DCC's Service Audit Trail (what the DCC HTTP API reads). */
+  readonly sat: ServiceAuditTrail
   readonly headEnd: HeadEnd
   readonly scheduler: Scheduler
   readonly metrics: FleetMetrics
@@ -104,8 +107,30 @@ export const ADVANCE_SLICE_MS = 60_000
 
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/**
+ * The scheduler as the hubs and the DCC see it: `now()` in whole ms. A real-time driver maps the
+ * wall clock to fractional ms, and the device firmware settles only at integer instants; rounding
+ * up keeps `at(now())` legal (never before the scheduler's own now).
+ */
+function wholeMsClock(s: Scheduler): Scheduler {
+  return {
+    now: () => Math.ceil(s.now()),
+    at: (t, fn) => s.at(t, fn),
+    after: (dt, fn) => s.after(dt, fn),
+    reschedule: (e, t) => s.reschedule(e, t),
+    run: (options) => s.run(options),
+    next: () => s.next(),
+    get size() {
+      return s.size
+    },
+    setClock: (clock) => s.setClock(clock),
+    onEarliestChanged: (listener) => s.onEarliestChanged(listener),
+  }
+}
+
 export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<FleetRun> {
-  const { scheduler, backend } = o
+  const { backend } = o
+  const scheduler = wholeMsClock(o.scheduler)
   const wanChoice = o.wan ?? 'in-process'
   const c = compileSpec(fleet.spec)
   const metrics = o.metrics ?? createMetrics()
@@ -179,10 +204,11 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
     o.onProgress?.(i + 1, fleet.size)
   }
 
-  const dcc = createDcc({
+  const sat = o.sat ?? createMemorySat({ now: () => new Date(scheduler.now()) })
+  const pipeline = createDcc({
     ...o.dcc,
     ...dccParts(fleet, backend),
-    sat: o.sat ?? createMemorySat({ now: () => new Date(scheduler.now()) }),
+    sat,
     now: () => scheduler.now(),
     async transport(deviceId, bytes) {
       const commsHub = fleet.inventory.get(deviceId)?.commsHub
@@ -198,6 +224,27 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
       }
     },
     hanDeviceLog: { addDevice: (commsHub, entry) => headEnd.addDevice(commsHub, entry) },
+  })
+  async function submit(request: DuisRequest): Promise<DuisResult> {
+    const started = performance.now()
+    let result: DuisResult
+    try {
+      result = await pipeline.submit(request)
+    } catch (e) {
+      // createDcc promises never to throw; should it, the caller still gets an answer.
+      metrics.errors++
+      result = { code: INTERNAL_FAULT_CODE, reason: `internal fault: ${(e as Error).message}` }
+    }
+    recordRequest(metrics, result, performance.now() - started)
+    return result
+  }
+  // The DCC as the runner hands it out (to the HTTP API too): its submit counted in the metrics.
+  const dcc = new Proxy(pipeline, {
+    get(target, key) {
+      if (key === 'submit') return submit
+      const v = Reflect.get(target, key, target)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
   })
   headEnd.onAlert((a) => {
     metrics.alerts++
@@ -239,8 +286,9 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
   return {
     fleet,
     dcc,
+    sat,
     headEnd,
-    scheduler,
+    scheduler: o.scheduler,
     metrics,
     brokerUrl: broker?.url,
     hub: (i) => hubs[i],
@@ -250,19 +298,7 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
       if (at.role === 'ESME' || at.role === 'GSME') return hubs[at.premise]?.device(eui as Eui64)
       return fleet.device(eui)
     },
-    async submit(request) {
-      const started = performance.now()
-      let result: DuisResult
-      try {
-        result = await dcc.submit(request)
-      } catch (e) {
-        // createDcc promises never to throw; should it, the caller still gets an answer.
-        metrics.errors++
-        result = { code: INTERNAL_FAULT_CODE, reason: `internal fault: ${(e as Error).message}` }
-      }
-      recordRequest(metrics, result, performance.now() - started)
-      return result
-    },
+    submit,
     async advance(ms) {
       if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance by ${ms} ms`)
       const target = scheduler.now() + ms

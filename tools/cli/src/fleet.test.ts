@@ -6,7 +6,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parseFleetSpec, premise } from '@smetsim/fleet'
 import { afterAll, describe, expect, it } from 'vitest'
+import { httpsJson } from '../../../packages/dcc/src/http/testing.ts'
 import { plan } from './commands/fleet.ts'
 
 const MAIN = join(import.meta.dirname, 'main.ts')
@@ -90,54 +92,80 @@ describe('smetsim fleet up', () => {
     expect(r.stderr).toBe('smetsim: --premises must be 1 to 100000, got 0\n')
   })
 
-  it('in real time serves the Prometheus text exposition until stopped, then prints its summary', async () => {
+  it('in real time serves the DCC HTTP API (mutual TLS) in front of the fleet and the Prometheus exposition, until stopped', async () => {
+    const tls = join(work, 'tls')
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        MAIN,
-        'fleet',
-        'up',
-        '--premises',
-        '3',
-        '--speed',
-        '60',
-        '--metrics-port',
-        '0',
-        '--json',
+        ...['--import', 'tsx', MAIN, 'fleet', 'up', '--premises', '3', '--speed', '60'],
+        ...['--metrics-port', '0', '--port', '0', '--tls', tls, '--json'],
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let stderr = ''
     let stdout = ''
     child.stdout.on('data', (d) => (stdout += d))
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no metrics URL; stderr: ${stderr}`)), 30_000)
+    const [metricsUrl, apiUrl] = await new Promise<[string, string]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URLs; stderr: ${stderr}`)), 30_000)
       child.stderr.on('data', (d) => {
         stderr += d
         const m = stderr.match(/metrics: (http:\S+)/)
-        if (m) {
+        const a = stderr.match(/DCC HTTP API: (https:\S+)/)
+        if (m && a) {
           clearTimeout(timer)
-          resolve(m[1]!)
+          resolve([m[1]!, a[1]!])
         }
       })
     })
     try {
-      const res = await fetch(url)
+      const spec = parseFleetSpec({ premises: 3 })
+      if (!spec.ok) throw spec.error
+      const p = premise(spec.value, 0)!
+      const other = spec.value.suppliers.find((x) => x.eui !== p.supplierEui)!.eui
+      const file = (f: string) => readFileSync(join(tls, f), 'utf8')
+      const as = (who: string) => ({ ca: file('ca.pem'), cert: file(`${who}.pem`), key: file(`${who}.key`) })
+      const sr = (from: string, counter: number) => ({
+        requestId: `${from}:${p.esme}:${counter}`,
+        role: 'IS',
+        srv: '7.4',
+        commandVariant: 1,
+        deviceType: 'ESME',
+      })
+      const url = `${apiUrl}/service-requests`
+      // Premise 0's supplier reads its ESME through the DCC, the WAN and the hub.
+      const done = await httpsJson({ url, body: sr(p.supplierEui, 1), ...as(p.supplierEui.toLowerCase()) })
+      expect(done.json).toMatchObject({ code: 'I0', response: { originator: p.esme } })
+      // The other supplier is not registered for it (E4); nor may it speak as the first (E1).
+      const refused = await httpsJson({ url, body: sr(other, 1), ...as(other.toLowerCase()) })
+      expect(refused.json?.code).toBe('E4')
+      const posing = await httpsJson({ url, body: sr(p.supplierEui, 2), ...as(other.toLowerCase()) })
+      expect(posing.json?.code).toBe('E1')
+      // No client certificate: the TLS layer refuses the caller.
+      expect(
+        (await httpsJson({ url, body: sr(p.supplierEui, 3), ca: file('ca.pem') })).json?.code,
+      ).toBeUndefined()
+
+      const res = await fetch(metricsUrl)
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
       const text = await res.text()
       expect(text).toMatch(/^# TYPE smetsim_hubs_connected gauge$/m)
       expect(text).toMatch(/^smetsim_hubs_connected 3$/m)
+      expect(text).toMatch(/^smetsim_commands_total 1$/m)
+      expect(text).toMatch(/^smetsim_rejections_total\{code="E4"\} 1$/m)
       const seconds = Number(text.match(/^smetsim_virtual_time_seconds (\S+)$/m)?.[1])
       expect(seconds * 1000).toBeGreaterThanOrEqual(START)
-      expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404)
+      expect((await fetch(metricsUrl.replace('/metrics', '/other'))).status).toBe(404)
     } finally {
       child.kill('SIGINT')
     }
     const code = await new Promise((resolve) => child.on('close', resolve))
     expect(code).toBe(0)
-    expect(lastLine(stdout)).toMatchObject({ mode: 'real-time x60', hubsConnected: 3 })
+    expect(lastLine(stdout)).toMatchObject({
+      mode: 'real-time x60',
+      hubsConnected: 3,
+      commands: 1,
+      responses: 1,
+    })
   }, 40_000)
 })

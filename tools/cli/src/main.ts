@@ -196,6 +196,14 @@ fleet
     '--metrics-port <n>',
     'with --speed: serve the Prometheus text exposition at http://127.0.0.1:<n>/metrics (0: any free port)',
   )
+  .option(
+    '--port <n>',
+    'with --speed and --tls: serve the DCC HTTP API for the fleet on 127.0.0.1 (mutual TLS; 0: any free port)',
+  )
+  .option(
+    '--tls <dir>',
+    "with --port: write the API's TLS CA and a client certificate per User and for an auditor here",
+  )
   .option('--json', "print the summary as one JSON object on stdout's last line", false)
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/fleet.ts')).up(opts))

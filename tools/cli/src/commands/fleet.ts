@@ -14,10 +14,12 @@
  * with `--json` the summary goes to stderr and stdout's last (only) line is one JSON object.
  * `--metrics FILE` appends the metrics as a JSON line at every status.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createRealTimeDriver, createScheduler } from '@smetsim/core'
+import { join } from 'node:path'
+import { createRealTimeDriver, createScheduler, parseEui } from '@smetsim/core'
+import { createDccHttpServer } from '@smetsim/dcc'
 import {
   buildFleet,
   type Fleet,
@@ -32,8 +34,16 @@ import {
   startFleet,
 } from '@smetsim/fleet'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
+import {
+  type Credential,
+  createTlsCa,
+  issueTlsClientCertificate,
+  issueTlsServerCertificate,
+} from '@smetsim/smki'
 import cliProgress from 'cli-progress'
 import ms from 'ms'
+
+type FastifyInstance = ReturnType<typeof createDccHttpServer>
 
 export interface UpOptions {
   premises: string
@@ -45,6 +55,8 @@ export interface UpOptions {
   json: boolean
   metrics?: string
   metricsPort?: string
+  port?: string
+  tls?: string
   backend: BackendName
 }
 
@@ -62,6 +74,14 @@ interface Plan {
   /** Virtual ms; undefined: until stopped. */
   forMs: number | undefined
   metricsPort: number | undefined
+  /** The DCC HTTP API's port and where its TLS credentials are written. */
+  api: { port: number; tls: string } | undefined
+}
+
+/** A TCP port from an option's text. */
+function tcpPort(flag: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`${flag} must be a TCP port, got '${v}'`)
+  return Number(v)
 }
 
 /** The options checked before anything is built: every problem is one clear error. */
@@ -86,9 +106,16 @@ export function plan(o: UpOptions): Plan {
   let metricsPort: number | undefined
   if (o.metricsPort !== undefined) {
     if (speed === undefined) throw new Error('--metrics-port needs --speed (a real-time run)')
-    metricsPort = Number(o.metricsPort)
-    if (!/^\d+$/.test(o.metricsPort) || metricsPort > 65535)
-      throw new Error(`--metrics-port must be a TCP port, got '${o.metricsPort}'`)
+    metricsPort = tcpPort('--metrics-port', o.metricsPort)
+  }
+  let api: Plan['api']
+  if (o.port !== undefined || o.tls !== undefined) {
+    if (speed === undefined) throw new Error('--port needs --speed (a real-time run)')
+    if (o.port === undefined || o.tls === undefined)
+      throw new Error(
+        '--port and --tls go together: the API authenticates callers with the TLS certificates written to --tls',
+      )
+    api = { port: tcpPort('--port', o.port), tls: o.tls }
   }
   let wan: FleetWan = 'in-process'
   if (o.broker === 'embedded') wan = 'embedded-broker'
@@ -99,7 +126,7 @@ export function plan(o: UpOptions): Plan {
       )
     wan = { broker: o.broker }
   }
-  return { premises, seed: o.seed, wan, speed, forMs, metricsPort }
+  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api }
 }
 
 /** Progress on stderr: a bar on a terminal, a plain line per tenth otherwise. */
@@ -207,11 +234,13 @@ export async function up(o: UpOptions): Promise<void> {
   }
 
   let server: Server | undefined
+  let api: FastifyInstance | undefined
   try {
     const end = p.forMs === undefined ? undefined : run.scheduler.now() + p.forMs
     if (p.speed === undefined) await runVirtual(run, end!, () => stopping, status)
     else {
       if (p.metricsPort !== undefined) server = await serveMetrics(run, p.metricsPort)
+      if (p.api) api = await serveApi(run, p.api)
       await runRealTime(run, p.speed, end, () => stopping, status)
     }
     status()
@@ -232,6 +261,7 @@ export async function up(o: UpOptions): Promise<void> {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+    await api?.close()
     await run.close()
   }
 }
@@ -293,6 +323,40 @@ async function runRealTime(
     endEvent?.cancel()
     driver.stop()
   }
+}
+
+/**
+ * The DCC HTTP API (packages/dcc) in front of the fleet's DCC, with mutual TLS as `dcc serve` has
+ * it: a fresh TLS CA each run, its server certificate, and a client certificate per fleet User
+ * (suppliers, network operators) and for an auditor, written to `dir` (ca.pem, <eui>.pem/.key,
+ * auditor.pem/.key; keys 0600). Each caller is the User its certificate names.
+ */
+async function serveApi(run: FleetRun, o: { port: number; tls: string }): Promise<FastifyInstance> {
+  mkdirSync(o.tls, { recursive: true })
+  const ca = createTlsCa()
+  const server = issueTlsServerCertificate(ca)
+  const pemOf = (c: Credential) => ({
+    cert: c.certificate.toString(),
+    key: c.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  })
+  const write = (name: string, c: Credential) => {
+    const pem = pemOf(c)
+    writeFileSync(join(o.tls, `${name}.pem`), pem.cert)
+    writeFileSync(join(o.tls, `${name}.key`), pem.key, { mode: 0o600 })
+  }
+  writeFileSync(join(o.tls, 'ca.pem'), ca.certificate.toString())
+  const s = run.fleet.spec
+  for (const user of [...s.suppliers, ...s.networkOperators].map((x) => x.eui))
+    write(user.toLowerCase(), issueTlsClientCertificate(ca, { kind: 'user', user: parseEui(user) }))
+  write('auditor', issueTlsClientCertificate(ca, { kind: 'auditor', name: 'auditor' }))
+  const tls = { ...pemOf(server), ca: ca.certificate.toString() }
+  const app = createDccHttpServer(run.dcc, run.sat, {
+    servers: [`https://127.0.0.1:${o.port}`],
+    tls: { key: tls.key, cert: tls.cert, ca: tls.ca },
+  })
+  const address = await app.listen({ host: '127.0.0.1', port: o.port })
+  process.stderr.write(`DCC HTTP API: ${address} (mutual TLS; client certificates in ${o.tls})\n`)
+  return app
 }
 
 /** GET /metrics: the Prometheus text exposition, on 127.0.0.1. */
