@@ -175,6 +175,20 @@ describe('startFleet', () => {
     await run.close()
   })
 
+  it('fails with a clear error, and leaves nothing connected, when the broker cannot be reached', async () => {
+    const fleet = buildFleet(specOf({ ...SPEC, premises: 1 }), { pki: PKI })
+    const scheduler = createScheduler({ start: Date.parse(SPEC.start) })
+    const started = startFleet(fleet, {
+      scheduler,
+      backend,
+      wan: { broker: 'mqtt://127.0.0.1:1' }, // nobody listens on port 1
+      connectTimeoutMs: 300,
+    })
+    await expect(started).rejects.toThrow(
+      /head end could not connect to mqtt:\/\/127\.0\.0\.1:1: not within 300 ms/,
+    )
+  })
+
   it('runs over MQTT through the embedded broker: one connection per hub, the command answered', async () => {
     const run = await running(specOf({ ...SPEC, premises: 2 }), 'embedded-broker')
     expect(run.brokerUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/)

@@ -66,6 +66,8 @@ export interface StartFleetOptions {
   sat?: ServiceAuditTrail
   /** Anything else of the DCC's configuration (MP121, CV5 limits, …); the fleet's parts win. */
   dcc?: Partial<Omit<DccConfig, 'transport' | 'now' | 'hanDeviceLog'>>
+  /** MQTT: how long to wait for the head end and each hub to connect (default 10 s); then startFleet fails. */
+  connectTimeoutMs?: number
   /** Counters to go on from (a restored run's); default new ones. */
   metrics?: FleetMetrics
   /** Called after each premise's hub is up (and connected, over MQTT). */
@@ -104,6 +106,19 @@ export interface FleetRun {
 
 /** Virtual time between two looks at pending I/O while advancing. */
 export const ADVANCE_SLICE_MS = 60_000
+
+/** `p`, or an Error saying what did not happen within `ms`. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([p, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
@@ -153,8 +168,15 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
   } else {
     if (wanChoice === 'embedded-broker') broker = await startBroker()
     const url = broker?.url ?? (wanChoice as { broker: string }).broker
+    const timeout = o.connectTimeoutMs ?? 10_000
     const mqtt = new MqttHeadEnd(scheduler, { url })
-    await mqtt.connect()
+    try {
+      await within(timeout, `the DCC head end could not connect to ${url}`, mqtt.connect())
+    } catch (e) {
+      await mqtt.close()
+      await broker?.close()
+      throw e
+    }
     headEnd = mqtt
     uplinkFor = (p) => {
       const link = new MqttHubLink(p.chf, { url })
@@ -162,7 +184,7 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
       return {
         uplink: link.uplink,
         connect: async (hub) => {
-          await link.serve(hub)
+          await within(timeout, `hub ${p.chf} could not connect to ${url}`, link.serve(hub))
           connected++
         },
       }
@@ -170,38 +192,51 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
   }
 
   const hubs: Hub[] = new Array(fleet.size)
-  for (let i = 0; i < fleet.size; i++) {
-    const p = fleet.premise(i)!
-    const esme = fleet.esme[i]!
-    const gsme = fleet.gsme[i]
-    const wan = uplinkFor(p)
-    // Until the hub is up its uplink is closed: the log entries of bring-up (below) stand for an
-    // installation before the run, so their CS14 alerts are not sent.
-    let uplink: (u: Uplink) => void = () => {}
-    const hub = new Hub({
-      scheduler,
-      backend,
-      chf: {
-        eui: p.chf,
-        ka: drawScalar(c.key, i, 'chf-ka'),
-        cells: {
-          accessControlBrokerDs: esme.cells.accessControlBrokerDs!,
-          accessControlBrokerKa: esme.cells.accessControlBrokerKa!,
+  const closeWan = async () => {
+    await Promise.all(links.map((l) => l.close()))
+    await headEnd.close()
+    await broker?.close()
+  }
+  try {
+    await bringUpHubs()
+  } catch (e) {
+    await closeWan()
+    throw e
+  }
+  async function bringUpHubs() {
+    for (let i = 0; i < fleet.size; i++) {
+      const p = fleet.premise(i)!
+      const esme = fleet.esme[i]!
+      const gsme = fleet.gsme[i]
+      const wan = uplinkFor(p)
+      // Until the hub is up its uplink is closed: the log entries of bring-up (below) stand for an
+      // installation before the run, so their CS14 alerts are not sent.
+      let uplink: (u: Uplink) => void = () => {}
+      const hub = new Hub({
+        scheduler,
+        backend,
+        chf: {
+          eui: p.chf,
+          ka: drawScalar(c.key, i, 'chf-ka'),
+          cells: {
+            accessControlBrokerDs: esme.cells.accessControlBrokerDs!,
+            accessControlBrokerKa: esme.cells.accessControlBrokerKa!,
+          },
         },
-      },
-      gpf: { eui: p.gpf, keys: { ds: drawScalar(c.key, i, 'gpf-ds'), ka: drawScalar(c.key, i, 'gpf-ka') } },
-      deviceCas: [],
-      uplink: (u) => uplink(u),
-    })
-    const onHan = p.install === 'commissioned'
-    for (const d of gsme ? [esme, gsme] : [esme]) {
-      hub.attach(d, { joined: onHan })
-      if (onHan) hub.addDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+        gpf: { eui: p.gpf, keys: { ds: drawScalar(c.key, i, 'gpf-ds'), ka: drawScalar(c.key, i, 'gpf-ka') } },
+        deviceCas: [],
+        uplink: (u) => uplink(u),
+      })
+      const onHan = p.install === 'commissioned'
+      for (const d of gsme ? [esme, gsme] : [esme]) {
+        hub.attach(d, { joined: onHan })
+        if (onHan) hub.addDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+      }
+      hubs[i] = hub
+      uplink = wan.uplink
+      await wan.connect(hub)
+      o.onProgress?.(i + 1, fleet.size)
     }
-    hubs[i] = hub
-    uplink = wan.uplink
-    await wan.connect(hub)
-    o.onProgress?.(i + 1, fleet.size)
   }
 
   const sat = o.sat ?? createMemorySat({ now: () => new Date(scheduler.now()) })
@@ -315,10 +350,6 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
       for (const d of meterStates()) fleet.replaceDevice(d)
     },
     snapshot: () => snapshotMetrics(metrics, gauges()),
-    async close() {
-      await Promise.all(links.map((l) => l.close()))
-      await headEnd.close()
-      await broker?.close()
-    },
+    close: closeWan,
   }
 }

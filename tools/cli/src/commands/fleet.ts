@@ -218,7 +218,15 @@ async function bringUp(p: Plan, o: UpOptions) {
 
 export async function up(o: UpOptions): Promise<void> {
   const p = plan(o)
-  const run = await bringUp(p, o)
+  let run: FleetRun
+  try {
+    run = await bringUp(p, o)
+  } catch (e) {
+    // A broker that never answered leaves mqtt.js's connect timers behind for a while after the
+    // clients are closed: a failed bring-up ends the command at once rather than waiting on them.
+    process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)
+    process.exit(2)
+  }
   const mode = p.speed === undefined ? 'virtual' : `real-time x${p.speed}`
   let stopping = false
   const stop = () => {
