@@ -95,16 +95,8 @@ export interface FleetGauges {
   hubDrops: Record<string, number>
 }
 
-export interface MetricsSnapshot extends FleetGauges {
-  requests: number
-  answered: number
-  rejections: Record<string, number>
-  commands: number
-  responses: number
-  alerts: number
-  alertsDelivered: number
-  alertsUndelivered: number
-  errors: number
+/** The counters (but the latency ring) and the gauges, with the latency as percentiles. */
+export interface MetricsSnapshot extends FleetGauges, Omit<FleetMetrics, 'latency'> {
   /** Wall ms over the last LATENCY_WINDOW Service Requests; absent before the first. */
   latencyMs?: { p50: number; p90: number; p99: number; max: number; window: number }
 }
