@@ -145,6 +145,24 @@ describe('smetsim fleet up', () => {
         (await httpsJson({ url, body: sr(p.supplierEui, 3), ca: file('ca.pem') })).json?.code,
       ).toBeUndefined()
 
+      // The tester's read of a meter's state: its supplier and the auditor may, the other supplier not.
+      const state = (who: ReturnType<typeof as>, eui: string) =>
+        httpsJson({ url: `${apiUrl}/fleet/devices/${eui}`, ...who })
+      const mine = await state(as(p.supplierEui.toLowerCase()), p.esme)
+      expect(mine).toMatchObject({
+        status: 200,
+        json: { deviceId: p.esme, deviceType: 'ESME', supply: 'enabled' },
+      })
+      expect(typeof mine.json?.meterBalance).toBe('number')
+      expect((await state(as('auditor'), p.esme)).status).toBe(200)
+      expect((await state(as(other.toLowerCase()), p.esme)).status).toBe(403)
+      expect((await state(as('auditor'), 'nonsense')).status).toBe(400)
+      expect((await state(as('auditor'), '00DB12FFFFFFFF00')).status).toBe(404)
+      // Without a client certificate the TLS layer refuses the connection: no HTTP status at all.
+      expect(
+        (await httpsJson({ url: `${apiUrl}/fleet/devices/${p.esme}`, ca: file('ca.pem') })).status,
+      ).toBeUndefined()
+
       const res = await fetch(metricsUrl)
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)

@@ -14,12 +14,10 @@
  * with `--json` the summary goes to stderr and stdout's last (only) line is one JSON object.
  * `--metrics FILE` appends the metrics as a JSON line at every status.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
-import { createRealTimeDriver, createScheduler, parseEui } from '@smetsim/core'
-import { createDccHttpServer } from '@smetsim/dcc'
+import { createRealTimeDriver, createScheduler } from '@smetsim/core'
 import {
   buildFleet,
   type Fleet,
@@ -42,8 +40,7 @@ import {
 } from '@smetsim/smki'
 import cliProgress from 'cli-progress'
 import ms from 'ms'
-
-type FastifyInstance = ReturnType<typeof createDccHttpServer>
+import { type FleetApi, serveApi } from './fleet-api.ts'
 
 export interface UpOptions {
   premises: string
@@ -242,7 +239,7 @@ export async function up(o: UpOptions): Promise<void> {
   }
 
   let server: Server | undefined
-  let api: FastifyInstance | undefined
+  let api: FleetApi | undefined
   try {
     const end = p.forMs === undefined ? undefined : run.scheduler.now() + p.forMs
     if (p.speed === undefined) await runVirtual(run, end!, () => stopping, status)
@@ -331,40 +328,6 @@ async function runRealTime(
     endEvent?.cancel()
     driver.stop()
   }
-}
-
-/**
- * The DCC HTTP API (packages/dcc) in front of the fleet's DCC, with mutual TLS as `dcc serve` has
- * it: a fresh TLS CA each run, its server certificate, and a client certificate per fleet User
- * (suppliers, network operators) and for an auditor, written to `dir` (ca.pem, <eui>.pem/.key,
- * auditor.pem/.key; keys 0600). Each caller is the User its certificate names.
- */
-async function serveApi(run: FleetRun, o: { port: number; tls: string }): Promise<FastifyInstance> {
-  mkdirSync(o.tls, { recursive: true })
-  const ca = createTlsCa()
-  const server = issueTlsServerCertificate(ca)
-  const pemOf = (c: Credential) => ({
-    cert: c.certificate.toString(),
-    key: c.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-  })
-  const write = (name: string, c: Credential) => {
-    const pem = pemOf(c)
-    writeFileSync(join(o.tls, `${name}.pem`), pem.cert)
-    writeFileSync(join(o.tls, `${name}.key`), pem.key, { mode: 0o600 })
-  }
-  writeFileSync(join(o.tls, 'ca.pem'), ca.certificate.toString())
-  const s = run.fleet.spec
-  for (const user of [...s.suppliers, ...s.networkOperators].map((x) => x.eui))
-    write(user.toLowerCase(), issueTlsClientCertificate(ca, { kind: 'user', user: parseEui(user) }))
-  write('auditor', issueTlsClientCertificate(ca, { kind: 'auditor', name: 'auditor' }))
-  const tls = { ...pemOf(server), ca: ca.certificate.toString() }
-  const app = createDccHttpServer(run.dcc, run.sat, {
-    servers: [`https://127.0.0.1:${o.port}`],
-    tls: { key: tls.key, cert: tls.cert, ca: tls.ca },
-  })
-  const address = await app.listen({ host: '127.0.0.1', port: o.port })
-  process.stderr.write(`DCC HTTP API: ${address} (mutual TLS; client certificates in ${o.tls})\n`)
-  return app
 }
 
 /** GET /metrics: the Prometheus text exposition, on 127.0.0.1. */
