@@ -32,12 +32,6 @@ import {
   startFleet,
 } from '@smetsim/fleet'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
-import {
-  type Credential,
-  createTlsCa,
-  issueTlsClientCertificate,
-  issueTlsServerCertificate,
-} from '@smetsim/smki'
 import cliProgress from 'cli-progress'
 import ms from 'ms'
 import { type FleetApi, serveApi } from './fleet-api.ts'
