@@ -77,6 +77,10 @@ describe('smetsim fleet up', () => {
       [{ broker: 'nonsense' }, /--broker must be 'embedded' or a broker URL/],
       [{ metricsPort: '0' }, /--metrics-port needs --speed/],
       [{ speed: '10', metricsPort: '70000' }, /--metrics-port must be a TCP port/],
+      [{ port: '0', tls: 'x' }, /--port needs --speed/],
+      [{ speed: '10', port: '0' }, /--port and --tls go together/],
+      [{ speed: '10', tls: 'x' }, /--port and --tls go together/],
+      [{ speed: '10', port: 'x', tls: 'x' }, /--port must be a TCP port/],
     ] as const)
       expect(() => plan({ ...base, ...o }), JSON.stringify(o)).toThrow(why)
     expect(plan(base)).toMatchObject({ wan: 'in-process', speed: undefined, forMs: DAY })
