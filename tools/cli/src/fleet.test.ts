@@ -26,6 +26,29 @@ function smetsim(args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
+/** `fleet up` spawned, once stderr has said every pattern's URL. */
+async function serving(args: string[], patterns: RegExp[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'fleet', 'up', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output = { stdout: '', stderr: '' }
+  child.stdout.on('data', (d) => {
+    output.stdout += d
+  })
+  const urls = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URLs; stderr: ${output.stderr}`)), 30_000)
+    child.stderr.on('data', (d) => {
+      output.stderr += d
+      const found = patterns.map((p) => output.stderr.match(p)?.[1])
+      if (found.every((u) => u !== undefined)) {
+        clearTimeout(timer)
+        resolve(found as string[])
+      }
+    })
+  })
+  return { child, urls, output }
+}
+
 const lastLine = (text: string) => JSON.parse(text.trimEnd().split('\n').at(-1)!)
 
 describe('smetsim fleet up', () => {
@@ -75,9 +98,8 @@ describe('smetsim fleet up', () => {
       [{ speed: '-3' }, /--speed must be a number above 0/],
       [{ speed: '0' }, /--speed must be a number above 0/],
       [{ broker: 'nonsense' }, /--broker must be 'embedded' or a broker URL/],
-      [{ metricsPort: '0' }, /--metrics-port needs --speed/],
+      [{ metricsPort: '0' }, /--metrics-port needs --speed or --port/],
       [{ speed: '10', metricsPort: '70000' }, /--metrics-port must be a TCP port/],
-      [{ port: '0', tls: 'x' }, /--port needs --speed/],
       [{ speed: '10', port: '0' }, /--port and --tls go together/],
       [{ speed: '10', tls: 'x' }, /--port and --tls go together/],
       [{ speed: '10', port: 'x', tls: 'x' }, /--port must be a TCP port/],
@@ -86,6 +108,8 @@ describe('smetsim fleet up', () => {
     expect(plan(base)).toMatchObject({ wan: 'in-process', speed: undefined, forMs: DAY })
     expect(plan({ ...base, speed: 'max', for: '2h' })).toMatchObject({ speed: undefined, forMs: 7_200_000 })
     expect(plan({ ...base, speed: '60' })).toMatchObject({ speed: 60, forMs: undefined })
+    // A virtual run that serves the API has no end of its own: time moves by POST /fleet/advance.
+    expect(plan({ ...base, port: '0', tls: 'x' })).toMatchObject({ speed: undefined, forMs: undefined })
     expect(plan({ ...base, broker: 'embedded' }).wan).toBe('embedded-broker')
     expect(plan({ ...base, broker: 'mqtt://127.0.0.1:1883' }).wan).toEqual({
       broker: 'mqtt://127.0.0.1:1883',
@@ -96,31 +120,37 @@ describe('smetsim fleet up', () => {
     expect(r.stderr).toBe('smetsim: --premises must be 1 to 100000, got 0\n')
   })
 
+  it('in virtual time with --port, time stands still until the auditor advances it over the API', async () => {
+    const tls = join(work, 'tls-virtual')
+    const { child, urls, output } = await serving(
+      ['--premises', '2', '--port', '0', '--tls', tls, '--json'],
+      [/DCC HTTP API: (https:\S+)/],
+    )
+    const apiUrl = urls[0]!
+    try {
+      const file = (f: string) => readFileSync(join(tls, f), 'utf8')
+      const as = (who: string) => ({ ca: file('ca.pem'), cert: file(`${who}.pem`), key: file(`${who}.key`) })
+      const advance = (who: string, body: unknown) =>
+        httpsJson({ url: `${apiUrl}/fleet/advance`, body, ...as(who) })
+      expect((await advance('90b3d51f30010000', { ms: DAY })).status).toBe(403) // a supplier may not
+      for (const bad of [{ ms: -1 }, { ms: 1.5 }, { ms: 'x' }, { ms: 400 * DAY }, {}, { ms: 1, more: 1 }])
+        expect((await advance('auditor', bad)).status, JSON.stringify(bad)).toBe(400)
+      const moved = await advance('auditor', { ms: DAY })
+      expect(moved).toMatchObject({ status: 200, json: { virtualTime: new Date(START + DAY).toISOString() } })
+    } finally {
+      child.kill('SIGINT')
+    }
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0)
+    expect(Date.parse(lastLine(output.stdout).virtualTime)).toBe(START + DAY)
+  }, 40_000)
+
   it('in real time serves the DCC HTTP API (mutual TLS) in front of the fleet and the Prometheus exposition, until stopped', async () => {
     const tls = join(work, 'tls')
-    const child = spawn(
-      process.execPath,
-      [
-        ...['--import', 'tsx', MAIN, 'fleet', 'up', '--premises', '3', '--speed', '60'],
-        ...['--metrics-port', '0', '--port', '0', '--tls', tls, '--json'],
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const { child, urls, output } = await serving(
+      ['--premises', '3', '--speed', '60', '--metrics-port', '0', '--port', '0', '--tls', tls, '--json'],
+      [/metrics: (http:\S+)/, /DCC HTTP API: (https:\S+)/],
     )
-    let stderr = ''
-    let stdout = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    const [metricsUrl, apiUrl] = await new Promise<[string, string]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URLs; stderr: ${stderr}`)), 30_000)
-      child.stderr.on('data', (d) => {
-        stderr += d
-        const m = stderr.match(/metrics: (http:\S+)/)
-        const a = stderr.match(/DCC HTTP API: (https:\S+)/)
-        if (m && a) {
-          clearTimeout(timer)
-          resolve([m[1]!, a[1]!])
-        }
-      })
-    })
+    const [metricsUrl, apiUrl] = urls as [string, string]
     try {
       const spec = parseFleetSpec({ premises: 3 })
       if (!spec.ok) throw spec.error
@@ -178,12 +208,19 @@ describe('smetsim fleet up', () => {
       const seconds = Number(text.match(/^smetsim_virtual_time_seconds (\S+)$/m)?.[1])
       expect(seconds * 1000).toBeGreaterThanOrEqual(START)
       expect((await fetch(metricsUrl.replace('/metrics', '/other'))).status).toBe(404)
+      // Time runs on the wall clock here: nobody advances it by hand.
+      const advance = await httpsJson({
+        url: `${apiUrl}/fleet/advance`,
+        body: { ms: 1000 },
+        ...as('auditor'),
+      })
+      expect(advance.status).toBe(409)
     } finally {
       child.kill('SIGINT')
     }
     const code = await new Promise((resolve) => child.on('close', resolve))
     expect(code).toBe(0)
-    expect(lastLine(stdout)).toMatchObject({
+    expect(lastLine(output.stdout)).toMatchObject({
       mode: 'real-time x60',
       hubsConnected: 3,
       commands: 1,

@@ -4,8 +4,11 @@
  * (suppliers, network operators) and for an auditor, written to a folder (ca.pem, <eui>.pem/.key,
  * auditor.pem/.key; keys 0600). Each caller is the User its certificate names.
  *
- * Beside the DCC's routes, one tester's control (a smetsim control, not a DUIS service):
- * GET /fleet/devices/{eui} — a meter's state as the emulation holds it (supply, payment mode,
+ * Beside the DCC's routes, the tester's controls (smetsim controls, not DUIS services):
+ *  - POST /fleet/advance {"ms": n} — virtual runs only: moves virtual time on by n ms (1 ms to a
+ *    year a call), running everything due (`run.advance`); the auditor only, as it moves time for
+ *    every User (a modelling choice); one at a time (409 while one runs); answers the new time.
+ *  - GET /fleet/devices/{eui} — a meter's state as the emulation holds it (supply, payment mode,
  * balances, commissioning). The same caller authentication as the rest of the API (the DCC's
  * onRequest hook); who may read: the auditor, or a User eligible for the device now by
  * Registration Data — its Registered Supplier or Network Operator, the DCC's own eligibility
@@ -56,7 +59,13 @@ function mayRead(run: FleetRun, user: string, deviceId: string): boolean {
   return roles.some((role: DuisRole) => isEligibleUser(sources, user, role, deviceId, at).eligible)
 }
 
-export async function serveApi(run: FleetRun, o: { port: number; tls: string }): Promise<FleetApi> {
+/** The most one POST /fleet/advance moves virtual time. */
+export const MAX_ADVANCE_MS = 366 * 86_400_000
+
+export async function serveApi(
+  run: FleetRun,
+  o: { port: number; tls: string; advance: boolean },
+): Promise<FleetApi> {
   const tls = writeTls(run, o.tls)
   const app = createDccHttpServer(run.dcc, run.sat, { servers: [`https://127.0.0.1:${o.port}`], tls })
 
@@ -86,6 +95,35 @@ export async function serveApi(run: FleetRun, o: { port: number; tls: string }):
       accountAt: new Date(d.account.at).toISOString(),
     }
   })
+
+  let advancing = false
+  app.post<{ Body: { ms: number } }>(
+    '/fleet/advance',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['ms'],
+          additionalProperties: false,
+          properties: { ms: { type: 'integer', minimum: 1, maximum: MAX_ADVANCE_MS } },
+        },
+      },
+    },
+    async (request, reply) => {
+      if (request.caller?.kind !== 'auditor')
+        return reply.code(403).send({ error: 'only the auditor moves virtual time' })
+      if (!o.advance)
+        return reply.code(409).send({ error: 'virtual time runs on the wall clock here (--speed)' })
+      if (advancing) return reply.code(409).send({ error: 'virtual time is being advanced already' })
+      advancing = true
+      try {
+        await run.advance(request.body.ms)
+      } finally {
+        advancing = false
+      }
+      return { virtualTime: new Date(run.scheduler.now()).toISOString() }
+    },
+  )
 
   const address = await app.listen({ host: '127.0.0.1', port: o.port })
   process.stderr.write(`DCC HTTP API: ${address} (mutual TLS; client certificates in ${o.tls})\n`)

@@ -5,9 +5,10 @@
  *
  * Time: `--for` is always virtual time (what the meters live through). Without `--speed` (or with
  * `--speed max`) the run is virtual: as fast as the CPU goes, and `--for` defaults to one day.
- * With `--speed X` virtual time runs X times as fast as the wall clock (1: real time), a run
- * without `--for` serves until SIGINT/SIGTERM, and `--metrics-port` serves the Prometheus text
- * exposition at GET /metrics.
+ * With `--speed X` virtual time runs X times as fast as the wall clock (1: real time) and a run
+ * without `--for` serves until SIGINT/SIGTERM. `--port` serves the DCC HTTP API (fleet-api.ts);
+ * in a virtual run it then serves until stopped, virtual time moving only by POST /fleet/advance.
+ * `--metrics-port` serves the Prometheus text exposition at GET /metrics.
  *
  * Output: a progress bar on stderr while the fleet comes up (plain lines when stderr is not a
  * terminal), a one-line status about once a second (stderr), and a summary at the end on stdout;
@@ -87,7 +88,9 @@ export function plan(o: UpOptions): Plan {
     if (!/^\d+(\.\d+)?$/.test(o.speed) || !(speed > 0) || speed > 1e9)
       throw new Error(`--speed must be a number above 0 (or 'max'), got '${o.speed}'`)
   }
-  const forText = o.for ?? (speed === undefined ? DEFAULT_VIRTUAL_FOR : undefined)
+  const served = o.port !== undefined || o.tls !== undefined
+  // A virtual run serving the API waits for POST /fleet/advance, so it has no end of its own.
+  const forText = o.for ?? (speed === undefined && !served ? DEFAULT_VIRTUAL_FOR : undefined)
   let forMs: number | undefined
   if (forText !== undefined) {
     forMs = ms(forText as ms.StringValue) as number | undefined
@@ -96,12 +99,12 @@ export function plan(o: UpOptions): Plan {
   }
   let metricsPort: number | undefined
   if (o.metricsPort !== undefined) {
-    if (speed === undefined) throw new Error('--metrics-port needs --speed (a real-time run)')
+    if (speed === undefined && !served)
+      throw new Error('--metrics-port needs --speed or --port (a run that serves until stopped)')
     metricsPort = tcpPort('--metrics-port', o.metricsPort)
   }
   let api: Plan['api']
   if (o.port !== undefined || o.tls !== undefined) {
-    if (speed === undefined) throw new Error('--port needs --speed (a real-time run)')
     if (o.port === undefined || o.tls === undefined)
       throw new Error(
         '--port and --tls go together: the API authenticates callers with the TLS certificates written to --tls',
@@ -236,12 +239,11 @@ export async function up(o: UpOptions): Promise<void> {
   let api: FleetApi | undefined
   try {
     const end = p.forMs === undefined ? undefined : run.scheduler.now() + p.forMs
-    if (p.speed === undefined) await runVirtual(run, end!, () => stopping, status)
-    else {
-      if (p.metricsPort !== undefined) server = await serveMetrics(run, p.metricsPort)
-      if (p.api) api = await serveApi(run, p.api)
-      await runRealTime(run, p.speed, end, () => stopping, status)
-    }
+    if (p.metricsPort !== undefined) server = await serveMetrics(run, p.metricsPort)
+    if (p.api) api = await serveApi(run, { ...p.api, advance: p.speed === undefined })
+    if (p.speed !== undefined) await runRealTime(run, p.speed, end, () => stopping, status)
+    else if (p.api) await runServed(run, end, () => stopping, status)
+    else await runVirtual(run, end!, () => stopping, status)
     status()
     if (process.stderr.isTTY) process.stderr.write('\n')
     if (o.snapshot) {
@@ -275,6 +277,15 @@ async function runVirtual(run: FleetRun, end: number, stopped: () => boolean, st
       status()
       last = performance.now()
     }
+  }
+}
+
+/** Virtual time that moves only when the API is asked to (POST /fleet/advance), until `end` or a signal. */
+async function runServed(run: FleetRun, end: number | undefined, stopped: () => boolean, status: () => void) {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, STATUS_EVERY_MS / 4))
+    if (stopped() || (end !== undefined && run.scheduler.now() >= end)) break
+    status()
   }
 }
 
