@@ -196,6 +196,49 @@ program
   .option('--quick', 'shorter runs and smaller sizes: a smoke test', false)
   .action(async (suites, opts) => (await import('./commands/bench.ts')).bench(suites, opts))
 
+const fleet = program
+  .command('fleet')
+  .description('a fleet of premises behind their Communications Hubs, served by a DCC')
+fleet
+  .command('up')
+  .description(
+    'build a fleet from a seed (or restore a snapshot), put every premise behind a Communications Hub, connect the hubs to a DCC, and run it',
+  )
+  .option('--premises <n>', 'premises to build', '20')
+  .option('--seed <text>', 'the fleet seed (the same seed, the same fleet)', 'smetsim')
+  .option(
+    '--broker <url>',
+    "MQTT between the hubs and the DCC: a broker URL, or 'embedded' for the built-in one (default: in-process)",
+  )
+  .option(
+    '--speed <x>',
+    "virtual time runs x times as fast as the wall clock (default, or 'max': virtual time, as fast as it goes)",
+  )
+  .option(
+    '--for <duration>',
+    'virtual time to run (30s, 2h, 1d, …); default 1d in virtual time, until stopped in real time',
+  )
+  .option(
+    '--snapshot <file>',
+    'restore the fleet from this file when it exists, and save it there at the end',
+  )
+  .option('--metrics <file>', 'append the metrics as a JSON line at every status')
+  .option(
+    '--metrics-port <n>',
+    'with --speed: serve the Prometheus text exposition at http://127.0.0.1:<n>/metrics (0: any free port)',
+  )
+  .option(
+    '--port <n>',
+    'with --speed and --tls: serve the DCC HTTP API for the fleet on 127.0.0.1 (mutual TLS; 0: any free port)',
+  )
+  .option(
+    '--tls <dir>',
+    "with --port: write the API's TLS CA and a client certificate per User and for an auditor here",
+  )
+  .option('--json', "print the summary as one JSON object on stdout's last line", false)
+  .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
+  .action(async (opts) => (await import('./commands/fleet.ts')).up(opts))
+
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exitCode = 2

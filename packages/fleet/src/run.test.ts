@@ -1,0 +1,263 @@
+/**
+ * The runner: a fleet behind its Communications Hubs, served by the real DCC, in virtual time —
+ * commands reach the meters through the hubs (a GSME's when it wakes), refusals stay refusals,
+ * prepayment runs down and the meter disables its own supply, alerts come up to the DCC.
+ */
+import { createRealTimeDriver, createScheduler } from '@smetsim/core'
+import type { DeviceState } from '@smetsim/device'
+import { getBackend } from '@smetsim/gbcs'
+import { Encoder } from 'cbor-x'
+import { describe, expect, it } from 'vitest'
+import { buildFleet } from './build.ts'
+import { createFleetPki } from './pki.ts'
+import { type FleetRun, startFleet } from './run.ts'
+import { restoreRun, snapshotRun } from './run-snapshot.ts'
+import { type FleetSpec, parseFleetSpec } from './spec.ts'
+
+const backend = getBackend('native')
+
+const specOf = (input: object): FleetSpec => {
+  const r = parseFleetSpec(input)
+  if (!r.ok) throw r.error
+  return r.value
+}
+
+const SPEC = specOf({
+  seed: 'run',
+  premises: 6,
+  devices: { gas: 1 },
+  install: { installedNotCommissioned: 0 },
+  balance: { minPounds: 2, maxPounds: 2 },
+  suppliers: [
+    { name: 'A', eui: '90B3D51F30010000', mpid: 'SUPA', share: 0.6, prepaymentShare: 0.5 },
+    { name: 'B', eui: '90B3D51F30030000', mpid: 'SUPB', share: 0.4, prepaymentShare: 0.5 },
+  ],
+})
+const PKI = createFleetPki(SPEC)
+const DAY = 86_400_000
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+const encode = (x: unknown) => cbor.encode(x)
+
+async function running(spec = SPEC, wan?: 'embedded-broker'): Promise<FleetRun> {
+  const fleet = buildFleet(spec, { pki: PKI })
+  const scheduler = createScheduler({ start: Date.parse(spec.start) })
+  return startFleet(fleet, { scheduler, backend, ...(wan && { wan }) })
+}
+
+let counter = 1000
+const request = (user: string, role: string, srv: string, device: string, deviceType: string) => ({
+  requestId: `${user}:${device}:${++counter}`,
+  role,
+  srv,
+  commandVariant: srv === '7.4' ? 1 : 4,
+  deviceType,
+})
+
+describe('startFleet', () => {
+  it("takes the DCC's command to an ESME through its hub, and the ESME's answer back; the other supplier's is refused and changes nothing", async () => {
+    const run = await running()
+    const p = run.fleet.premise(0)!
+    const other = SPEC.suppliers.find((s) => s.eui !== p.supplierEui)!.eui
+
+    const refused = await run.submit(request(other, 'IS', '7.2', p.esme, 'ESME'))
+    expect(refused.code).toBe('E4')
+    expect((run.device(p.esme) as DeviceState).supply).toBe('enabled')
+    expect(run.metrics.commands).toBe(0) // refused by the DCC: nothing went down the WAN
+
+    const done = await run.submit(request(p.supplierEui, 'IS', '7.2', p.esme, 'ESME'))
+    expect(done).toMatchObject({ code: 'I0', response: { cra: 'response', originator: p.esme } })
+    expect((run.device(p.esme) as DeviceState).supply).toBe('disabled')
+    // The fleet's own slot is stale until sync(): the hub holds the device now.
+    expect(run.fleet.esme[0]!.supply).toBe('enabled')
+    run.sync()
+    expect(run.fleet.esme[0]!.supply).toBe('disabled')
+
+    expect(run.snapshot()).toMatchObject({
+      requests: 2,
+      answered: 1,
+      rejections: { E4: 1 },
+      commands: 1,
+      responses: 1,
+      premises: 6,
+      hubsConnected: 6,
+      devices: 12,
+      supply: { disabled: 1 },
+    })
+    expect(run.snapshot().latencyMs?.window).toBe(2)
+    await run.close()
+  })
+
+  it("holds a GSME's command in the GPF until the GSME wakes, then answers", async () => {
+    const run = await running()
+    const p = run.fleet.premise(1)!
+    let answer: { code: string } | undefined
+    const pending = run.submit(request(p.supplierEui, 'GS', '7.2', p.gsme!, 'GSME')).then((r) => {
+      answer = r
+      return r
+    })
+    await new Promise((r) => setImmediate(r))
+    expect(answer).toBeUndefined()
+    expect(run.hub(1)!.gsmeQueueLength).toBe(1)
+    await run.advance(31 * 60_000)
+    expect(await pending).toMatchObject({ code: 'I0', response: { originator: p.gsme } })
+    expect(run.hub(1)!.gsmeQueueLength).toBe(0)
+    expect((run.device(p.gsme!) as DeviceState).supply).toBe('disabled')
+    await run.close()
+  })
+
+  it('runs prepayment down in virtual time: a prepayment meter disables its own supply and the alert reaches the DCC; credit meters stay on', async () => {
+    const run = await running()
+    const prepay = [...Array(SPEC.premises).keys()].filter(
+      (i) => run.fleet.premise(i)!.paymentMode === 'prepayment',
+    )
+    const credit = [...Array(SPEC.premises).keys()].filter(
+      (i) => run.fleet.premise(i)!.paymentMode === 'credit',
+    )
+    expect(prepay.length).toBeGreaterThan(0) // seed 'run' draws some of each
+    expect(credit.length).toBeGreaterThan(0)
+    const first = run.fleet.premise(prepay[0]!)!
+    // Day by day: the DCC holds a User's alerts for two days (DUIS), so look while they are fresh.
+    let day = 0
+    while ((run.device(first.esme) as DeviceState).supply === 'enabled' && day < 14) {
+      await run.advance(DAY)
+      day++
+    }
+    expect(run.dcc.alertsFor(first.supplierEui).some((a) => a.device === first.esme)).toBe(true)
+    await run.advance((14 - day) * DAY)
+    for (const i of prepay)
+      expect((run.device(run.fleet.premise(i)!.esme) as DeviceState).supply).toBe('disabled')
+    for (const i of credit)
+      expect((run.device(run.fleet.premise(i)!.esme) as DeviceState).supply).toBe('enabled')
+    expect(run.scheduler.now()).toBe(Date.parse(SPEC.start) + 14 * DAY)
+    expect(run.metrics.alerts).toBeGreaterThan(0)
+    expect(run.metrics.alertsDelivered).toBe(run.metrics.alerts)
+    expect(run.snapshot().supply.disabled).toBeGreaterThanOrEqual(prepay.length)
+    await run.close()
+  })
+
+  it('SR 8.11 goes to the CHF through the head end; a device the log already holds is left as it is', async () => {
+    const run = await running()
+    const p = run.fleet.premise(2)!
+    const r = await run.submit({
+      ...request(p.supplierEui, 'IS', '8.11', p.chf, 'CHF'),
+      commandVariant: 1,
+      parameters: {
+        deviceId: p.esme,
+        deviceType: 'ESME',
+        installCode: Buffer.from(run.fleet.esme[2]!.installCode!).toString('hex').toUpperCase(),
+      },
+    })
+    expect(r.hanDeviceLog).toMatchObject({ accepted: true, joined: true, commsHub: p.chf })
+    await run.close()
+  })
+
+  it('works under a real-time driver, whose clock has fractions of a millisecond', async () => {
+    const run = await running(specOf({ ...SPEC, premises: 1 }))
+    let wallMs = 1000.25
+    const wall = { now: () => wallMs, setTimer: () => 0, clearTimer: () => {} }
+    const driver = createRealTimeDriver(run.scheduler, { acceleration: 3, wall })
+    driver.start()
+    wallMs += 1234.567 // the scheduler's now() is now start + 3703.701 ms
+    expect(Number.isInteger(run.scheduler.now())).toBe(false)
+    const p = run.fleet.premise(0)!
+    expect((await run.submit(request(p.supplierEui, 'IS', '7.4', p.esme, 'ESME'))).code).toBe('I0')
+    expect(run.hub(0)!.drops).toEqual({})
+    driver.stop()
+    await run.close()
+  })
+
+  it('refuses to advance by a negative or non-finite time, changing nothing', async () => {
+    const run = await running(specOf({ ...SPEC, premises: 1 }))
+    const before = run.scheduler.now()
+    await expect(run.advance(-1)).rejects.toThrow(RangeError)
+    await expect(run.advance(Number.NaN)).rejects.toThrow(RangeError)
+    expect(run.scheduler.now()).toBe(before)
+    await run.close()
+  })
+
+  it('fails with a clear error, and leaves nothing connected, when the broker cannot be reached', async () => {
+    const fleet = buildFleet(specOf({ ...SPEC, premises: 1 }), { pki: PKI })
+    const scheduler = createScheduler({ start: Date.parse(SPEC.start) })
+    const started = startFleet(fleet, {
+      scheduler,
+      backend,
+      wan: { broker: 'mqtt://127.0.0.1:1' }, // nobody listens on port 1
+      connectTimeoutMs: 300,
+    })
+    await expect(started).rejects.toThrow(
+      /head end could not connect to mqtt:\/\/127\.0\.0\.1:1: not within 300 ms/,
+    )
+  })
+
+  it('runs over MQTT through the embedded broker: one connection per hub, the command answered', async () => {
+    const run = await running(specOf({ ...SPEC, premises: 2 }), 'embedded-broker')
+    expect(run.brokerUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/)
+    const p = run.fleet.premise(0)!
+    const r = await run.submit(request(p.supplierEui, 'IS', '7.2', p.esme, 'ESME'))
+    expect(r).toMatchObject({ code: 'I0', response: { originator: p.esme } })
+    expect(run.snapshot()).toMatchObject({ hubsConnected: 2, commands: 1, responses: 1 })
+    await run.close()
+  }, 20_000)
+})
+
+describe('snapshotRun / restoreRun', () => {
+  it('keeps the virtual time, the devices as their hubs hold them and the counters; the restored fleet runs on and answers', async () => {
+    const run = await running()
+    const p = run.fleet.premise(0)!
+    expect((await run.submit(request(p.supplierEui, 'IS', '7.2', p.esme, 'ESME'))).code).toBe('I0')
+    await run.advance(DAY)
+    const bytes = snapshotRun(run)
+    const esme = run.device(p.esme)
+    await run.close()
+
+    const restored = restoreRun(bytes)
+    if (!restored.ok) throw restored.error
+    const { fleet, now, metrics, schedules } = restored.value
+    expect(now).toBe(Date.parse(SPEC.start) + DAY)
+    expect(metrics).toMatchObject({ requests: 1, answered: 1, commands: 1, responses: 1 })
+    const again = await startFleet(fleet, {
+      scheduler: createScheduler({ start: now }),
+      backend,
+      metrics,
+      dcc: { schedules },
+    })
+    expect(again.device(p.esme)).toEqual(esme)
+    expect((again.device(p.esme) as DeviceState).supply).toBe('disabled')
+    // The meter remembers the counter it accepted: the same request again is a replay…
+    const replay = await again.submit({
+      ...request(p.supplierEui, 'IS', '7.4', p.esme, 'ESME'),
+      requestId: `${p.supplierEui}:${p.esme}:1`,
+    })
+    // (the meter refuses it without a response, so the DCC answers E21)
+    expect(replay).toMatchObject({ code: 'E21', reason: expect.stringMatching(/no response/) })
+    // …and a fresh one executes through the new hub.
+    expect((await again.submit(request(p.supplierEui, 'IS', '7.4', p.esme, 'ESME'))).code).toBe('I0')
+    expect(again.metrics.requests).toBe(3)
+    await again.close()
+  })
+
+  it('refuses what is not a run snapshot, naming why', () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [new Uint8Array([0xff, 0x00]), /not a fleet run snapshot/],
+      [encode({ format: 'other' }), /expected format/],
+      [encode({ format: 'smetsim-fleet-run', version: 2 }), /version 2/],
+      [encode({ format: 'smetsim-fleet-run', version: 1, now: 'x' }), /no virtual time/],
+      [encode({ format: 'smetsim-fleet-run', version: 1, now: 1, fleet: 'x', schedules: {} }), /no fleet/],
+      [
+        encode({
+          format: 'smetsim-fleet-run',
+          version: 1,
+          now: 1,
+          fleet: new Uint8Array([1]),
+          schedules: {},
+        }),
+        /not a fleet snapshot/,
+      ],
+    ]
+    for (const [bytes, why] of cases) {
+      const r = restoreRun(bytes)
+      expect(r.ok).toBe(false)
+      if (!r.ok) expect(r.error.message).toMatch(why)
+    }
+  })
+})

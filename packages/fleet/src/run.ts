@@ -1,0 +1,355 @@
+/**
+ * The fleet runner: a built fleet brought to life. Every premise's meters go behind a
+ * Communications Hub (@smetsim/hub) on one scheduler, the hubs are connected to the DCC's head
+ * end over a WAN (in-process by default, or MQTT through a broker), and a real DCC (createDcc)
+ * serves them: its `transport` is the head end's `send(commsHub, bytes)` to the hub the Smart
+ * Metering Inventory names for the device, its SR 8.11 goes through `headEnd.addDevice`, and
+ * every alert that comes up the WAN is handed to `dcc.deliverAlert`. As the scheduler's time
+ * moves, each hub steps its devices at their own wake-ups: prepayment runs down, meters disable
+ * their supply, GSMEs wake every 30 minutes and collect what waits for them in the GPF.
+ *
+ * Once running, the hubs own the device states (`run.device(eui)` reads them there); `sync()`
+ * copies them back into the fleet's slots, which is what `snapshotRun` does before it keeps them.
+ *
+ * Modelling choices (README "The runner"):
+ *  - a commissioned premise's ESME and GSME are on their hub's HAN from the start: attached as
+ *    joined and put in the CHF Device Log (hub.addDevice), as after an installation that
+ *    happened before the run: the CHF's CS14 (0x8F12) alerts for those additions are not sent;
+ *  - an InstalledNotCommissioned premise's meters are attached and not in the log: SR 8.11 adds
+ *    them, but they cannot then join, as the fleet issues no Device Certificates (see build.ts)
+ *    and the CHF checks the joining device's certificate;
+ *  - PPMIDs are not on the hubs: the fleet's PPMID model (PpmidState) is not a GBCS device;
+ *  - the CHF's key-agreement key and the GPF's keys are drawn from the seed ('chf-ka',
+ *    'gpf-ds', 'gpf-ka'), like the meters'; the CHF holds the ACB's cells.
+ */
+import type { Eui64, Scheduler } from '@smetsim/core'
+import {
+  createDcc,
+  createMemorySat,
+  type Dcc,
+  type DccConfig,
+  type DuisRequest,
+  type DuisResult,
+  INTERNAL_FAULT_CODE,
+  type ServiceAuditTrail,
+} from '@smetsim/dcc'
+import type { DeviceState, PpmidState, Supply } from '@smetsim/device'
+import type { CryptoBackend } from '@smetsim/gbcs'
+import { Hub, type Uplink } from '@smetsim/hub'
+import type { EmbeddedBroker } from '../../hub/src/wan/broker.ts'
+import { startBroker } from '../../hub/src/wan/broker.ts'
+// The WAN adapters are not exported from @smetsim/hub's index (yet): reached by path, as bench/ does.
+import { createInProcessWan } from '../../hub/src/wan/in-process.ts'
+import { MqttHeadEnd, MqttHubLink } from '../../hub/src/wan/mqtt.ts'
+import type { HeadEnd } from '../../hub/src/wan/types.ts'
+import type { Fleet } from './build.ts'
+import { dccParts } from './dcc.ts'
+import { drawScalar } from './draws.ts'
+import {
+  createMetrics,
+  type FleetGauges,
+  type FleetMetrics,
+  type MetricsSnapshot,
+  recordRequest,
+  snapshotMetrics,
+} from './metrics.ts'
+import { compileSpec, type Premise } from './premise.ts'
+
+/** In-process (default), MQTT through the embedded aedes broker, or MQTT through a broker by URL. */
+export type FleetWan = 'in-process' | 'embedded-broker' | { broker: string }
+
+export interface StartFleetOptions {
+  scheduler: Scheduler
+  backend: CryptoBackend
+  wan?: FleetWan
+  /** The DCC's Service Audit Trail; default a memory one on the scheduler's clock. */
+  sat?: ServiceAuditTrail
+  /** Anything else of the DCC's configuration (MP121, CV5 limits, …); the fleet's parts win. */
+  dcc?: Partial<Omit<DccConfig, 'transport' | 'now' | 'hanDeviceLog'>>
+  /** MQTT: how long to wait for the head end and each hub to connect (default 10 s); then startFleet fails. */
+  connectTimeoutMs?: number
+  /** Counters to go on from (a restored run's); default new ones. */
+  metrics?: FleetMetrics
+  /** Called after each premise's hub is up (and connected, over MQTT). */
+  onProgress?(done: number, total: number): void
+}
+
+export interface FleetRun {
+  readonly fleet: Fleet
+  /** The DCC; its `submit` is the run's (counted in the metrics). */
+  readonly dcc: Dcc
+  /** The DCC's Service Audit Trail (what the DCC HTTP API reads). */
+  readonly sat: ServiceAuditTrail
+  readonly headEnd: HeadEnd
+  readonly scheduler: Scheduler
+  readonly metrics: FleetMetrics
+  /** The embedded broker's URL, when the run started one. */
+  readonly brokerUrl: string | undefined
+  /** Premise i's Communications Hub. */
+  hub(premise: number): Hub | undefined
+  /** A device's current state: a meter's from its hub, a PPMID's from the fleet. */
+  device(eui: string): DeviceState | PpmidState | undefined
+  /** A Service Request to the DCC, counted in the metrics. Never throws. */
+  submit(request: DuisRequest): Promise<DuisResult>
+  /**
+   * Virtual time only: moves the clock `ms` on, running every event due, and lets pending I/O
+   * (responses that an event released, MQTT traffic) through between slices of virtual time.
+   */
+  advance(ms: number): Promise<void>
+  /** Copies the hubs' device states into the fleet's slots. */
+  sync(): void
+  /** The metrics with the gauges as they stand. */
+  snapshot(): MetricsSnapshot
+  /** Disconnects the hubs and the head end (and stops the embedded broker). */
+  close(): Promise<void>
+}
+
+/** Virtual time between two looks at pending I/O while advancing. */
+export const ADVANCE_SLICE_MS = 60_000
+
+/** `p`, or an Error saying what did not happen within `ms`. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([p, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * The scheduler as the hubs and the DCC see it: `now()` in whole ms. A real-time driver maps the
+ * wall clock to fractional ms, and the device firmware settles only at integer instants; rounding
+ * up keeps `at(now())` legal (never before the scheduler's own now).
+ */
+function wholeMsClock(s: Scheduler): Scheduler {
+  return {
+    now: () => Math.ceil(s.now()),
+    at: (t, fn) => s.at(t, fn),
+    after: (dt, fn) => s.after(dt, fn),
+    reschedule: (e, t) => s.reschedule(e, t),
+    run: (options) => s.run(options),
+    next: () => s.next(),
+    get size() {
+      return s.size
+    },
+    setClock: (clock) => s.setClock(clock),
+    onEarliestChanged: (listener) => s.onEarliestChanged(listener),
+  }
+}
+
+export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<FleetRun> {
+  const { backend } = o
+  const scheduler = wholeMsClock(o.scheduler)
+  const wanChoice = o.wan ?? 'in-process'
+  const c = compileSpec(fleet.spec)
+  const metrics = o.metrics ?? createMetrics()
+
+  let broker: EmbeddedBroker | undefined
+  let headEnd: HeadEnd
+  let uplinkFor: (premise: Premise) => { uplink: (u: Uplink) => void; connect(hub: Hub): Promise<void> }
+  const links: MqttHubLink[] = []
+  let connected = 0
+  if (wanChoice === 'in-process') {
+    const wan = createInProcessWan(scheduler)
+    headEnd = wan.headEnd
+    uplinkFor = (p) => ({
+      uplink: wan.uplinkFor(p.chf),
+      connect: async (hub) => {
+        wan.register(hub)
+        connected++
+      },
+    })
+  } else {
+    if (wanChoice === 'embedded-broker') broker = await startBroker()
+    const url = broker?.url ?? (wanChoice as { broker: string }).broker
+    const timeout = o.connectTimeoutMs ?? 10_000
+    const mqtt = new MqttHeadEnd(scheduler, { url })
+    try {
+      await within(timeout, `the DCC head end could not connect to ${url}`, mqtt.connect())
+    } catch (e) {
+      await mqtt.close()
+      await broker?.close()
+      throw e
+    }
+    headEnd = mqtt
+    uplinkFor = (p) => {
+      const link = new MqttHubLink(p.chf, { url })
+      links.push(link)
+      return {
+        uplink: link.uplink,
+        connect: async (hub) => {
+          await within(timeout, `hub ${p.chf} could not connect to ${url}`, link.serve(hub))
+          connected++
+        },
+      }
+    }
+  }
+
+  const hubs: Hub[] = new Array(fleet.size)
+  const closeWan = async () => {
+    await Promise.all(links.map((l) => l.close()))
+    await headEnd.close()
+    await broker?.close()
+  }
+  try {
+    await bringUpHubs()
+  } catch (e) {
+    await closeWan()
+    throw e
+  }
+  async function bringUpHubs() {
+    for (let i = 0; i < fleet.size; i++) {
+      const p = fleet.premise(i)!
+      const esme = fleet.esme[i]!
+      const gsme = fleet.gsme[i]
+      const wan = uplinkFor(p)
+      // Until the hub is up its uplink is closed: the log entries of bring-up (below) stand for an
+      // installation before the run, so their CS14 alerts are not sent.
+      let uplink: (u: Uplink) => void = () => {}
+      const hub = new Hub({
+        scheduler,
+        backend,
+        chf: {
+          eui: p.chf,
+          ka: drawScalar(c.key, i, 'chf-ka'),
+          cells: {
+            accessControlBrokerDs: esme.cells.accessControlBrokerDs!,
+            accessControlBrokerKa: esme.cells.accessControlBrokerKa!,
+          },
+        },
+        gpf: { eui: p.gpf, keys: { ds: drawScalar(c.key, i, 'gpf-ds'), ka: drawScalar(c.key, i, 'gpf-ka') } },
+        deviceCas: [],
+        uplink: (u) => uplink(u),
+      })
+      const onHan = p.install === 'commissioned'
+      for (const d of gsme ? [esme, gsme] : [esme]) {
+        hub.attach(d, { joined: onHan })
+        if (onHan) hub.addDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+      }
+      hubs[i] = hub
+      uplink = wan.uplink
+      await wan.connect(hub)
+      o.onProgress?.(i + 1, fleet.size)
+    }
+  }
+
+  const sat = o.sat ?? createMemorySat({ now: () => new Date(scheduler.now()) })
+  const pipeline = createDcc({
+    ...o.dcc,
+    ...dccParts(fleet, backend),
+    sat,
+    now: () => scheduler.now(),
+    async transport(deviceId, bytes) {
+      const commsHub = fleet.inventory.get(deviceId)?.commsHub
+      if (!commsHub) return undefined
+      metrics.commands++
+      try {
+        const response = await headEnd.send(commsHub as Eui64, bytes)
+        if (response) metrics.responses++
+        return response
+      } catch (e) {
+        metrics.errors++
+        throw e
+      }
+    },
+    hanDeviceLog: { addDevice: (commsHub, entry) => headEnd.addDevice(commsHub, entry) },
+  })
+  async function submit(request: DuisRequest): Promise<DuisResult> {
+    const started = performance.now()
+    let result: DuisResult
+    try {
+      result = await pipeline.submit(request)
+    } catch (e) {
+      // createDcc promises never to throw; should it, the caller still gets an answer.
+      metrics.errors++
+      result = { code: INTERNAL_FAULT_CODE, reason: `internal fault: ${(e as Error).message}` }
+    }
+    recordRequest(metrics, result, performance.now() - started)
+    return result
+  }
+  // The DCC as the runner hands it out (to the HTTP API too): its submit counted in the metrics.
+  const dcc = new Proxy(pipeline, {
+    get(target, key) {
+      if (key === 'submit') return submit
+      const v = Reflect.get(target, key, target)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+  headEnd.onAlert((a) => {
+    metrics.alerts++
+    const r = dcc.deliverAlert(a.from, a.bytes)
+    if (r.delivered) metrics.alertsDelivered++
+    else metrics.alertsUndelivered++
+  })
+
+  const meterStates = function* () {
+    for (let i = 0; i < fleet.size; i++) {
+      const hub = hubs[i]!
+      const esme = hub.device(fleet.esme[i]!.eui)
+      if (esme) yield esme
+      const g = fleet.gsme[i]
+      const gsme = g && hub.device(g.eui)
+      if (gsme) yield gsme
+    }
+  }
+  const gauges = (): FleetGauges => {
+    const supply: Record<Supply, number> = { enabled: 0, disabled: 0, armed: 0 }
+    let devices = 0
+    for (const d of meterStates()) {
+      devices++
+      supply[d.supply]++
+    }
+    const hubDrops: Record<string, number> = {}
+    for (const hub of hubs)
+      for (const [reason, n] of Object.entries(hub.drops)) hubDrops[reason] = (hubDrops[reason] ?? 0) + n!
+    return {
+      now: new Date(scheduler.now()).toISOString(),
+      premises: fleet.size,
+      hubsConnected: connected,
+      devices,
+      supply,
+      hubDrops,
+    }
+  }
+
+  return {
+    fleet,
+    dcc,
+    sat,
+    headEnd,
+    scheduler: o.scheduler,
+    metrics,
+    brokerUrl: broker?.url,
+    hub: (i) => hubs[i],
+    device(eui) {
+      const at = fleet.locate(eui)
+      if (!at) return undefined
+      if (at.role === 'ESME' || at.role === 'GSME') return hubs[at.premise]?.device(eui as Eui64)
+      return fleet.device(eui)
+    },
+    submit,
+    async advance(ms) {
+      if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance by ${ms} ms`)
+      const target = scheduler.now() + ms
+      for (;;) {
+        const next = scheduler.next()
+        if (next === undefined || next > target) break
+        scheduler.run({ until: Math.min(target, next + ADVANCE_SLICE_MS) })
+        await yieldToIo()
+      }
+      scheduler.run({ until: target })
+      await yieldToIo()
+    },
+    sync() {
+      for (const d of meterStates()) fleet.replaceDevice(d)
+    },
+    snapshot: () => snapshotMetrics(metrics, gauges()),
+    close: closeWan,
+  }
+}

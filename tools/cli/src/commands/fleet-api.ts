@@ -1,0 +1,131 @@
+/**
+ * The DCC HTTP API (packages/dcc) in front of a running fleet, with mutual TLS as `dcc serve` has
+ * it: a fresh TLS CA each run, its server certificate, and a client certificate per fleet User
+ * (suppliers, network operators) and for an auditor, written to a folder (ca.pem, <eui>.pem/.key,
+ * auditor.pem/.key; keys 0600). Each caller is the User its certificate names.
+ *
+ * Beside the DCC's routes, the tester's controls (smetsim controls, not DUIS services):
+ *  - POST /fleet/advance {"ms": n} — virtual runs only: moves virtual time on by n ms (1 ms to a
+ *    year a call), running everything due (`run.advance`); the auditor only, as it moves time for
+ *    every User (a modelling choice); one at a time (409 while one runs); answers the new time.
+ *  - GET /fleet/devices/{eui} — a meter's state as the emulation holds it (supply, payment mode,
+ * balances, commissioning). The same caller authentication as the rest of the API (the DCC's
+ * onRequest hook); who may read: the auditor, or a User eligible for the device now by
+ * Registration Data — its Registered Supplier or Network Operator, the DCC's own eligibility
+ * rule (packages/dcc registration/eligibility.ts, from DUIS's eligible User roles), so a change
+ * of supplier moves the right with the registration. Anyone else: 403.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { isEui, parseEui } from '@smetsim/core'
+import { createDccHttpServer, type DuisRole, isEligibleUser } from '@smetsim/dcc'
+import type { DeviceState } from '@smetsim/device'
+import type { FleetRun } from '@smetsim/fleet'
+import {
+  type Credential,
+  createTlsCa,
+  issueTlsClientCertificate,
+  issueTlsServerCertificate,
+} from '@smetsim/smki'
+
+export type FleetApi = ReturnType<typeof createDccHttpServer>
+
+/** Writes the TLS credentials to `dir`; returns the server's (PEM). */
+function writeTls(run: FleetRun, dir: string): { key: string; cert: string; ca: string } {
+  mkdirSync(dir, { recursive: true })
+  const ca = createTlsCa()
+  const pemOf = (c: Credential) => ({
+    cert: c.certificate.toString(),
+    key: c.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  })
+  const write = (name: string, c: Credential) => {
+    const pem = pemOf(c)
+    writeFileSync(join(dir, `${name}.pem`), pem.cert)
+    writeFileSync(join(dir, `${name}.key`), pem.key, { mode: 0o600 })
+  }
+  writeFileSync(join(dir, 'ca.pem'), ca.certificate.toString())
+  const s = run.fleet.spec
+  for (const user of [...s.suppliers, ...s.networkOperators].map((x) => x.eui))
+    write(user.toLowerCase(), issueTlsClientCertificate(ca, { kind: 'user', user: parseEui(user) }))
+  write('auditor', issueTlsClientCertificate(ca, { kind: 'auditor', name: 'auditor' }))
+  return { ...pemOf(issueTlsServerCertificate(ca)), ca: ca.certificate.toString() }
+}
+
+/** Whether `user` may read the device now: eligible in one of its roles (auditor: always). */
+function mayRead(run: FleetRun, user: string, deviceId: string): boolean {
+  const roles = run.fleet.users.get(user)?.roles ?? []
+  const at = new Date(Math.ceil(run.scheduler.now())).toISOString()
+  const sources = { registration: run.fleet.registration, inventory: run.fleet.inventory }
+  return roles.some((role: DuisRole) => isEligibleUser(sources, user, role, deviceId, at).eligible)
+}
+
+/** The most one POST /fleet/advance moves virtual time. */
+export const MAX_ADVANCE_MS = 366 * 86_400_000
+
+export async function serveApi(
+  run: FleetRun,
+  o: { port: number; tls: string; advance: boolean },
+): Promise<FleetApi> {
+  const tls = writeTls(run, o.tls)
+  const app = createDccHttpServer(run.dcc, run.sat, { servers: [`https://127.0.0.1:${o.port}`], tls })
+
+  app.get<{ Params: { eui: string } }>('/fleet/devices/:eui', async (request, reply) => {
+    const id = request.params.eui.toUpperCase()
+    if (!isEui(id))
+      return reply.code(400).send({ error: `not an EUI-64: ${request.params.eui.slice(0, 32)}` })
+    const caller = request.caller
+    const allowed = caller?.kind === 'auditor' || (caller?.kind === 'user' && mayRead(run, caller.user, id))
+    if (!allowed) return reply.code(403).send({ error: `not eligible to read device ${id}` })
+    const at = run.fleet.locate(id)
+    const device = run.device(id)
+    if (!at || !device || (at.role !== 'ESME' && at.role !== 'GSME'))
+      return reply.code(404).send({ error: `no meter ${id} in this fleet` })
+    const d = device as DeviceState
+    return {
+      deviceId: d.eui,
+      deviceType: d.type,
+      premise: at.premise,
+      virtualTime: new Date(run.scheduler.now()).toISOString(),
+      supply: d.supply,
+      paymentMode: d.paymentMode,
+      commissioning: d.commissioning,
+      // Integer milli-pence, as the device holds them; settled up to `accountAt`.
+      meterBalance: d.account.meterBalance,
+      emergencyCredit: d.account.emergencyCredit,
+      accountAt: new Date(d.account.at).toISOString(),
+    }
+  })
+
+  let advancing = false
+  app.post<{ Body: { ms: number } }>(
+    '/fleet/advance',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['ms'],
+          additionalProperties: false,
+          properties: { ms: { type: 'integer', minimum: 1, maximum: MAX_ADVANCE_MS } },
+        },
+      },
+    },
+    async (request, reply) => {
+      if (request.caller?.kind !== 'auditor')
+        return reply.code(403).send({ error: 'only the auditor moves virtual time' })
+      if (!o.advance)
+        return reply.code(409).send({ error: 'virtual time runs on the wall clock here (--speed)' })
+      if (advancing) return reply.code(409).send({ error: 'virtual time is being advanced already' })
+      advancing = true
+      try {
+        await run.advance(request.body.ms)
+      } finally {
+        advancing = false
+      }
+      return { virtualTime: new Date(run.scheduler.now()).toISOString() }
+    },
+  )
+
+  const address = await app.listen({ host: '127.0.0.1', port: o.port })
+  process.stderr.write(`DCC HTTP API: ${address} (mutual TLS; client certificates in ${o.tls})\n`)
+  return app
+}

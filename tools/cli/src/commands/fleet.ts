@@ -1,0 +1,358 @@
+/**
+ * `smetsim fleet up`: a fleet built from a seed (or restored from a snapshot), every premise's
+ * meters behind a Communications Hub, the hubs connected to a DCC over the in-process WAN or MQTT,
+ * and the run going on until stopped or for a duration.
+ *
+ * Time: `--for` is always virtual time (what the meters live through). Without `--speed` (or with
+ * `--speed max`) the run is virtual: as fast as the CPU goes, and `--for` defaults to one day.
+ * With `--speed X` virtual time runs X times as fast as the wall clock (1: real time) and a run
+ * without `--for` serves until SIGINT/SIGTERM. `--port` serves the DCC HTTP API (fleet-api.ts);
+ * in a virtual run it then serves until stopped, virtual time moving only by POST /fleet/advance.
+ * `--metrics-port` serves the Prometheus text exposition at GET /metrics.
+ *
+ * Output: a progress bar on stderr while the fleet comes up (plain lines when stderr is not a
+ * terminal), a one-line status about once a second (stderr), and a summary at the end on stdout;
+ * with `--json` the summary goes to stderr and stdout's last (only) line is one JSON object.
+ * `--metrics FILE` appends the metrics as a JSON line at every status.
+ */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createRealTimeDriver, createScheduler } from '@smetsim/core'
+import {
+  buildFleet,
+  type Fleet,
+  type FleetRun,
+  type FleetWan,
+  fleetPrometheus,
+  jsonLine,
+  type MetricsSnapshot,
+  parseFleetSpec,
+  restoreRun,
+  snapshotRun,
+  startFleet,
+} from '@smetsim/fleet'
+import { type BackendName, getBackend } from '@smetsim/gbcs'
+import cliProgress from 'cli-progress'
+import ms from 'ms'
+import { type FleetApi, serveApi } from './fleet-api.ts'
+
+export interface UpOptions {
+  premises: string
+  seed: string
+  broker?: string
+  speed?: string
+  for?: string
+  snapshot?: string
+  json: boolean
+  metrics?: string
+  metricsPort?: string
+  port?: string
+  tls?: string
+  backend: BackendName
+}
+
+/** Most premises `fleet up` takes (the builder goes to 10 million; a run here is one process). */
+export const MAX_PREMISES = 100_000
+const STATUS_EVERY_MS = 1000
+const DEFAULT_VIRTUAL_FOR = '1d'
+
+interface Plan {
+  premises: number
+  seed: string
+  wan: FleetWan
+  /** undefined: virtual time. */
+  speed: number | undefined
+  /** Virtual ms; undefined: until stopped. */
+  forMs: number | undefined
+  metricsPort: number | undefined
+  /** The DCC HTTP API's port and where its TLS credentials are written. */
+  api: { port: number; tls: string } | undefined
+}
+
+/** A TCP port from an option's text. */
+function tcpPort(flag: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`${flag} must be a TCP port, got '${v}'`)
+  return Number(v)
+}
+
+/** The options checked before anything is built: every problem is one clear error. */
+export function plan(o: UpOptions): Plan {
+  if (!/^\d+$/.test(o.premises)) throw new Error(`--premises must be a whole number, got '${o.premises}'`)
+  const premises = Number(o.premises)
+  if (premises < 1 || premises > MAX_PREMISES)
+    throw new Error(`--premises must be 1 to ${MAX_PREMISES}, got ${premises}`)
+  let speed: number | undefined
+  if (o.speed !== undefined && o.speed !== 'max') {
+    speed = Number(o.speed)
+    if (!/^\d+(\.\d+)?$/.test(o.speed) || !(speed > 0) || speed > 1e9)
+      throw new Error(`--speed must be a number above 0 (or 'max'), got '${o.speed}'`)
+  }
+  const served = o.port !== undefined || o.tls !== undefined
+  // A virtual run serving the API waits for POST /fleet/advance, so it has no end of its own.
+  const forText = o.for ?? (speed === undefined && !served ? DEFAULT_VIRTUAL_FOR : undefined)
+  let forMs: number | undefined
+  if (forText !== undefined) {
+    forMs = ms(forText as ms.StringValue) as number | undefined
+    if (typeof forMs !== 'number' || !Number.isFinite(forMs) || forMs < 0)
+      throw new Error(`--for must be a duration such as 30s, 2h or 1d, got '${forText}'`)
+  }
+  let metricsPort: number | undefined
+  if (o.metricsPort !== undefined) {
+    if (speed === undefined && !served)
+      throw new Error('--metrics-port needs --speed or --port (a run that serves until stopped)')
+    metricsPort = tcpPort('--metrics-port', o.metricsPort)
+  }
+  let api: Plan['api']
+  if (o.port !== undefined || o.tls !== undefined) {
+    if (o.port === undefined || o.tls === undefined)
+      throw new Error(
+        '--port and --tls go together: the API authenticates callers with the TLS certificates written to --tls',
+      )
+    api = { port: tcpPort('--port', o.port), tls: o.tls }
+  }
+  let wan: FleetWan = 'in-process'
+  if (o.broker === 'embedded') wan = 'embedded-broker'
+  else if (o.broker !== undefined) {
+    if (!/^(mqtts?|wss?|tcp):\/\/\S+$/.test(o.broker))
+      throw new Error(
+        `--broker must be 'embedded' or a broker URL such as mqtt://host:1883, got '${o.broker}'`,
+      )
+    wan = { broker: o.broker }
+  }
+  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api }
+}
+
+/** Progress on stderr: a bar on a terminal, a plain line per tenth otherwise. */
+function progress(label: string, total: number) {
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: `${label} [{bar}] {value}/{total}`, stream: process.stderr, clearOnComplete: false },
+      cliProgress.Presets.shades_classic,
+    )
+    bar.start(total, 0)
+    return { update: (n: number) => bar.update(n), done: () => bar.stop() }
+  }
+  let shown = -1
+  return {
+    update(n: number) {
+      const tenth = Math.floor((n / total) * 10)
+      if (tenth === shown) return
+      shown = tenth
+      process.stderr.write(`${label}: ${n}/${total}\n`)
+    },
+    done() {},
+  }
+}
+
+function statusLine(s: MetricsSnapshot): string {
+  const p = s.latencyMs ? ` p99 ${s.latencyMs.p99.toFixed(1)} ms` : ''
+  return (
+    `${s.now} hubs ${s.hubsConnected}/${s.premises} devices ${s.devices} ` +
+    `supply on ${s.supply.enabled} off ${s.supply.disabled} armed ${s.supply.armed} ` +
+    `commands ${s.commands} responses ${s.responses} alerts ${s.alerts}${p}`
+  )
+}
+
+function summaryOf(s: MetricsSnapshot, mode: string) {
+  const hubDrops = Object.values(s.hubDrops).reduce((a, b) => a + b, 0)
+  const rejections = Object.values(s.rejections).reduce((a, b) => a + b, 0)
+  return {
+    mode,
+    virtualTime: s.now,
+    premises: s.premises,
+    hubsConnected: s.hubsConnected,
+    devices: s.devices,
+    supply: s.supply,
+    requests: s.requests,
+    commands: s.commands,
+    responses: s.responses,
+    alerts: s.alerts,
+    alertsDelivered: s.alertsDelivered,
+    rejections: s.rejections,
+    // Faults, undeliverable alerts and frames the hubs dropped: what a tester looks at first.
+    errors: s.errors + s.alertsUndelivered + hubDrops,
+    ...(rejections > 0 && { rejected: rejections }),
+  }
+}
+
+async function bringUp(p: Plan, o: UpOptions) {
+  const backend = getBackend(o.backend)
+  let fleet: Fleet
+  let start: number
+  let restored: ReturnType<typeof restoreRun> | undefined
+  if (o.snapshot && existsSync(o.snapshot)) {
+    restored = restoreRun(new Uint8Array(readFileSync(o.snapshot)))
+    if (!restored.ok) throw new Error(`${o.snapshot}: ${restored.error.message}`)
+    fleet = restored.value.fleet
+    start = restored.value.now
+    process.stderr.write(
+      `restored ${fleet.size} premises at ${new Date(start).toISOString()} from ${o.snapshot}\n`,
+    )
+  } else {
+    const spec = parseFleetSpec({ seed: p.seed, premises: p.premises })
+    if (!spec.ok) throw new Error(spec.error.message)
+    const built = progress('building', p.premises)
+    fleet = buildFleet(spec.value, { onProgress: (n) => built.update(n), progressEvery: 100 })
+    built.done()
+    start = Date.parse(spec.value.start)
+  }
+  const scheduler = createScheduler({ start })
+  const up = progress('hubs up', fleet.size)
+  const run = await startFleet(fleet, {
+    scheduler,
+    backend,
+    wan: p.wan,
+    ...(restored?.ok && { metrics: restored.value.metrics, dcc: { schedules: restored.value.schedules } }),
+    onProgress: (n) => up.update(n),
+  })
+  up.done()
+  return run
+}
+
+export async function up(o: UpOptions): Promise<void> {
+  const p = plan(o)
+  let run: FleetRun
+  try {
+    run = await bringUp(p, o)
+  } catch (e) {
+    // A broker that never answered leaves mqtt.js's connect timers behind for a while after the
+    // clients are closed: a failed bring-up ends the command at once rather than waiting on them.
+    process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)
+    process.exit(2)
+  }
+  const mode = p.speed === undefined ? 'virtual' : `real-time x${p.speed}`
+  let stopping = false
+  const stop = () => {
+    stopping = true
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+
+  const status = () => {
+    const s = run.snapshot()
+    if (o.metrics) appendFileSync(o.metrics, jsonLine(s))
+    process.stderr.write(process.stderr.isTTY ? `\r${statusLine(s)}\x1b[K` : `${statusLine(s)}\n`)
+  }
+
+  let server: Server | undefined
+  let api: FleetApi | undefined
+  try {
+    const end = p.forMs === undefined ? undefined : run.scheduler.now() + p.forMs
+    if (p.metricsPort !== undefined) server = await serveMetrics(run, p.metricsPort)
+    if (p.api) api = await serveApi(run, { ...p.api, advance: p.speed === undefined })
+    if (p.speed !== undefined) await runRealTime(run, p.speed, end, () => stopping, status)
+    else if (p.api) await runServed(run, end, () => stopping, status)
+    else await runVirtual(run, end!, () => stopping, status)
+    status()
+    if (process.stderr.isTTY) process.stderr.write('\n')
+    if (o.snapshot) {
+      writeFileSync(o.snapshot, snapshotRun(run))
+      process.stderr.write(`snapshot written to ${o.snapshot}\n`)
+    }
+    const summary = summaryOf(run.snapshot(), mode)
+    const text =
+      `${summary.virtualTime} (${mode}): ${summary.hubsConnected} hubs connected, ${summary.devices} devices, ` +
+      `${summary.commands} commands, ${summary.responses} responses, ${summary.alerts} alerts, ${summary.errors} errors\n`
+    if (o.json) {
+      process.stderr.write(text)
+      process.stdout.write(`${JSON.stringify(summary)}\n`)
+    } else process.stdout.write(text)
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+    await api?.close()
+    await run.close()
+  }
+}
+
+/** Virtual time as fast as it goes, a virtual hour at a time, with a status about once a second. */
+async function runVirtual(run: FleetRun, end: number, stopped: () => boolean, status: () => void) {
+  const HOUR = 3_600_000
+  let last = performance.now()
+  while (run.scheduler.now() < end && !stopped()) {
+    await run.advance(Math.min(HOUR, end - run.scheduler.now()))
+    if (performance.now() - last >= STATUS_EVERY_MS) {
+      status()
+      last = performance.now()
+    }
+  }
+}
+
+/** Virtual time that moves only when the API is asked to (POST /fleet/advance), until `end` or a signal. */
+async function runServed(run: FleetRun, end: number | undefined, stopped: () => boolean, status: () => void) {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, STATUS_EVERY_MS / 4))
+    if (stopped() || (end !== undefined && run.scheduler.now() >= end)) break
+    status()
+  }
+}
+
+/** Virtual time on the wall clock, `speed` times as fast, until `end` or a signal. */
+async function runRealTime(
+  run: FleetRun,
+  speed: number,
+  end: number | undefined,
+  stopped: () => boolean,
+  status: () => void,
+) {
+  let failure: unknown
+  const driver = createRealTimeDriver(run.scheduler, {
+    acceleration: speed,
+    onError: (e) => {
+      failure = e
+    },
+  })
+  // The end is an event of its own, so the run stops when virtual time reaches it (the clock
+  // may be a timer tick past it by then: a wall-clock tick times the speed).
+  let wake: (() => void) | undefined
+  let reached = false
+  const endEvent =
+    end === undefined
+      ? undefined
+      : run.scheduler.at(end, () => {
+          reached = true
+          wake?.()
+        })
+  driver.start()
+  try {
+    for (;;) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STATUS_EVERY_MS)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      if (failure) throw failure
+      if (stopped() || reached) break
+      status()
+    }
+  } finally {
+    endEvent?.cancel()
+    driver.stop()
+  }
+}
+
+/** GET /metrics: the Prometheus text exposition, on 127.0.0.1. */
+async function serveMetrics(run: FleetRun, port: number): Promise<Server> {
+  const prom = fleetPrometheus(() => run.snapshot())
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n')
+      return
+    }
+    prom.text().then(
+      (text) => res.writeHead(200, { 'content-type': prom.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    )
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve())
+  })
+  const { port: bound } = server.address() as AddressInfo
+  process.stderr.write(`metrics: http://127.0.0.1:${bound}/metrics\n`)
+  return server
+}

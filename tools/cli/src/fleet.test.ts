@@ -1,0 +1,230 @@
+/**
+ * `smetsim fleet up` as a user runs it: the CLI spawned, its exit status, its JSON last line,
+ * the snapshot it leaves, the Prometheus endpoint of a real-time run.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseFleetSpec, premise } from '@smetsim/fleet'
+import { afterAll, describe, expect, it } from 'vitest'
+import { httpsJson } from '../../../packages/dcc/src/http/testing.ts'
+import { plan } from './commands/fleet.ts'
+
+const MAIN = join(import.meta.dirname, 'main.ts')
+const work = mkdtempSync(join(tmpdir(), 'smetsim-fleet-'))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+const START = Date.parse('2026-01-05T00:00:00Z') // the fleet spec's default start
+const DAY = 86_400_000
+
+function smetsim(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** `fleet up` spawned, once stderr has said every pattern's URL. */
+async function serving(args: string[], patterns: RegExp[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'fleet', 'up', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output = { stdout: '', stderr: '' }
+  child.stdout.on('data', (d) => {
+    output.stdout += d
+  })
+  const urls = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URLs; stderr: ${output.stderr}`)), 30_000)
+    child.stderr.on('data', (d) => {
+      output.stderr += d
+      const found = patterns.map((p) => output.stderr.match(p)?.[1])
+      if (found.every((u) => u !== undefined)) {
+        clearTimeout(timer)
+        resolve(found as string[])
+      }
+    })
+  })
+  return { child, urls, output }
+}
+
+const lastLine = (text: string) => JSON.parse(text.trimEnd().split('\n').at(-1)!)
+
+describe('smetsim fleet up', () => {
+  it('--premises 20 --for 1d --json: brings 20 hubs up, runs a virtual day, and ends with one JSON object', () => {
+    const r = smetsim(['fleet', 'up', '--premises', '20', '--for', '1d', '--json'])
+    expect(r.status).toBe(0)
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1)
+    const summary = lastLine(r.stdout)
+    expect(summary).toMatchObject({ mode: 'virtual', premises: 20, hubsConnected: 20, errors: 0 })
+    expect(Date.parse(summary.virtualTime)).toBe(START + DAY)
+    // An ESME at every premise, a GSME at most: what the seed draws.
+    expect(summary.devices).toBeGreaterThanOrEqual(20)
+    expect(summary.devices).toBeLessThanOrEqual(40)
+    const { enabled, disabled, armed } = summary.supply
+    expect(enabled + disabled + armed).toBe(summary.devices)
+    expect(r.stderr).toContain('hubs up: 20/20')
+    expect(r.stderr).toMatch(/20 hubs connected/)
+  })
+
+  it('--snapshot saves the run at the end and the next run goes on from it; a file that is not a snapshot is refused and left alone', () => {
+    const file = join(work, 'fleet.cbor')
+    const first = smetsim(['fleet', 'up', '--premises', '5', '--for', '1d', '--snapshot', file, '--json'])
+    expect(first.status).toBe(0)
+    expect(first.stderr).toContain(`snapshot written to ${file}`)
+    const second = smetsim(['fleet', 'up', '--for', '2d', '--snapshot', file, '--json'])
+    expect(second.status).toBe(0)
+    expect(second.stderr).toMatch(/restored 5 premises at 2026-01-06T00:00:00.000Z/)
+    expect(Date.parse(lastLine(second.stdout).virtualTime)).toBe(START + 3 * DAY)
+    expect(lastLine(second.stdout).alerts).toBeGreaterThanOrEqual(lastLine(first.stdout).alerts)
+
+    const junk = join(work, 'junk.cbor')
+    writeFileSync(junk, 'not cbor at all')
+    const refused = smetsim(['fleet', 'up', '--snapshot', junk])
+    expect(refused.status).toBe(2)
+    expect(refused.stderr).toMatch(/^smetsim: .*junk\.cbor: not a fleet run snapshot/m)
+    expect(refused.stderr).not.toMatch(/\n\s+at /) // no stack trace
+    expect(readFileSync(junk, 'utf8')).toBe('not cbor at all')
+  })
+
+  it('refuses bad options with one clear line each, before building anything', () => {
+    const base = { premises: '20', seed: 'smetsim', json: false, backend: 'native' as const }
+    for (const [o, why] of [
+      [{ premises: '0' }, /--premises must be 1 to/],
+      [{ premises: '2x' }, /--premises must be a whole number/],
+      [{ for: 'soon' }, /--for must be a duration/],
+      [{ for: '-1d' }, /--for must be a duration/],
+      [{ speed: '-3' }, /--speed must be a number above 0/],
+      [{ speed: '0' }, /--speed must be a number above 0/],
+      [{ broker: 'nonsense' }, /--broker must be 'embedded' or a broker URL/],
+      [{ metricsPort: '0' }, /--metrics-port needs --speed or --port/],
+      [{ speed: '10', metricsPort: '70000' }, /--metrics-port must be a TCP port/],
+      [{ speed: '10', port: '0' }, /--port and --tls go together/],
+      [{ speed: '10', tls: 'x' }, /--port and --tls go together/],
+      [{ speed: '10', port: 'x', tls: 'x' }, /--port must be a TCP port/],
+    ] as const)
+      expect(() => plan({ ...base, ...o }), JSON.stringify(o)).toThrow(why)
+    expect(plan(base)).toMatchObject({ wan: 'in-process', speed: undefined, forMs: DAY })
+    expect(plan({ ...base, speed: 'max', for: '2h' })).toMatchObject({ speed: undefined, forMs: 7_200_000 })
+    expect(plan({ ...base, speed: '60' })).toMatchObject({ speed: 60, forMs: undefined })
+    // A virtual run that serves the API has no end of its own: time moves by POST /fleet/advance.
+    expect(plan({ ...base, port: '0', tls: 'x' })).toMatchObject({ speed: undefined, forMs: undefined })
+    expect(plan({ ...base, broker: 'embedded' }).wan).toBe('embedded-broker')
+    expect(plan({ ...base, broker: 'mqtt://127.0.0.1:1883' }).wan).toEqual({
+      broker: 'mqtt://127.0.0.1:1883',
+    })
+
+    const r = smetsim(['fleet', 'up', '--premises', '0'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe('smetsim: --premises must be 1 to 100000, got 0\n')
+  })
+
+  it('in virtual time with --port, time stands still until the auditor advances it over the API', async () => {
+    const tls = join(work, 'tls-virtual')
+    const { child, urls, output } = await serving(
+      ['--premises', '2', '--port', '0', '--tls', tls, '--json'],
+      [/DCC HTTP API: (https:\S+)/],
+    )
+    const apiUrl = urls[0]!
+    try {
+      const file = (f: string) => readFileSync(join(tls, f), 'utf8')
+      const as = (who: string) => ({ ca: file('ca.pem'), cert: file(`${who}.pem`), key: file(`${who}.key`) })
+      const advance = (who: string, body: unknown) =>
+        httpsJson({ url: `${apiUrl}/fleet/advance`, body, ...as(who) })
+      expect((await advance('90b3d51f30010000', { ms: DAY })).status).toBe(403) // a supplier may not
+      for (const bad of [{ ms: -1 }, { ms: 1.5 }, { ms: 'x' }, { ms: 400 * DAY }, {}, { ms: 1, more: 1 }])
+        expect((await advance('auditor', bad)).status, JSON.stringify(bad)).toBe(400)
+      const moved = await advance('auditor', { ms: DAY })
+      expect(moved).toMatchObject({ status: 200, json: { virtualTime: new Date(START + DAY).toISOString() } })
+    } finally {
+      child.kill('SIGINT')
+    }
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0)
+    expect(Date.parse(lastLine(output.stdout).virtualTime)).toBe(START + DAY)
+  }, 40_000)
+
+  it('in real time serves the DCC HTTP API (mutual TLS) in front of the fleet and the Prometheus exposition, until stopped', async () => {
+    const tls = join(work, 'tls')
+    const { child, urls, output } = await serving(
+      ['--premises', '3', '--speed', '60', '--metrics-port', '0', '--port', '0', '--tls', tls, '--json'],
+      [/metrics: (http:\S+)/, /DCC HTTP API: (https:\S+)/],
+    )
+    const [metricsUrl, apiUrl] = urls as [string, string]
+    try {
+      const spec = parseFleetSpec({ premises: 3 })
+      if (!spec.ok) throw spec.error
+      const p = premise(spec.value, 0)!
+      const other = spec.value.suppliers.find((x) => x.eui !== p.supplierEui)!.eui
+      const file = (f: string) => readFileSync(join(tls, f), 'utf8')
+      const as = (who: string) => ({ ca: file('ca.pem'), cert: file(`${who}.pem`), key: file(`${who}.key`) })
+      const sr = (from: string, counter: number) => ({
+        requestId: `${from}:${p.esme}:${counter}`,
+        role: 'IS',
+        srv: '7.4',
+        commandVariant: 1,
+        deviceType: 'ESME',
+      })
+      const url = `${apiUrl}/service-requests`
+      // Premise 0's supplier reads its ESME through the DCC, the WAN and the hub.
+      const done = await httpsJson({ url, body: sr(p.supplierEui, 1), ...as(p.supplierEui.toLowerCase()) })
+      expect(done.json).toMatchObject({ code: 'I0', response: { originator: p.esme } })
+      // The other supplier is not registered for it (E4); nor may it speak as the first (E1).
+      const refused = await httpsJson({ url, body: sr(other, 1), ...as(other.toLowerCase()) })
+      expect(refused.json?.code).toBe('E4')
+      const posing = await httpsJson({ url, body: sr(p.supplierEui, 2), ...as(other.toLowerCase()) })
+      expect(posing.json?.code).toBe('E1')
+      // No client certificate: the TLS layer refuses the caller.
+      expect(
+        (await httpsJson({ url, body: sr(p.supplierEui, 3), ca: file('ca.pem') })).json?.code,
+      ).toBeUndefined()
+
+      // The tester's read of a meter's state: its supplier and the auditor may, the other supplier not.
+      const state = (who: ReturnType<typeof as>, eui: string) =>
+        httpsJson({ url: `${apiUrl}/fleet/devices/${eui}`, ...who })
+      const mine = await state(as(p.supplierEui.toLowerCase()), p.esme)
+      expect(mine).toMatchObject({
+        status: 200,
+        json: { deviceId: p.esme, deviceType: 'ESME', supply: 'enabled' },
+      })
+      expect(typeof mine.json?.meterBalance).toBe('number')
+      expect((await state(as('auditor'), p.esme)).status).toBe(200)
+      expect((await state(as(other.toLowerCase()), p.esme)).status).toBe(403)
+      expect((await state(as('auditor'), 'nonsense')).status).toBe(400)
+      expect((await state(as('auditor'), '00DB12FFFFFFFF00')).status).toBe(404)
+      // Without a client certificate the TLS layer refuses the connection: no HTTP status at all.
+      expect(
+        (await httpsJson({ url: `${apiUrl}/fleet/devices/${p.esme}`, ca: file('ca.pem') })).status,
+      ).toBeUndefined()
+
+      const res = await fetch(metricsUrl)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+      const text = await res.text()
+      expect(text).toMatch(/^# TYPE smetsim_hubs_connected gauge$/m)
+      expect(text).toMatch(/^smetsim_hubs_connected 3$/m)
+      expect(text).toMatch(/^smetsim_commands_total 1$/m)
+      expect(text).toMatch(/^smetsim_rejections_total\{code="E4"\} 1$/m)
+      const seconds = Number(text.match(/^smetsim_virtual_time_seconds (\S+)$/m)?.[1])
+      expect(seconds * 1000).toBeGreaterThanOrEqual(START)
+      expect((await fetch(metricsUrl.replace('/metrics', '/other'))).status).toBe(404)
+      // Time runs on the wall clock here: nobody advances it by hand.
+      const advance = await httpsJson({
+        url: `${apiUrl}/fleet/advance`,
+        body: { ms: 1000 },
+        ...as('auditor'),
+      })
+      expect(advance.status).toBe(409)
+    } finally {
+      child.kill('SIGINT')
+    }
+    const code = await new Promise((resolve) => child.on('close', resolve))
+    expect(code).toBe(0)
+    expect(lastLine(output.stdout)).toMatchObject({
+      mode: 'real-time x60',
+      hubsConnected: 3,
+      commands: 1,
+      responses: 1,
+    })
+  }, 40_000)
+})
