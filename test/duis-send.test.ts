@@ -5,6 +5,7 @@
  * presents the User's TLS client certificate.
  */
 import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -22,30 +23,22 @@ const smetsim = (args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 60_000 })
 
 async function serve(pki: string) {
-  const child = spawn(process.execPath, [
-    '--import',
-    'tsx',
-    MAIN,
-    'dcc',
-    'serve',
-    '--port',
-    '0',
-    '--pki',
-    pki,
-  ])
-  const url = await new Promise<string>((resolve, reject) => {
+  const args = ['dcc', 'serve', '--port', '0', '--duis-http-port', '0', '--pki', pki]
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args])
+  const [url, plainUrl] = await new Promise<[string, string]>((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString()
-      const m = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) resolve(m[1]!)
+      const tls = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      const plain = /DUIS alone over plain HTTP at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (tls && plain) resolve([tls[1]!, plain[1]!])
     })
     child.once('exit', (code) => reject(new Error(`dcc serve exited (${code}): ${out}`)))
   })
-  return { child, url }
+  return { child, url, plainUrl }
 }
 
-describe('smetsim duis send to a dcc serve on mutual TLS', () => {
+describe('smetsim duis send to a dcc serve on mutual TLS, and on its plain-HTTP DUIS port', () => {
   it('signs the DCC template, presents the User’s TLS certificate and prints the checked I99 answer; refuses what it cannot authenticate', async () => {
     const pki = join(work, 'pki')
     expect(smetsim(['pki', 'init', pki, '--device-count', '1']).status).toBe(0)
@@ -55,7 +48,7 @@ describe('smetsim duis send to a dcc serve on mutual TLS', () => {
       file,
       readFileSync(TEMPLATE, 'utf8').replace('00-DB-12-34-56-78-90-A0', '00-DB-12-00-00-00-00-01'),
     )
-    const { child, url } = await serve(pki)
+    const { child, url, plainUrl } = await serve(pki)
     try {
       expect(url).toMatch(/^https:/)
       const sent = smetsim(['duis', 'send', file, '--url', url, '--pki', pki])
@@ -63,7 +56,11 @@ describe('smetsim duis send to a dcc serve on mutual TLS', () => {
       const answer = JSON.parse(sent.stdout)
       // I99: acknowledged; the device's response goes to the User's endpoint (asynchronous, as DUIS).
       expect(answer).toMatchObject({ service: 'S', responseCode: 'I99', signature: 'valid' })
-      // Plain HTTP to a mutual-TLS DCC gets no answer at all.
+      // DCC Boxed's way, --duis-http-port: plain HTTP, the XML signature alone authenticates.
+      const boxed = smetsim(['duis', 'send', file, '--url', plainUrl, '--pki', pki])
+      expect(boxed.stderr).toBe('')
+      expect(JSON.parse(boxed.stdout)).toMatchObject({ responseCode: 'I99', signature: 'valid' })
+      // Plain HTTP to the mutual-TLS port gets no answer at all.
       const plain = smetsim(['duis', 'send', file, '--url', url.replace('https:', 'http:'), '--pki', pki])
       expect(plain.status).not.toBe(0)
       // A signer with no TLS client certificate in the PKI cannot even connect: said plainly.
@@ -81,7 +78,10 @@ describe('smetsim duis send to a dcc serve on mutual TLS', () => {
       expect(stranger.status).not.toBe(0)
       expect(stranger.stderr).toMatch(/no (XML signing key|TLS client certificate) for 90B3D51F30000002/)
     } finally {
+      // It saves its estate on the way out: wait, so the folder can go.
+      const exited = once(child, 'exit')
       child.kill('SIGTERM')
+      await exited
     }
   })
 })

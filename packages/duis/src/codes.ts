@@ -56,6 +56,7 @@ export type RefusalStep =
   | 'unknown-signer'
   | 'bad-signature'
   | 'signer-not-a-user'
+  | 'caller-not-signer'
   | 'replayed'
   | 'wrong-service'
   | 'local-delivery'
@@ -65,7 +66,8 @@ export type RefusalStep =
  * The code answered for each refusal. E13 (Request Type not valid for the URL) and E17 (not
  * available for Local Command Services) are DUIS's own meanings. The rest are fallbacks
  * (unconfirmed: the public DUIS code table has no code for them): E1 (the User / User Role is
- * not a valid SEC Party / User Role) for anything whose sender cannot be authenticated, and for a
+ * not a valid SEC Party / User Role) for anything whose sender cannot be authenticated (also a
+ * mutual-TLS caller that is not the XML signer, as the pipeline's CALLER_MISMATCH_CODE), and for a
  * replayed RequestID, which DUIS answers with a code not known to us.
  */
 export const REFUSAL_CODES: Readonly<Record<RefusalStep, string>> = {
@@ -81,6 +83,7 @@ export const REFUSAL_CODES: Readonly<Record<RefusalStep, string>> = {
   'unknown-signer': 'E1',
   'bad-signature': 'E1',
   'signer-not-a-user': 'E1',
+  'caller-not-signer': 'E1',
   replayed: 'E1',
   'wrong-service': 'E13',
   'local-delivery': 'E17',

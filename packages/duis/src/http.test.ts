@@ -2,10 +2,12 @@
  * The DUIS routes over HTTP (fastify inject): what reaches `handle`, and what fastify refuses
  * before it (too large a body, not an XML media type) gets its SAT record all the same.
  */
+import { createDccHttpServer } from '@smetsim/dcc'
+import type { TlsIdentity as Caller } from '@smetsim/smki'
 import { describe, expect, it } from 'vitest'
-import { createDuisHttpServer } from './http.ts'
+import { createDuisHttpServer, registerDuisRoutes } from './http.ts'
 import { SR_NAMESPACE } from './request.ts'
-import { readSupplyStatus, signedRequest, testEstate } from './testing.ts'
+import { A, B, readSupplyStatus, signedRequest, testEstate } from './testing.ts'
 import { DEFAULT_MAX_XML_BYTES } from './xml.ts'
 
 const post = (
@@ -86,5 +88,34 @@ describe('the DUIS routes', () => {
     expect(res.statusCode).toBe(400)
     expect(res.body.length).toBeLessThan(400)
     expect(unchanged(e).detail).toMatchObject({ step: 'duis-doctype' })
+  })
+})
+
+describe('the DUIS routes on the mutual-TLS DCC server', () => {
+  /** The DCC's HTTP server with its caller taken as `caller` (what mutual TLS would have verified). */
+  const behindTls = (e: ReturnType<typeof testEstate>, caller: Caller) => {
+    const app = createDccHttpServer(e.dcc, e.sat, { authenticate: () => caller })
+    registerDuisRoutes(app, e.duis)
+    return app
+  }
+
+  it('take a request whose XML signer is the TLS caller', async () => {
+    const e = testEstate()
+    const res = await post(behindTls(e, { kind: 'user', user: A }), await signedRequest(readSupplyStatus(1)))
+    expect(res.body).toContain('<sr:ResponseCode>I99</sr:ResponseCode>')
+    expect(e.sent).toHaveLength(1)
+  })
+
+  it.each([
+    ['another User', { kind: 'user', user: B } as Caller, B],
+    ['the auditor', { kind: 'auditor', name: 'auditor' } as Caller, 'the auditor'],
+  ])('refuse one signed by A on a connection of %s: E1, recorded, nothing sent', async (_, caller, named) => {
+    const e = testEstate()
+    const res = await post(behindTls(e, caller), await signedRequest(readSupplyStatus(1)))
+    expect(res.statusCode).toBe(200)
+    expect(res.body).toContain('<sr:ResponseCode>E1</sr:ResponseCode>')
+    const record = unchanged(e)
+    expect(record).toMatchObject({ code: 'E1', detail: { step: 'duis-caller-not-signer' } })
+    expect(JSON.stringify(record.detail)).toContain(named)
   })
 })

@@ -6,6 +6,7 @@
  * so one port serves both) in an encapsulated plugin: the XML body parser applies to these routes
  * only.
  */
+import type { Eui64 } from '@smetsim/core'
 import fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { type DuisService, SERVICE_PATHS } from './request.ts'
 import type { DuisInterface } from './service.ts'
@@ -66,7 +67,14 @@ export function registerDuisRoutes(
           return reply.status(415).type('text/plain; charset=utf-8').send(why.slice(0, 300))
         }
         const body = request.body ? new Uint8Array(request.body) : new Uint8Array(0)
-        const answer = await duis.handle(service, body)
+        // Under mutual TLS the DCC's HTTP server has set the authenticated caller (packages/dcc
+        // http/server.ts); on a plain-HTTP server (DCC Boxed's way) there is none.
+        const tls = (request as { caller?: { kind: string; user?: Eui64 } }).caller
+        const answer = await duis.handle(
+          service,
+          body,
+          tls && (tls.kind === 'user' && tls.user ? { user: tls.user } : {}),
+        )
         if (answer.status !== 200)
           return reply
             .status(answer.status)

@@ -90,9 +90,18 @@ export interface DuisAnswer {
   code: string
 }
 
+/** Who the transport authenticated: the User a TLS client certificate names (none: the auditor). */
+export interface TransportCaller {
+  user?: Eui64
+}
+
 export interface DuisInterface {
-  /** Takes the body POSTed to a web service; never rejects. */
-  handle(service: DuisService, body: Uint8Array): Promise<DuisAnswer>
+  /**
+   * Takes the body POSTed to a web service; never rejects. `caller` is who the transport
+   * authenticated, when it did (mutual TLS: `user` for a DCC User's certificate, none for the
+   * auditor's): the XML signer must be that User, else the message is refused (E1) and recorded.
+   */
+  handle(service: DuisService, body: Uint8Array, caller?: TransportCaller): Promise<DuisAnswer>
   /** Queues the device alerts and DCC Alerts the pipeline delivered since the last call, for each User. */
   collectAlerts(): Promise<number>
   /**
@@ -197,7 +206,11 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
     return true
   }
 
-  async function handle(service: DuisService, body: Uint8Array): Promise<DuisAnswer> {
+  async function handle(
+    service: DuisService,
+    body: Uint8Array,
+    caller?: TransportCaller,
+  ): Promise<DuisAnswer> {
     const read = readDuisXml(body, config.maxBytes !== undefined ? { maxBytes: config.maxBytes } : {})
     if (!read.ok) return refuse(read.error.kind, read.error.reason, body, read.error.document, service)
     const { document } = read.value
@@ -219,6 +232,18 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
     const user = signer && config.users.get(signer)
     if (!user)
       return refuse('signer-not-a-user', `${signer} is not a DCC User`, body, document, service, true)
+    // Both must name one sender: the DCC User Interface authenticates the connection (TLS) and
+    // every message (its signature); a connection of one User carrying another's signed request
+    // is not that User acting (the JSON API's rule C1, CALLER_MISMATCH_CODE in packages/dcc).
+    if (caller && caller.user !== signer)
+      return refuse(
+        'caller-not-signer',
+        `the TLS client certificate names ${caller.user ?? 'the auditor'}, the XML signature ${signer}`,
+        body,
+        document,
+        service,
+        true,
+      )
 
     // DUIS: each Command Variant has its web service; a request at the wrong one is E13.
     const expected = SERVICE_OF_COMMAND_VARIANT[request.commandVariant]
@@ -391,9 +416,9 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
   }
 
   return {
-    async handle(service, body) {
+    async handle(service, body, caller) {
       try {
-        return await handle(service, body)
+        return await handle(service, body, caller)
       } catch (e) {
         // A defect, not bad input: still a DUIS answer, and the SAT says what happened.
         return refuse('internal-error', `internal error: ${(e as Error).message}`, body, undefined, service)

@@ -2,7 +2,7 @@
  * The `smetsim` command. Subcommands load their implementation only when run, so that
  * `smetsim --help` answers without loading the crypto and codec packages.
  */
-import { Command, Option } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 
 // Output piped into `head` and the like: a closed pipe ends the command quietly.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -158,6 +158,15 @@ dcc
     "DCC Boxed's keystore.json: accept its ZAZ1 XML signatures on DUIS, sign DUIS as its DSP",
   )
   .option('--duis-endpoint <eui=url...>', "a User's endpoint for asynchronous DUIS responses and alerts")
+  .option(
+    '--duis-http-port <n>',
+    "also serve DUIS alone over plain HTTP on 127.0.0.1:<n>, as DCC Boxed does (XML signatures authenticate; for DCC Boxed's clients)",
+    (v: string) => {
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port, 0–65535')
+      return n
+    },
+  )
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/dcc.ts')).serve(opts))
 

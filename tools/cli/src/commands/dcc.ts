@@ -93,6 +93,8 @@ export interface ServeOptions {
   boxedKeystore?: string
   /** `EUI=URL`: where a User's asynchronous DUIS messages go. */
   duisEndpoint?: string[]
+  /** Also serve DUIS alone over plain HTTP on this port (DCC Boxed's way: XML signatures only). */
+  duisHttpPort?: number
   /** PKI devices installed but not yet on their hub's HAN (SMI Pending): SR 8.11 adds them. */
   pending?: string[]
   /** Virtual ms per wall ms for the devices' and the DCC's clock (default 1). */
@@ -403,7 +405,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   })
   if (!tls) process.stderr.write(INSECURE_BANNER)
   // The DUIS XML interface on the same port (tools/cli/src/commands/duis.ts).
-  const duisSummary = (await import('./duis.ts')).attachDuis(server, {
+  const duis = await (await import('./duis.ts')).attachDuis(server, {
     dcc,
     sat,
     users,
@@ -412,6 +414,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     dccEui: acbParty.eui,
     ...(opts.boxedKeystore && { boxedKeystore: opts.boxedKeystore }),
     ...(opts.duisEndpoint && { endpoints: opts.duisEndpoint }),
+    ...(opts.duisHttpPort !== undefined && { plainHttpPort: opts.duisHttpPort }),
   })
   const address = await server.listen({ host: '127.0.0.1', port })
   const first = manifest.tls?.clients.find((c) => c.identity.kind === 'user')
@@ -424,7 +427,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
         ? `  callers authenticate with mutual TLS, e.g. curl --cert ${join(opts.pki, first.certificate)} ` +
           `--key ${join(opts.pki, first.privateKey)} --cacert ${join(opts.pki, manifest.tls!.ca.certificate)} ${address}/sat\n`
         : '  callers are NOT authenticated (--insecure-local)\n') +
-      duisSummary,
+      duis.summary,
   )
   const stop = async () => {
     clearInterval(scheduleTimer)
@@ -432,6 +435,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     driver.stop()
     saveEstate()
     revocationWatch.close()
+    await duis.close()
     await server.close()
     sat.close()
     process.exit(0)

@@ -16,6 +16,7 @@ import { type Eui64, parseEui } from '@smetsim/core'
 import type { Dcc, ServiceAuditTrail, SmartMeteringInventory, UserDirectory } from '@smetsim/dcc'
 import {
   createDeliveryQueue,
+  createDuisHttpServer,
   createDuisInterface,
   DCC_XML_SIGNING_ROLE,
   readBoxedKeystore,
@@ -82,10 +83,24 @@ export interface AttachDuisOptions {
   boxedKeystore?: string
   /** `EUI=URL`: a User's endpoint for asynchronous DUIS messages. */
   endpoints?: readonly string[]
+  /**
+   * Also serve DUIS alone over plain HTTP on 127.0.0.1 at this port, as DCC Boxed does: each
+   * message authenticated by its XML signature only (no TLS), for DCC Boxed's own clients.
+   */
+  plainHttpPort?: number
 }
 
-/** Serves DUIS at DCC Boxed's paths on `server` and starts asynchronous delivery; returns a summary line. */
-export function attachDuis(server: Parameters<typeof registerDuisRoutes>[0], o: AttachDuisOptions): string {
+/** What `attachDuis` started: a summary for the banner, and what to close on the way out. */
+export interface AttachedDuis {
+  summary: string
+  close(): Promise<void>
+}
+
+/** Serves DUIS at DCC Boxed's paths on `server` (and on plain HTTP when asked) and starts asynchronous delivery. */
+export async function attachDuis(
+  server: Parameters<typeof registerDuisRoutes>[0],
+  o: AttachDuisOptions,
+): Promise<AttachedDuis> {
   const userIds = o.users.all().map((u) => u.userId)
   const keys = xmlSigningKeys(o.store, userIds, o.dccEui, o.boxedKeystore)
   if (!keys.dcc) throw new Error(`no XML signing key for the DCC (${o.dccEui}) in the PKI`)
@@ -121,10 +136,20 @@ export function attachDuis(server: Parameters<typeof registerDuisRoutes>[0], o: 
       .catch((e: Error) => process.stderr.write(`smetsim dcc: DUIS delivery: ${e.message}\n`))
   }, DELIVERY_TICK_MS)
   timer.unref()
-  return (
-    `  DUIS: ${Object.values(SERVICE_PATHS).join(', ')}; ${keys.register.size} XML signing certificates` +
-    `${o.boxedKeystore ? ' (with DCC Boxed ZAZ1)' : ''}; ${endpoints.size} User endpoints\n`
-  )
+  const plain = o.plainHttpPort === undefined ? undefined : createDuisHttpServer(duis)
+  const plainAddress = plain && (await plain.listen({ host: '127.0.0.1', port: o.plainHttpPort }))
+  return {
+    summary:
+      `  DUIS: ${Object.values(SERVICE_PATHS).join(', ')}; ${keys.register.size} XML signing certificates` +
+      `${o.boxedKeystore ? ' (with DCC Boxed ZAZ1)' : ''}; ${endpoints.size} User endpoints\n` +
+      (plainAddress
+        ? `  DUIS alone over plain HTTP at ${plainAddress} (XML signatures authenticate; no TLS, as DCC Boxed)\n`
+        : ''),
+    close: async () => {
+      clearInterval(timer)
+      await plain?.close()
+    },
+  }
 }
 
 /**
