@@ -50,7 +50,11 @@ export function createRealTimeDriver(scheduler: Scheduler, options: RealTimeOpti
   let virtual0 = 0
   /** The instant the timer was set for: when it fires, that instant is due even if rounding says not quite. */
   let armedFor = Number.NEGATIVE_INFINITY
-  const mapped = () => virtual0 + (wall.now() - wall0) * acceleration
+  /**
+   * Virtual now, in whole milliseconds (rounded down, so never ahead of the wall clock's mapping):
+   * what runs on the scheduler — device firmware above all — settles only at integer instants.
+   */
+  const mapped = () => Math.floor(virtual0 + (wall.now() - wall0) * acceleration)
 
   const arm = () => {
     if (timer !== undefined) wall.clearTimer(timer)

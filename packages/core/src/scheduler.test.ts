@@ -275,6 +275,22 @@ describe('real-time driver', () => {
     return { wall, advance, timers }
   }
 
+  it('gives now() in whole ms, rounded down, whatever fractions the wall clock and factor make', () => {
+    const { wall, advance } = manualWall()
+    const s = createScheduler({ start: 1_000 })
+    const driver = createRealTimeDriver(s, { acceleration: 3, wall })
+    driver.start()
+    advance(0.25)
+    expect(s.now()).toBe(1_000) // 0.75 ms of virtual time
+    advance(1234.317) // 3703.701 ms in all
+    expect(s.now()).toBe(4_703)
+    const at: number[] = []
+    s.after(10, (now) => at.push(now))
+    advance(4)
+    expect(at).toEqual([4_713])
+    driver.stop()
+  })
+
   it('maps virtual time onto the wall clock with the acceleration factor', () => {
     const { wall, advance } = manualWall()
     const s = createScheduler({ start: 1_000 })

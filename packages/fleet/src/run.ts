@@ -122,30 +122,9 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/**
- * The scheduler as the hubs and the DCC see it: `now()` in whole ms. A real-time driver maps the
- * wall clock to fractional ms, and the device firmware settles only at integer instants; rounding
- * up keeps `at(now())` legal (never before the scheduler's own now).
- */
-function wholeMsClock(s: Scheduler): Scheduler {
-  return {
-    now: () => Math.ceil(s.now()),
-    at: (t, fn) => s.at(t, fn),
-    after: (dt, fn) => s.after(dt, fn),
-    reschedule: (e, t) => s.reschedule(e, t),
-    run: (options) => s.run(options),
-    next: () => s.next(),
-    get size() {
-      return s.size
-    },
-    setClock: (clock) => s.setClock(clock),
-    onEarliestChanged: (listener) => s.onEarliestChanged(listener),
-  }
-}
-
 export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<FleetRun> {
   const { backend } = o
-  const scheduler = wholeMsClock(o.scheduler)
+  const { scheduler } = o
   const wanChoice = o.wan ?? 'in-process'
   const c = compileSpec(fleet.spec)
   const metrics = o.metrics ?? createMetrics()
