@@ -85,27 +85,9 @@ export async function deliver(
       ...extra,
       unconfirmed: 'E21 for no response',
     })
-  let frame: GbcsFrame
-  try {
-    frame = decodeFrame(answer)
-  } catch (e) {
-    return finish(
-      'response',
-      p,
-      NO_RESPONSE_CODE,
-      `the device's answer is not GBCS: ${(e as Error).message}`,
-      extra,
-    )
-  }
-  if (frame.signing.cra !== 'response' || frame.signing.originator !== p.deviceId)
-    return finish(
-      'response',
-      p,
-      NO_RESPONSE_CODE,
-      `the device's answer is a ${frame.signing.cra} from ${frame.signing.originator}, not a response from ${p.deviceId}`,
-      extra,
-    )
-  const json = frameToJson(frame)
+  const read = deviceResponse(answer, p.deviceId)
+  if (!read.ok) return finish('response', p, NO_RESPONSE_CODE, read.reason, extra)
+  const json = frameToJson(read.frame)
   const view = json.payload.useCase
   const result = finish('response', p, SUCCESS_CODE, undefined, {
     ...extra,
@@ -116,6 +98,25 @@ export async function deliver(
     ...(view && { response: view as JsonValue }),
   })
   return { ...result, response: json, responseBytes: answer }
+}
+
+/** The device's answer as a GBCS response from that device, or why it is not one (E21). */
+function deviceResponse(
+  answer: Uint8Array,
+  deviceId: string,
+): { ok: true; frame: GbcsFrame } | { ok: false; reason: string } {
+  let frame: GbcsFrame
+  try {
+    frame = decodeFrame(answer)
+  } catch (e) {
+    return { ok: false, reason: `the device's answer is not GBCS: ${(e as Error).message}` }
+  }
+  if (frame.signing.cra !== 'response' || frame.signing.originator !== deviceId)
+    return {
+      ok: false,
+      reason: `the device's answer is a ${frame.signing.cra} from ${frame.signing.originator}, not a response from ${deviceId}`,
+    }
+  return { ok: true, frame }
 }
 
 /**
@@ -137,26 +138,8 @@ function acknowledged(
     unconfirmed: 'I99 for a future-dated command; its outcome completes it',
   }
   if (answer) {
-    let frame: GbcsFrame
-    try {
-      frame = decodeFrame(answer)
-    } catch (e) {
-      return finish(
-        'response',
-        p,
-        NO_RESPONSE_CODE,
-        `the device's answer is not GBCS: ${(e as Error).message}`,
-        extra,
-      )
-    }
-    if (frame.signing.cra !== 'response' || frame.signing.originator !== p.deviceId)
-      return finish(
-        'response',
-        p,
-        NO_RESPONSE_CODE,
-        `the device's answer is not a response from ${p.deviceId}`,
-        extra,
-      )
+    const read = deviceResponse(answer, p.deviceId)
+    if (!read.ok) return finish('response', p, NO_RESPONSE_CODE, read.reason, extra)
   }
   const result = finish('response', p, ACKNOWLEDGED_CODE, undefined, detail)
   return { ...result, futureDated, ...(answer && { responseBytes: answer }) }

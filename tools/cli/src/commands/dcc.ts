@@ -12,7 +12,7 @@
  * ESMEs are commissioned and on their hub's HAN, except those `--pending` names: SMI Pending and
  * not in the Device Log until an SR 8.11 adds them. Hubs and devices run on one scheduler that the
  * real-time driver (packages/core) moves with the wall clock, `--acceleration` times as fast
- * (whole milliseconds: the firmware refuses fractional instants): a prepayment meter's credit runs
+ * (in whole milliseconds, as the firmware settles only at integer instants): a prepayment meter's credit runs
  * down until it disconnects itself, and the ESMEs' billing calendar (the 1st of every month,
  * `MONTHLY_BILLING`) raises 0x8F0A. The DCC's clock is the scheduler's. Users sign their Critical requests in-process with the PKI's keys, unless `--cv5`
  * asks HTTP callers to sign (DUIS CV4/CV5).
@@ -36,14 +36,7 @@
 import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  createRealTimeDriver,
-  createScheduler,
-  type Eui64,
-  NODE_WALL_CLOCK,
-  parseEui,
-  toHex,
-} from '@smetsim/core'
+import { createRealTimeDriver, createScheduler, type Eui64, parseEui, toHex } from '@smetsim/core'
 import {
   createDcc,
   createDccHttpServer,
@@ -376,11 +369,10 @@ export async function serve(opts: ServeOptions): Promise<void> {
       process.stderr.write(`smetsim dcc: alert from ${from} not delivered: ${(e as Error).message}\n`)
     }
   })
-  // Time passes for the devices and hubs: the scheduler follows the wall clock from here.
-  // Whole milliseconds: the device firmware refuses a fractional instant (so a whole acceleration too).
+  // Time passes for the devices and hubs: the scheduler follows the wall clock from here, in
+  // whole milliseconds (the driver rounds; the device firmware refuses a fractional instant).
   const driver = createRealTimeDriver(scheduler, {
     acceleration,
-    wall: { ...NODE_WALL_CLOCK, now: () => Math.floor(performance.now()) },
     onError: (e) =>
       process.stderr.write(`smetsim dcc: the estate's clock stopped: ${(e as Error).message}\n`),
   })
