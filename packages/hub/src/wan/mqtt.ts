@@ -82,15 +82,25 @@ function connect(url: string, clientId: string, o: MqttWanOptions): MqttClient {
   return client
 }
 
-const once = (client: MqttClient, event: 'connect') =>
-  new Promise<void>((resolve, reject) => {
-    if (client.connected) return resolve()
-    const t = setTimeout(() => reject(new Error(`no MQTT connection within 30 s`)), 30_000)
-    client.once(event, () => {
-      clearTimeout(t)
-      resolve()
-    })
+/**
+ * Settles when `ready` does (connected and subscribed), or fails when the client is closed first or
+ * 30 s pass; either way it leaves no timer or listener behind, so closing a link or head end that
+ * never reached its broker ends at once rather than after the 30 s.
+ */
+function whenReady(client: MqttClient, ready: Promise<void>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      clearTimeout(timer)
+      client.off('end', onEnd)
+      if (error) reject(error)
+      else resolve()
+    }
+    const onEnd = () => settle(new Error('the MQTT client was closed before it was connected'))
+    const timer = setTimeout(() => settle(new Error('no MQTT connection within 30 s')), 30_000)
+    client.once('end', onEnd)
+    ready.then(() => settle())
   })
+}
 
 export type LinkDropReason = EnvelopeError | 'unexpected-kind'
 
@@ -151,8 +161,7 @@ export class MqttHubLink {
           .catch(() => {}) // the connection went again: the next 'connect' retries
       })
     })
-    await once(client, 'connect')
-    await ready
+    await whenReady(client, ready)
   }
 
   private resendOutbox(): void {
@@ -298,8 +307,7 @@ export class MqttHeadEnd implements HeadEnd {
           .catch(() => {})
       })
     })
-    await once(client, 'connect')
-    await ready
+    await whenReady(client, ready)
   }
 
   /** Sends again the commands (and 8.11 requests) a hub has not said it has; all hubs' when undefined. */

@@ -217,12 +217,12 @@ for (const [name, start] of brokers)
         raw.publishAsync(upTopic(prefix, chf), Buffer.from(encodeEnvelope(e)), { qos: 1 })
       const answers = [1, 2, 3].map((n) => head.send(chf, new Uint8Array([n])))
       await until(() => cmds.length >= 1)
-      await new Promise((r) => setTimeout(r, 50))
+      await new Promise((r) => setTimeout(r, 50)) // mqtt.js clears its own timers as its close completes
       expect(cmds.map((e) => e.g[0])).toEqual([1]) // the others wait behind it
       // 'ack' with w (a response follows): the next command goes.
       await up({ t: 'ack', re: cmds[0]!.id, w: true })
       await until(() => cmds.length >= 2)
-      await new Promise((r) => setTimeout(r, 50))
+      await new Promise((r) => setTimeout(r, 50)) // mqtt.js clears its own timers as its close completes
       expect(cmds.map((e) => e.g[0])).toEqual([1, 2])
       // The response answers the first; a plain ack (nothing follows) answers the second 'none'.
       await up({ t: 'rsp', id: 1, re: cmds[0]!.id, f: chf, g: new Uint8Array([9]) })
@@ -268,3 +268,23 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10))
   }
 }
+
+describe('MQTT ends closed before they reach a broker', () => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+
+  it('fail at once with a clear error and leave no timer behind (head end and hub link)', async () => {
+    const before = timers()
+    const url = 'mqtt://127.0.0.1:1' // nobody listens on port 1
+    const head = new MqttHeadEnd(createScheduler({ start: T0 }), { url })
+    const link = new MqttHubLink(euis(0).chf, { url })
+    const connecting = head.connect()
+    const serving = link.serve(makeHub(0, createScheduler({ start: T0 }), link.uplink))
+    const started = Date.now()
+    await Promise.all([head.close(), link.close()])
+    await expect(connecting).rejects.toThrow('the MQTT client was closed before it was connected')
+    await expect(serving).rejects.toThrow('the MQTT client was closed before it was connected')
+    expect(Date.now() - started).toBeLessThan(5_000)
+    await new Promise((r) => setTimeout(r, 50)) // mqtt.js clears its own timers as its close completes
+    expect(timers()).toBeLessThanOrEqual(before)
+  })
+})
