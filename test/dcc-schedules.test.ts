@@ -336,3 +336,64 @@ describe('DCC Schedules through the pipeline', () => {
     expect(e.sat.verify()).toEqual({ ok: true })
   })
 })
+
+describe('SR 5.1–5.3 in DUIS’s form: the RequestID targets the DCC, the body’s DeviceID names the device', () => {
+  // DUIS XSD DSPSchedule (CreateSchedule): DeviceID, minOccurs 1; ReadSchedule / DeleteSchedule: a
+  // choice of DSPScheduleID or DeviceID. The device access control judges is the DeviceID.
+  const viaDcc = (
+    user: Eui64,
+    counter: number,
+    srv: '5.1' | '5.2' | '5.3',
+    deviceId: string,
+    parameters = {},
+  ) => ({
+    ...scheduleRequest(user, counter, srv, parameters),
+    requestId: `${user}:${ACB.eui}:${counter}`,
+    deviceId,
+  })
+
+  it('creates, reads and deletes the schedule on the named device', async () => {
+    const e = estate()
+    e.setClock(T0 + 1000)
+    const created = await e.dcc.submit(viaDcc(A, 1, '5.1', ESME_EUI, dailyRead(TOMORROW)))
+    expect(created).toMatchObject({
+      code: 'I0',
+      schedule: { owner: A, request: { srv: '4.16', deviceId: ESME_EUI } },
+    })
+    const read = await e.dcc.submit(viaDcc(A, 2, '5.2', ESME_EUI))
+    expect(read.schedules?.map((s) => s.request.deviceId)).toEqual([ESME_EUI])
+    const deleted = await e.dcc.submit(viaDcc(A, 3, '5.3', ESME_EUI, { dspScheduleId: 1 }))
+    expect(deleted.code).toBe('I0')
+    expect(e.dcc.schedulesOf(A)).toEqual([])
+  })
+
+  it('refuses a DeviceID that is no EUI-64, an unknown device and a missing DeviceID with E19; nothing is created', async () => {
+    const e = estate()
+    e.setClock(T0 + 1000)
+    const bad = await e.dcc.submit(viaDcc(A, 1, '5.1', 'not-a-device', dailyRead(TOMORROW)))
+    expect([bad.code, bad.reason]).toEqual(['E19', "DeviceID 'not-a-device' is not a Device ID (EUI-64)"])
+    const unknown = await e.dcc.submit(viaDcc(A, 2, '5.1', '00DB1234567890FF', dailyRead(TOMORROW)))
+    expect(unknown.code).toBe('E19')
+    // Without a DeviceID the RequestID's target is the device: the DCC is none.
+    const { deviceId: _, ...noDevice } = viaDcc(A, 3, '5.1', ESME_EUI, dailyRead(TOMORROW))
+    expect((await e.dcc.submit(noDevice)).code).toBe('E19')
+    expect(e.dcc.schedulesOf(A)).toEqual([])
+  })
+
+  it('judges eligibility on the named device: a supplier not registered for it gets E4, and cannot read the owner’s schedules', async () => {
+    const e = estate()
+    e.setClock(T0 + 1000)
+    expect((await e.dcc.submit(viaDcc(A, 1, '5.1', ESME_EUI, dailyRead(TOMORROW)))).code).toBe('I0')
+    expect((await e.dcc.submit(viaDcc(B, 1, '5.1', ESME_EUI, dailyRead(TOMORROW)))).code).toBe('E4')
+    const read = await e.dcc.submit(viaDcc(B, 2, '5.2', ESME_EUI))
+    expect(read.schedules ?? []).toEqual([])
+    expect(e.dcc.schedulesOf(B)).toEqual([])
+  })
+
+  it('takes the RequestID target for other SRVs whatever deviceId says', async () => {
+    const e = estate()
+    e.setClock(T0 + 1000)
+    const r = await e.dcc.submit({ ...viaDcc(A, 1, '5.1', ESME_EUI), srv: '7.4', commandVariant: 1 })
+    expect(r.code).toBe('E19')
+  })
+})

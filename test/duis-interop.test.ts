@@ -251,6 +251,7 @@ function boxedEstate() {
     endpoints,
     devices,
     dcc,
+    sat,
     flushAlerts,
     supplierDs: privateRef('Z1-supplier-ds'),
   }
@@ -306,14 +307,16 @@ const CASES: Case[] = [
 
 // SR 5.1 for the one schedulable SRV the DCC builds (4.16, DUIS DSPReadActivePowerImport): the
 // 5.1 template with its scheduled SRV and body swapped, starting tomorrow (no duis-templates
-// template has it). Its RequestID targets the device, as the pipeline models SR 5.1 (the DCC
-// package's README); DUIS's own form, target the DCC and DeviceID in the body, is the case above.
+// template has it). As DUIS writes SR 5.1, its RequestID targets the DCC and CreateSchedule's
+// DeviceID (XSD DSPSchedule, minOccurs 1) names the device: the template's 00-DB-12-34-56-78-90-A0,
+// this estate's ESME.
 CASES.push({
   template: 'ECS21a_5.1._DCC_SCHEDULED',
-  label: 'ECS21a_5.1 → 4.16, target the ESME',
-  device: ESME,
+  label: 'ECS21a_5.1 → 4.16, DeviceID the ESME',
+  device: DCC_EUI,
   adapt: (body) => {
     const create = body.CreateSchedule as Record<string, unknown>
+    expect(String(create.DeviceID).toLowerCase()).toBe(duisEui(ESME))
     delete create.DSPRetrieveImportDailyReadLog
     create.ScheduleStartDate = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
     create.DSPScheduledServiceReference = '4.16'
@@ -478,6 +481,22 @@ describe.skipIf(javaMissing)('DUIS interoperability with the DCC’s client tool
     outcome.pass = true
   })
 
+  it('SR 5.1 as the template writes it (RequestID the DCC, DeviceID the ESME) is judged on the ESME, not refused E19', () => {
+    // The template's case above ends E050101: its schedule, on the ESME, starts 2015-01-02.
+    const refusal = estate.sat
+      .query({ kind: 'decision' })
+      .filter((r) => r.srv === '5.1' && r.requestId?.split(':')[1] === DCC_EUI && r.code?.startsWith('E'))
+    expect(refusal.map((r) => r.code)).toEqual(['E050101'])
+    expect(refusal[0]!.device).toBe(ESME)
+    expect(String((refusal[0]!.detail as { reason?: string })?.reason)).toMatch(
+      /scheduleStartDate 2015-01-02 is before today/,
+    )
+    expect(estate.dcc.schedulesOf(SUPPLIER).map((x) => [x.request.srv, x.request.deviceId])).toContainEqual([
+      '4.16',
+      ESME,
+    ])
+  })
+
   it('device alerts reach the User as DUIS DeviceAlertMessages the tool validates', async () => {
     estate.flushAlerts()
     const queued = await estate.duis.collectAlerts()
@@ -574,9 +593,11 @@ const EXPECTED: Record<string, string> = {
   'ECS17c_4.16': 'E21',
   // Executes on 2030-01-02: I99 now; the outcome comes with the meter's 0x8F66 alert then.
   'CS02bSupplierByTransCoS_6.23_FUTURE_DATED': NOTHING_YET,
-  // DUIS's form: RequestID target the DCC, the device in CreateSchedule's DeviceID. The pipeline
-  // takes SR 5.1's device from the RequestID target, so the DCC's EUI is "Device ID invalid".
-  'ECS21a_5.1._DCC_SCHEDULED': 'E19',
+  // Sent as written (RequestID target the DCC, DeviceID the ESME): the pipeline reaches the
+  // schedule itself and refuses its ScheduleStartDate, 2015-01-02, as before today (E050101, the
+  // SR 5.1 "schedule not valid" code; which E0501nn member is unconfirmed). The case after it
+  // is the same template starting tomorrow and answers I0.
+  'ECS21a_5.1._DCC_SCHEDULED': 'E050101',
   // No Communications Hub in this estate (nor in `dcc serve`): SR 8.11 is not built here.
   'CCS01_8.11': 'E11',
 }

@@ -86,7 +86,7 @@ import {
   userKey,
 } from './pipeline/context.ts'
 import { createDccAlerts } from './pipeline/dcc-alerts.ts'
-import { createDccSchedules, SCHEDULE_SRVS } from './pipeline/dcc-schedules.ts'
+import { createDccSchedules, SCHEDULE_SRVS, scheduleDevice } from './pipeline/dcc-schedules.ts'
 import { createDeviceAlerts } from './pipeline/device-alerts.ts'
 import { createFutureDatedRegister, futureDatedAt } from './pipeline/future-dated.ts'
 import { updateHanDeviceLog } from './pipeline/han-device-log.ts'
@@ -338,14 +338,24 @@ export function createDcc(config: DccConfig): Dcc {
         : clip(String(request.commandVariant))
     const read = readRequestId(request.requestId)
     if (!read.ok) return unreadable(read, request.requestId, request.caller, cv)
-    const { requestId, originator, target, counter } = read
+    const { requestId, originator, counter } = read
+    const srv = String(request.srv)
+    // SR 5.1–5.3 as DUIS writes them target the DCC and name the device in the body's DeviceID.
+    const target = scheduleDevice(srv, read.target, request.deviceId)
+    if (target === undefined)
+      return finish(
+        'decision',
+        { requestId, respondTo: originator, srv, deviceId: read.target },
+        MALFORMED_TARGET_CODE,
+        `DeviceID '${clip(String(request.deviceId))}' is not a Device ID (EUI-64)`,
+        { step: 'device', claimedDevice: clip(String(request.deviceId)) },
+      )
     const senderText = request.sender === undefined ? undefined : String(request.sender)
     const senderOk = senderText === undefined || isEui(senderText.replace(/[\s:-]/g, '').toUpperCase())
     const sender = senderText !== undefined && senderOk ? parseEui(senderText) : originator
     const callerText = request.caller === undefined ? undefined : String(request.caller)
     const caller = callerText === undefined ? undefined : userKey(callerText)
     const role = isDuisRole(request.role) ? request.role : undefined
-    const srv = String(request.srv)
     const srvOk = srv.length <= 16 && /^[0-9A-Za-z]+(\.[0-9A-Za-z]+)*$/.test(srv)
     const audited = request.parameters === undefined ? undefined : auditedParameters(request.parameters)
     sat.append({
@@ -402,6 +412,7 @@ export function createDcc(config: DccConfig): Dcc {
           role: String(request.role),
           srv,
           commandVariant: request.commandVariant,
+          ...(target !== read.target && { device: target }),
           ...(request.signerCertificate !== undefined && {
             signerCertificate: String(request.signerCertificate),
           }),

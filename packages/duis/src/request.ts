@@ -193,6 +193,15 @@ export function parametersOf(request: DuisRequestXml): Params {
 }
 
 /**
+ * The device a Non-Device SR 5.1–5.3 names in its body: DUIS XSD `DSPSchedule` (CreateSchedule)
+ * `DeviceID`, or the `DeviceID` of ReadSchedule / DeleteSchedule's choice. Undefined for other SRVs.
+ */
+export function scheduleDeviceIdOf(request: DuisRequestXml): string | undefined {
+  if (!['5.1', '5.2', '5.3'].includes(request.srv)) return undefined
+  return text(child(request.body, 'DeviceID'))
+}
+
+/**
  * The User Role a request is sent in. DUIS names no role: a User ID belongs to a User in its
  * roles, and which role applies follows from the device (an electricity meter's supplier is the
  * Import Supplier, a gas meter's the Gas Supplier; a network operator is ED or GT the same way).

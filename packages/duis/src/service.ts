@@ -44,6 +44,7 @@ import {
   roleFor,
   SERVICE_NAMES,
   SERVICE_OF_COMMAND_VARIANT,
+  scheduleDeviceIdOf,
   signedPreCommandOf,
 } from './request.ts'
 import { buildResponse, duisEui, type ResponseBody, type ResponseHeader } from './response.ts'
@@ -280,9 +281,17 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
     let result: DuisResult
     if (signedPreCommand) result = await dcc.submitSigned(request.requestId, signedPreCommand)
     else {
-      const target = isEui(request.target.replace(/-/g, '').toUpperCase())
+      const addressed = isEui(request.target.replace(/-/g, '').toUpperCase())
         ? parseEui(request.target)
         : undefined
+      // SR 5.1–5.3 address the DCC; the device is the body's DeviceID (DUIS XSD DSPSchedule).
+      const named = addressed === config.dccEui ? scheduleDeviceIdOf(request) : undefined
+      const target =
+        named === undefined
+          ? addressed
+          : isEui(named.replace(/-/g, '').toUpperCase())
+            ? parseEui(named)
+            : undefined
       const deviceType = target ? config.deviceTypeOf(target) : undefined
       const parameters = parametersOf(request)
       const originator = parseEui(request.originator)
@@ -295,6 +304,7 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
         commandVariant: request.commandVariant,
         deviceType: deviceType ?? 'unknown',
         parameters,
+        ...(named !== undefined && { deviceId: named }),
         signerCertificate: verified.value.certificate.serialNumber,
         ...(typeof parameters.executionDateTime === 'string' && {
           executionDateTime: parameters.executionDateTime,

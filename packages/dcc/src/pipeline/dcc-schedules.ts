@@ -55,6 +55,19 @@ import type { DuisRequest, DuisResult, ScheduleRunResult } from './types.ts'
 /** The SRVs this module answers. */
 export const SCHEDULE_SRVS: readonly string[] = ['5.1', '5.2', '5.3']
 
+/**
+ * The device an SR 5.1–5.3 is about. DUIS writes these as Non-Device Service Requests: the
+ * RequestID targets the DCC and the body names the device — DUIS XSD `DSPSchedule` (CreateSchedule)
+ * has `DeviceID` (minOccurs 1); `ReadSchedule` / `DeleteSchedule` a choice of `DSPScheduleID` or
+ * `DeviceID`. `named` is that DeviceID as the DUIS layer read it (`DuisRequest.deviceId`); without
+ * one the RequestID's target is the device (the JSON API's form). Other SRVs always take the
+ * RequestID's target. A DeviceID that is no EUI-64 is undefined here: E19 for the caller.
+ */
+export function scheduleDevice(srv: string, target: Eui64, named: unknown): Eui64 | undefined {
+  if (!SCHEDULE_SRVS.includes(srv) || named === undefined) return target
+  return userKey(String(named).slice(0, 64))
+}
+
 export interface DccSchedules {
   /** SR 5.1, 5.2 or 5.3 after access control granted it. */
   request(p: PipelineState, granted: AccessGranted, request: DuisRequest, now: number): DuisResult

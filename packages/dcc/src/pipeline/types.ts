@@ -37,6 +37,12 @@ export interface DuisRequest {
   deviceType: string
   /** The SRV's parameters (DUIS element names in lower camel case). */
   parameters?: { [name: string]: Json }
+  /**
+   * SR 5.1–5.3 only: the device the body's DUIS `DeviceID` names, when the RequestID targets the
+   * DCC (DUIS's form for these Non-Device SRVs; `scheduleDevice` in dcc-schedules.ts). Ignored for
+   * other SRVs.
+   */
+  deviceId?: string
   /** Serial of the SMKI certificate the request was signed with (checked for revocation). */
   signerCertificate?: string
   /** Execution date-time of a future-dated request (E4 is judged then). */
