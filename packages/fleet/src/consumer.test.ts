@@ -1,6 +1,7 @@
 /** Consumer actions on a running fleet's meters, through their hubs; what the meter raises reaches the DCC. */
 import { createScheduler } from '@smetsim/core'
-import { getBackend } from '@smetsim/gbcs'
+import type { DeviceState } from '@smetsim/device'
+import { generateUtrn, getBackend } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
 import { buildFleet } from './build.ts'
 import { consumerAction } from './consumer.ts'
@@ -19,10 +20,43 @@ const PKI = createFleetPki(spec)
 async function running() {
   const fleet = buildFleet(spec, { pki: PKI })
   const scheduler = createScheduler({ start: Date.parse(spec.start) })
-  return startFleet(fleet, { scheduler, backend: getBackend('native') })
+  return startFleet(fleet, { scheduler, backend })
 }
 
+const backend = getBackend('native')
+
 describe('consumerAction', () => {
+  it("a UTRN from the meter's supplier, typed on its keypad, is taken and credits the meter", async () => {
+    const run = await running()
+    try {
+      const p = premise(spec, 0)!
+      const meter = run.device(p.esme) as DeviceState
+      const utrn = generateUtrn({
+        counter: 1n << 32n,
+        value: 5,
+        valueClass: 'pounds',
+        originator: p.supplierEui,
+        recipient: meter.eui,
+        key: {
+          own: backend.importPrivateKey(PKI.parties.get(p.supplierEui)!.pp!.privateKey),
+          other: backend.importPrivateKey(meter.keys.ka!).publicKey,
+        },
+        backend,
+      })
+      const r = consumerAction(run, p.esme, { kind: 'utrn', digits: utrn })
+      expect(r).toMatchObject({ ok: true, report: { accepted: true, alerts: ['810E'] } })
+      if (!r.ok) return
+      expect(r.report.meterBalance - meter.account.meterBalance).toBe(500_000) // £5 in milli-pence
+      // The same UTRN again: the meter's own refusal, 0x8F51 (duplicate).
+      expect(consumerAction(run, p.esme, { kind: 'utrn', digits: utrn })).toMatchObject({
+        ok: true,
+        report: { accepted: false, alerts: ['8F51'] },
+      })
+    } finally {
+      await run.close()
+    }
+  })
+
   it("a UTRN the meter refuses: the meter's GBCS alert (8F63) is the answer and reaches the DCC", async () => {
     const run = await running()
     try {
