@@ -4,6 +4,7 @@
  * README.md.
  */
 export * from './build.ts'
+export * from './consumer.ts'
 export * from './dcc.ts'
 export * from './identifiers.ts'
 export * from './metrics.ts'

@@ -1,3 +1,4 @@
+import { UTRN_ALERTS } from '@smetsim/device'
 import { decodeFrame, decodePayload } from '@smetsim/gbcs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -5,6 +6,7 @@ import { MAX_FRAME_BYTES } from './hub.ts'
 import {
   ARM,
   command,
+  DISABLE,
   deviceWithCertificate,
   ESME_EUI,
   GPF_EUI,
@@ -197,5 +199,58 @@ describe('hub: time', () => {
     expect(r.events).toBeGreaterThanOrEqual(47)
     expect(r.events).toBeLessThanOrEqual(50)
     expect(hub.device(GSME_EUI)!.account.at).toBeGreaterThan(day - 30 * MIN)
+  })
+})
+
+describe('hub: local consumer input (HAN side, not the WAN)', () => {
+  it('the supply button enables an armed ESME; nothing goes up for it', () => {
+    const { hub, up } = premises()
+    const esme = hub.device(ESME_EUI)!
+    expect(hub.receive(command(DISABLE.code, DISABLE.view, esme, { counter: 1n }))).toEqual({
+      kind: 'executed',
+    })
+    expect(hub.consumerInput(ESME_EUI, { kind: 'button' })).toMatchObject({ ok: true })
+    expect(hub.device(ESME_EUI)!.supply).toBe('disabled') // the button enables only an armed supply
+    expect(hub.receive(command(ARM.code, ARM.view, esme, { counter: 2n }))).toEqual({ kind: 'executed' })
+    expect(hub.device(ESME_EUI)!.supply).toBe('armed')
+    up.length = 0
+    const r = hub.consumerInput(ESME_EUI, { kind: 'button' })
+    expect(r).toMatchObject({ ok: true, alerts: [] })
+    expect(hub.device(ESME_EUI)!.supply).toBe('enabled')
+    expect(up).toEqual([])
+  })
+
+  it('a UTRN the meter refuses raises its GBCS alert (0x8F63 not authentic), sent up from the device', () => {
+    const { hub, up } = premises()
+    const r = hub.consumerInput(ESME_EUI, { kind: 'utrn', digits: '12345678901234567890' })
+    expect(r).toMatchObject({ ok: true, alerts: [UTRN_ALERTS.notAuthentic] })
+    expect(up.map((u) => [u.kind, u.from])).toEqual([['alert', ESME_EUI]])
+    expect(alertCode(up[0]!.bytes)).toBe('8F63')
+  })
+
+  it('an unreachable meter still runs the input but nothing comes up from it', () => {
+    const { hub, up } = premises()
+    hub.setReachable(ESME_EUI, false)
+    expect(hub.consumerInput(ESME_EUI, { kind: 'utrn', digits: '12345678901234567890' })).toMatchObject({
+      ok: true,
+      alerts: [UTRN_ALERTS.notAuthentic],
+    })
+    expect(up).toEqual([])
+  })
+
+  it('refuses, changing nothing, for a device not on the premises or not joined', () => {
+    const { hub, up } = testHub()
+    const d = deviceWithCertificate('ESME', ESME_EUI, { installCode: new Uint8Array(16) })
+    hub.attach(d.state, { certificate: d.certificate })
+    hub.addDevice({ deviceId: ESME_EUI, deviceType: 'ESME', installCode: CODE }) // wrong code: not joined
+    up.length = 0
+    const before = hub.device(ESME_EUI)
+    expect(hub.consumerInput(ESME_EUI, { kind: 'button' })).toEqual({ ok: false, reason: 'not-joined' })
+    expect(hub.consumerInput('00DB1234567890B0' as never, { kind: 'acceptEmergencyCredit' })).toEqual({
+      ok: false,
+      reason: 'unknown-device',
+    })
+    expect(hub.device(ESME_EUI)).toBe(before)
+    expect(up).toEqual([])
   })
 })

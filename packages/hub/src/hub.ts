@@ -11,6 +11,7 @@
  */
 import { type Eui64, isEui, type ScheduledEvent, type Scheduler } from '@smetsim/core'
 import {
+  type DeviceInput,
   type DeviceState,
   installCodeMatches,
   nextWake,
@@ -67,6 +68,18 @@ export type Delivery =
   | { kind: 'executed' | 'rejected' | 'not-emulated'; reason?: string }
   | { kind: 'queued' }
   | { kind: 'dropped'; reason: DropReason; detail?: string }
+
+/** A consumer's action on a meter in the premises (`Hub.consumerInput`). */
+export type ConsumerAction =
+  | { kind: 'button' }
+  | { kind: 'acceptEmergencyCredit' }
+  /** A UTRN typed on the meter's keypad: the digits as typed (the device checks them). */
+  | { kind: 'utrn'; digits: string }
+
+/** What became of a consumer action: the device's state after and the alert codes it raised, in order. */
+export type ConsumerOutcome =
+  | { ok: true; state: DeviceState; alerts: number[] }
+  | { ok: false; reason: 'unknown-device' | 'not-joined' | 'not-a-meter' | 'refused'; detail?: string }
 
 /** GBCS frames above this size are dropped (the largest RTDS frame is under 4 KiB; unconfirmed limit). */
 export const MAX_FRAME_BYTES = 16 * 1024
@@ -253,6 +266,38 @@ export class Hub {
     const d = this.devices?.get(eui)
     if (r.removed && d) d.joined = false
     return { removed: r.removed }
+  }
+
+  /**
+   * Local (HAN-side, non-WAN) consumer input on a joined device: the supply button, accepting
+   * emergency credit, or a UTRN typed on the meter's keypad. The device runs its own use case
+   * (its firmware step); the alerts it raises go up the WAN as its other output does (none while
+   * it is unreachable). Refused, changing nothing, for a device not on these premises or not
+   * joined. Never throws. A smetsim control, not a GBCS command: the consumer acts on the meter.
+   */
+  consumerInput(eui: Eui64, action: ConsumerAction): ConsumerOutcome {
+    const d = this.devices?.get(eui)
+    if (!d) return { ok: false, reason: 'unknown-device' }
+    if (!d.joined) return { ok: false, reason: 'not-joined' }
+    if (d.state.type !== 'ESME' && d.state.type !== 'GSME') return { ok: false, reason: 'not-a-meter' }
+    const input: DeviceInput =
+      action.kind === 'utrn'
+        ? { kind: 'utrn', digits: action.digits, via: 'keypad' }
+        : action.kind === 'acceptEmergencyCredit'
+          ? { kind: 'acceptEmergencyCredit', via: 'meter' }
+          : { kind: 'button' }
+    try {
+      const r = step(d.state, input, this.scheduler.now(), { backend: this.backend })
+      d.state = r.state
+      if (d.reachable)
+        for (const a of r.outputs.alerts)
+          if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+      this.schedule(d, r.outputs.wakeAt)
+      if (d.state.type === 'GSME' && this.gpf && d.reachable) this.gpf = updateMirror(this.gpf, d.state)
+      return { ok: true, state: d.state, alerts: r.outputs.alerts.map((a) => a.code) }
+    } catch (e) {
+      return { ok: false, reason: 'refused', detail: `hub fault: ${(e as Error).message}` }
+    }
   }
 
   /** GBCS bytes from the WAN. `id` is the WAN message id (MQTT), echoed on the response. Never throws. */

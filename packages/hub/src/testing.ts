@@ -25,7 +25,7 @@ import { backend, installedCells, PARTIES, T0 } from '../../device/src/testing.t
 import { CCS01, CCS02 } from './chf.ts'
 import { Hub, type Uplink } from './hub.ts'
 
-export { ARM, command, READ_SUPPLY } from '../../device/src/testing.ts'
+export { ARM, command, DISABLE, READ_SUPPLY } from '../../device/src/testing.ts'
 export { backend, PARTIES, T0 }
 
 export const CHF_EUI = '00DB1234567890A2' as Eui64

@@ -137,6 +137,39 @@ describe('smetsim fleet up', () => {
         expect((await advance('auditor', bad)).status, JSON.stringify(bad)).toBe(400)
       const moved = await advance('auditor', { ms: DAY })
       expect(moved).toMatchObject({ status: 200, json: { virtualTime: new Date(START + DAY).toISOString() } })
+
+      // Consumer actions on a meter: the auditor only (a tester's control, not a DUIS service).
+      const spec = parseFleetSpec({ premises: 2 })
+      if (!spec.ok) throw spec.error
+      const p = premise(spec.value, 0)!
+      const act = (who: string, eui: string, action: string, body: unknown = {}) =>
+        httpsJson({ url: `${apiUrl}/fleet/devices/${eui}/${action}`, body, ...as(who) })
+      const supplier = p.supplierEui.toLowerCase()
+      expect((await act(supplier, p.esme, 'button')).status).toBe(403) // not even its own supplier
+      expect((await act(supplier, p.esme, 'utrn', { utrn: '12345678901234567890' })).status).toBe(403)
+      expect(await act('auditor', p.esme, 'button')).toMatchObject({
+        status: 200,
+        json: { deviceId: p.esme, supply: 'enabled', alerts: [] },
+      })
+      expect((await act('auditor', p.esme, 'emergency-credit')).status).toBe(200)
+      expect((await act('auditor', '00DB12FFFFFFFF00', 'button')).status).toBe(404)
+      expect((await act('auditor', 'nonsense', 'button')).status).toBe(400)
+      expect((await act('auditor', p.esme, 'button', { press: 2 })).status).toBe(400)
+      for (const bad of [
+        {},
+        { utrn: '123' },
+        { utrn: 1e19 }, // 20 digits in JSON, but a number
+        { utrn: '1234567890123456789x' },
+      ])
+        expect(await act('auditor', p.esme, 'utrn', bad), JSON.stringify(bad)).toMatchObject({
+          status: 400,
+          json: { message: expect.stringMatching(/^body/) },
+        })
+      // 20 digits the meter does not take: the answer is its own GBCS alert, 0x8F63 (not authentic).
+      expect(await act('auditor', p.esme, 'utrn', { utrn: '12345678901234567890' })).toMatchObject({
+        status: 200,
+        json: { deviceId: p.esme, alerts: ['8F63'], accepted: false },
+      })
     } finally {
       child.kill('SIGINT')
     }

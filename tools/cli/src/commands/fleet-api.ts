@@ -14,13 +14,19 @@
  * Registration Data — its Registered Supplier or Network Operator, the DCC's own eligibility
  * rule (packages/dcc registration/eligibility.ts, from DUIS's eligible User roles), so a change
  * of supplier moves the right with the registration. Anyone else: 403.
+ *  - POST /fleet/devices/{eui}/button, /fleet/devices/{eui}/emergency-credit (no body, or {}),
+ *    /fleet/devices/{eui}/utrn {"utrn": "<20 digits>"} — a consumer at the meter (packages/fleet
+ *    consumer.ts): the meter runs its own use case and its alerts go up to the DCC; the answer is
+ *    its outcome (supply, balances, the alert codes it raised, for a UTRN whether it took it). The
+ *    auditor only: a tester's control, not a DUIS service (a consumer is not a DCC User). 404 for
+ *    no such meter, 409 for a meter not joined to its HAN, 400 for a bad body (nothing changes).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isEui, parseEui } from '@smetsim/core'
 import { createDccHttpServer, type DuisRole, isEligibleUser } from '@smetsim/dcc'
 import type { DeviceState } from '@smetsim/device'
-import type { FleetRun } from '@smetsim/fleet'
+import { type ConsumerAction, consumerAction, type FleetRun } from '@smetsim/fleet'
 import {
   type Credential,
   createTlsCa,
@@ -124,6 +130,41 @@ export async function serveApi(
       return { virtualTime: new Date(run.scheduler.now()).toISOString() }
     },
   )
+
+  // Consumer actions: a tester's control, not a DUIS service (a consumer is not a DCC User, and
+  // acts on the meter in the premises, never through the DCC), so the auditor only; the same
+  // mutual-TLS caller authentication (the DCC's onRequest hook) as every other route.
+  const consumerRoute = (
+    path: string,
+    toAction: (body: { utrn?: string }) => ConsumerAction,
+    body: object | undefined,
+  ) =>
+    app.post<{ Params: { eui: string }; Body: { utrn?: string } | undefined }>(
+      `/fleet/devices/:eui/${path}`,
+      body ? { schema: { body } } : {},
+      async (request, reply) => {
+        const b = request.body
+        if (!body && b !== undefined && (typeof b !== 'object' || b === null || Object.keys(b).length > 0))
+          return reply.code(400).send({ error: `${path} takes no body (or {})` })
+        if (request.caller?.kind !== 'auditor')
+          return reply.code(403).send({ error: 'only the auditor acts as the consumer' })
+        const id = request.params.eui.toUpperCase()
+        if (!isEui(id))
+          return reply.code(400).send({ error: `not an EUI-64: ${request.params.eui.slice(0, 32)}` })
+        const r = consumerAction(run, id, toAction(request.body ?? {}))
+        if (!r.ok) return reply.code(r.reason === 'unknown-device' ? 404 : 409).send({ error: r.message })
+        return { ...r.report, virtualTime: new Date(run.scheduler.now()).toISOString() }
+      },
+    )
+  consumerRoute('button', () => ({ kind: 'button' }), undefined)
+  consumerRoute('emergency-credit', () => ({ kind: 'acceptEmergencyCredit' }), undefined)
+  // A UTRN is 20 decimal digits (GBCS §14; packages/gbcs utrn.ts): anything else is not one.
+  consumerRoute('utrn', (b) => ({ kind: 'utrn', digits: b.utrn! }), {
+    type: 'object',
+    required: ['utrn'],
+    additionalProperties: false,
+    properties: { utrn: { type: 'string', pattern: '^[0-9]{20}$' } },
+  })
 
   const address = await app.listen({ host: '127.0.0.1', port: o.port })
   process.stderr.write(`DCC HTTP API: ${address} (mutual TLS; client certificates in ${o.tls})\n`)

@@ -1,0 +1,99 @@
+/** Consumer actions on a running fleet's meters, through their hubs; what the meter raises reaches the DCC. */
+import { createScheduler } from '@smetsim/core'
+import type { DeviceState } from '@smetsim/device'
+import { generateUtrn, getBackend } from '@smetsim/gbcs'
+import { describe, expect, it } from 'vitest'
+import { buildFleet } from './build.ts'
+import { consumerAction } from './consumer.ts'
+import { createFleetPki } from './pki.ts'
+import { premise } from './premise.ts'
+import { startFleet } from './run.ts'
+import { parseFleetSpec } from './spec.ts'
+
+const spec = (() => {
+  const r = parseFleetSpec({ seed: 'consumer', premises: 2, install: { installedNotCommissioned: 0 } })
+  if (!r.ok) throw r.error
+  return r.value
+})()
+const PKI = createFleetPki(spec)
+
+async function running() {
+  const fleet = buildFleet(spec, { pki: PKI })
+  const scheduler = createScheduler({ start: Date.parse(spec.start) })
+  return startFleet(fleet, { scheduler, backend })
+}
+
+const backend = getBackend('native')
+
+describe('consumerAction', () => {
+  it("a UTRN from the meter's supplier, typed on its keypad, is taken and credits the meter", async () => {
+    const run = await running()
+    try {
+      const p = premise(spec, 0)!
+      const meter = run.device(p.esme) as DeviceState
+      const utrn = generateUtrn({
+        counter: 1n << 32n,
+        value: 5,
+        valueClass: 'pounds',
+        originator: p.supplierEui,
+        recipient: meter.eui,
+        key: {
+          own: backend.importPrivateKey(PKI.parties.get(p.supplierEui)!.pp!.privateKey),
+          other: backend.importPrivateKey(meter.keys.ka!).publicKey,
+        },
+        backend,
+      })
+      const r = consumerAction(run, p.esme, { kind: 'utrn', digits: utrn })
+      expect(r).toMatchObject({ ok: true, report: { accepted: true, alerts: ['810E'] } })
+      if (!r.ok) return
+      expect(r.report.meterBalance - meter.account.meterBalance).toBe(500_000) // £5 in milli-pence
+      // The same UTRN again: the meter's own refusal, 0x8F51 (duplicate).
+      expect(consumerAction(run, p.esme, { kind: 'utrn', digits: utrn })).toMatchObject({
+        ok: true,
+        report: { accepted: false, alerts: ['8F51'] },
+      })
+    } finally {
+      await run.close()
+    }
+  })
+
+  it("a UTRN the meter refuses: the meter's GBCS alert (8F63) is the answer and reaches the DCC", async () => {
+    const run = await running()
+    try {
+      const p = premise(spec, 0)!
+      const before = run.dcc.alertsFor(p.supplierEui).length
+      const r = consumerAction(run, p.esme, { kind: 'utrn', digits: '12345678901234567890' })
+      expect(r).toMatchObject({
+        ok: true,
+        report: { deviceId: p.esme, deviceType: 'ESME', alerts: ['8F63'], accepted: false },
+      })
+      await run.advance(60_000)
+      const after = run.dcc.alertsFor(p.supplierEui).slice(before)
+      expect(after.filter((a) => a.device === p.esme).map((a) => a.alertCode)).toContain('8F63')
+    } finally {
+      await run.close()
+    }
+  })
+
+  it('the button on an enabled meter leaves it enabled; unknown devices are refused and nothing changes', async () => {
+    const run = await running()
+    try {
+      const p = premise(spec, 0)!
+      expect(consumerAction(run, p.esme, { kind: 'button' })).toMatchObject({
+        ok: true,
+        report: { supply: 'enabled', alerts: [] },
+      })
+      expect(consumerAction(run, '00DB12FFFFFFFF00', { kind: 'button' })).toMatchObject({
+        ok: false,
+        reason: 'unknown-device',
+      })
+      if (p.ppmid)
+        expect(consumerAction(run, p.ppmid, { kind: 'acceptEmergencyCredit' })).toMatchObject({
+          ok: false,
+          reason: 'unknown-device',
+        })
+    } finally {
+      await run.close()
+    }
+  })
+})
