@@ -289,9 +289,7 @@ export class Hub {
     try {
       const r = step(d.state, input, this.scheduler.now(), { backend: this.backend })
       d.state = r.state
-      if (d.reachable)
-        for (const a of r.outputs.alerts)
-          if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+      if (d.reachable) this.alertsUp(d, r.outputs.alerts)
       this.schedule(d, r.outputs.wakeAt)
       if (d.state.type === 'GSME' && this.gpf && d.reachable) this.gpf = updateMirror(this.gpf, d.state)
       return { ok: true, state: d.state, alerts: r.outputs.alerts.map((a) => a.code) }
@@ -392,7 +390,7 @@ export class Hub {
         bytes: o.response,
         ...(id !== undefined && { re: id }),
       })
-    for (const a of o.alerts) if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+    this.alertsUp(d, o.alerts)
     this.schedule(d, o.wakeAt)
     return { kind: o.outcome ?? 'rejected', ...(o.reason && { reason: String(o.reason) }) }
   }
@@ -401,9 +399,7 @@ export class Hub {
   private wake(d: HanDevice, now: number): void {
     const r = step(d.state, { kind: 'time' }, now, { backend: this.backend })
     d.state = r.state
-    if (d.reachable)
-      for (const a of r.outputs.alerts)
-        if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+    if (d.reachable) this.alertsUp(d, r.outputs.alerts)
     let next = r.outputs.wakeAt
     if (d.state.type === 'GSME' && d.expectedWake !== undefined && now >= d.expectedWake) {
       this.radioWake(d, now)
@@ -436,10 +432,14 @@ export class Hub {
           bytes: r.outputs.response,
           ...(cmd.id !== undefined && { re: cmd.id }),
         })
-      for (const a of r.outputs.alerts)
-        if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
+      this.alertsUp(d, r.outputs.alerts)
     }
     this.gpf = updateMirror(this.gpf, d.state)
+  }
+
+  /** A device's alerts (those with a GBCS frame) go up the WAN from the device. */
+  private alertsUp(d: HanDevice, alerts: readonly { frame?: Uint8Array }[]): void {
+    for (const a of alerts) if (a.frame) this.uplink({ kind: 'alert', from: d.state.eui, bytes: a.frame })
   }
 
   private tryJoin(d: HanDevice, now: number): { joined: boolean; reason?: string } {
