@@ -147,6 +147,7 @@ describe('smetsim fleet up', () => {
       const supplier = p.supplierEui.toLowerCase()
       expect((await act(supplier, p.esme, 'button')).status).toBe(403) // not even its own supplier
       expect((await act(supplier, p.esme, 'utrn', { utrn: '12345678901234567890' })).status).toBe(403)
+      expect((await act(supplier, p.esme, 'utrn', { utrn: 'not digits' })).status).toBe(403) // before the body
       expect(await act('auditor', p.esme, 'button')).toMatchObject({
         status: 200,
         json: { deviceId: p.esme, supply: 'enabled', alerts: [] },

@@ -141,13 +141,18 @@ export async function serveApi(
   ) =>
     app.post<{ Params: { eui: string }; Body: { utrn?: string } | undefined }>(
       `/fleet/devices/:eui/${path}`,
-      body ? { schema: { body } } : {},
+      {
+        ...(body && { schema: { body } }),
+        // Who may act is decided before the body is looked at: anyone else gets 403, never a 400.
+        preValidation: async (request, reply) => {
+          if (request.caller?.kind !== 'auditor')
+            return reply.code(403).send({ error: 'only the auditor acts as the consumer' })
+        },
+      },
       async (request, reply) => {
         const b = request.body
         if (!body && b !== undefined && (typeof b !== 'object' || b === null || Object.keys(b).length > 0))
           return reply.code(400).send({ error: `${path} takes no body (or {})` })
-        if (request.caller?.kind !== 'auditor')
-          return reply.code(403).send({ error: 'only the auditor acts as the consumer' })
         const id = request.params.eui.toUpperCase()
         if (!isEui(id))
           return reply.code(400).send({ error: `not an EUI-64: ${request.params.eui.slice(0, 32)}` })
