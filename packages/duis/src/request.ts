@@ -8,6 +8,7 @@
  * DUIS carries no User Role and no device type: the DCC knows both (the User's registration and
  * the Smart Metering Inventory), so they are inputs here (`roleFor`, `deviceType`).
  */
+import { SCHEDULE_SRVS } from '@smetsim/dcc'
 import type { Json } from '@smetsim/gbcs'
 import type { Document as XmlDomDocument, Element as XmlDomElement } from '@xmldom/xmldom'
 
@@ -197,7 +198,7 @@ export function parametersOf(request: DuisRequestXml): Params {
  * `DeviceID`, or the `DeviceID` of ReadSchedule / DeleteSchedule's choice. Undefined for other SRVs.
  */
 export function scheduleDeviceIdOf(request: DuisRequestXml): string | undefined {
-  if (!['5.1', '5.2', '5.3'].includes(request.srv)) return undefined
+  if (!SCHEDULE_SRVS.includes(request.srv)) return undefined
   return text(child(request.body, 'DeviceID'))
 }
 

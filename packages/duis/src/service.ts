@@ -281,17 +281,12 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
     let result: DuisResult
     if (signedPreCommand) result = await dcc.submitSigned(request.requestId, signedPreCommand)
     else {
-      const addressed = isEui(request.target.replace(/-/g, '').toUpperCase())
-        ? parseEui(request.target)
-        : undefined
+      const euiOf = (text: string) =>
+        isEui(text.replace(/-/g, '').toUpperCase()) ? parseEui(text) : undefined
+      const addressed = euiOf(request.target)
       // SR 5.1–5.3 address the DCC; the device is the body's DeviceID (DUIS XSD DSPSchedule).
       const named = addressed === config.dccEui ? scheduleDeviceIdOf(request) : undefined
-      const target =
-        named === undefined
-          ? addressed
-          : isEui(named.replace(/-/g, '').toUpperCase())
-            ? parseEui(named)
-            : undefined
+      const target = named === undefined ? addressed : euiOf(named)
       const deviceType = target ? config.deviceTypeOf(target) : undefined
       const parameters = parametersOf(request)
       const originator = parseEui(request.originator)
