@@ -83,7 +83,8 @@ export interface StartFleetOptions {
 
 /** What `startHubs` takes: a hub shard reaches the DCC's head end through a broker only. */
 export type StartHubsOptions = Omit<StartFleetOptions, 'sat' | 'dcc' | 'wan'> & {
-  wan: { broker: string }
+  /** A broker, or a WAN of the caller's (the worker threads' windowed one, workers.ts). */
+  wan: { broker: string } | HubWan
   shard: Shard
 }
 
@@ -142,7 +143,7 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** The WAN as the hubs see it: how each hub gets its uplink and is connected. */
-interface HubWan {
+export interface HubWan {
   uplinkFor(p: Premise): { uplink: (u: Uplink) => void; connect(hub: Hub): Promise<void> }
   /** GBCS commands the hubs have taken from the WAN so far. */
   commandsIn(): number
@@ -313,7 +314,7 @@ function hubsRun(
  * than 1/n of a sharded fleet, whose commands come from shard 1's head end through the broker.
  */
 export async function startHubs(fleet: Fleet, o: StartHubsOptions): Promise<HubsRun> {
-  const wan = mqttHubWan(o.wan.broker, o.connectTimeoutMs ?? 10_000)
+  const wan = 'broker' in o.wan ? mqttHubWan(o.wan.broker, o.connectTimeoutMs ?? 10_000) : o.wan
   let up: Awaited<ReturnType<typeof bringUpHubs>>
   try {
     up = await bringUpHubs(fleet, o, o.shard, wan)
@@ -329,7 +330,6 @@ export async function startHubs(fleet: Fleet, o: StartHubsOptions): Promise<Hubs
  * needs an external broker: the other shards' hubs are reached through it.
  */
 export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<FleetRun> {
-  const { backend } = o
   const { scheduler } = o
   const shard = o.shard ?? WHOLE_FLEET
   const wanChoice = o.wan ?? 'in-process'
@@ -382,6 +382,42 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
     throw e
   }
 
+  const { dcc, sat, submit } = createFleetDcc(fleet, { ...o, headEnd, metrics })
+
+  return {
+    ...hubsRun(fleet, o, shard, metrics, up, wan, closeWan),
+    // As given (the scheduler's type may be richer than Scheduler).
+    scheduler: o.scheduler,
+    dcc,
+    sat,
+    headEnd,
+    brokerUrl: broker?.url,
+    submit,
+  }
+}
+
+/** The parts of a run that are the DCC's: what startFleet and the worker-thread fleet share. */
+export interface FleetDcc {
+  /** The DCC, its `submit` counted in the metrics. */
+  dcc: Dcc
+  sat: ServiceAuditTrail
+  /** A Service Request to the DCC, counted in the metrics. Never throws. */
+  submit(request: DuisRequest): Promise<DuisResult>
+}
+
+/**
+ * A DCC over the fleet (createDcc with dccParts), on the scheduler's clock, whose transport is
+ * `headEnd.send` to the hub the Smart Metering Inventory names, SR 8.11 `headEnd.addDevice`, and
+ * every alert from `headEnd` handed to `dcc.deliverAlert`; all counted in `metrics`.
+ */
+export function createFleetDcc(
+  fleet: Fleet,
+  o: Pick<StartFleetOptions, 'scheduler' | 'backend' | 'sat' | 'dcc'> & {
+    headEnd: HeadEnd
+    metrics: FleetMetrics
+  },
+): FleetDcc {
+  const { scheduler, backend, headEnd, metrics } = o
   const sat = o.sat ?? createMemorySat({ now: () => new Date(scheduler.now()) })
   const pipeline = createDcc({
     ...o.dcc,
@@ -431,14 +467,5 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
     else metrics.alertsUndelivered++
   })
 
-  return {
-    ...hubsRun(fleet, o, shard, metrics, up, wan, closeWan),
-    // As given (the scheduler's type may be richer than Scheduler).
-    scheduler: o.scheduler,
-    dcc,
-    sat,
-    headEnd,
-    brokerUrl: broker?.url,
-    submit,
-  }
+  return { dcc, sat, submit }
 }
