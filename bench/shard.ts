@@ -16,7 +16,13 @@
 import { availableParallelism } from 'node:os'
 import { createScheduler } from '../packages/core/src/index.ts'
 import type { Fleet } from '../packages/fleet/src/index.ts'
-import { buildFleet, parseFleetSpec, startFleet, startWorkerFleet } from '../packages/fleet/src/index.ts'
+import {
+  buildFleet,
+  parseFleetSpec,
+  startFleet,
+  startWorkerFleet,
+  threadCpuMs,
+} from '../packages/fleet/src/index.ts'
 import { getBackend } from '../packages/gbcs/src/index.ts'
 import { consoleReport, isMain, optionsFromArgv, type Report } from './lib/report.ts'
 
@@ -33,7 +39,13 @@ const median = (xs: number[]) => {
 interface DayResult {
   seconds: number
   outcome: string
+  /** CPU s of the main thread during the day, and of each worker thread (Linux; else undefined). */
+  mainCpu: number | undefined
+  workerCpu: (number | undefined)[]
 }
+
+const delta = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : (b - a) / 1000
 
 const startOf = (fleet: Fleet) => Date.parse(fleet.spec.start)
 
@@ -44,13 +56,21 @@ async function dayInWorkers(fleet: Fleet, workers: number): Promise<DayResult> {
     workers,
   })
   try {
+    const before = (await run.stats()).workerCpuMs
+    const cpu = threadCpuMs()
     const t = performance.now()
     await run.advance(DAY)
     const seconds = (performance.now() - t) / 1000
+    const mainCpu = delta(cpu, threadCpuMs())
     const s = await run.stats()
     if (Object.keys(s.wanDrops).length > 0)
       throw new Error(`windowed WAN drops: ${JSON.stringify(s.wanDrops)}`)
-    return { seconds, outcome: JSON.stringify({ alerts: s.alerts, supply: s.supply, devices: s.devices }) }
+    return {
+      seconds,
+      outcome: JSON.stringify({ alerts: s.alerts, supply: s.supply, devices: s.devices }),
+      mainCpu,
+      workerCpu: s.workerCpuMs.map((after, k) => delta(before[k], after)),
+    }
   } finally {
     await run.close()
   }
@@ -62,11 +82,18 @@ async function dayInOneThread(fleet: Fleet): Promise<DayResult> {
     backend: getBackend('native'),
   })
   try {
+    const cpu = threadCpuMs()
     const t = performance.now()
     await run.advance(DAY)
     const seconds = (performance.now() - t) / 1000
+    const mainCpu = delta(cpu, threadCpuMs())
     const s = run.snapshot()
-    return { seconds, outcome: JSON.stringify({ alerts: s.alerts, supply: s.supply, devices: s.devices }) }
+    return {
+      seconds,
+      outcome: JSON.stringify({ alerts: s.alerts, supply: s.supply, devices: s.devices }),
+      mainCpu,
+      workerCpu: [],
+    }
   } finally {
     await run.close()
   }
@@ -86,6 +113,17 @@ export async function run(report: Report): Promise<void> {
   )
 
   const times: Record<'one-thread' | 'w1' | 'w2', number[]> = { 'one-thread': [], w1: [], w2: [] }
+  // CPU s per thread: the main thread's, and the busiest worker's (what bounds a window).
+  const mainCpu: Record<'one-thread' | 'w1' | 'w2', number[]> = { 'one-thread': [], w1: [], w2: [] }
+  const workerCpu: Record<'w1' | 'w2', number[]> = { w1: [], w2: [] }
+  const keep = (k: 'one-thread' | 'w1' | 'w2', r: DayResult) => {
+    times[k].push(r.seconds)
+    if (r.mainCpu !== undefined) mainCpu[k].push(r.mainCpu)
+    const busiest = r.workerCpu.every((c) => c !== undefined)
+      ? Math.max(...(r.workerCpu as number[]))
+      : undefined
+    if (k !== 'one-thread' && busiest !== undefined) workerCpu[k].push(busiest)
+  }
   let expected: string | undefined
   const check = (what: string, r: DayResult) => {
     expected ??= r.outcome
@@ -96,32 +134,40 @@ export async function run(report: Report): Promise<void> {
     for (const k of order) {
       const r = await dayInWorkers(fleet, k === 'w1' ? 1 : 2)
       check(k, r)
-      times[k].push(r.seconds)
+      keep(k, r)
     }
     const r = await dayInOneThread(fleet)
     check('the single-thread runner', r)
-    times['one-thread'].push(r.seconds)
+    keep('one-thread', r)
   }
 
   const one = median(times.w1)
   const two = median(times.w2)
   const single = median(times['one-thread'])
-  const rows = [
+  const cpuText = (xs: number[]) => (xs.length ? median(xs).toFixed(2) : 'n/a')
+  report.table([
     {
       run: 'single-thread runner (startFleet, in-process)',
-      'day wall s (median)': single,
-      'vs 1 shard': one / single,
+      'day wall s': single.toFixed(3),
+      'speed vs 1 shard': `${(one / single).toFixed(2)}×`,
+      'main CPU s': cpuText(mainCpu['one-thread']),
+      'busiest worker CPU s': '—',
     },
-    { run: '1 shard (1 worker thread + DCC in main)', 'day wall s (median)': one, 'vs 1 shard': 1 },
-    { run: '2 shards (2 worker threads + DCC in main)', 'day wall s (median)': two, 'vs 1 shard': one / two },
-  ]
-  report.table(
-    rows.map((r) => ({
-      ...r,
-      'day wall s (median)': r['day wall s (median)'].toFixed(3),
-      'vs 1 shard': `${r['vs 1 shard'].toFixed(2)}×`,
-    })),
-  )
+    {
+      run: '1 shard (1 worker thread + DCC in main)',
+      'day wall s': one.toFixed(3),
+      'speed vs 1 shard': '1.00×',
+      'main CPU s': cpuText(mainCpu.w1),
+      'busiest worker CPU s': cpuText(workerCpu.w1),
+    },
+    {
+      run: '2 shards (2 worker threads + DCC in main)',
+      'day wall s': two.toFixed(3),
+      'speed vs 1 shard': `${(one / two).toFixed(2)}×`,
+      'main CPU s': cpuText(mainCpu.w2),
+      'busiest worker CPU s': cpuText(workerCpu.w2),
+    },
+  ])
   const baseline = '1 shard: the same day in 1 worker thread'
   report.figure({ suite: SUITE, name: '1 shard: virtual day', unit: 's', median: one, ratio: 1, baseline })
   report.figure({
@@ -148,6 +194,17 @@ export async function run(report: Report): Promise<void> {
     ratio: null,
     baseline: null,
   })
+  // How evenly the shard rule splits the work, whatever the machine's load: the one worker's CPU
+  // over the busier of the two (2.0: a perfect split). Not a wall-time figure.
+  if (workerCpu.w1.length && workerCpu.w2.length)
+    report.figure({
+      suite: SUITE,
+      name: 'worker CPU, 1 shard vs the busier of 2',
+      unit: '×',
+      median: median(workerCpu.w1) / median(workerCpu.w2),
+      ratio: null,
+      baseline: null,
+    })
   report.log(
     `goal: 2 shards ≥ ${GOAL} × 1 shard: ${one / two >= GOAL ? 'PASS' : 'FAIL'} (${(one / two).toFixed(2)}×)` +
       (availableParallelism() < 2 ? ' — one core: the second thread has none of its own' : ''),

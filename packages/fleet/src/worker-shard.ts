@@ -11,6 +11,7 @@ import { WindowedHubSide, type WindowedMessage } from '../../hub/src/wan/windowe
 import { type HubWan, startHubs } from './run.ts'
 import type { Shard } from './shard.ts'
 import { restoreFleet } from './snapshot.ts'
+import { threadCpuMs } from './thread-cpu.ts'
 
 /** What the main thread gives a worker (workerData). */
 export interface WorkerShardData {
@@ -36,6 +37,8 @@ export type FromWorker =
       wanDrops: Record<string, number>
       /** Wall ms this thread spent running its windows (the rest it waited at barriers). */
       busyMs: number
+      /** CPU ms of this thread so far (thread-cpu.ts), undefined where it cannot be read. */
+      cpuMs: number | undefined
     }
   | { t: 'closed' }
   | { t: 'failed'; message: string }
@@ -66,7 +69,9 @@ try {
       if (m.t === 'advance') {
         const started = performance.now()
         side.deliver(m.msgs)
-        await run.advance(Math.max(0, m.until - scheduler.now()))
+        // The hubs are synchronous and the port is the thread's only I/O: one run to the window's
+        // end, no slicing (run.advance's slices are for I/O that waits between them).
+        scheduler.run({ until: Math.max(scheduler.now(), m.until) })
         busyMs += performance.now() - started
         post({ t: 'done', msgs: side.take(), next: scheduler.next() })
       } else if (m.t === 'stats')
@@ -75,6 +80,7 @@ try {
           snapshot: run.snapshot(),
           wanDrops: { ...side.drops } as Record<string, number>,
           busyMs,
+          cpuMs: threadCpuMs(),
         })
       else if (m.t === 'close') {
         await run.close()

@@ -47,9 +47,16 @@ export interface WorkerFleet extends FleetDcc {
    * The DCC's metrics with the gauges summed over the workers' hubs, and the windowed WAN's
    * drops on both sides by reason (`late`: a message carried over after its arrival time, which
    * the windows rule out; `unknown-hub`, `unknown-kind`), and the wall ms each worker spent
-   * running its windows (the rest of an advance it waited at the barriers).
+   * running its windows (the rest of an advance it waited at the barriers) and its CPU ms.
    */
-  stats(): Promise<MetricsSnapshot & { wanDrops: Record<string, number>; workerBusyMs: number[] }>
+  stats(): Promise<
+    MetricsSnapshot & {
+      wanDrops: Record<string, number>
+      workerBusyMs: number[]
+      /** CPU ms of each worker thread so far (thread-cpu.ts); undefined where it cannot be read. */
+      workerCpuMs: (number | undefined)[]
+    }
+  >
   close(): Promise<void>
 }
 
@@ -215,7 +222,12 @@ export async function startWorkerFleet(fleet: Fleet, o: WorkerFleetOptions): Pro
         hubDrops,
         hubTraffic,
       })
-      return { ...snapshot, wanDrops, workerBusyMs: parts.map((p) => p.busyMs) }
+      return {
+        ...snapshot,
+        wanDrops,
+        workerBusyMs: parts.map((p) => p.busyMs),
+        workerCpuMs: parts.map((p) => p.cpuMs),
+      }
     },
     async close() {
       if (closed) return
