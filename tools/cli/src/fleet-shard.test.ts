@@ -165,8 +165,12 @@ describe.runIf(mosquitto || inCi)('smetsim fleet up --shard over mosquitto', () 
     // The DCC (shard 1) sent three commands and had three responses; two of them came from shard 2's hubs.
     expect(a.summary).toMatchObject({ requests: 3, commands: 3, responses: 3 })
     expect(b.summary).toMatchObject({ requests: 0, commands: 0, responses: 0 })
-    expect(a.summary.hubTraffic).toMatchObject({ commands: 1, responses: 1 })
-    expect(b.summary.hubTraffic).toMatchObject({ commands: 2, responses: 2 })
+    // Counted at the hubs: a command sent again after a reconnect would count again (and be
+    // answered again with the same response), so at least, and one response for each.
+    expect(a.summary.hubTraffic.commands).toBeGreaterThanOrEqual(1)
+    expect(a.summary.hubTraffic.responses).toBe(a.summary.hubTraffic.commands)
+    expect(b.summary.hubTraffic.commands).toBeGreaterThanOrEqual(2)
+    expect(b.summary.hubTraffic.responses).toBe(b.summary.hubTraffic.commands)
   }, 60_000)
 
   it('a shard stopped and started again from its --snapshot rejoins: restored as the same shard, its meters answer the DCC again', async () => {
@@ -207,6 +211,7 @@ describe.runIf(mosquitto || inCi)('smetsim fleet up --shard over mosquitto', () 
     expect([a.code, b.code]).toEqual([0, 0])
     expect(a.summary).toMatchObject({ shard: '1/2', requests: 3, responses: 3, errors: 0 })
     expect(b.summary).toMatchObject({ shard: '2/2', hubsConnected: 2, errors: 0 })
-    expect(b.summary.hubTraffic).toMatchObject({ commands: 2, responses: 2 })
+    expect(b.summary.hubTraffic.commands).toBeGreaterThanOrEqual(2)
+    expect(b.summary.hubTraffic.responses).toBe(b.summary.hubTraffic.commands)
   }, 60_000)
 })
