@@ -68,6 +68,19 @@ describe('smetsim fleet up', () => {
     expect(r.stderr).toMatch(/20 hubs connected/)
   })
 
+  it('--workers 2: the hubs in two worker threads live the same virtual days as in one thread', () => {
+    const args = ['fleet', 'up', '--premises', '20', '--for', '2d', '--json']
+    const threads = smetsim([...args, '--workers', '2'])
+    const one = smetsim(args)
+    expect([threads.status, one.status]).toEqual([0, 0])
+    const [a, b] = [lastLine(threads.stdout), lastLine(one.stdout)]
+    expect(a).toMatchObject({ mode: 'virtual, 2 worker threads', premises: 20, hubsConnected: 20, errors: 0 })
+    expect(b.alerts).toBeGreaterThan(0)
+    for (const k of ['virtualTime', 'devices', 'supply', 'alerts', 'alertsDelivered'])
+      expect(a[k], k).toEqual(b[k])
+    expect(threads.stderr).toContain('hubs in 2 worker threads')
+  })
+
   it('--snapshot saves the run at the end and the next run goes on from it; a file that is not a snapshot is refused and left alone', () => {
     const file = join(work, 'fleet.cbor')
     const first = smetsim(['fleet', 'up', '--premises', '5', '--for', '1d', '--snapshot', file, '--json'])
@@ -112,6 +125,13 @@ describe('smetsim fleet up', () => {
       [{ speed: '10', broker: 'embedded', shard: '1/2' }, /--shard needs --broker URL/],
       [{ broker: 'mqtt://h:1', shard: '1/2' }, /--shard needs --speed/],
       [{ speed: '10', broker: 'mqtt://h:1', shard: '2/2', port: '0', tls: 'x' }, /served by shard 1\/2/],
+      [{ workers: '0' }, /^--workers must be 1 to 64, got '0'$/],
+      [{ workers: '65' }, /--workers must be 1 to 64/],
+      [{ workers: 'two' }, /--workers must be 1 to 64/],
+      [{ workers: '2', speed: '10' }, /--workers runs in virtual time on its own WAN: not with --speed/],
+      [{ workers: '2', broker: 'embedded' }, /not with --broker/],
+      [{ workers: '2', snapshot: 'x' }, /not with --snapshot/],
+      [{ workers: '2', port: '0', tls: 'x' }, /not with --port/],
     ] as const)
       expect(() => plan({ ...base, ...o }), JSON.stringify(o)).toThrow(why)
     expect(plan(base)).toMatchObject({ wan: 'in-process', speed: undefined, forMs: DAY })

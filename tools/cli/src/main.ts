@@ -248,6 +248,10 @@ fleet
     '--shard <i/n>',
     'with --broker <url> and --speed: serve only the hubs of premises with index mod n = i-1 (shard 1 also runs the DCC and the API; start it first)',
   )
+  .option(
+    '--workers <n>',
+    'virtual time only: split the hubs across n worker threads (shards k/n), the DCC in the main thread',
+  )
   .option('--json', "print the summary as one JSON object on stdout's last line", false)
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/fleet.ts')).up(opts))

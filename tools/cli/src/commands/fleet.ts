@@ -47,7 +47,9 @@ import {
   snapshotRun,
   startFleet,
   startHubs,
+  startWorkerFleet,
   WHOLE_FLEET,
+  type WorkerFleet,
   withdrawPki,
 } from '@smetsim/fleet'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
@@ -68,6 +70,7 @@ export interface UpOptions {
   port?: string
   tls?: string
   shard?: string
+  workers?: string
   backend: BackendName
 }
 
@@ -89,7 +92,12 @@ interface Plan {
   api: { port: number; tls: string } | undefined
   /** The premises this process serves; shard 1 (and the whole fleet) runs the DCC. */
   shard: Shard
+  /** Worker threads the hubs are split across (startWorkerFleet); undefined: none. */
+  workers: number | undefined
 }
+
+/** Most worker threads `fleet up --workers` starts. */
+export const MAX_WORKERS = 64
 
 /** A TCP port from an option's text. */
 function tcpPort(flag: string, v: string): number {
@@ -155,7 +163,24 @@ export function plan(o: UpOptions): Plan {
     if (shard.index !== 1 && api)
       throw new Error(`--port: the DCC HTTP API is served by shard 1/${shard.count}, which runs the DCC`)
   }
-  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api, shard }
+  let workers: number | undefined
+  if (o.workers !== undefined) {
+    workers = Number(o.workers)
+    if (!/^\d+$/.test(o.workers) || workers < 1 || workers > MAX_WORKERS)
+      throw new Error(`--workers must be 1 to ${MAX_WORKERS}, got '${o.workers}'`)
+    // The worker-thread fleet is virtual time over its windowed WAN, with no run snapshot or API.
+    const alone = [
+      ['--speed', speed !== undefined],
+      ['--broker', o.broker !== undefined],
+      ['--shard', o.shard !== undefined],
+      ['--snapshot', o.snapshot !== undefined],
+      ['--port', served],
+      ['--metrics-port', o.metricsPort !== undefined],
+    ] as const
+    const clash = alone.find(([, given]) => given)
+    if (clash) throw new Error(`--workers runs in virtual time on its own WAN: not with ${clash[0]}`)
+  }
+  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api, shard, workers }
 }
 
 /** Progress on stderr: a bar on a terminal, a plain line per tenth otherwise. */
@@ -284,6 +309,7 @@ async function bringUp(p: Plan, o: UpOptions): Promise<Run> {
 
 export async function up(o: UpOptions): Promise<void> {
   const p = plan(o)
+  if (p.workers !== undefined) return upInWorkers(p, o)
   let run: Run
   try {
     run = await bringUp(p, o)
@@ -430,4 +456,67 @@ async function serveMetrics(run: Run, port: number): Promise<Server> {
   const { port: bound } = server.address() as AddressInfo
   process.stderr.write(`metrics: http://127.0.0.1:${bound}/metrics\n`)
   return server
+}
+
+/**
+ * `--workers N`: the hubs in N worker threads (shards k/N), the DCC in this one, virtual time in
+ * windows of the windowed WAN's latency (@smetsim/fleet workers.ts); a virtual hour at a time,
+ * with a status about once a second and the summary at the end.
+ */
+async function upInWorkers(p: Plan, o: UpOptions): Promise<void> {
+  const spec = parseFleetSpec({ seed: p.seed, premises: p.premises })
+  if (!spec.ok) throw new Error(spec.error.message)
+  const built = progress('building', p.premises)
+  const fleet = buildFleet(spec.value, { onProgress: (n) => built.update(n), progressEvery: 100 })
+  built.done()
+  process.stderr.write(`hubs in ${p.workers} worker threads\n`)
+  let run: WorkerFleet
+  try {
+    run = await startWorkerFleet(fleet, {
+      scheduler: createScheduler({ start: Date.parse(spec.value.start) }),
+      backend: o.backend,
+      workers: p.workers!,
+    })
+  } catch (e) {
+    process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)
+    process.exit(2)
+  }
+  let stopping = false
+  const stop = () => {
+    stopping = true
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  const status = async () => {
+    const s = await run.stats()
+    if (o.metrics) appendFileSync(o.metrics, jsonLine(s))
+    process.stderr.write(process.stderr.isTTY ? `\r${statusLine(s)}\x1b[K` : `${statusLine(s)}\n`)
+  }
+  try {
+    const end = run.scheduler.now() + p.forMs!
+    const HOUR = 3_600_000
+    let last = performance.now()
+    while (run.scheduler.now() < end && !stopping) {
+      await run.advance(Math.min(HOUR, end - run.scheduler.now()))
+      if (performance.now() - last >= STATUS_EVERY_MS) {
+        await status()
+        last = performance.now()
+      }
+    }
+    await status()
+    if (process.stderr.isTTY) process.stderr.write('\n')
+    const mode = `virtual, ${p.workers} worker threads`
+    const summary = summaryOf(await run.stats(), mode)
+    const text =
+      `${summary.virtualTime} (${mode}): ${summary.hubsConnected} hubs connected, ${summary.devices} devices, ` +
+      `${summary.commands} commands, ${summary.responses} responses, ${summary.alerts} alerts, ${summary.errors} errors\n`
+    if (o.json) {
+      process.stderr.write(text)
+      process.stdout.write(`${JSON.stringify(summary)}\n`)
+    } else process.stdout.write(text)
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    await run.close()
+  }
 }
