@@ -18,7 +18,10 @@
  *  - an InstalledNotCommissioned premise's meters are attached and not in the log: SR 8.11 adds
  *    them, but they cannot then join, as the fleet issues no Device Certificates (see build.ts)
  *    and the CHF checks the joining device's certificate;
- *  - PPMIDs are not on the hubs: the fleet's PPMID model (PpmidState) is not a GBCS device;
+ *  - a premise's PPMID is on its hub's HAN as its meters are (in the CHF Device Log with its
+ *    install code when commissioned) and passes the consumer's requests to them
+ *    (Hub.consumerInput); the fleet's PPMID model (PpmidState) has no keys, so it runs no GBCS
+ *    commands from the WAN;
  *  - the CHF's key-agreement key and the GPF's keys are drawn from the seed ('chf-ka',
  *    'gpf-ds', 'gpf-ka'), like the meters'; the CHF holds the ACB's cells.
  */
@@ -42,7 +45,7 @@ import { startBroker } from '../../hub/src/wan/broker.ts'
 import { createInProcessWan } from '../../hub/src/wan/in-process.ts'
 import { MqttHeadEnd, MqttHubLink } from '../../hub/src/wan/mqtt.ts'
 import type { HeadEnd } from '../../hub/src/wan/types.ts'
-import type { Fleet } from './build.ts'
+import { type Fleet, ppmidInstallCode } from './build.ts'
 import { dccParts } from './dcc.ts'
 import { drawScalar } from './draws.ts'
 import {
@@ -87,7 +90,7 @@ export interface FleetRun {
   readonly brokerUrl: string | undefined
   /** Premise i's Communications Hub. */
   hub(premise: number): Hub | undefined
-  /** A device's current state: a meter's from its hub, a PPMID's from the fleet. */
+  /** A device's current state, from its hub. */
   device(eui: string): DeviceState | PpmidState | undefined
   /** A Service Request to the DCC, counted in the metrics. Never throws. */
   submit(request: DuisRequest): Promise<DuisResult>
@@ -211,6 +214,12 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
         hub.attach(d, { joined: onHan })
         if (onHan) hub.addDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
       }
+      const ppmid = fleet.ppmid[i]
+      if (ppmid) {
+        hub.attachPpmid(ppmid, { joined: onHan })
+        if (onHan)
+          hub.addDevice({ deviceId: ppmid.eui, deviceType: 'PPMID', installCode: ppmidInstallCode(c, i) })
+      }
       hubs[i] = hub
       uplink = wan.uplink
       await wan.connect(hub)
@@ -309,8 +318,9 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
     device(eui) {
       const at = fleet.locate(eui)
       if (!at) return undefined
-      if (at.role === 'ESME' || at.role === 'GSME') return hubs[at.premise]?.device(eui as Eui64)
-      return fleet.device(eui)
+      const hub = hubs[at.premise]
+      if (at.role === 'ESME' || at.role === 'GSME') return hub?.device(eui as Eui64)
+      return hub?.ppmid(eui as Eui64) ?? fleet.device(eui)
     },
     submit,
     async advance(ms) {
@@ -327,6 +337,10 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
     },
     sync() {
       for (const d of meterStates()) fleet.replaceDevice(d)
+      for (let i = 0; i < fleet.size; i++) {
+        const p = fleet.ppmid[i] && hubs[i]?.ppmid(fleet.ppmid[i]!.eui)
+        if (p) fleet.replaceDevice(p)
+      }
     },
     snapshot: () => snapshotMetrics(metrics, gauges()),
     close: closeWan,
