@@ -13,7 +13,7 @@
  *
  * Modelling choices (README "The runner"):
  *  - a commissioned premise's ESME and GSME are on their hub's HAN from the start: attached as
- *    joined and put in the CHF Device Log (hub.addDevice), as after an installation that
+ *    joined and put in the CHF Device Log (hub.addInstalledDevice), as after an installation that
  *    happened before the run: the CHF's CS14 (0x8F12) alerts for those additions are not sent;
  *  - an InstalledNotCommissioned premise's meters are attached and not in the log: SR 8.11 adds
  *    them, but they cannot then join, as the fleet issues no Device Certificates (see build.ts)
@@ -191,8 +191,8 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
       const esme = fleet.esme[i]!
       const gsme = fleet.gsme[i]
       const wan = uplinkFor(p)
-      // Until the hub is up its uplink is closed: the log entries of bring-up (below) stand for an
-      // installation before the run, so their CS14 alerts are not sent.
+      // Until the hub is up its uplink is closed: nothing of bring-up goes up the WAN. Its log
+      // entries stand for an installation before the run (addInstalledDevice: no CS14 alerts).
       let uplink: (u: Uplink) => void = () => {}
       const hub = new Hub({
         scheduler,
@@ -212,13 +212,18 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
       const onHan = p.install === 'commissioned'
       for (const d of gsme ? [esme, gsme] : [esme]) {
         hub.attach(d, { joined: onHan })
-        if (onHan) hub.addDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+        if (onHan)
+          hub.addInstalledDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
       }
       const ppmid = fleet.ppmid[i]
       if (ppmid) {
         hub.attachPpmid(ppmid, { joined: onHan })
         if (onHan)
-          hub.addDevice({ deviceId: ppmid.eui, deviceType: 'PPMID', installCode: ppmidInstallCode(c, i) })
+          hub.addInstalledDevice({
+            deviceId: ppmid.eui,
+            deviceType: 'PPMID',
+            installCode: ppmidInstallCode(c, i),
+          })
       }
       hubs[i] = hub
       uplink = wan.uplink

@@ -202,6 +202,34 @@ describe('hub: time', () => {
   })
 })
 
+describe('hub: devices installed before the run', () => {
+  it('are in the CHF Device Log and join; no CS14 alert is raised for them, and bad entries are refused', () => {
+    const { hub, up } = testHub({ logCapacity: 1 })
+    const esme = deviceWithCertificate('ESME', ESME_EUI, { installCode: CODE })
+    hub.attach(esme.state, { joined: true })
+    const counter = hub.state.chf.alertCounter
+    expect(hub.addInstalledDevice({ deviceId: ESME_EUI, deviceType: 'ESME', installCode: CODE })).toEqual({
+      accepted: true,
+    })
+    expect(hub.deviceLog.entries.map((e) => e.eui)).toEqual([ESME_EUI])
+    expect(hub.state.chf.alertCounter).toBe(counter)
+    expect(up).toEqual([])
+    expect(
+      hub.receive(command(READ_SUPPLY.code, READ_SUPPLY.view, hub.device(ESME_EUI)!, { counter: 1n })),
+    ).toEqual({
+      kind: 'executed',
+    })
+    const full = hub.addInstalledDevice({ deviceId: GSME_EUI, deviceType: 'GSME', installCode: CODE })
+    expect(full).toEqual({ accepted: false, reason: 'the CHF Device Log is full' })
+    expect(
+      hub.addInstalledDevice({ deviceId: 'nonsense' as never, deviceType: 'GSME', installCode: CODE }),
+    ).toMatchObject({
+      accepted: false,
+    })
+    expect(hub.deviceLog.entries).toHaveLength(1)
+  })
+})
+
 describe('hub: local consumer input (HAN side, not the WAN)', () => {
   it('the supply button enables an armed ESME; nothing goes up for it', () => {
     const { hub, up } = premises()

@@ -310,6 +310,21 @@ export class Hub {
     return { accepted: true, joined: j.joined, ...(j.reason && { reason: j.reason }) }
   }
 
+  /**
+   * A device installed before the run: its entry in the CHF Device Log as that installation left
+   * it. The CS14 alert (0x8F12) of that addition went up then, so none is raised — nor computed:
+   * its MAC costs an ECDH per hub, most of a large fleet's bring-up. Never throws.
+   */
+  addInstalledDevice(entry: { deviceId: Eui64; deviceType: string; installCode: Uint8Array }): {
+    accepted: boolean
+    reason?: string
+  } {
+    if (!isEui(entry.deviceId)) return { accepted: false, reason: `not an EUI-64: ${entry.deviceId}` }
+    const r = addDeviceDirect(this.chf, entry, this.scheduler.now(), this.chfOptions(), false)
+    this.chf = r.state
+    return { accepted: r.accepted, ...(r.reason && { reason: r.reason }) }
+  }
+
   /** SR 8.11 remove (CCS02) in-process: the device leaves the log and the HAN. */
   removeDevice(eui: Eui64): { removed: boolean } {
     const r = removeDeviceDirect(this.chf, eui, this.scheduler.now(), this.chfOptions())
