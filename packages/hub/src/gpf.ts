@@ -170,6 +170,8 @@ export function missedWake(
 
 /** The GSME woke and was heard: it takes the queue, and the mirror is its state now. */
 export function collected(gpf: GpfState): { gpf: GpfState; commands: readonly QueuedCommand[] } {
+  // Most wake-ups find nothing waiting: the same state, no new object.
+  if (gpf.queue.length === 0 && gpf.missedWakes === 0 && !gpf.lostRaised) return { gpf, commands: gpf.queue }
   return { gpf: { ...gpf, queue: EMPTY_QUEUE, missedWakes: 0, lostRaised: false }, commands: gpf.queue }
 }
 

@@ -115,6 +115,38 @@ describe('hub: GPF', () => {
     expect(up.map((u) => [u.kind, u.from, u.re])).toEqual([['response', GSME_EUI, 5]])
   })
 
+  it('a future-dated command the GSME collects runs at its own time, not at a later wake-up', () => {
+    const { hub, scheduler, up } = premises()
+    scheduler.run({ until: scheduler.now() }) // first steps as attached
+    const gsme = hub.device(GSME_EUI)!
+    const toCredit = {
+      name: 'GCS02 Set Payment Mode to Credit',
+      sequenceNumber: 0,
+      providerId: 0,
+      issuerEventId: 473385600,
+      paymentMode: 'credit',
+      disablementThreshold: -1,
+    }
+    // Collected at the GSME's next wake-up; due 10 minutes after it, before the wake-up after.
+    const wake = scheduler.next()!
+    const due = wake + 10 * MIN
+    hub.receive(
+      command(
+        0x006c,
+        { ...toCredit, executionDateTime: new Date(due).toISOString().replace('.000', '') },
+        gsme,
+        { counter: 1n },
+      ),
+    )
+    scheduler.run({ until: wake })
+    expect(hub.device(GSME_EUI)!.pending.map((p) => p.at)).toContain(due)
+    up.length = 0
+    scheduler.run({ until: due - 1 })
+    expect(up.filter((u) => u.kind === 'alert')).toEqual([])
+    scheduler.run({ until: due })
+    expect(up.filter((u) => u.kind === 'alert').map((u) => alertCode(u.bytes))).toEqual(['8F66'])
+  })
+
   it('drops a command the GSME does not collect with 0x819D, and raises 0x8F29 after three missed wake-ups', () => {
     const { hub, scheduler, up } = premises()
     const gsme = hub.device(GSME_EUI)!
@@ -193,12 +225,15 @@ describe('hub: GPF', () => {
 describe('hub: time', () => {
   it('wakes devices only at the instants they ask for, on the scheduler', () => {
     const { hub, scheduler } = premises()
+    scheduler.run({ until: scheduler.now() }) // each device's first step, as it is attached
+    const gsme = hub.device(GSME_EUI)
     const day = scheduler.now() + 86_400_000
     const r = scheduler.run({ until: day })
-    // A credit-mode ESME has nothing due; the GSME wakes every 30 minutes: about 48 events a day.
+    // A credit-mode ESME has nothing due; the GSME's radio wakes every 30 minutes: about 48 events
+    // a day. With nothing waiting for it in the GPF, none of them steps its firmware (nothing due).
     expect(r.events).toBeGreaterThanOrEqual(47)
     expect(r.events).toBeLessThanOrEqual(50)
-    expect(hub.device(GSME_EUI)!.account.at).toBeGreaterThan(day - 30 * MIN)
+    expect(hub.device(GSME_EUI)).toBe(gsme)
   })
 })
 

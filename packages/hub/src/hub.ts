@@ -134,6 +134,8 @@ interface HanDevice {
   /** Its key-agreement certificate (DER), presented when it joins; dropped once joined. */
   certificate: Uint8Array | undefined
   wake: ScheduledEvent | undefined
+  /** The instant the device's own firmware last asked to be stepped at (its `wakeAt`). */
+  ownWake?: number | undefined
   /** GSME: the radio wake-up instant the GPF expects next. */
   expectedWake?: number
 }
@@ -517,22 +519,31 @@ export class Hub {
     return { kind: o.outcome ?? 'rejected', ...(o.reason && { reason: String(o.reason) }) }
   }
 
-  /** Steps a device at its wake-up; a GSME at its radio wake-up also collects its commands. */
+  /**
+   * Steps a device at the instant its firmware asked for (`wakeAt`); a GSME at its radio wake-up
+   * also collects its commands. A radio wake-up before the firmware's own instant does not step
+   * it: the firmware would do nothing then (it asked to be woken later). That is most of a
+   * fleet's GSME wake-ups.
+   */
   private wake(d: HanDevice, now: number): void {
-    const r = step(d.state, { kind: 'time' }, now, { backend: this.backend })
-    d.state = r.state
-    if (d.reachable) this.alertsUp(d, r.outputs.alerts)
-    let next = r.outputs.wakeAt
-    if (d.state.type === 'GSME' && d.expectedWake !== undefined && now >= d.expectedWake) {
-      this.radioWake(d, now)
-      const expected = nextWake(d.state, now)
-      d.expectedWake = expected
-      if (expected !== undefined && (next === undefined || expected < next)) next = expected
+    let own = d.ownWake
+    if (own !== undefined && now >= own) {
+      const r = step(d.state, { kind: 'time' }, now, { backend: this.backend })
+      d.state = r.state
+      if (d.reachable) this.alertsUp(d, r.outputs.alerts)
+      own = r.outputs.wakeAt
     }
-    this.schedule(d, next)
+    if (d.state.type === 'GSME' && d.expectedWake !== undefined && now >= d.expectedWake) {
+      // The commands it runs may move its firmware's next instant (a future-dated one, say).
+      const ran = this.radioWake(d, now)
+      if (ran) own = ran.wakeAt
+      d.expectedWake = nextWake(d.state, now)
+    }
+    this.schedule(d, own)
   }
 
-  private radioWake(d: HanDevice, now: number): void {
+  /** A GSME's radio wake-up: it collects what waits in the GPF; `wakeAt`: its firmware's after the last one. */
+  private radioWake(d: HanDevice, now: number): { wakeAt: number | undefined } | undefined {
     if (!this.gpf || !d.joined) return
     const heard = d.reachable && remainingBatteryDays(d.state, now) > 0
     if (!heard) {
@@ -544,6 +555,7 @@ export class Hub {
     }
     const c = collected(this.gpf)
     this.gpf = c.gpf
+    let ran: { wakeAt: number | undefined } | undefined
     for (const cmd of c.commands) {
       const r = step(d.state, { kind: 'frame', bytes: cmd.bytes }, now, { backend: this.backend })
       d.state = r.state
@@ -555,8 +567,10 @@ export class Hub {
           ...(cmd.id !== undefined && { re: cmd.id }),
         })
       this.alertsUp(d, r.outputs.alerts)
+      ran = { wakeAt: r.outputs.wakeAt }
     }
     this.gpf = updateMirror(this.gpf, d.state)
+    return ran
   }
 
   /** A device's alerts (those with a GBCS frame) go up the WAN from the device. */
@@ -586,7 +600,9 @@ export class Hub {
     return { joined: r.joined, ...(r.reason && { reason: r.reason }) }
   }
 
+  /** Runs the device at `at` (its firmware's `wakeAt`), or at its GSME radio wake-up if sooner. */
   private schedule(d: HanDevice, at: number | undefined): void {
+    d.ownWake = at
     if (d.state.type === 'GSME' && d.expectedWake !== undefined && (at === undefined || d.expectedWake < at))
       at = d.expectedWake
     if (at === undefined) {
