@@ -237,6 +237,21 @@ describe('hub: time', () => {
   })
 })
 
+describe('hub: the GPF mirror between firmware steps', () => {
+  it('is the GSME as of its last radio wake-up, though nothing stepped its firmware since', () => {
+    const { hub, scheduler } = premises()
+    scheduler.run({ until: scheduler.now() })
+    const stepped = hub.device(GSME_EUI)!.account.at
+    scheduler.run({ until: scheduler.now() + 3 * 60 * MIN })
+    const gpf = hub.state.gpf!
+    expect(gpf.mirror).toBe(hub.device(GSME_EUI)) // the same state object: not stepped
+    expect(gpf.mirror!.account.at).toBe(stepped)
+    // ...but as of the last wake-up, which gpfRead settles it to.
+    expect(gpf.mirrorAt).toBeGreaterThan(scheduler.now() - 30 * MIN)
+    expect(gpf.mirrorAt).toBeLessThanOrEqual(scheduler.now())
+  })
+})
+
 describe('hub: devices installed before the run', () => {
   it('are in the CHF Device Log and join; no CS14 alert is raised for them, and bad entries are refused', () => {
     const { hub, up } = testHub({ logCapacity: 1 })

@@ -413,7 +413,8 @@ export class Hub {
       d.state = r.state
       if (d.reachable) this.alertsUp(d, r.outputs.alerts)
       this.schedule(d, r.outputs.wakeAt)
-      if (d.state.type === 'GSME' && this.gpf && d.reachable) this.gpf = updateMirror(this.gpf, d.state)
+      if (d.state.type === 'GSME' && this.gpf && d.reachable)
+        this.gpf = updateMirror(this.gpf, d.state, this.scheduler.now())
       return { ok: true, meter: d.state.eui, state: d.state, alerts: r.outputs.alerts.map((a) => a.code) }
     } catch (e) {
       return { ok: false, reason: 'refused', detail: `hub fault: ${(e as Error).message}` }
@@ -569,7 +570,7 @@ export class Hub {
       this.alertsUp(d, r.outputs.alerts)
       ran = { wakeAt: r.outputs.wakeAt }
     }
-    this.gpf = updateMirror(this.gpf, d.state)
+    this.gpf = updateMirror(this.gpf, d.state, this.scheduler.now())
     return ran
   }
 
@@ -595,7 +596,8 @@ export class Hub {
     if (r.joined) {
       d.joined = true
       d.certificate = undefined
-      if (d.state.type === 'GSME' && this.gpf) this.gpf = updateMirror(this.gpf, d.state)
+      if (d.state.type === 'GSME' && this.gpf)
+        this.gpf = updateMirror(this.gpf, d.state, this.scheduler.now())
     }
     return { joined: r.joined, ...(r.reason && { reason: r.reason }) }
   }
