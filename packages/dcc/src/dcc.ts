@@ -41,7 +41,7 @@
  */
 import { X509Certificate } from 'node:crypto'
 import { type Eui64, isEui, parseEui, toHex } from '@smetsim/core'
-import type { GeneralSigning, Json, PublicKeyRef } from '@smetsim/gbcs'
+import { type GeneralSigning, type Json, type PublicKeyRef, RecentCache } from '@smetsim/gbcs'
 import { type AccessContext, AccessRequestError, checkServiceRequest, clip } from './access/check.ts'
 import { DEFAULT_PERMISSIONS } from './access/permissions.ts'
 import { certificateProblem, certificateSerial, verifyingCertificateProblem } from './access/revocation.ts'
@@ -145,6 +145,9 @@ interface SigningCertificate {
   serial: string
 }
 
+/** Signing certificates kept parsed by their bytes: one per DCC User and more, still bounded. */
+const SIGNING_CERTIFICATES_HELD = 1024
+
 /** What a RequestID's text is: the normalised RequestID and its parts, or why it cannot be read. */
 type ReadRequestId =
   | { ok: true; requestId: string; originator: Eui64; target: Eui64; counter: bigint }
@@ -197,7 +200,12 @@ export function createDcc(config: DccConfig): Dcc {
   const schedules = createDccSchedules(ctx)
   const deviceAlerts = createDeviceAlerts({ config, sat, futureDated, nextSeq: nextAlertSeq })
   const installCodes = createInstallCodeRegister(ctx)
+  /** Parsed signing certificates: by the DER array first, then by its bytes (bounded), so a
+   * repository that hands out a fresh copy per call is not parsed again on every message. */
   const signingCertificates = new WeakMap<Uint8Array, SigningCertificate | null>()
+  const signingCertificatesByDer = new RecentCache<string, SigningCertificate | null>(
+    SIGNING_CERTIFICATES_HELD,
+  )
 
   /** Drops what has waited too long: unsigned Pre-Commands, future-dated commands without an outcome. */
   function housekeeping(): void {
@@ -254,12 +262,17 @@ export function createDcc(config: DccConfig): Dcc {
     if (!der) return undefined
     const known = signingCertificates.get(der)
     if (known !== undefined) return known ?? undefined
-    let parsed: SigningCertificate | null = null
-    try {
-      const serial = certificateSerial(der)
-      if (serial) parsed = { key: backend.importPublicKey(new X509Certificate(der).publicKey), serial }
-    } catch {
+    const bytes = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1')
+    let parsed = signingCertificatesByDer.get(bytes)
+    if (parsed === undefined) {
       parsed = null
+      try {
+        const serial = certificateSerial(der)
+        if (serial) parsed = { key: backend.importPublicKey(new X509Certificate(der).publicKey), serial }
+      } catch {
+        parsed = null
+      }
+      signingCertificatesByDer.set(bytes, parsed)
     }
     signingCertificates.set(der, parsed)
     return parsed ?? undefined
