@@ -162,12 +162,35 @@ export async function run(report: Report): Promise<void> {
   report.log(
     `virtual day: ${dayS.toFixed(1)} s wall; its raw cryptography ${rawS.toFixed(1)} s; ${ratio.toFixed(2)}× (goal ≤ ${GOAL}×)`,
   )
-  report.log(`goal ${ratio <= GOAL ? 'PASS' : 'FAIL'}  a virtual day ≤ ${GOAL}× its raw crypto: ${ratio.toFixed(2)}×`)
+  report.log(
+    `goal ${ratio <= GOAL ? 'PASS' : 'FAIL'}  a virtual day ≤ ${GOAL}× its raw crypto: ${ratio.toFixed(2)}×`,
+  )
   const suite = 'virtual-day'
   const baseline = 'baseline: the same sign/verify/ECDH/KDF/MAC operations, raw, same run'
-  report.figure({ suite, name: `virtual day, ${premises} premises`, unit: 's', median: dayS, ratio, baseline })
-  report.figure({ suite, name: `build, ${premises} premises`, unit: 's', median: buildS, ratio: null, baseline: null })
-  report.figure({ suite, name: `bring-up, ${premises} premises`, unit: 's', median: startS, ratio: null, baseline: null })
+  report.figure({
+    suite,
+    name: `virtual day, ${premises} premises`,
+    unit: 's',
+    median: dayS,
+    ratio,
+    baseline,
+  })
+  report.figure({
+    suite,
+    name: `build, ${premises} premises`,
+    unit: 's',
+    median: buildS,
+    ratio: null,
+    baseline: null,
+  })
+  report.figure({
+    suite,
+    name: `bring-up, ${premises} premises`,
+    unit: 's',
+    median: startS,
+    ratio: null,
+    baseline: null,
+  })
 }
 
 if (isMain(import.meta.url)) await run(consoleReport(optionsFromArgv(process.argv)))

@@ -39,7 +39,12 @@ type DccConfigParts = Pick<
   | 'backend'
 >
 
-/** How many device key-agreement public keys `deviceKeyAgreement` keeps (each costs a point multiplication to make). */
+/**
+ * The fewest device key-agreement public keys `deviceKeyAgreement` keeps. By default it keeps one
+ * for every meter of the fleet: the DCC talks to each meter at least daily, and a key made again
+ * costs a point multiplication plus a fresh ECDH with the ACB (the pair's secret is cached on the
+ * key's ref), while a kept ref costs tens of bytes. A smaller `keyCache` bounds it (LRU).
+ */
 export const DEVICE_KEY_CACHE = 4096
 
 export function dccParts<H>(
@@ -47,7 +52,7 @@ export function dccParts<H>(
   backend: CryptoBackend,
   options: { keyCache?: number } = {},
 ): DccParts {
-  const keyCache = Math.max(1, options.keyCache ?? DEVICE_KEY_CACHE)
+  const keyCache = Math.max(1, options.keyCache ?? Math.max(DEVICE_KEY_CACHE, 2 * fleet.size))
   const c = compileSpec(fleet.spec)
   const { pki } = fleet
   const acbParty = partyOf(pki, DCC_PARTIES.acb, 'accessControlBroker')
