@@ -45,7 +45,10 @@ function counting(inner: CryptoBackend): { backend: CryptoBackend; counts: Count
   const seen = new WeakMap<object, WeakSet<object>>()
   const firstTime = (own: object, other: object) => {
     let others = seen.get(own)
-    if (!others) seen.set(own, (others = new WeakSet()))
+    if (!others) {
+      others = new WeakSet()
+      seen.set(own, others)
+    }
     if (others.has(other)) return false
     others.add(other)
     return true
@@ -57,10 +60,23 @@ function counting(inner: CryptoBackend): { backend: CryptoBackend; counts: Count
     importPrivateKey: (k) => inner.importPrivateKey(k),
     tryImportPrivateKey: (k) => inner.tryImportPrivateKey(k),
     generatePrivateKey: () => inner.generatePrivateKey(),
-    sign: (k, m) => (counts.sign++, inner.sign(k, m)),
-    verify: (k, m, s) => (counts.verify++, inner.verify(k, m, s)),
-    ecdh: (o, p) => (firstTime(o, p) ? counts.ecdhUncached++ : counts.ecdh++, inner.ecdh(o, p)),
-    ecdhUncached: (o, p) => (counts.ecdhUncached++, inner.ecdhUncached(o, p)),
+    sign(k, m) {
+      counts.sign++
+      return inner.sign(k, m)
+    },
+    verify(k, m, s) {
+      counts.verify++
+      return inner.verify(k, m, s)
+    },
+    ecdh(o, p) {
+      if (firstTime(o, p)) counts.ecdhUncached++
+      else counts.ecdh++
+      return inner.ecdh(o, p)
+    },
+    ecdhUncached(o, p) {
+      counts.ecdhUncached++
+      return inner.ecdhUncached(o, p)
+    },
   }
   return { backend, counts }
 }
