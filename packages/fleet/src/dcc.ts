@@ -15,6 +15,7 @@ import {
   type Signer,
   type UserCertificates,
 } from '@smetsim/dcc'
+import { type DeviceState, privateKeyOf } from '@smetsim/device'
 import type { CryptoBackend, PublicKeyRef } from '@smetsim/gbcs'
 import { type Fleet, meterKaScalar } from './build.ts'
 import { partyOf } from './pki.ts'
@@ -91,7 +92,10 @@ export function dccParts<H>(
     const at = fleet.locate(deviceId)
     if (!at || (at.role !== 'ESME' && at.role !== 'GSME')) return undefined
     if (at.role === 'GSME' && !fleet.premise(at.premise)?.gsme) return undefined
-    const key = backend.importPrivateKey(meterKaScalar(c, at.premise, at.role)).publicKey
+    // The meter's own scalar array when the fleet holds it: its key ref is the one the meter's
+    // firmware uses (packages/device privateKeyOf caches it on the array), made once for both.
+    const held = fleet.device(deviceId) as DeviceState | undefined
+    const key = privateKeyOf(held?.keys.ka ?? meterKaScalar(c, at.premise, at.role), backend).publicKey
     keys.set(deviceId, key)
     if (keys.size > keyCache) keys.delete(keys.keys().next().value!)
     return key
