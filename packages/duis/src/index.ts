@@ -1,3 +1,4 @@
+export * from './boxed.ts'
 export * from './certificates.ts'
 export * from './codes.ts'
 export * from './delivery.ts'
