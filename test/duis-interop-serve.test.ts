@@ -229,6 +229,4 @@ const EXPECTED: Record<string, string> = {
   // Its ScheduleStartDate, 2015-01-02, is before today: E050101 (SR 5.1's "schedule not valid";
   // which E0501nn member the real DCC gives is unconfirmed). The case after it starts tomorrow.
   'ECS21a_5.1._DCC_SCHEDULED': 'E050101',
-  // The DCC builds ECS17c, but the emulated ESME does not execute it: no response, E21.
-  'ECS17c_4.16': 'E21',
 }

@@ -374,9 +374,6 @@ describe.skipIf(javaMissing)('DUIS interoperability with the DCC’s client tool
 const EXPECTED: Record<string, string> = {
   // Command Variant 7 (send and return a copy for local delivery): local delivery is not modelled.
   'ECS42_7.1': 'E17',
-  // The DCC builds ECS17c, but the emulated ESME (packages/device) does not emulate it: it sends
-  // no response, so the DCC answers E21 (no response from the device) asynchronously.
-  'ECS17c_4.16': 'E21',
   // Executes on 2030-01-02: I99 now; the outcome comes with the meter's 0x8F66 alert then.
   'CS02bSupplierByTransCoS_6.23_FUTURE_DATED': NOTHING_YET,
   // Sent as written (RequestID target the DCC, DeviceID the ESME): the pipeline reaches the
