@@ -392,6 +392,36 @@ describe('SR 5.1–5.3 in DUIS’s form: the RequestID targets the DCC, the body
     expect(e.dcc.schedulesOf(B)).toEqual([])
   })
 
+  it('5.2 / 5.3 naming only a DSPScheduleID: the device, type and role are the User’s schedule’s; none of the User’s is the not-found code, recorded', async () => {
+    const e = estate()
+    e.setClock(T0 + 1000)
+    expect((await e.dcc.submit(viaDcc(A, 1, '5.1', ESME_EUI, dailyRead(TOMORROW)))).code).toBe('I0')
+    const { deviceId: _, ...byId } = viaDcc(A, 2, '5.2', ESME_EUI, { dspScheduleId: 1 })
+    // The DUIS layer cannot know the device type or role here: the schedule's are taken.
+    const read = await e.dcc.submit({ ...byId, deviceType: 'unknown', role: 'GS' })
+    expect(read).toMatchObject({ code: 'I0' })
+    expect(read.schedules?.map((s) => [s.number, s.request.deviceId])).toEqual([[1, ESME_EUI]])
+    expect(e.sat.query({ requestId: byId.requestId, kind: 'request' })[0]).toMatchObject({ device: ESME_EUI })
+    // Another User's schedule, or none: E050201 / E050301 (the same answer), in the SAT, nothing deleted.
+    for (const [user, counter, srv, id] of [
+      [B, 3, '5.2', 1],
+      [A, 4, '5.2', 9],
+      [B, 5, '5.3', 1],
+    ] as const) {
+      const { deviceId: _d, ...r } = viaDcc(user, counter, srv, ESME_EUI, { dspScheduleId: id })
+      const answer = await e.dcc.submit(r)
+      expect(answer.code).toBe(srv === '5.2' ? 'E050201' : 'E050301')
+      expect(e.sat.query({ requestId: r.requestId }).map((x) => [x.kind, x.code ?? null])).toEqual([
+        ['request', null],
+        ['decision', answer.code],
+      ])
+    }
+    expect(e.dcc.schedulesOf(A)).toHaveLength(1)
+    const { deviceId: _e, ...del } = viaDcc(A, 6, '5.3', ESME_EUI, { dspScheduleId: 1 })
+    expect((await e.dcc.submit(del)).code).toBe('I0')
+    expect(e.dcc.schedulesOf(A)).toEqual([])
+  })
+
   it('takes the RequestID target for other SRVs whatever deviceId says', async () => {
     const e = estate()
     e.setClock(T0 + 1000)

@@ -301,3 +301,56 @@ export async function runCase(c: Case, x: CaseContext, outcomes: Outcome[]): Pro
   outcome.pass = true
   return outcome
 }
+
+/**
+ * SR 5.1 → 5.2 → 5.3 as DUIS writes them, to the DCC: the 5.1 template (SR 4.6.1 with its
+ * ReadLogPeriodOffset) starting tomorrow, read back by DeviceID and by DSPScheduleID alone (the
+ * DCC finds the device from the schedule), then deleted by DSPScheduleID; every answer validated
+ * by the tool and parsed by duis-parser. Returns what the two reads carried.
+ */
+export async function scheduleReadAndDelete(x: Pick<CaseContext, 'tool' | 'templates' | 'base'>) {
+  const post = async (input: SimplifiedDuisInput) => {
+    const signed = await x.tool.run('sign', constructDuis('simplified', input))
+    expect(signed.code, signed.err).toBe(0)
+    const res = await fetch(`${x.base}${SERVICE_PATHS.D}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/xml' },
+      body: signed.out,
+    })
+    const checked = await x.tool.run('validate', await res.text())
+    expect(checked.code, checked.err).toBe(0)
+    const parsed = parseDuis('simplified', checked.out)
+    if (!isSimplifiedDuisOutputResponse(parsed)) throw new Error('not a DUIS response')
+    return parsed
+  }
+  const header = (srv: string) => ({
+    type: 'request' as const,
+    requestId: { originatorId: duisEui(SUPPLIER), targetId: duisEui(DCC_EUI), counter: 0 },
+    commandVariant: 8 as const,
+    serviceReference: srv,
+    serviceReferenceVariant: srv,
+  })
+  const create = structuredClone(x.templates['ECS21a_5.1._DCC_SCHEDULED']!.simplified) as SimplifiedDuisInput
+  create.header = header('5.1')
+  const body = create.body as { CreateSchedule: Record<string, unknown> }
+  body.CreateSchedule.ScheduleStartDate = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
+  const created = await post(create)
+  expect(created.header.responseCode).toBe('I0')
+  const id = String(
+    (created.body as { ResponseMessage: { DSPScheduleID: unknown } }).ResponseMessage.DSPScheduleID,
+  )
+  const schedulesOf = (r: Awaited<ReturnType<typeof post>>) =>
+    (r.body as { ResponseMessage: { DSPSchedulesRead?: { DSPSchedules: unknown } } }).ResponseMessage
+      .DSPSchedulesRead?.DSPSchedules
+  const byDevice = await post({ header: header('5.2'), body: { ReadSchedule: { DeviceID: duisEui(ESME) } } })
+  const byId = await post({ header: header('5.2'), body: { ReadSchedule: { DSPScheduleID: id } } })
+  const deleted = await post({ header: header('5.3'), body: { DeleteSchedule: { DSPScheduleID: id } } })
+  const gone = await post({ header: header('5.2'), body: { ReadSchedule: { DSPScheduleID: id } } })
+  return {
+    codes: [byDevice, byId, deleted, gone].map((r) => r.header.responseCode),
+    id,
+    template: body.CreateSchedule,
+    byDevice: schedulesOf(byDevice),
+    byId: schedulesOf(byId),
+  }
+}

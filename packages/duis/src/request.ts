@@ -11,6 +11,7 @@
 import { SCHEDULE_SRVS } from '@smetsim/dcc'
 import type { Json } from '@smetsim/gbcs'
 import type { Document as XmlDomDocument, Element as XmlDomElement } from '@xmldom/xmldom'
+import { scheduledParametersOf } from './schedules.ts'
 
 export const SR_NAMESPACE = 'http://www.dccinterface.co.uk/ServiceUserGateway'
 
@@ -183,6 +184,7 @@ export function parametersOf(request: DuisRequestXml): Params {
         scheduleExecutionStartTime: text(child(b, 'ScheduleExecutionStartTime')),
         dspScheduledServiceReference: text(child(b, 'DSPScheduledServiceReference')),
         dspScheduledServiceReferenceVariant: text(child(b, 'DSPScheduledServiceReferenceVariant')),
+        parameters: scheduledParametersOf(b, text(child(b, 'DSPScheduledServiceReferenceVariant'))),
       })
     case '8.11': {
       // UpdateHANDeviceLog (DUIS XSD): the device to add to (or remove from) the CHF's Device
