@@ -397,8 +397,8 @@ describe('SR 5.1–5.3 in DUIS’s form: the RequestID targets the DCC, the body
     e.setClock(T0 + 1000)
     expect((await e.dcc.submit(viaDcc(A, 1, '5.1', ESME_EUI, dailyRead(TOMORROW)))).code).toBe('I0')
     const { deviceId: _, ...byId } = viaDcc(A, 2, '5.2', ESME_EUI, { dspScheduleId: 1 })
-    // The DUIS layer cannot know the device type or role here: the schedule's are taken.
-    const read = await e.dcc.submit({ ...byId, deviceType: 'unknown', role: 'GS' })
+    // The DUIS layer cannot know the device type or role here (ED is none of A's): the schedule's are taken.
+    const read = await e.dcc.submit({ ...byId, deviceType: 'unknown', role: 'ED' })
     expect(read).toMatchObject({ code: 'I0' })
     expect(read.schedules?.map((s) => [s.number, s.request.deviceId])).toEqual([[1, ESME_EUI]])
     expect(e.sat.query({ requestId: byId.requestId, kind: 'request' })[0]).toMatchObject({ device: ESME_EUI })
