@@ -8,7 +8,7 @@
  * verification can cost here. Every row prints its median throughput and its ratio to that
  * baseline. See bench/README.md.
  */
-import { createPublicKey, verify as nodeVerify } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, verify as nodeVerify } from 'node:crypto'
 import { availableParallelism, loadavg } from 'node:os'
 import { Bench } from 'tinybench'
 import {
@@ -63,6 +63,28 @@ export async function run(report: Report): Promise<void> {
   for (const [name, ok] of checks)
     if (!ok) throw new Error(`${name} does not verify: benchmark set-up is wrong`)
 
+  // Key import as callers do it per message: the same key bytes (or KeyObject) each time, the
+  // ref dropped after use. 64 keys in turn, fewer than the interning table holds strongly (256);
+  // against that, the cost of importing a key never seen (what each such call paid when the
+  // dropped ref had been collected) and node:crypto's own import of one from JWK.
+  const IMPORT_KEYS = 64
+  const importPairs = Array.from({ length: IMPORT_KEYS }, () =>
+    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
+  )
+  const importScalars = importPairs.map((p) => {
+    const d = p.privateKey.export({ format: 'jwk' }).d!
+    return new Uint8Array(Buffer.from(d, 'base64url'))
+  })
+  const importKeyObjects = importPairs.map((p) => p.privateKey)
+  const importJwks = importPairs.map((p) => p.privateKey.export({ format: 'jwk' }))
+  for (const d of importScalars) native.importPrivateKey(d)
+  for (const k of importKeyObjects) native.importPrivateKey(k)
+  let nextImport = 0
+  const nextKey = () => {
+    nextImport = nextImport + 1 === IMPORT_KEYS ? 0 : nextImport + 1
+    return nextImport
+  }
+
   const ops = { native: cryptoOps(native), noble: cryptoOps(nobleTables) }
   const bench = new Bench({
     time: quick ? 200 : 1200,
@@ -93,6 +115,18 @@ export async function run(report: Report): Promise<void> {
     })
     .add('noble ECDH cached', () => {
       nobleTables.ecdh(acbNoble, deviceNoble)
+    })
+    .add('native import of a private key seen before, ref dropped (scalar bytes)', () => {
+      native.importPrivateKey(importScalars[nextKey()]!.slice())
+    })
+    .add('native import of a private key seen before, ref dropped (KeyObject)', () => {
+      native.importPrivateKey(importKeyObjects[nextKey()]!)
+    })
+    .add('native import of a private key never seen (fresh backend, scalar bytes)', () => {
+      createNativeBackend().importPrivateKey(importScalars[nextKey()]!)
+    })
+    .add('raw node:crypto createPrivateKey from JWK', () => {
+      createPrivateKey({ key: importJwks[nextKey()]!, format: 'jwk' })
     })
     .add('GBCS KDF + MAC check per message (cached ECDH)', () => {
       const key = gbcsKdf(native.ecdh(acbNative, deviceNative), {

@@ -2,8 +2,8 @@
  * DCC Schedules (SR 5.1 Create, 5.2 Read, 5.3 Delete) end to end with an emulated ESME: the DCC
  * runs the owner's scheduled read (SR 4.16 Read Active Power Import, ECS17c — one DUIS lets the
  * DCC schedule) at each due time through the whole pipeline (access control, GBCS, the ACB MAC,
- * the device). The emulated ESME authenticates ECS17c and takes its counter but does not emulate
- * the read (no response: E21, and a CommandFailure DCC Alert to the owner). The DP072 contrast:
+ * the device). The emulated ESME executes ECS17c and answers its Active Power Import (I0, the
+ * response with the run's result to the owner). The DP072 contrast:
  * the DCC re-checks every run against
  * Registration Data, so after a Change of Supplier's Supply Start Date the losing supplier's run
  * is refused with E4 while the meter's own billing-calendar alerts (0x8F0A, a device-held
@@ -165,19 +165,22 @@ describe('DCC Schedules through the pipeline', () => {
     // Two runs due (today and tomorrow at 13:00) when the caller catches up.
     const runs = await e.advance(T0 + DAY + HOUR)
     expect(runs.map((r) => [r.scheduleId, r.run, r.dueAt, r.result.code])).toEqual([
-      ['DS000001', 1, new Date(T0 + HOUR).toISOString(), 'E21'],
-      ['DS000001', 2, new Date(T0 + DAY + HOUR).toISOString(), 'E21'],
+      ['DS000001', 1, new Date(T0 + HOUR).toISOString(), 'I0'],
+      ['DS000001', 2, new Date(T0 + DAY + HOUR).toISOString(), 'I0'],
     ])
-    // The meter authenticated each (MAC, counter, A's role for ECS17c) but does not emulate the read.
-    expect(e.outcomes.slice(-2)).toEqual(['not-emulated', 'not-emulated'])
+    // The meter authenticated each (MAC, counter, A's role for ECS17c) and answered its power.
+    expect(e.outcomes.slice(-2)).toEqual(['executed', 'executed'])
+    for (const run of runs)
+      expect(run.result.response?.payload.useCase).toMatchObject({
+        name: 'ECS17c Read Active Power Import',
+        activePowerImport: expect.any(Number),
+        result: 'success',
+      })
     const counters = runs.map((r) => BigInt(r.requestId.split(':')[2]!))
     expect(counters[0]! > own && counters[1]! > counters[0]!).toBe(true)
     expect(e.meter().counters.supplier).toBe(counters[1])
-    // Each failed run: a CommandFailure DCC Alert to the owner naming the schedule.
-    expect(e.dcc.dccAlertsFor(A).map((a) => [a.type, a.detail.dspScheduleId, a.code])).toEqual([
-      ['CommandFailure', 1, undefined],
-      ['CommandFailure', 1, undefined],
-    ])
+    // A run that succeeds raises no CommandFailure DCC Alert.
+    expect(e.dcc.dccAlertsFor(A)).toEqual([])
     // Delivered to the owner; in the SAT as requests, decisions and responses of A.
     expect(e.dcc.scheduleResultsFor(A).map((r) => r.run)).toEqual([1, 2])
     expect(e.dcc.scheduleResultsFor(B)).toEqual([])
@@ -186,8 +189,7 @@ describe('DCC Schedules through the pipeline', () => {
       expect(records.map((r) => [r.kind, r.code ?? null])).toEqual([
         ['request', null],
         ['decision', 'I99'],
-        ['response', 'E21'],
-        ['dccAlert', null],
+        ['response', 'I0'],
       ])
       expect(records[0]!.detail).toMatchObject({ schedule: { scheduleId: 'DS000001', run: run.run } })
       expect(records[1]!.detail).toMatchObject({ checkedAt: run.dueAt })
@@ -292,8 +294,8 @@ describe('DCC Schedules through the pipeline', () => {
 
     // Day 1: A is registered: its billing alert arrives and its scheduled read reaches the meter.
     const day1 = await e.advance(T0 + DAY + HOUR)
-    expect(day1.map((r) => r.result.code)).toEqual(['E21'])
-    expect(e.outcomes.at(-1)).toBe('not-emulated')
+    expect(day1.map((r) => r.result.code)).toEqual(['I0'])
+    expect(e.outcomes.at(-1)).toBe('executed')
     expect(billing()).toBe(1)
     // Registration Data: B from a Supply Start Date on day 2 (no SR 6.23 yet: the meter still trusts A).
     const ssd = T0 + 2 * DAY
@@ -310,7 +312,7 @@ describe('DCC Schedules through the pipeline', () => {
     expect(e.dcc.alertCounters(A).toUnregisteredSupplier).toBe(1)
 
     // The refusal is A's result, and in the SAT as A's E4 judged at the run's due time.
-    expect(e.dcc.scheduleResultsFor(A).map((r) => r.result.code)).toEqual(['E21', 'E4'])
+    expect(e.dcc.scheduleResultsFor(A).map((r) => r.result.code)).toEqual(['I0', 'E4'])
     const decision = e.sat.query({ requestId: day2[0]!.requestId, kind: 'decision' })
     expect(decision.map((r) => [r.user, r.code])).toEqual([[A, 'E4']])
     expect(decision[0]!.detail).toMatchObject({ step: 'eligibility', eligibleAt: day2[0]!.dueAt })
@@ -324,7 +326,7 @@ describe('DCC Schedules through the pipeline', () => {
     late.registration.changeOfSupplier(MPAN, 'BBBB', new Date(ssd))
     const caughtUp = await late.advance(T0 + 3 * DAY)
     expect(caughtUp.map((r) => [r.run, r.result.code])).toEqual([
-      [1, 'E21'],
+      [1, 'I0'],
       [2, 'E4'],
     ])
 
@@ -388,6 +390,36 @@ describe('SR 5.1–5.3 in DUIS’s form: the RequestID targets the DCC, the body
     const read = await e.dcc.submit(viaDcc(B, 2, '5.2', ESME_EUI))
     expect(read.schedules ?? []).toEqual([])
     expect(e.dcc.schedulesOf(B)).toEqual([])
+  })
+
+  it('5.2 / 5.3 naming only a DSPScheduleID: the device, type and role are the User’s schedule’s; none of the User’s is the not-found code, recorded', async () => {
+    const e = estate()
+    e.setClock(T0 + 1000)
+    expect((await e.dcc.submit(viaDcc(A, 1, '5.1', ESME_EUI, dailyRead(TOMORROW)))).code).toBe('I0')
+    const { deviceId: _, ...byId } = viaDcc(A, 2, '5.2', ESME_EUI, { dspScheduleId: 1 })
+    // The DUIS layer cannot know the device type or role here (ED is none of A's): the schedule's are taken.
+    const read = await e.dcc.submit({ ...byId, deviceType: 'unknown', role: 'ED' })
+    expect(read).toMatchObject({ code: 'I0' })
+    expect(read.schedules?.map((s) => [s.number, s.request.deviceId])).toEqual([[1, ESME_EUI]])
+    expect(e.sat.query({ requestId: byId.requestId, kind: 'request' })[0]).toMatchObject({ device: ESME_EUI })
+    // Another User's schedule, or none: E050201 / E050301 (the same answer), in the SAT, nothing deleted.
+    for (const [user, counter, srv, id] of [
+      [B, 3, '5.2', 1],
+      [A, 4, '5.2', 9],
+      [B, 5, '5.3', 1],
+    ] as const) {
+      const { deviceId: _d, ...r } = viaDcc(user, counter, srv, ESME_EUI, { dspScheduleId: id })
+      const answer = await e.dcc.submit(r)
+      expect(answer.code).toBe(srv === '5.2' ? 'E050201' : 'E050301')
+      expect(e.sat.query({ requestId: r.requestId }).map((x) => [x.kind, x.code ?? null])).toEqual([
+        ['request', null],
+        ['decision', answer.code],
+      ])
+    }
+    expect(e.dcc.schedulesOf(A)).toHaveLength(1)
+    const { deviceId: _e, ...del } = viaDcc(A, 6, '5.3', ESME_EUI, { dspScheduleId: 1 })
+    expect((await e.dcc.submit(del)).code).toBe('I0')
+    expect(e.dcc.schedulesOf(A)).toEqual([])
   })
 
   it('takes the RequestID target for other SRVs whatever deviceId says', async () => {

@@ -15,16 +15,13 @@
  *
  * Needs `java` (17 on these machines); it never skips itself under CI=true.
  */
-import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createInterface } from 'node:readline'
 import {
   constructDuis,
   isSimplifiedDuisOutputRequest,
-  isSimplifiedDuisOutputResponse,
   parseDuis,
   type SimplifiedDuisInput,
 } from '@smartdcc/duis-parser'
@@ -59,69 +56,28 @@ import {
   XML_SIGNING_ROLE,
   XmlSigningRegister,
 } from '@smetsim/duis'
-import { decodeFrame, encodeSignedFrame, getBackend } from '@smetsim/gbcs'
+import { decodeFrame } from '@smetsim/gbcs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-
-const backend = getBackend('native')
-const require = (await import('node:module')).createRequire(import.meta.url)
-const TOOL_JAR = require.resolve('@smartdcc/duis-sign-wrap/dist/tool.jar')
-const KEYSTORE = require.resolve('@smartdcc/dccboxed-keystore/keystore.json')
-const javaMissing = (() => {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' })
-    return false
-  } catch {
-    return true
-  }
-})()
-if (javaMissing && process.env.CI === 'true')
-  throw new Error('java is needed for the DUIS interoperability test')
-
-const SUPPLIER = '90B3D51F30010000' as Eui64
-const ESME = '00DB1234567890A0' as Eui64
-const GSME = '00DB1234567890A1' as Eui64
-/** Installed, not yet commissioned: SR 8.1.1's targets (a Commissioned device answers E5). */
-const NEW_ESME = '00DB1234567890B0' as Eui64
-const NEW_GSME = '00DB1234567890B1' as Eui64
-const TEMPLATE_DIR = new URL(
-  'templates/',
-  `file://${require.resolve('@smartdcc/duis-templates/package.json')}`,
-)
-const duisEui = (e: string) => e.match(/../g)!.join('-').toLowerCase()
-
-/** The signing tool, one JVM for every message (test/duis-interop/JarBatch.java). */
-function startTool() {
-  const jvm = spawn(
-    'java',
-    ['-cp', TOOL_JAR, new URL('./duis-interop/JarBatch.java', import.meta.url).pathname],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  )
-  const lines = createInterface({ input: jvm.stdout! })
-  const waiting: ((line: string) => void)[] = []
-  lines.on('line', (line) => waiting.shift()?.(line))
-  let queue = Promise.resolve()
-  const run = (mode: 'sign' | 'sign-preserve' | 'validate', xml: string) => {
-    const result = queue.then(
-      () =>
-        new Promise<{ code: number; out: string; err: string }>((resolve) => {
-          waiting.push((line) => {
-            const [code, out, err] = line.split(' ')
-            resolve({
-              code: Number(code),
-              out: Buffer.from(out ?? '', 'base64').toString('utf8'),
-              err: Buffer.from(err ?? '', 'base64').toString('utf8'),
-            })
-          })
-          jvm.stdin!.write(`${mode} ${Buffer.from(xml).toString('base64')}\n`)
-        }),
-    )
-    queue = result.then(() => undefined)
-    return result
-  }
-  return { run, stop: () => jvm.kill() }
-}
+import {
+  backend,
+  CASES,
+  DCC_EUI,
+  duisEui,
+  ESME,
+  GSME,
+  javaMissing,
+  KEYSTORE,
+  NEW_ESME,
+  NEW_GSME,
+  NOTHING_YET,
+  type Outcome,
+  outcomeTable,
+  runCase,
+  SUPPLIER,
+  scheduleReadAndDelete,
+  startTool,
+  TEMPLATE_DIR,
+} from './duis-interop/harness.ts'
 
 /** DCC Boxed's estate: ZAZ1 Users, an ESME and a GSME trusting them, the DCC and its DUIS interface. */
 function boxedEstate() {
@@ -257,94 +213,6 @@ function boxedEstate() {
   }
 }
 
-/** The DCC's EUI: the target of a Non-Device request (CV8), as in duis-templates. */
-const DCC_EUI = '90B3D51F30000002' as Eui64
-
-interface Case {
-  template: string
-  /** The RequestID's target: the device, or the DCC for a Non-Device SRV. */
-  device: Eui64
-  /** What the case is, when it is not the template as it stands. */
-  label?: string
-  /** Changes the template's body (the request is the template's otherwise). */
-  adapt?: (body: Record<string, unknown>) => void
-}
-
-/** One template per SRV and device type the DCC builds (duis-templates' key: use case and SRV). */
-const CASES: Case[] = [
-  // duis-templates keys this use case's CV 7 template (local delivery too), not its CV 4 one.
-  ['ECS42_7.1', ESME],
-  ['ECS42_7.1_SUCCESS_REQUEST_DUIS.XML', ESME],
-  ['ECS43_7.2', ESME],
-  ['GCS32_7.2', GSME],
-  ['ECS44_7.3', ESME],
-  ['GCS39_7.3', GSME],
-  ['ECS45_7.4', ESME],
-  ['GCS33_7.4', GSME],
-  ['ECS02_1.6_IMMEDIATE_SINGLE', ESME],
-  ['ECS03_1.6_IMMEDIATE_SINGLE', ESME],
-  ['GCS02_1.6_IMMEDIATE', GSME],
-  ['GCS03_1.6_IMMEDIATE', GSME],
-  ['CS01a_2.2', ESME],
-  ['ECS09_2.5', ESME],
-  ['GCS06_2.5', GSME],
-  ['ECS17b_4.1.1_SINGLE', ESME],
-  ['GCS13a_4.1.1_RELIABLE_GSME', GSME],
-  ['ECS19_4.3', ESME],
-  ['GCS14_4.3_RELIABLE_GSME', GSME],
-  ['ECS17c_4.16', ESME],
-  ['ECS70_6.11', ESME],
-  ['GCS28_6.11', GSME],
-  ['ECS70Commission_8.1.1', NEW_ESME],
-  ['GCS28Commission_8.1.1', NEW_GSME],
-  ['CS02bSupplierByTransCoS_6.23_IMMEDIATE', ESME],
-  ['CS02bSupplierByTransCoS_6.23_IMMEDIATE', GSME],
-  ['CS02bSupplierByTransCoS_6.23_FUTURE_DATED', ESME],
-  // Non-Device (CV8, the Non-Device Service). The only 5.1 template schedules SR 4.6.1.
-  ['ECS21a_5.1._DCC_SCHEDULED', DCC_EUI],
-  ['CCS01_8.11', ESME],
-].map(([template, device]) => ({ template: template!, device: device as Eui64 }))
-
-// SR 5.1 for the one schedulable SRV the DCC builds (4.16, DUIS DSPReadActivePowerImport): the
-// 5.1 template with its scheduled SRV and body swapped, starting tomorrow (no duis-templates
-// template has it). As DUIS writes SR 5.1, its RequestID targets the DCC and CreateSchedule's
-// DeviceID (XSD DSPSchedule, minOccurs 1) names the device: the template's 00-DB-12-34-56-78-90-A0,
-// this estate's ESME.
-CASES.push({
-  template: 'ECS21a_5.1._DCC_SCHEDULED',
-  label: 'ECS21a_5.1 → 4.16, DeviceID the ESME',
-  device: DCC_EUI,
-  adapt: (body) => {
-    const create = body.CreateSchedule as Record<string, unknown>
-    expect(String(create.DeviceID).toLowerCase()).toBe(duisEui(ESME))
-    delete create.DSPRetrieveImportDailyReadLog
-    create.ScheduleStartDate = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
-    create.DSPScheduledServiceReference = '4.16'
-    create.DSPScheduledServiceReferenceVariant = '4.16'
-    create.DSPReadActivePowerImport = {}
-  },
-})
-
-interface Outcome {
-  template: string
-  srv: string
-  device: string
-  /** The synchronous answers, in order (CV4 then CV5 for a Critical SRV). */
-  sync: string[]
-  /** The asynchronous device outcome. */
-  async?: string
-  /** Anything the DCC's tool refused (XSD or signature), with its message. */
-  toolRefused: string[]
-  /** The outcome expected (I0 unless EXPECTED says otherwise, with why). */
-  expected?: string
-  pass?: boolean
-}
-
-/** An I99 after which nothing arrives while the test runs (a future-dated command). */
-const NOTHING_YET = 'nothing yet'
-const kindOf = (device: string) =>
-  device === DCC_EUI ? 'DCC ' : device === ESME || device === NEW_ESME ? 'ESME' : 'GSME'
-
 describe.skipIf(javaMissing)('DUIS interoperability with the DCC’s client tools', () => {
   let tool: ReturnType<typeof startTool>
   let estate: ReturnType<typeof boxedEstate>
@@ -377,108 +245,27 @@ describe.skipIf(javaMissing)('DUIS interoperability with the DCC’s client tool
     tool?.stop()
     await estate?.server.close()
     receiver?.close()
-    const rows = outcomes.map(
-      (o) =>
-        `${o.pass ? 'pass' : 'FAIL'}  ${o.srv.padEnd(6)} ${kindOf(o.device)}  ${o.template.padEnd(42)}  sync ${o.sync.join(' → ').padEnd(9)} async ${(o.async ?? '—').padEnd(11)} expected ${o.expected ?? '?'}${o.toolRefused.length ? `  tool refused: ${o.toolRefused.join('; ')}` : ''}`,
-    )
-    const passed = outcomes.filter((o) => o.pass).length
-    console.log(
-      `DUIS interoperability, by SRV (${passed} of ${outcomes.length} as expected):\n${rows.join('\n')}`,
-    )
+    console.log(outcomeTable('DUIS interoperability (in-process DCC)', outcomes))
   })
 
-  /** POSTs signed XML to the service for its Command Variant; the tool validates the answer, the library parses it. */
-  async function send(signed: string, cv: number, outcome: Outcome) {
-    const service = SERVICE_OF_COMMAND_VARIANT[cv]!
-    const res = await fetch(`${base}${SERVICE_PATHS[service]}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/xml' },
-      body: signed,
-    })
-    expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^application\/xml/)
-    const xml = await res.text()
-    const checked = await tool.run('validate', xml)
-    if (checked.code !== 0) outcome.toolRefused.push(`sync: ${checked.err.trim().split('\n').at(-1)}`)
-    const parsed = parseDuis('simplified', checked.code === 0 ? checked.out : xml)
-    if (!isSimplifiedDuisOutputResponse(parsed)) throw new Error('not a DUIS response')
-    outcome.sync.push(parsed.header.responseCode)
-    return parsed
-  }
-
   it.each(CASES.map((c) => ({ ...c, name: c.label ?? c.template })))('$name', async (c) => {
-    const { template, device } = c
-    // A duis-templates key, or a file of its templates folder.
-    const simplified = template.endsWith('.XML')
-      ? parseDuis('simplified', readFileSync(new URL(template, TEMPLATE_DIR)))
-      : templates[template]?.simplified
-    expect(simplified, `template ${template}`).toBeDefined()
-    const request = structuredClone(simplified) as SimplifiedDuisInput & { header: { type: 'request' } }
-    request.header.requestId = { originatorId: duisEui(SUPPLIER), targetId: duisEui(device), counter: 0 }
-    c.adapt?.(request.body as Record<string, unknown>)
-    const cv =
-      typeof request.header.commandVariant === 'number'
-        ? request.header.commandVariant
-        : request.header.commandVariant.number
-    const srv =
-      typeof request.header.serviceReferenceVariant === 'string'
-        ? request.header.serviceReferenceVariant
-        : request.header.serviceReferenceVariant['Service Reference Variant']
-    const outcome: Outcome = { template: c.label ?? template, srv, device, sync: [], toolRefused: [] }
-    outcomes.push(outcome)
-
-    const signed = await tool.run('sign', constructDuis('simplified', request))
-    expect(signed.code, signed.err).toBe(0)
-    const first = await send(signed.out, cv, outcome)
-    let final = first
-    if (cv === 4 && first.header.responseCode === 'I0') {
-      const body = first.body as { ResponseMessage?: { PreCommand?: { GBCSPayload: string } } }
-      const pre = body.ResponseMessage?.PreCommand?.GBCSPayload
-      expect(pre, 'the Transform Service answers with a Pre-Command').toBeDefined()
-      // The User signs the Pre-Command with its ZAZ1 digital signing key (GBCS, not XML).
-      const gbcs = encodeSignedFrame(
-        decodeFrame(Buffer.from(pre!, 'base64')).signing,
-        estate.supplierDs,
-        backend,
-      )
-      const cv5: SimplifiedDuisInput = {
-        header: {
-          type: 'request',
-          requestId: first.header.requestId!,
-          commandVariant: 5,
-          serviceReference: request.header.serviceReference,
-          serviceReferenceVariant: srv,
+    await runCase(
+      c,
+      {
+        tool,
+        templates,
+        base,
+        supplierDs: estate.supplierDs,
+        expectedOf: (c) => EXPECTED[c.label ?? c.template],
+        asyncFor: async () => {
+          received.length = 0
+          await estate.delivery.run(Date.now())
+          expect(received.length).toBeLessThanOrEqual(1)
+          return received[0]
         },
-        body: { SignedPreCommand: { GBCSPayload: Buffer.from(gbcs).toString('base64') } },
-      }
-      const signedCv5 = await tool.run('sign-preserve', constructDuis('simplified', cv5))
-      expect(signedCv5.code, signedCv5.err).toBe(0)
-      final = await send(signedCv5.out, 5, outcome)
-    }
-    if (final.header.responseCode === 'I99') {
-      received.length = 0
-      await estate.delivery.run(Date.now())
-      expect(received.length).toBeLessThanOrEqual(1)
-    }
-    if (received.length === 0 && final.header.responseCode === 'I99') outcome.async = NOTHING_YET
-    else if (final.header.responseCode === 'I99') {
-      const checked = await tool.run('validate', received[0]!)
-      if (checked.code !== 0) outcome.toolRefused.push(`async: ${checked.err.trim().split('\n').at(-1)}`)
-      const later = parseDuis('simplified', checked.code === 0 ? checked.out : received[0]!)
-      if (!isSimplifiedDuisOutputResponse(later)) throw new Error('not a DUIS response')
-      outcome.async = later.header.responseCode
-      const payload = (later.body as { ResponseMessage?: { GBCSPayload?: string } }).ResponseMessage
-        ?.GBCSPayload
-      if (outcome.async === 'I0') {
-        // The device's own response, as GBCS: from the device, to the supplier.
-        const frame = decodeFrame(Buffer.from(payload!, 'base64'))
-        expect(frame.signing.cra).toBe('response')
-      }
-    }
-    outcome.expected = EXPECTED[c.label ?? template] ?? 'I0'
-    expect(outcome.toolRefused).toEqual([])
-    expect(outcome.async ?? outcome.sync.at(-1)).toBe(outcome.expected)
-    outcome.pass = true
+      },
+      outcomes,
+    )
   })
 
   it('SR 5.1 as the template writes it (RequestID the DCC, DeviceID the ESME) is judged on the ESME, not refused E19', () => {
@@ -495,6 +282,27 @@ describe.skipIf(javaMissing)('DUIS interoperability with the DCC’s client tool
       '4.16',
       ESME,
     ])
+  })
+
+  it('SR 5.2 answers with the schedule, found by DeviceID or by DSPScheduleID alone; SR 5.3 deletes it by DSPScheduleID', async () => {
+    const r = await scheduleReadAndDelete({ tool, templates, base })
+    // Read, read, deleted, then not found (E050201).
+    expect(r.codes).toEqual(['I0', 'I0', 'I0', 'E050201'])
+    const schedules = [r.byDevice].flat() as Record<string, unknown>[]
+    const mine = schedules.find((s) => String(s.DSPScheduleID) === r.id)
+    expect(mine).toBeDefined()
+    expect([r.byId].flat()).toHaveLength(1)
+    expect(String(([r.byId].flat()[0] as Record<string, unknown>).DSPScheduleID)).toBe(r.id)
+    const details = mine!.DSPScheduleDetails as Record<string, unknown>
+    // As created: the template's fields come back, its ReadLogPeriodOffset too.
+    for (const field of ['ScheduleFrequency', 'ScheduleStartDate', 'DSPScheduledServiceReferenceVariant'])
+      expect(String(details[field])).toBe(String(r.template[field]))
+    expect(String(details.DeviceID).toLowerCase()).toBe(String(r.template.DeviceID).toLowerCase())
+    const offsets = (o: unknown) =>
+      Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
+    expect(offsets(details.DSPRetrieveImportDailyReadLog)).toEqual(
+      offsets(r.template.DSPRetrieveImportDailyReadLog),
+    )
   })
 
   it('device alerts reach the User as DUIS DeviceAlertMessages the tool validates', async () => {
@@ -588,9 +396,6 @@ describe.skipIf(javaMissing)('DUIS interoperability with the DCC’s client tool
 const EXPECTED: Record<string, string> = {
   // Command Variant 7 (send and return a copy for local delivery): local delivery is not modelled.
   'ECS42_7.1': 'E17',
-  // The DCC builds ECS17c, but the emulated ESME (packages/device) does not emulate it: it sends
-  // no response, so the DCC answers E21 (no response from the device) asynchronously.
-  'ECS17c_4.16': 'E21',
   // Executes on 2030-01-02: I99 now; the outcome comes with the meter's 0x8F66 alert then.
   'CS02bSupplierByTransCoS_6.23_FUTURE_DATED': NOTHING_YET,
   // Sent as written (RequestID target the DCC, DeviceID the ESME): the pipeline reaches the

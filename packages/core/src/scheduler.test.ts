@@ -105,6 +105,121 @@ describe('scheduler', () => {
     )
   })
 
+  it('agrees with the naive list when callbacks re-arm, cancel and add, through table growth and slot reuse', () => {
+    type Reaction =
+      | { kind: 'none' }
+      | { kind: 'rearm'; delay: number }
+      | { kind: 'cancel'; which: number }
+      | { kind: 'add'; delay: number }
+    const reactionArb: fc.Arbitrary<Reaction> = fc.oneof(
+      fc.constant({ kind: 'none' as const }),
+      fc.record({ kind: fc.constant('rearm' as const), delay: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), which: fc.nat(1000) }),
+      fc.record({ kind: fc.constant('add' as const), delay: fc.integer({ min: 0, max: 40 }) }),
+    )
+    const LIMIT = 1500 // reactions stop after this many runs, so every run ends
+    fc.assert(
+      fc.property(
+        // Up to 300 events at once: the tables start at 64 and double twice.
+        fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 300 }),
+        fc.array(reactionArb, { minLength: 1, maxLength: 40 }),
+        (delays, reactions) => {
+          const s = createScheduler()
+          const handles: ScheduledEvent[] = []
+          const ids = new Map<ScheduledEvent, number>()
+          const ran: [number, number, boolean?][] = []
+          let runs = 0
+          // One callback for every event: it learns which one from its second argument.
+          const onRun = (now: number, e: ScheduledEvent) => {
+            const r = runs < LIMIT ? reactions[runs % reactions.length]! : { kind: 'none' as const }
+            runs++
+            expect(e.pending).toBe(false)
+            ran.push([ids.get(e)!, now])
+            if (r.kind === 'rearm') s.reschedule(e, now + r.delay)
+            else if (r.kind === 'cancel')
+              ran.push([r.which % handles.length, now, handles[r.which % handles.length]!.cancel()])
+            else if (r.kind === 'add') {
+              const h = s.at(now + r.delay, onRun)
+              ids.set(h, handles.length)
+              handles.push(h)
+            }
+          }
+          for (const d of delays) {
+            const h = s.at(d, onRun)
+            ids.set(h, handles.length)
+            handles.push(h)
+          }
+          s.run()
+
+          const ref = new ReferenceQueue()
+          const refRan: [number, number, boolean?][] = []
+          let refRuns = 0
+          let refCount = 0
+          for (const d of delays) ref.add(d, refCount++)
+          ref.runUntil(Number.POSITIVE_INFINITY, (id, at) => {
+            const r = refRuns < LIMIT ? reactions[refRuns % reactions.length]! : { kind: 'none' as const }
+            refRuns++
+            refRan.push([id, at])
+            if (r.kind === 'rearm') ref.add(at + r.delay, id)
+            else if (r.kind === 'cancel')
+              refRan.push([r.which % refCount, at, ref.cancel(r.which % refCount)])
+            else if (r.kind === 'add') ref.add(at + r.delay, refCount++)
+          })
+          expect(ran).toEqual(refRan)
+          expect(s.size).toBe(0)
+          expect(handles.every((h) => !h.pending)).toBe(true)
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('cancels and moves events in place after its tables have grown, in FIFO order for equal times', () => {
+    const s = createScheduler()
+    const ref = new ReferenceQueue()
+    const ran: [number, number][] = []
+    const refRan: [number, number][] = []
+    let x = 12345
+    const next = () => {
+      x = (x * 1103515245 + 12345) % 2147483648
+      return x % 50 // few distinct times: many ties
+    }
+    const handles = Array.from({ length: 1000 }, (_, id) => {
+      const at = next()
+      ref.add(at, id)
+      return s.at(at, (now) => ran.push([id, now]))
+    })
+    for (let id = 0; id < handles.length; id++) {
+      if (id % 3 === 0) expect(handles[id]!.cancel()).toBe(ref.cancel(id))
+      else if (id % 5 === 0) {
+        const at = next()
+        s.reschedule(handles[id]!, at)
+        ref.move(id, at)
+      }
+    }
+    expect(s.size).toBe(ref.items.length)
+    s.run()
+    ref.runUntil(Number.POSITIVE_INFINITY, (id, at) => refRan.push([id, at]))
+    expect(ran).toEqual(refRan)
+  })
+
+  it('an event that has run is not confused with the one that takes its slot', () => {
+    const s = createScheduler()
+    const ran: string[] = []
+    const a = s.at(1, () => ran.push('a'))
+    s.run({ until: 1 })
+    const b = s.at(2, () => ran.push('b')) // reuses a's slot
+    expect(a.pending).toBe(false)
+    expect(a.cancel()).toBe(false)
+    expect(b.pending).toBe(true)
+    expect(s.reschedule(a, 3)).toBe(true) // a is armed again, in a slot of its own
+    expect([a.pending, b.pending, s.size]).toEqual([true, true, 2])
+    expect(b.cancel()).toBe(true)
+    expect(a.pending).toBe(true)
+    s.run()
+    expect(ran).toEqual(['a', 'a'])
+  })
+
   it('gives the same order for the same inputs (determinism)', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 60 }), (times) => {
@@ -172,6 +287,7 @@ describe('scheduler', () => {
     const s = createScheduler({ start: 50 })
     expect(() => s.at(49, () => {})).toThrow(RangeError)
     expect(() => s.at(Number.NaN, () => {})).toThrow(RangeError)
+    expect(() => s.at('60' as unknown as number, () => {})).toThrow(RangeError)
     expect(() => s.after(-1, () => {})).toThrow(RangeError)
     expect(s.size).toBe(0)
     s.at(60, () => s.run())

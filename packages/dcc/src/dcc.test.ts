@@ -4,6 +4,7 @@
  * in-process signer, the CV4/CV5 round trip and bad CV5s, no response, SR 6.23 from the CoS
  * Party, and device alerts routed with the DP072 remedy off and on.
  */
+import { KeyObject } from 'node:crypto'
 import type { Eui64 } from '@smetsim/core'
 import {
   applyMac,
@@ -437,6 +438,43 @@ describe('CV4 / CV5: the User signs the Pre-Command', () => {
     expect((await dcc.submitSigned(id, signAs(cv4.preCommand!, privateRef(PARTIES.supplierA.ds)))).code).toBe(
       NO_PRE_COMMAND_CODE,
     )
+  })
+
+  it('a signing certificate the repository hands out as a fresh copy each time is parsed once', async () => {
+    let parses = 0
+    const counting = {
+      ...backend,
+      importPublicKey: (
+        key: Parameters<typeof backend.importPublicKey>[0],
+        opts?: { trustAnchor?: boolean },
+      ) => {
+        if (key instanceof KeyObject) parses++ // only the certificate's key arrives as a KeyObject
+        return backend.importPublicKey(key, opts)
+      },
+    }
+    const raw = PARTIES.supplierA.ds.certificate.raw
+    const { dcc } = fixture({
+      signers: 'none',
+      config: {
+        backend: counting,
+        userCertificates: (id) =>
+          id === A
+            ? {
+                digitalSigning: new Uint8Array(raw),
+                keyAgreement: new Uint8Array(PARTIES.supplierA.ka.certificate.raw),
+                certificationPath: [],
+              }
+            : undefined,
+      },
+    })
+    for (const counter of [60, 61, 62]) {
+      const id = rid(A, ESME_EUI, counter)
+      const cv4 = await dcc.submit(sr(id, '7.3'))
+      expect(cv4.code).toBe('I99')
+      const cv5 = await dcc.submitSigned(id, signAs(cv4.preCommand!, privateRef(PARTIES.supplierA.ds)))
+      expect(cv5.code).toBe('I0')
+    }
+    expect(parses).toBe(1)
   })
 
   it('a Pre-Command not signed in time expires with its SAT record, and its late CV5 is refused', async () => {

@@ -41,7 +41,7 @@
  */
 import { X509Certificate } from 'node:crypto'
 import { type Eui64, isEui, parseEui, toHex } from '@smetsim/core'
-import type { GeneralSigning, Json, PublicKeyRef } from '@smetsim/gbcs'
+import { type GeneralSigning, type Json, type PublicKeyRef, RecentCache } from '@smetsim/gbcs'
 import { type AccessContext, AccessRequestError, checkServiceRequest, clip } from './access/check.ts'
 import { DEFAULT_PERMISSIONS } from './access/permissions.ts'
 import { certificateProblem, certificateSerial, verifyingCertificateProblem } from './access/revocation.ts'
@@ -57,6 +57,7 @@ import {
   NO_PRE_COMMAND_CODE,
   NOT_BUILT_CODE,
   PRE_COMMAND_EXPIRED_CODE,
+  SCHEDULE_NOT_FOUND_CODES,
   SIGNATURE_INVALID_CODE,
   SOLR_CONTINGENCY_MODE_CODE,
   SUCCESS_CODE,
@@ -145,6 +146,9 @@ interface SigningCertificate {
   serial: string
 }
 
+/** Signing certificates kept parsed by their bytes: one per DCC User and more, still bounded. */
+const SIGNING_CERTIFICATES_HELD = 1024
+
 /** What a RequestID's text is: the normalised RequestID and its parts, or why it cannot be read. */
 type ReadRequestId =
   | { ok: true; requestId: string; originator: Eui64; target: Eui64; counter: bigint }
@@ -197,7 +201,12 @@ export function createDcc(config: DccConfig): Dcc {
   const schedules = createDccSchedules(ctx)
   const deviceAlerts = createDeviceAlerts({ config, sat, futureDated, nextSeq: nextAlertSeq })
   const installCodes = createInstallCodeRegister(ctx)
+  /** Parsed signing certificates: by the DER array first, then by its bytes (bounded), so a
+   * repository that hands out a fresh copy per call is not parsed again on every message. */
   const signingCertificates = new WeakMap<Uint8Array, SigningCertificate | null>()
+  const signingCertificatesByDer = new RecentCache<string, SigningCertificate | null>(
+    SIGNING_CERTIFICATES_HELD,
+  )
 
   /** Drops what has waited too long: unsigned Pre-Commands, future-dated commands without an outcome. */
   function housekeeping(): void {
@@ -254,12 +263,17 @@ export function createDcc(config: DccConfig): Dcc {
     if (!der) return undefined
     const known = signingCertificates.get(der)
     if (known !== undefined) return known ?? undefined
-    let parsed: SigningCertificate | null = null
-    try {
-      const serial = certificateSerial(der)
-      if (serial) parsed = { key: backend.importPublicKey(new X509Certificate(der).publicKey), serial }
-    } catch {
+    const bytes = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1')
+    let parsed = signingCertificatesByDer.get(bytes)
+    if (parsed === undefined) {
       parsed = null
+      try {
+        const serial = certificateSerial(der)
+        if (serial) parsed = { key: backend.importPublicKey(new X509Certificate(der).publicKey), serial }
+      } catch {
+        parsed = null
+      }
+      signingCertificatesByDer.set(bytes, parsed)
     }
     signingCertificates.set(der, parsed)
     return parsed ?? undefined
@@ -330,18 +344,28 @@ export function createDcc(config: DccConfig): Dcc {
    * Steps 1–8 of the header. `now` is when access control judges the request (a schedule run's due
    * time); `run` names the DCC Schedule run, kept in the SAT `request` record.
    */
-  async function submit(request: DuisRequest, now = config.now(), run?: ScheduleRunRef): Promise<DuisResult> {
+  async function submit(given: DuisRequest, now = config.now(), run?: ScheduleRunRef): Promise<DuisResult> {
     housekeeping()
     const cv =
-      typeof request.commandVariant === 'number'
-        ? request.commandVariant
-        : clip(String(request.commandVariant))
-    const read = readRequestId(request.requestId)
-    if (!read.ok) return unreadable(read, request.requestId, request.caller, cv)
+      typeof given.commandVariant === 'number' ? given.commandVariant : clip(String(given.commandVariant))
+    const read = readRequestId(given.requestId)
+    if (!read.ok) return unreadable(read, given.requestId, given.caller, cv)
     const { requestId, originator, counter } = read
-    const srv = String(request.srv)
+    const srv = String(given.srv)
     // SR 5.1–5.3 as DUIS writes them target the DCC and name the device in the body's DeviceID.
-    const target = scheduleDevice(srv, read.target, request.deviceId)
+    let target = scheduleDevice(srv, read.target, given.deviceId)
+    let request = given
+    // A 5.2 / 5.3 to the DCC naming only a DSPScheduleID (DUIS XSD ReadSchedule / DeleteSchedule:
+    // DSPScheduleID or DeviceID): the device, its type and the role are the User's schedule's,
+    // as DUIS names no role. None of the User's: the not-found answer, after the request record.
+    let unnamedSchedule = false
+    if ((srv === '5.2' || srv === '5.3') && given.deviceId === undefined && read.target === config.acb.eui) {
+      const owned = schedules.ownedNamed(originator, given.parameters as { [k: string]: Json } | undefined)
+      if (owned) {
+        target = owned.request.deviceId
+        request = { ...given, role: owned.role, deviceType: owned.request.deviceType }
+      } else unnamedSchedule = true
+    }
     if (target === undefined)
       return finish(
         'decision',
@@ -381,6 +405,14 @@ export function createDcc(config: DccConfig): Dcc {
       },
     })
     const ref: OutcomeRef = { requestId, respondTo: caller ?? sender, deviceId: target }
+    if (unnamedSchedule)
+      return finish(
+        'decision',
+        ref,
+        SCHEDULE_NOT_FOUND_CODES[srv as '5.2' | '5.3'],
+        `SR ${srv} to the DCC names no DCC Schedule of ${originator} (DSPScheduleID) and no DeviceID`,
+        { step: 'schedule', unconfirmed: 'which E0502nn / E0503nn code' },
+      )
 
     // C1: the transport-authenticated caller must be the sender (E1: not the SEC party it claims to be).
     if (callerText !== undefined && caller !== sender)

@@ -44,6 +44,7 @@ export const COMMAND_RULES: ReadonlyMap<number, CommandRule> = new Map([
   [0x001b, rule('ECS03', true)],
   [0x0020, rule('ECS09', true)],
   [0x0027, rule('ECS17b', false, SN)],
+  [0x0028, rule('ECS17c', false, SN)],
   [0x0046, rule('ECS30', true)],
   [0x002d, rule('ECS19', false)],
   [0x004f, rule('ECS42', true)],

@@ -57,7 +57,12 @@ export interface DeviceOutputs {
   response?: Uint8Array
   /** Alert frames raised in this step, in order, with their codes. */
   alerts: { code: number; at: number; frame: Uint8Array | undefined }[]
-  /** The next instant the device must be stepped (with { kind: 'time' }) even if nothing arrives. */
+  /**
+   * The next instant the device must be stepped (with { kind: 'time' }) even if nothing arrives:
+   * when its own state next changes (prepayment, billing calendar, a future-dated command, a
+   * GSME's low battery). A GSME's radio wake-ups (`nextWake`) are not in it: stepping it then
+   * changes nothing; the hub's GPF keeps them (packages/hub).
+   */
   wakeAt: number | undefined
 }
 
@@ -145,7 +150,7 @@ export function step(
   }
   s = withPrepaymentNext(s, settled)
   const change = s.prepaymentNext ?? undefined
-  const times = [change, nextWake(s, now), s.billingCalendar?.next, s.pending[0]?.at].filter(
+  const times = [change, lowBatteryAt(s), s.billingCalendar?.next, s.pending[0]?.at].filter(
     (t): t is number => t !== undefined,
   )
   outputs.wakeAt = times.length > 0 ? Math.min(...times) : undefined
@@ -175,6 +180,13 @@ function withPrepaymentNext(s: DeviceState, settled: DeviceState): DeviceState {
 
 /** A GSME warns once (0x8F1F Low Battery) when its battery has this many days left or fewer. */
 export const LOW_BATTERY_DAYS = 30
+
+/** When a GSME's battery reaches LOW_BATTERY_DAYS left (remainingBatteryDays), if it has not warned yet. */
+function lowBatteryAt(state: DeviceState): number | undefined {
+  const wake = state.wake
+  if (!wake || wake.lowBatteryRaised) return undefined
+  return wake.batteryAt + Math.max(0, wake.batteryDays - LOW_BATTERY_DAYS) * 86_400_000
+}
 
 function batteryCheck(
   state: DeviceState,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { step } from './firmware.ts'
+import { nextWake, step } from './firmware.ts'
 import { restoreDevice, snapshotDevice } from './snapshot.ts'
 import { ARM, backend, command, T0, testDevice } from './testing.ts'
 
@@ -41,13 +41,23 @@ describe('device snapshots', () => {
 })
 
 describe('GSME wake-ups', () => {
-  it('ask to be stepped at the next wake-up, every 30 minutes by default', () => {
+  it('come every 30 minutes by default (nextWake), offset per device', () => {
     const gsme = testDevice('GSME', { watts: 0 })
-    const { outputs } = step(gsme, { kind: 'time' }, T0 + 1, { backend })
     const period = 30 * 60_000
-    expect(outputs.wakeAt! - (T0 + 1)).toBeGreaterThan(0)
-    expect(outputs.wakeAt! - (T0 + 1)).toBeLessThanOrEqual(period)
-    const later = step(gsme, { kind: 'time' }, outputs.wakeAt!, { backend }).outputs.wakeAt!
-    expect(later - outputs.wakeAt!).toBe(period)
+    const first = nextWake(gsme, T0 + 1)!
+    expect(first - (T0 + 1)).toBeGreaterThan(0)
+    expect(first - (T0 + 1)).toBeLessThanOrEqual(period)
+    expect(nextWake(gsme, first)! - first).toBe(period)
+  })
+
+  it('are not in its wakeAt: a credit GSME asks to be stepped only when its battery runs low (0x8F1F)', () => {
+    const gsme = testDevice('GSME', { watts: 0 })
+    const DAY = 86_400_000
+    const lowAt = T0 + (3650 - 30) * DAY // a new battery of 3650 days warns at 30 left
+    const { state, outputs } = step(gsme, { kind: 'time' }, T0 + 1, { backend })
+    expect(outputs.wakeAt).toBe(lowAt)
+    const low = step(state, { kind: 'time' }, outputs.wakeAt!, { backend })
+    expect(low.outputs.alerts.map((a) => a.code)).toEqual([0x8f1f])
+    expect(low.outputs.wakeAt).toBeUndefined() // warned once; nothing else due
   })
 })

@@ -11,6 +11,7 @@
 import { SCHEDULE_SRVS } from '@smetsim/dcc'
 import type { Json } from '@smetsim/gbcs'
 import type { Document as XmlDomDocument, Element as XmlDomElement } from '@xmldom/xmldom'
+import { scheduledParametersOf } from './schedules.ts'
 
 export const SR_NAMESPACE = 'http://www.dccinterface.co.uk/ServiceUserGateway'
 
@@ -183,7 +184,20 @@ export function parametersOf(request: DuisRequestXml): Params {
         scheduleExecutionStartTime: text(child(b, 'ScheduleExecutionStartTime')),
         dspScheduledServiceReference: text(child(b, 'DSPScheduledServiceReference')),
         dspScheduledServiceReferenceVariant: text(child(b, 'DSPScheduledServiceReferenceVariant')),
+        parameters: scheduledParametersOf(b, text(child(b, 'DSPScheduledServiceReferenceVariant'))),
       })
+    case '8.11': {
+      // UpdateHANDeviceLog (DUIS XSD): the device to add to (or remove from) the CHF's Device
+      // Log, and for Add its install code; JoinTimePeriod and the MPxNs are not used by the DCC.
+      const add = child(b, 'AddDeviceToCHFWhitelist')
+      const type = text(child(b, 'RequestType'))
+      return defined({
+        action: type === 'Add' ? 'add' : type === 'Remove' ? 'remove' : type,
+        deviceId: text(child(b, 'DeviceID')),
+        installCode: text(child(add, 'InstallCode')),
+        executionDateTime,
+      })
+    }
     case '5.2':
     case '5.3':
       // ReadSchedule / DeleteSchedule: a DSPScheduleID (or a DeviceID: then none, all of the device's).

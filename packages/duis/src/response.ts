@@ -29,6 +29,9 @@ export interface ResponseHeader {
   at: string
 }
 
+/** An element and its text, or its child elements in schema order. */
+export type XmlNode = [name: string, content: string | XmlNode[]]
+
 export type ResponseBody =
   | {
       kind: 'message'
@@ -37,6 +40,8 @@ export type ResponseBody =
       gbcsPayload?: Uint8Array
       preCommand?: Uint8Array
       dspScheduleId?: string
+      /** SR 5.2: the DSPSchedules of a DSPSchedulesRead (schedules.ts). */
+      schedulesRead?: XmlNode[]
     }
   | { kind: 'deviceAlert'; alertCode: string; gbcsPayload: Uint8Array }
   | {
@@ -60,6 +65,11 @@ export function buildResponse(header: ResponseHeader, body: ResponseBody): XmlDo
     parent.appendChild(el)
     return el
   }
+  const addNodes = (parent: XmlDomElement, nodes: readonly XmlNode[]): void => {
+    for (const [name, content] of nodes)
+      if (typeof content === 'string') add(parent, name, content)
+      else addNodes(add(parent, name), content)
+  }
   const h = add(root, 'Header')
   if (header.requestId !== undefined) add(h, 'RequestID', header.requestId)
   if (header.responseId !== undefined) add(h, 'ResponseID', header.responseId)
@@ -77,6 +87,7 @@ export function buildResponse(header: ResponseHeader, body: ResponseBody): XmlDo
         add(p, 'GBCSPayload', b64(body.preCommand))
       } else if (body.gbcsPayload) add(m, 'GBCSPayload', b64(body.gbcsPayload))
       else if (body.dspScheduleId !== undefined) add(m, 'DSPScheduleID', body.dspScheduleId)
+      else if (body.schedulesRead?.length) addNodes(add(m, 'DSPSchedulesRead'), body.schedulesRead)
       break
     }
     case 'deviceAlert': {

@@ -136,6 +136,94 @@ describe('the DUIS interface', () => {
     expect(again.code).toBe('E050301')
   })
 
+  it('SR 5.2 answers with the schedules (DSPSchedulesRead); a 5.2 or 5.3 to the DCC naming only a DSPScheduleID finds the device from the schedule', async () => {
+    const e = testEstate()
+    const DCC = PARTIES.acb.eui
+    const toDcc = (
+      counter: number,
+      srv: string,
+      body: string,
+      children: [string, string][],
+      key = XML_KEYS.A,
+      originator = A,
+    ) =>
+      signedRequest(
+        { originator, target: DCC, counter, commandVariant: 8, serviceReference: srv, srv, body, children },
+        key,
+      )
+    const answer = async (request: Promise<Uint8Array>) => {
+      const { xml, reason } = await e.duis.handle('D', await request)
+      const read = readDuisXml(enc(xml))
+      if (!read.ok) throw new Error(`${reason ?? ''} ${read.error.reason}`)
+      const doc = read.value.document
+      const all = (name: string) =>
+        Array.from(doc.getElementsByTagNameNS(SR_NAMESPACE, name)).map((el) => el.textContent)
+      return {
+        code: all('ResponseCode')[0],
+        read: doc.getElementsByTagNameNS(SR_NAMESPACE, 'DSPSchedulesRead').length,
+        ids: all('DSPScheduleID'),
+        details: Array.from(doc.getElementsByTagNameNS(SR_NAMESPACE, 'DSPScheduleDetails')).map((d) =>
+          Array.from(d.childNodes)
+            .filter((n) => n.nodeType === 1)
+            .map((n) => `${(n as XmlDomElement).localName}=${n.textContent}`),
+        ),
+      }
+    }
+    const create = await answer(
+      toDcc(5001, '5.1', 'CreateSchedule', [
+        ['ScheduleFrequency', 'Weekly'],
+        ['ScheduleStartDate', '2026-01-06'],
+        ['ScheduleExecutionStartTime', '13:30:00'],
+        ['DSPScheduledServiceReference', '4.16'],
+        ['DSPScheduledServiceReferenceVariant', '4.16'],
+        ['DeviceID', '00-DB-12-00-00-00-00-01'],
+        ['DSPReadActivePowerImport', ''],
+      ]),
+    )
+    expect(create).toMatchObject({ code: 'I0', ids: ['1'] })
+    const expected = {
+      code: 'I0',
+      read: 1,
+      ids: ['1'],
+      details: [
+        [
+          'ScheduleFrequency=Weekly',
+          'ScheduleStartDate=2026-01-06',
+          'ScheduleExecutionStartTime=13:30:00',
+          'DSPScheduledServiceReference=4.16',
+          'DSPScheduledServiceReferenceVariant=4.16',
+          'DeviceID=00-DB-12-00-00-00-00-01',
+          'DSPReadActivePowerImport=',
+        ],
+      ],
+    }
+    // By DeviceID and by DSPScheduleID alone (the DCC finds the device): the same schedule, XSD-valid.
+    expect(
+      await answer(toDcc(5002, '5.2', 'ReadSchedule', [['DeviceID', '00-DB-12-00-00-00-00-01']])),
+    ).toEqual(expected)
+    expect(await answer(toDcc(5003, '5.2', 'ReadSchedule', [['DSPScheduleID', '1']]))).toEqual(expected)
+    // No such schedule, or another User's: the same not-found answer, nothing read.
+    expect(await answer(toDcc(5004, '5.2', 'ReadSchedule', [['DSPScheduleID', '7']]))).toMatchObject({
+      code: 'E050201',
+      read: 0,
+    })
+    expect(
+      await answer(toDcc(5005, '5.2', 'ReadSchedule', [['DSPScheduleID', '1']], XML_KEYS.B, B)),
+    ).toMatchObject({ code: 'E050201', read: 0 })
+    expect(
+      await answer(toDcc(5006, '5.3', 'DeleteSchedule', [['DSPScheduleID', '1']], XML_KEYS.B, B)),
+    ).toMatchObject({ code: 'E050301' })
+    expect(e.dcc.schedulesOf(A)).toHaveLength(1)
+    // Deleted by its owner by DSPScheduleID alone; then a read finds none.
+    expect(await answer(toDcc(5007, '5.3', 'DeleteSchedule', [['DSPScheduleID', '1']]))).toMatchObject({
+      code: 'I0',
+    })
+    expect(e.dcc.schedulesOf(A)).toEqual([])
+    expect(
+      await answer(toDcc(5008, '5.2', 'ReadSchedule', [['DeviceID', '00-DB-12-00-00-00-00-01']])),
+    ).toMatchObject({ code: 'I0', read: 0 })
+  })
+
   it('refuses Command Variants for local delivery with E17', async () => {
     const e = testEstate()
     const sync = await response(

@@ -48,6 +48,7 @@ import {
   signedPreCommandOf,
 } from './request.ts'
 import { buildResponse, duisEui, type ResponseBody, type ResponseHeader } from './response.ts'
+import { dspSchedulesRead } from './schedules.ts'
 import { readDuisXml } from './xml.ts'
 import { signDuisDocument, verifyDuisSignature, type XmlSigningKey } from './xmldsig.ts'
 
@@ -346,9 +347,17 @@ export function createDuisInterface(config: DuisServiceConfig): DuisInterface {
       const xml = await respond({ requestId, code: 'I99', at }, message())
       return { status: 200, xml, code: 'I99' }
     }
+    // SR 5.2: the schedules read (none: no DSPSchedulesRead, which needs at least one).
+    const read = result.schedules && dspSchedulesRead(result.schedules)
     const xml = await respond(
       { requestId, code, at },
-      message(result.schedule ? { dspScheduleId: dspScheduleIdOf(result.schedule.scheduleId) } : {}),
+      message(
+        read
+          ? { schedulesRead: read.nodes }
+          : result.schedule
+            ? { dspScheduleId: dspScheduleIdOf(result.schedule.scheduleId) }
+            : {},
+      ),
     )
     return { status: 200, xml, code }
   }

@@ -1,6 +1,6 @@
 /** Consumer actions on a running fleet's meters, through their hubs; what the meter raises reaches the DCC. */
 import { createScheduler } from '@smetsim/core'
-import type { DeviceState } from '@smetsim/device'
+import type { DeviceState, PpmidState } from '@smetsim/device'
 import { generateUtrn, getBackend } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
 import { buildFleet } from './build.ts'
@@ -87,11 +87,80 @@ describe('consumerAction', () => {
         ok: false,
         reason: 'unknown-device',
       })
-      if (p.ppmid)
-        expect(consumerAction(run, p.ppmid, { kind: 'acceptEmergencyCredit' })).toMatchObject({
-          ok: false,
-          reason: 'unknown-device',
-        })
+    } finally {
+      await run.close()
+    }
+  })
+})
+
+describe('consumerAction on a PPMID', () => {
+  // Every premise has gas and a PPMID here.
+  const withPpmid = (() => {
+    const r = parseFleetSpec({
+      seed: 'consumer-ppmid',
+      premises: 1,
+      install: { installedNotCommissioned: 0 },
+      devices: { gas: 1, ppmid: { prepayment: 1, credit: 1 } },
+    })
+    if (!r.ok) throw r.error
+    return r.value
+  })()
+  const pki = createFleetPki(withPpmid)
+  async function runningWithPpmid() {
+    const fleet = buildFleet(withPpmid, { pki })
+    return startFleet(fleet, { scheduler: createScheduler({ start: Date.parse(withPpmid.start) }), backend })
+  }
+
+  it('a genuine UTRN typed on the PPMID (PCS01) credits its ESME, and the PPMID shows the new balance', async () => {
+    const run = await runningWithPpmid()
+    try {
+      const p = premise(withPpmid, 0)!
+      expect(p.ppmid && p.gsme).toBeTruthy()
+      const meter = run.device(p.esme) as DeviceState
+      const utrn = generateUtrn({
+        counter: 1n << 32n,
+        value: 5,
+        valueClass: 'pounds',
+        originator: p.supplierEui,
+        recipient: meter.eui,
+        key: {
+          own: backend.importPrivateKey(pki.parties.get(p.supplierEui)!.pp!.privateKey),
+          other: backend.importPrivateKey(meter.keys.ka!).publicKey,
+        },
+        backend,
+      })
+      const r = consumerAction(run, p.ppmid!, { kind: 'utrn', digits: utrn })
+      expect(r).toMatchObject({ ok: true, report: { deviceId: p.esme, via: p.ppmid, accepted: true } })
+      if (!r.ok) return
+      expect(r.report.meterBalance - meter.account.meterBalance).toBe(500_000)
+      const shown = (run.device(p.ppmid!) as PpmidState).display[p.esme as never]
+      expect(shown?.meterBalance).toBe(r.report.meterBalance)
+      run.sync() // the PPMID's display is kept in the fleet's slot too (snapshots)
+      expect((run.fleet.device(p.ppmid!) as PpmidState).display[p.esme as never]?.meterBalance).toBe(
+        r.report.meterBalance,
+      )
+    } finally {
+      await run.close()
+    }
+  })
+
+  it('emergency credit goes to the meter named; the gas supply cannot be enabled from it (nothing changes)', async () => {
+    const run = await runningWithPpmid()
+    try {
+      const p = premise(withPpmid, 0)!
+      expect(
+        consumerAction(run, p.ppmid!, { kind: 'acceptEmergencyCredit' }, { meter: p.gsme! }),
+      ).toMatchObject({
+        ok: true,
+        report: { deviceId: p.gsme, deviceType: 'GSME', via: p.ppmid },
+      })
+      const gsme = run.device(p.gsme!)
+      expect(consumerAction(run, p.ppmid!, { kind: 'button' }, { meter: p.gsme! })).toEqual({
+        ok: false,
+        reason: 'refused',
+        message: 'a gas supply is enabled on the meter only',
+      })
+      expect(run.device(p.gsme!)).toBe(gsme)
     } finally {
       await run.close()
     }

@@ -15,6 +15,7 @@ import {
   type Signer,
   type UserCertificates,
 } from '@smetsim/dcc'
+import { type DeviceState, privateKeyOf } from '@smetsim/device'
 import type { CryptoBackend, PublicKeyRef } from '@smetsim/gbcs'
 import { type Fleet, meterKaScalar } from './build.ts'
 import { partyOf } from './pki.ts'
@@ -39,7 +40,12 @@ type DccConfigParts = Pick<
   | 'backend'
 >
 
-/** How many device key-agreement public keys `deviceKeyAgreement` keeps (each costs a point multiplication to make). */
+/**
+ * The fewest device key-agreement public keys `deviceKeyAgreement` keeps. By default it keeps one
+ * for every meter of the fleet: the DCC talks to each meter at least daily, and a key made again
+ * costs a point multiplication plus a fresh ECDH with the ACB (the pair's secret is cached on the
+ * key's ref), while a kept ref costs tens of bytes. A smaller `keyCache` bounds it (LRU).
+ */
 export const DEVICE_KEY_CACHE = 4096
 
 export function dccParts<H>(
@@ -47,7 +53,7 @@ export function dccParts<H>(
   backend: CryptoBackend,
   options: { keyCache?: number } = {},
 ): DccParts {
-  const keyCache = Math.max(1, options.keyCache ?? DEVICE_KEY_CACHE)
+  const keyCache = Math.max(1, options.keyCache ?? Math.max(DEVICE_KEY_CACHE, 2 * fleet.size))
   const c = compileSpec(fleet.spec)
   const { pki } = fleet
   const acbParty = partyOf(pki, DCC_PARTIES.acb, 'accessControlBroker')
@@ -86,7 +92,10 @@ export function dccParts<H>(
     const at = fleet.locate(deviceId)
     if (!at || (at.role !== 'ESME' && at.role !== 'GSME')) return undefined
     if (at.role === 'GSME' && !fleet.premise(at.premise)?.gsme) return undefined
-    const key = backend.importPrivateKey(meterKaScalar(c, at.premise, at.role)).publicKey
+    // The meter's own scalar array when the fleet holds it: its key ref is the one the meter's
+    // firmware uses (packages/device privateKeyOf caches it on the array), made once for both.
+    const held = fleet.device(deviceId) as DeviceState | undefined
+    const key = privateKeyOf(held?.keys.ka ?? meterKaScalar(c, at.premise, at.role), backend).publicKey
     keys.set(deviceId, key)
     if (keys.size > keyCache) keys.delete(keys.keys().next().value!)
     return key

@@ -6,6 +6,7 @@
 export * from './build.ts'
 export * from './consumer.ts'
 export * from './dcc.ts'
+export * from './households.ts'
 export * from './identifiers.ts'
 export * from './metrics.ts'
 export * from './pki.ts'

@@ -17,12 +17,15 @@
  *
  * Modelling choices (README "The runner"):
  *  - a commissioned premise's ESME and GSME are on their hub's HAN from the start: attached as
- *    joined and put in the CHF Device Log (hub.addDevice), as after an installation that
+ *    joined and put in the CHF Device Log (hub.addInstalledDevice), as after an installation that
  *    happened before the run: the CHF's CS14 (0x8F12) alerts for those additions are not sent;
  *  - an InstalledNotCommissioned premise's meters are attached and not in the log: SR 8.11 adds
  *    them, but they cannot then join, as the fleet issues no Device Certificates (see build.ts)
  *    and the CHF checks the joining device's certificate;
- *  - PPMIDs are not on the hubs: the fleet's PPMID model (PpmidState) is not a GBCS device;
+ *  - a premise's PPMID is on its hub's HAN as its meters are (in the CHF Device Log with its
+ *    install code when commissioned) and passes the consumer's requests to them
+ *    (Hub.consumerInput); the fleet's PPMID model (PpmidState) has no keys, so it runs no GBCS
+ *    commands from the WAN;
  *  - the CHF's key-agreement key and the GPF's keys are drawn from the seed ('chf-ka',
  *    'gpf-ds', 'gpf-ka'), like the meters'; the CHF holds the ACB's cells.
  */
@@ -46,7 +49,7 @@ import { startBroker } from '../../hub/src/wan/broker.ts'
 import { createInProcessWan } from '../../hub/src/wan/in-process.ts'
 import { MqttHeadEnd, MqttHubLink } from '../../hub/src/wan/mqtt.ts'
 import type { HeadEnd } from '../../hub/src/wan/types.ts'
-import type { Fleet } from './build.ts'
+import { type Fleet, ppmidInstallCode } from './build.ts'
 import { dccParts } from './dcc.ts'
 import { drawScalar } from './draws.ts'
 import {
@@ -96,7 +99,7 @@ export interface HubsRun {
   readonly shard: Shard
   /** Premise i's Communications Hub; undefined for a premise of another shard. */
   hub(premise: number): Hub | undefined
-  /** A device's current state: a meter's from its hub (none for another shard's), a PPMID's from the fleet. */
+  /** A device's current state, from its hub (none for another shard's premise). */
   device(eui: string): DeviceState | PpmidState | undefined
   /**
    * Virtual time only: moves the clock `ms` on, running every event due, and lets pending I/O
@@ -196,8 +199,8 @@ async function bringUpHubs(
     const esme = fleet.esme[i]!
     const gsme = fleet.gsme[i]
     const link = wan.uplinkFor(p)
-    // Until the hub is up its uplink is closed: the log entries of bring-up (below) stand for an
-    // installation before the run, so their CS14 alerts are not sent.
+    // Until the hub is up its uplink is closed: nothing of bring-up goes up the WAN. Its log
+    // entries stand for an installation before the run (addInstalledDevice: no CS14 alerts).
     let uplink: (u: Uplink) => void = () => {}
     const hub = new Hub({
       scheduler,
@@ -217,7 +220,17 @@ async function bringUpHubs(
     const onHan = p.install === 'commissioned'
     for (const d of gsme ? [esme, gsme] : [esme]) {
       hub.attach(d, { joined: onHan })
-      if (onHan) hub.addDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+      if (onHan) hub.addInstalledDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+    }
+    const ppmid = fleet.ppmid[i]
+    if (ppmid) {
+      hub.attachPpmid(ppmid, { joined: onHan })
+      if (onHan)
+        hub.addInstalledDevice({
+          deviceId: ppmid.eui,
+          deviceType: 'PPMID',
+          installCode: ppmidInstallCode(c, i),
+        })
     }
     hubs[i] = hub
     uplink = (u) => {
@@ -286,8 +299,9 @@ function hubsRun(
     device(eui) {
       const at = fleet.locate(eui)
       if (!at || !inShard(shard, at.premise)) return undefined
-      if (at.role === 'ESME' || at.role === 'GSME') return hubs[at.premise]?.device(eui as Eui64)
-      return fleet.device(eui)
+      const hub = hubs[at.premise]
+      if (at.role === 'ESME' || at.role === 'GSME') return hub?.device(eui as Eui64)
+      return hub?.ppmid(eui as Eui64) ?? fleet.device(eui)
     },
     async advance(ms) {
       if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance by ${ms} ms`)
@@ -303,6 +317,10 @@ function hubsRun(
     },
     sync() {
       for (const d of meterStates()) fleet.replaceDevice(d)
+      for (const i of shardPremises(shard, fleet.size)) {
+        const p = fleet.ppmid[i] && hubs[i]?.ppmid(fleet.ppmid[i]!.eui)
+        if (p) fleet.replaceDevice(p)
+      }
     },
     snapshot: () => snapshotMetrics(metrics, gauges()),
     close,

@@ -450,6 +450,8 @@ export function addDeviceDirect(
   entry: { deviceId: Eui64; deviceType: string; installCode: Uint8Array; joinTimeout?: number },
   now: number,
   o: ChfOptions,
+  /** false: an addition made before the run, whose CS14 alert was sent then (none raised now). */
+  announce = true,
 ): { state: ChfState; accepted: boolean; added: boolean; reason?: string; alerts: RaisedAlert[] } {
   const alerts: RaisedAlert[] = []
   const seconds = entry.joinTimeout ?? MAX_JOIN_TIMEOUT
@@ -480,6 +482,7 @@ export function addDeviceDirect(
       reason: 'already in the CHF Device Log (install code discarded)',
       alerts,
     }
+  if (!announce) return { state: { ...state, log: r.log }, accepted: true, added: true, alerts }
   const st = raiseLogChanged({ ...state, log: r.log }, now, o.backend, alerts)
   return { state: st, accepted: true, added: true, alerts }
 }

@@ -45,8 +45,13 @@ export interface GpfState {
   counters: Counters
   alertCounter: bigint
   queue: readonly QueuedCommand[]
-  /** The GSME's state at its last wake-up; undefined until it has woken once. */
+  /**
+   * The GSME's state as it last reported it; undefined until it has woken once. Its firmware may
+   * not have been stepped since (it steps only when something is due), so the mirror is that
+   * state as at `mirrorAt`, the GSME's last wake-up: `gpfRead` settles it to then.
+   */
   mirror: DeviceState | undefined
+  mirrorAt?: number
   /** Consecutive wake-ups the GSME missed. */
   missedWakes: number
   lostRaised: boolean
@@ -117,7 +122,8 @@ export function gpfRead(
     }
   if (!gpf.mirror)
     return { gpf, outcome: 'no-mirror', reason: 'the GSME has not woken since the hub started', alerts: [] }
-  const r = step(asGpf(gpf, gpf.mirror), { kind: 'frame', bytes }, gpf.mirror.account.at, { backend })
+  const at = Math.max(gpf.mirrorAt ?? 0, gpf.mirror.account.at)
+  const r = step(asGpf(gpf, gpf.mirror), { kind: 'frame', bytes }, at, { backend })
   return {
     gpf: keepIdentity(gpf, r.state),
     outcome: r.outputs.outcome ?? 'rejected',
@@ -170,9 +176,12 @@ export function missedWake(
 
 /** The GSME woke and was heard: it takes the queue, and the mirror is its state now. */
 export function collected(gpf: GpfState): { gpf: GpfState; commands: readonly QueuedCommand[] } {
+  // Most wake-ups find nothing waiting: the same state, no new object.
+  if (gpf.queue.length === 0 && gpf.missedWakes === 0 && !gpf.lostRaised) return { gpf, commands: gpf.queue }
   return { gpf: { ...gpf, queue: EMPTY_QUEUE, missedWakes: 0, lostRaised: false }, commands: gpf.queue }
 }
 
-export function updateMirror(gpf: GpfState, gsme: DeviceState): GpfState {
-  return gpf.mirror === gsme ? gpf : { ...gpf, mirror: gsme }
+/** The GSME reported at `at` (a wake-up, a join, the consumer at the meter): the mirror is its state as of then. */
+export function updateMirror(gpf: GpfState, gsme: DeviceState, at: number): GpfState {
+  return gpf.mirror === gsme && gpf.mirrorAt === at ? gpf : { ...gpf, mirror: gsme, mirrorAt: at }
 }

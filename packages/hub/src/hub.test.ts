@@ -1,4 +1,4 @@
-import { UTRN_ALERTS } from '@smetsim/device'
+import { createPpmid, type PpmidState, stepPpmid, UTRN_ALERTS } from '@smetsim/device'
 import { decodeFrame, decodePayload } from '@smetsim/gbcs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -115,6 +115,38 @@ describe('hub: GPF', () => {
     expect(up.map((u) => [u.kind, u.from, u.re])).toEqual([['response', GSME_EUI, 5]])
   })
 
+  it('a future-dated command the GSME collects runs at its own time, not at a later wake-up', () => {
+    const { hub, scheduler, up } = premises()
+    scheduler.run({ until: scheduler.now() }) // first steps as attached
+    const gsme = hub.device(GSME_EUI)!
+    const toCredit = {
+      name: 'GCS02 Set Payment Mode to Credit',
+      sequenceNumber: 0,
+      providerId: 0,
+      issuerEventId: 473385600,
+      paymentMode: 'credit',
+      disablementThreshold: -1,
+    }
+    // Collected at the GSME's next wake-up; due 10 minutes after it, before the wake-up after.
+    const wake = scheduler.next()!
+    const due = wake + 10 * MIN
+    hub.receive(
+      command(
+        0x006c,
+        { ...toCredit, executionDateTime: new Date(due).toISOString().replace('.000', '') },
+        gsme,
+        { counter: 1n },
+      ),
+    )
+    scheduler.run({ until: wake })
+    expect(hub.device(GSME_EUI)!.pending.map((p) => p.at)).toContain(due)
+    up.length = 0
+    scheduler.run({ until: due - 1 })
+    expect(up.filter((u) => u.kind === 'alert')).toEqual([])
+    scheduler.run({ until: due })
+    expect(up.filter((u) => u.kind === 'alert').map((u) => alertCode(u.bytes))).toEqual(['8F66'])
+  })
+
   it('drops a command the GSME does not collect with 0x819D, and raises 0x8F29 after three missed wake-ups', () => {
     const { hub, scheduler, up } = premises()
     const gsme = hub.device(GSME_EUI)!
@@ -193,12 +225,58 @@ describe('hub: GPF', () => {
 describe('hub: time', () => {
   it('wakes devices only at the instants they ask for, on the scheduler', () => {
     const { hub, scheduler } = premises()
+    scheduler.run({ until: scheduler.now() }) // each device's first step, as it is attached
+    const gsme = hub.device(GSME_EUI)
     const day = scheduler.now() + 86_400_000
     const r = scheduler.run({ until: day })
-    // A credit-mode ESME has nothing due; the GSME wakes every 30 minutes: about 48 events a day.
+    // A credit-mode ESME has nothing due; the GSME's radio wakes every 30 minutes: about 48 events
+    // a day. With nothing waiting for it in the GPF, none of them steps its firmware (nothing due).
     expect(r.events).toBeGreaterThanOrEqual(47)
     expect(r.events).toBeLessThanOrEqual(50)
-    expect(hub.device(GSME_EUI)!.account.at).toBeGreaterThan(day - 30 * MIN)
+    expect(hub.device(GSME_EUI)).toBe(gsme)
+  })
+})
+
+describe('hub: the GPF mirror between firmware steps', () => {
+  it('is the GSME as of its last radio wake-up, though nothing stepped its firmware since', () => {
+    const { hub, scheduler } = premises()
+    scheduler.run({ until: scheduler.now() })
+    const stepped = hub.device(GSME_EUI)!.account.at
+    scheduler.run({ until: scheduler.now() + 3 * 60 * MIN })
+    const gpf = hub.state.gpf!
+    expect(gpf.mirror).toBe(hub.device(GSME_EUI)) // the same state object: not stepped
+    expect(gpf.mirror!.account.at).toBe(stepped)
+    // ...but as of the last wake-up, which gpfRead settles it to.
+    expect(gpf.mirrorAt).toBeGreaterThan(scheduler.now() - 30 * MIN)
+    expect(gpf.mirrorAt).toBeLessThanOrEqual(scheduler.now())
+  })
+})
+
+describe('hub: devices installed before the run', () => {
+  it('are in the CHF Device Log and join; no CS14 alert is raised for them, and bad entries are refused', () => {
+    const { hub, up } = testHub({ logCapacity: 1 })
+    const esme = deviceWithCertificate('ESME', ESME_EUI, { installCode: CODE })
+    hub.attach(esme.state, { joined: true })
+    const counter = hub.state.chf.alertCounter
+    expect(hub.addInstalledDevice({ deviceId: ESME_EUI, deviceType: 'ESME', installCode: CODE })).toEqual({
+      accepted: true,
+    })
+    expect(hub.deviceLog.entries.map((e) => e.eui)).toEqual([ESME_EUI])
+    expect(hub.state.chf.alertCounter).toBe(counter)
+    expect(up).toEqual([])
+    expect(
+      hub.receive(command(READ_SUPPLY.code, READ_SUPPLY.view, hub.device(ESME_EUI)!, { counter: 1n })),
+    ).toEqual({
+      kind: 'executed',
+    })
+    const full = hub.addInstalledDevice({ deviceId: GSME_EUI, deviceType: 'GSME', installCode: CODE })
+    expect(full).toEqual({ accepted: false, reason: 'the CHF Device Log is full' })
+    expect(
+      hub.addInstalledDevice({ deviceId: 'nonsense' as never, deviceType: 'GSME', installCode: CODE }),
+    ).toMatchObject({
+      accepted: false,
+    })
+    expect(hub.deviceLog.entries).toHaveLength(1)
   })
 })
 
@@ -252,5 +330,116 @@ describe('hub: local consumer input (HAN side, not the WAN)', () => {
     })
     expect(hub.device(ESME_EUI)).toBe(before)
     expect(up).toEqual([])
+  })
+})
+
+const PPMID_EUI = '00DB1234567890A4' as never
+
+function pairedPpmid(...meters: [string, 'ESME' | 'GSME'][]): PpmidState {
+  let p = createPpmid(PPMID_EUI)
+  for (const [meter, meterType] of meters)
+    p = stepPpmid(p, { kind: 'pair', meter: meter as never, meterType }).state
+  return p
+}
+
+/** The premises with a joined PPMID paired with the ESME and the GSME. */
+function premisesWithPpmid() {
+  const t = premises()
+  t.hub.attachPpmid(pairedPpmid([ESME_EUI, 'ESME'], [GSME_EUI, 'GSME']), { joined: true })
+  return t
+}
+
+describe('hub: a PPMID passes the consumer’s requests to its paired meter', () => {
+  it('its enable-supply button (PECS03) enables an armed ESME, and its display shows the result', () => {
+    const { hub, up } = premisesWithPpmid()
+    const esme = hub.device(ESME_EUI)!
+    hub.receive(command(DISABLE.code, DISABLE.view, esme, { counter: 1n }))
+    hub.receive(command(ARM.code, ARM.view, esme, { counter: 2n }))
+    expect(hub.device(ESME_EUI)!.supply).toBe('armed')
+    up.length = 0
+    const r = hub.consumerInput(PPMID_EUI, { kind: 'button' })
+    expect(r).toMatchObject({ ok: true, meter: ESME_EUI, alerts: [] })
+    expect(hub.device(ESME_EUI)!.supply).toBe('enabled')
+    expect(hub.ppmid(PPMID_EUI)!.display[ESME_EUI]).toMatchObject({ supply: 'enabled' })
+    expect(up).toEqual([])
+  })
+
+  it('a UTRN typed on it goes to the ESME, whose refusal (0x8F63) goes up the WAN from the ESME', () => {
+    const { hub, up } = premisesWithPpmid()
+    const r = hub.consumerInput(PPMID_EUI, { kind: 'utrn', digits: '12345678901234567890' })
+    expect(r).toMatchObject({ ok: true, meter: ESME_EUI, alerts: [UTRN_ALERTS.notAuthentic] })
+    expect(up.map((u) => [u.kind, u.from])).toEqual([['alert', ESME_EUI]])
+    expect(alertCode(up[0]!.bytes)).toBe('8F63')
+  })
+
+  it('to the GSME: emergency credit (PCS02) is passed on; enabling the gas supply is refused by the PPMID', () => {
+    const { hub } = premisesWithPpmid()
+    expect(
+      hub.consumerInput(PPMID_EUI, { kind: 'acceptEmergencyCredit' }, { meter: GSME_EUI }),
+    ).toMatchObject({
+      ok: true,
+      meter: GSME_EUI,
+    })
+    const gsme = hub.device(GSME_EUI)
+    const ppmid = hub.ppmid(PPMID_EUI)
+    expect(hub.consumerInput(PPMID_EUI, { kind: 'button' }, { meter: GSME_EUI })).toEqual({
+      ok: false,
+      reason: 'refused',
+      detail: 'a gas supply is enabled on the meter only',
+    })
+    expect(hub.device(GSME_EUI)).toBe(gsme)
+    expect(hub.ppmid(PPMID_EUI)).toBe(ppmid)
+  })
+
+  it('refuses, changing nothing: unjoined PPMID, no paired meter, meter out of reach or not on this HAN', () => {
+    const { hub, up } = premises()
+    hub.attachPpmid(pairedPpmid([ESME_EUI, 'ESME']), { joined: false })
+    expect(hub.consumerInput(PPMID_EUI, { kind: 'button' })).toEqual({ ok: false, reason: 'not-joined' })
+
+    const lonely = premises()
+    lonely.hub.attachPpmid(pairedPpmid(), { joined: true })
+    expect(lonely.hub.consumerInput(PPMID_EUI, { kind: 'button' })).toMatchObject({
+      ok: false,
+      reason: 'refused',
+    })
+
+    const far = premisesWithPpmid()
+    far.hub.setReachable(ESME_EUI, false)
+    const esme = far.hub.device(ESME_EUI)
+    const ppmid = far.hub.ppmid(PPMID_EUI)
+    expect(far.hub.consumerInput(PPMID_EUI, { kind: 'utrn', digits: '12345678901234567890' })).toMatchObject({
+      ok: false,
+      reason: 'unreachable',
+    })
+    expect(
+      far.hub.consumerInput(PPMID_EUI, { kind: 'button' }, { meter: '00DB1234567890B0' as never }),
+    ).toMatchObject({
+      ok: false,
+      reason: 'refused', // not paired with it: the PPMID sends nothing
+    })
+    expect(far.hub.device(ESME_EUI)).toBe(esme)
+    expect(far.hub.ppmid(PPMID_EUI)).toBe(ppmid)
+
+    const away = premises()
+    away.hub.attachPpmid(pairedPpmid(['00DB1234567890B0', 'ESME']), { joined: true })
+    expect(away.hub.consumerInput(PPMID_EUI, { kind: 'button' })).toMatchObject({
+      ok: false,
+      reason: 'unreachable',
+    })
+    expect([up, far.up, away.up, lonely.up].every((u) => u.length === 0)).toBe(true)
+  })
+
+  it('is no meter: not a device() state, a WAN frame for it is not emulated, and it cannot be attached twice', () => {
+    const { hub, up } = premisesWithPpmid()
+    expect(hub.device(PPMID_EUI)).toBeUndefined()
+    expect(hub.isJoined(PPMID_EUI)).toBe(true)
+    const toPpmid = { ...hub.device(ESME_EUI)!, eui: PPMID_EUI } // addressed to the PPMID
+    expect(hub.receive(command(READ_SUPPLY.code, READ_SUPPLY.view, toPpmid, { counter: 1n }))).toMatchObject({
+      kind: 'not-emulated',
+    })
+    expect(up).toEqual([])
+    expect(() => hub.attachPpmid(createPpmid(PPMID_EUI))).toThrow(/already on hub/)
+    hub.detach(PPMID_EUI)
+    expect(hub.ppmid(PPMID_EUI)).toBeUndefined()
   })
 })

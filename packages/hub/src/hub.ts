@@ -14,10 +14,14 @@ import {
   type DeviceInput,
   type DeviceState,
   installCodeMatches,
+  type MeterReport,
   nextWake,
+  type PpmidInput,
+  type PpmidState,
   privateKeyOf,
   remainingBatteryDays,
   step,
+  stepPpmid,
 } from '@smetsim/device'
 import { type CryptoBackend, defaultBackend, tryDecodeFrame } from '@smetsim/gbcs'
 import {
@@ -69,17 +73,30 @@ export type Delivery =
   | { kind: 'queued' }
   | { kind: 'dropped'; reason: DropReason; detail?: string }
 
-/** A consumer's action on a meter in the premises (`Hub.consumerInput`). */
+/**
+ * A consumer's action on a device in the premises (`Hub.consumerInput`). On a meter: its button,
+ * accepting emergency credit on it, a UTRN on its keypad. On a PPMID: the PPMID's enable-supply
+ * button (PECS03, ESME only), accepting emergency credit (PECS02 / PCS02) and a UTRN typed on it
+ * (PCS01), each passed to a paired meter.
+ */
 export type ConsumerAction =
   | { kind: 'button' }
   | { kind: 'acceptEmergencyCredit' }
-  /** A UTRN typed on the meter's keypad: the digits as typed (the device checks them). */
+  /** A UTRN as typed: the digits (the device checks them). */
   | { kind: 'utrn'; digits: string }
 
-/** What became of a consumer action: the device's state after and the alert codes it raised, in order. */
+/**
+ * What became of a consumer action: the meter's state after and the alert codes it raised, in
+ * order (`meter`: the meter that acted, which is the device itself unless a PPMID passed it on).
+ * `unreachable`: the device, or the meter a PPMID passes the request to, is out of reach.
+ */
 export type ConsumerOutcome =
-  | { ok: true; state: DeviceState; alerts: number[] }
-  | { ok: false; reason: 'unknown-device' | 'not-joined' | 'not-a-meter' | 'refused'; detail?: string }
+  | { ok: true; meter: Eui64; state: DeviceState; alerts: number[] }
+  | {
+      ok: false
+      reason: 'unknown-device' | 'not-joined' | 'not-a-meter' | 'unreachable' | 'refused'
+      detail?: string
+    }
 
 /** GBCS frames above this size are dropped (the largest RTDS frame is under 4 KiB; unconfirmed limit). */
 export const MAX_FRAME_BYTES = 16 * 1024
@@ -117,9 +134,25 @@ interface HanDevice {
   /** Its key-agreement certificate (DER), presented when it joins; dropped once joined. */
   certificate: Uint8Array | undefined
   wake: ScheduledEvent | undefined
+  /** The instant the device's own firmware last asked to be stepped at (its `wakeAt`). */
+  ownWake?: number | undefined
   /** GSME: the radio wake-up instant the GPF expects next. */
   expectedWake?: number
 }
+
+/**
+ * A PPMID on the HAN. It is no GBCS device here (the fleet's PPMID model has no keys and runs no
+ * GBCS commands), so the hub keeps its display state and passes the consumer's requests to its
+ * paired meters (`consumerInput`); a WAN frame for it is `not-emulated`.
+ */
+interface HanPpmid {
+  ppmid: PpmidState
+  joined: boolean
+  reachable: boolean
+}
+
+type HanEntry = HanDevice | HanPpmid
+const isPpmid = (e: HanEntry): e is HanPpmid => 'ppmid' in e
 
 /** Per-hub limits other than the defaults; most hubs share this one empty object. */
 type HubLimits = Pick<HubOptions, 'logCapacity' | 'gsmeQueueLimit'>
@@ -134,7 +167,8 @@ export class Hub {
   readonly eui: Eui64
   private chf: ChfState
   private gpf: GpfState | undefined
-  private devices: Map<Eui64, HanDevice> | undefined
+  /** Meters and PPMIDs by EUI: one map, so an idle hub pays for one (bench/hub.ts memory). */
+  private devices: Map<Eui64, HanEntry> | undefined
   private readonly scheduler: Scheduler
   private readonly uplink: (message: Uplink) => void
   private readonly deviceCas: readonly DeviceCertificateAuthority[]
@@ -189,7 +223,13 @@ export class Hub {
 
   /** A device's current state, if it is on this hub's premises. */
   device(eui: Eui64): DeviceState | undefined {
-    return this.devices?.get(eui)?.state
+    return this.meter(eui)?.state
+  }
+
+  /** A PPMID's current state (its pairings and display), if it is on this hub's premises. */
+  ppmid(eui: Eui64): PpmidState | undefined {
+    const e = this.devices?.get(eui)
+    return e && isPpmid(e) ? e.ppmid : undefined
   }
 
   isJoined(eui: Eui64): boolean {
@@ -222,10 +262,21 @@ export class Hub {
     if (!d.joined) this.tryJoin(d, now)
   }
 
+  /**
+   * A PPMID in the premises, with its pairings (SR 8.7 is the DCC's; here they come as built).
+   * `joined`: on the HAN already, as after an installation before the run. Its own HAN join is
+   * not modelled (it has no key-agreement key in this model), so an unjoined PPMID stays unjoined.
+   */
+  attachPpmid(state: PpmidState, o: { joined?: boolean } = {}): void {
+    if (this.devices?.has(state.eui)) throw new Error(`device ${state.eui} is already on hub ${this.eui}`)
+    this.devices ??= new Map()
+    this.devices.set(state.eui, { ppmid: state, joined: o.joined === true, reachable: true })
+  }
+
   /** Takes a device away (it stops running). */
   detach(eui: Eui64): void {
     const d = this.devices?.get(eui)
-    d?.wake?.cancel()
+    if (d && !isPpmid(d)) d.wake?.cancel()
     this.devices?.delete(eui)
   }
 
@@ -251,11 +302,29 @@ export class Hub {
     this.chf = r.state
     this.sendAlerts(this.chf.eui, r.alerts)
     if (!r.accepted) return { accepted: false, ...(r.reason && { reason: r.reason }) }
-    const d = this.devices?.get(entry.deviceId)
-    if (d?.joined) return { accepted: true, joined: true, ...(r.reason && { reason: r.reason }) }
+    const e = this.devices?.get(entry.deviceId)
+    if (e?.joined) return { accepted: true, joined: true, ...(r.reason && { reason: r.reason }) }
+    if (e && isPpmid(e))
+      return { accepted: true, joined: false, reason: 'a PPMID’s HAN join is not modelled' }
+    const d = e
     if (!d) return { accepted: true, joined: false, reason: 'the device has not tried to join the HAN' }
     const j = this.tryJoin(d, now)
     return { accepted: true, joined: j.joined, ...(j.reason && { reason: j.reason }) }
+  }
+
+  /**
+   * A device installed before the run: its entry in the CHF Device Log as that installation left
+   * it. The CS14 alert (0x8F12) of that addition went up then, so none is raised — nor computed:
+   * its MAC costs an ECDH per hub, most of a large fleet's bring-up. Never throws.
+   */
+  addInstalledDevice(entry: { deviceId: Eui64; deviceType: string; installCode: Uint8Array }): {
+    accepted: boolean
+    reason?: string
+  } {
+    if (!isEui(entry.deviceId)) return { accepted: false, reason: `not an EUI-64: ${entry.deviceId}` }
+    const r = addDeviceDirect(this.chf, entry, this.scheduler.now(), this.chfOptions(), false)
+    this.chf = r.state
+    return { accepted: r.accepted, ...(r.reason && { reason: r.reason }) }
   }
 
   /** SR 8.11 remove (CCS02) in-process: the device leaves the log and the HAN. */
@@ -269,30 +338,84 @@ export class Hub {
   }
 
   /**
-   * Local (HAN-side, non-WAN) consumer input on a joined device: the supply button, accepting
-   * emergency credit, or a UTRN typed on the meter's keypad. The device runs its own use case
-   * (its firmware step); the alerts it raises go up the WAN as its other output does (none while
-   * it is unreachable). Refused, changing nothing, for a device not on these premises or not
-   * joined. Never throws. A smetsim control, not a GBCS command: the consumer acts on the meter.
+   * Local (HAN-side, non-WAN) consumer input on a joined device: on a meter, its button, accepting
+   * emergency credit or a UTRN on its keypad; on a PPMID, the same requests passed to a paired
+   * meter (`o.meter`, else its paired ESME, else its one paired meter). The meter runs its own use
+   * case (its firmware step); the alerts it raises go up the WAN as its other output does. Refused,
+   * changing nothing, for a device not on these premises, not joined or out of reach, or a
+   * request the PPMID or meter does not take. Never throws. A smetsim control, not a GBCS command:
+   * the consumer acts in the premises.
    */
-  consumerInput(eui: Eui64, action: ConsumerAction): ConsumerOutcome {
-    const d = this.devices?.get(eui)
-    if (!d) return { ok: false, reason: 'unknown-device' }
-    if (!d.joined) return { ok: false, reason: 'not-joined' }
-    if (d.state.type !== 'ESME' && d.state.type !== 'GSME') return { ok: false, reason: 'not-a-meter' }
+  consumerInput(eui: Eui64, action: ConsumerAction, o: { meter?: Eui64 } = {}): ConsumerOutcome {
+    const e = this.devices?.get(eui)
+    if (!e) return { ok: false, reason: 'unknown-device' }
+    if (!e.joined) return { ok: false, reason: 'not-joined' }
+    if (isPpmid(e)) return this.viaPpmid(e, action, o.meter)
+    if (e.state.type !== 'ESME' && e.state.type !== 'GSME') return { ok: false, reason: 'not-a-meter' }
     const input: DeviceInput =
       action.kind === 'utrn'
         ? { kind: 'utrn', digits: action.digits, via: 'keypad' }
         : action.kind === 'acceptEmergencyCredit'
           ? { kind: 'acceptEmergencyCredit', via: 'meter' }
           : { kind: 'button' }
+    return this.consumerStep(e, input)
+  }
+
+  /** A PPMID's request: the PPMID decides what it sends (stepPpmid), the meter runs it. */
+  private viaPpmid(p: HanPpmid, action: ConsumerAction, chosen: Eui64 | undefined): ConsumerOutcome {
+    if (!p.reachable)
+      return { ok: false, reason: 'unreachable', detail: `PPMID ${p.ppmid.eui} is out of reach` }
+    const paired = Object.keys(p.ppmid.paired) as Eui64[]
+    const meter =
+      chosen ??
+      paired.find((m) => p.ppmid.paired[m] === 'ESME') ??
+      (paired.length === 1 ? paired[0] : undefined)
+    if (!meter)
+      return { ok: false, reason: 'refused', detail: `PPMID ${p.ppmid.eui} is paired with no meter` }
+    const request: PpmidInput =
+      action.kind === 'utrn'
+        ? { kind: 'utrn', meter, digits: action.digits }
+        : action.kind === 'acceptEmergencyCredit'
+          ? { kind: 'acceptEmergencyCredit', meter }
+          : { kind: 'enableSupply', meter }
+    const asked = stepPpmid(p.ppmid, request)
+    const toMeter = asked.outputs.toMeter
+    if (!toMeter)
+      return { ok: false, reason: 'refused', detail: asked.outputs.refused ?? 'the PPMID sent nothing' }
+    const d = this.meter(toMeter.meter)
+    if (!d?.joined || !d.reachable)
+      return {
+        ok: false,
+        reason: 'unreachable',
+        detail: `meter ${toMeter.meter} is not on this HAN or out of reach`,
+      }
+    const r = this.consumerStep(d, toMeter.input)
+    if (r.ok) {
+      const report: MeterReport = {
+        at: this.scheduler.now(),
+        meterBalance: r.state.account.meterBalance,
+        emergencyCredit: r.state.account.emergencyCredit,
+        supply: r.state.supply,
+        paymentMode: r.state.paymentMode,
+      }
+      p.ppmid = stepPpmid(p.ppmid, { kind: 'report', meter: toMeter.meter, report }).state
+    }
+    return r
+  }
+
+  /**
+   * Runs a consumer's input on a meter. The consumer is at the meter, so it runs even when the
+   * meter is out of the hub's reach; its alerts then do not go up the WAN.
+   */
+  private consumerStep(d: HanDevice, input: DeviceInput): ConsumerOutcome {
     try {
       const r = step(d.state, input, this.scheduler.now(), { backend: this.backend })
       d.state = r.state
       if (d.reachable) this.alertsUp(d, r.outputs.alerts)
       this.schedule(d, r.outputs.wakeAt)
-      if (d.state.type === 'GSME' && this.gpf && d.reachable) this.gpf = updateMirror(this.gpf, d.state)
-      return { ok: true, state: d.state, alerts: r.outputs.alerts.map((a) => a.code) }
+      if (d.state.type === 'GSME' && this.gpf && d.reachable)
+        this.gpf = updateMirror(this.gpf, d.state, this.scheduler.now())
+      return { ok: true, meter: d.state.eui, state: d.state, alerts: r.outputs.alerts.map((a) => a.code) }
     } catch (e) {
       return { ok: false, reason: 'refused', detail: `hub fault: ${(e as Error).message}` }
     }
@@ -320,6 +443,8 @@ export class Hub {
       if (this.gpf && s.recipient === this.gpf.eui) return this.toGpf(bytes, s.messageCode, id)
       const d = this.devices?.get(s.recipient)
       if (!d) return this.drop('unknown-recipient', s.recipient)
+      if (isPpmid(d))
+        return { kind: 'not-emulated', reason: `PPMID ${s.recipient} runs no GBCS commands here` }
       if (!d.joined || !findEntry(this.chf.log, s.recipient)) return this.drop('not-joined', s.recipient)
       if (d.state.type === 'GSME' && this.gpf) {
         const r = enqueue(
@@ -357,7 +482,7 @@ export class Hub {
       if (d) d.joined = false
     }
     if (r.joinWindowFor) {
-      const d = this.devices?.get(r.joinWindowFor)
+      const d = this.meter(r.joinWindowFor)
       if (d && !d.joined) this.tryJoin(d, now)
     }
     return { kind: r.outcome, ...(r.reason && { reason: r.reason }) }
@@ -395,22 +520,31 @@ export class Hub {
     return { kind: o.outcome ?? 'rejected', ...(o.reason && { reason: String(o.reason) }) }
   }
 
-  /** Steps a device at its wake-up; a GSME at its radio wake-up also collects its commands. */
+  /**
+   * Steps a device at the instant its firmware asked for (`wakeAt`); a GSME at its radio wake-up
+   * also collects its commands. A radio wake-up before the firmware's own instant does not step
+   * it: the firmware would do nothing then (it asked to be woken later). That is most of a
+   * fleet's GSME wake-ups.
+   */
   private wake(d: HanDevice, now: number): void {
-    const r = step(d.state, { kind: 'time' }, now, { backend: this.backend })
-    d.state = r.state
-    if (d.reachable) this.alertsUp(d, r.outputs.alerts)
-    let next = r.outputs.wakeAt
-    if (d.state.type === 'GSME' && d.expectedWake !== undefined && now >= d.expectedWake) {
-      this.radioWake(d, now)
-      const expected = nextWake(d.state, now)
-      d.expectedWake = expected
-      if (expected !== undefined && (next === undefined || expected < next)) next = expected
+    let own = d.ownWake
+    if (own !== undefined && now >= own) {
+      const r = step(d.state, { kind: 'time' }, now, { backend: this.backend })
+      d.state = r.state
+      if (d.reachable) this.alertsUp(d, r.outputs.alerts)
+      own = r.outputs.wakeAt
     }
-    this.schedule(d, next)
+    if (d.state.type === 'GSME' && d.expectedWake !== undefined && now >= d.expectedWake) {
+      // The commands it runs may move its firmware's next instant (a future-dated one, say).
+      const ran = this.radioWake(d, now)
+      if (ran) own = ran.wakeAt
+      d.expectedWake = nextWake(d.state, now)
+    }
+    this.schedule(d, own)
   }
 
-  private radioWake(d: HanDevice, now: number): void {
+  /** A GSME's radio wake-up: it collects what waits in the GPF; `wakeAt`: its firmware's after the last one. */
+  private radioWake(d: HanDevice, now: number): { wakeAt: number | undefined } | undefined {
     if (!this.gpf || !d.joined) return
     const heard = d.reachable && remainingBatteryDays(d.state, now) > 0
     if (!heard) {
@@ -422,6 +556,7 @@ export class Hub {
     }
     const c = collected(this.gpf)
     this.gpf = c.gpf
+    let ran: { wakeAt: number | undefined } | undefined
     for (const cmd of c.commands) {
       const r = step(d.state, { kind: 'frame', bytes: cmd.bytes }, now, { backend: this.backend })
       d.state = r.state
@@ -433,8 +568,10 @@ export class Hub {
           ...(cmd.id !== undefined && { re: cmd.id }),
         })
       this.alertsUp(d, r.outputs.alerts)
+      ran = { wakeAt: r.outputs.wakeAt }
     }
-    this.gpf = updateMirror(this.gpf, d.state)
+    this.gpf = updateMirror(this.gpf, d.state, this.scheduler.now())
+    return ran
   }
 
   /** A device's alerts (those with a GBCS frame) go up the WAN from the device. */
@@ -459,12 +596,15 @@ export class Hub {
     if (r.joined) {
       d.joined = true
       d.certificate = undefined
-      if (d.state.type === 'GSME' && this.gpf) this.gpf = updateMirror(this.gpf, d.state)
+      if (d.state.type === 'GSME' && this.gpf)
+        this.gpf = updateMirror(this.gpf, d.state, this.scheduler.now())
     }
     return { joined: r.joined, ...(r.reason && { reason: r.reason }) }
   }
 
+  /** Runs the device at `at` (its firmware's `wakeAt`), or at its GSME radio wake-up if sooner. */
   private schedule(d: HanDevice, at: number | undefined): void {
+    d.ownWake = at
     if (d.state.type === 'GSME' && d.expectedWake !== undefined && (at === undefined || d.expectedWake < at))
       at = d.expectedWake
     if (at === undefined) {
@@ -497,6 +637,12 @@ export class Hub {
     this.dropCounts ??= {}
     this.dropCounts[reason] = (this.dropCounts[reason] ?? 0) + 1
     return { kind: 'dropped', reason, ...(detail && { detail }) }
+  }
+
+  /** A meter (ESME or GSME) on this HAN; not a PPMID. */
+  private meter(eui: Eui64): HanDevice | undefined {
+    const e = this.devices?.get(eui)
+    return e && !isPpmid(e) ? e : undefined
   }
 
   private chfOptions() {

@@ -157,7 +157,7 @@ describe('smetsim fleet up', () => {
   it('in virtual time with --port, time stands still until the auditor advances it over the API', async () => {
     const tls = join(work, 'tls-virtual')
     const { child, urls, output } = await serving(
-      ['--premises', '2', '--port', '0', '--tls', tls, '--json'],
+      ['--premises', '5', '--port', '0', '--tls', tls, '--json'],
       [/DCC HTTP API: (https:\S+)/],
     )
     const apiUrl = urls[0]!
@@ -173,7 +173,7 @@ describe('smetsim fleet up', () => {
       expect(moved).toMatchObject({ status: 200, json: { virtualTime: new Date(START + DAY).toISOString() } })
 
       // Consumer actions on a meter: the auditor only (a tester's control, not a DUIS service).
-      const spec = parseFleetSpec({ premises: 2 })
+      const spec = parseFleetSpec({ premises: 5 })
       if (!spec.ok) throw spec.error
       const p = premise(spec.value, 0)!
       const act = (who: string, eui: string, action: string, body: unknown = {}) =>
@@ -205,6 +205,35 @@ describe('smetsim fleet up', () => {
         status: 200,
         json: { deviceId: p.esme, alerts: ['8F63'], accepted: false },
       })
+
+      // Premise 4 has a PPMID: the consumer uses it, and it passes the request to a paired meter.
+      const q = premise(spec.value, 4)!
+      expect(q.ppmid && q.gsme).toBeTruthy()
+      expect(await act('auditor', q.ppmid!, 'utrn', { utrn: '12345678901234567890' })).toMatchObject({
+        status: 200,
+        json: { deviceId: q.esme, via: q.ppmid, alerts: ['8F63'], accepted: false },
+      })
+      expect(await act('auditor', q.ppmid!, 'emergency-credit', { meter: q.gsme })).toMatchObject({
+        status: 200,
+        json: { deviceId: q.gsme, deviceType: 'GSME', via: q.ppmid },
+      })
+      expect(await act('auditor', q.ppmid!, 'button', { meter: q.gsme })).toMatchObject({
+        status: 409,
+        json: { error: 'a gas supply is enabled on the meter only' },
+      })
+      expect((await act('auditor', q.ppmid!, 'button', { meter: 'x' })).status).toBe(400)
+      expect((await act(q.supplierEui.toLowerCase(), q.ppmid!, 'button')).status).toBe(403)
+      const shown = await httpsJson({ url: `${apiUrl}/fleet/devices/${q.ppmid}`, ...as('auditor') })
+      expect(shown).toMatchObject({
+        status: 200,
+        json: {
+          deviceId: q.ppmid,
+          deviceType: 'PPMID',
+          joined: true,
+          paired: { [q.esme]: 'ESME', [q.gsme!]: 'GSME' },
+        },
+      })
+      expect(Object.keys(shown.json?.display ?? {}).sort()).toEqual([q.esme, q.gsme].sort())
     } finally {
       child.kill('SIGINT')
     }

@@ -134,6 +134,10 @@ dcc
     "PKI devices installed but not yet on their hub's HAN (SMI Pending): SR 8.11 adds them (first start only)",
   )
   .option(
+    '--uncommissioned <eui...>',
+    "PKI devices on their hub's HAN but not commissioned (SMI InstalledNotCommissioned): SR 8.1.1 commissions them (first start only)",
+  )
+  .option(
     '--acceleration <n>',
     "how many times as fast as the wall clock the estate's time runs (whole)",
     '1',
@@ -156,6 +160,11 @@ dcc
   .option(
     '--boxed-keystore <file>',
     "DCC Boxed's keystore.json: accept its ZAZ1 XML signatures on DUIS, sign DUIS as its DSP",
+  )
+  .option(
+    '--boxed-estate',
+    "with --boxed-keystore: DCC Boxed's ZAZ1 estate. Its Users (supplier, supplier 2, network operator, other user), ACB and CoS party become the DCC's and every ESME trusts ZAZ1's certificates, so a request the DCC's signing tool signs with no key arguments verifies and its Critical command (CV4, then CV5) executes on the meter. The PKI gives only the devices; data default <pki>/dcc-data-boxed",
+    false,
   )
   .option('--duis-endpoint <eui=url...>', "a User's endpoint for asynchronous DUIS responses and alerts")
   .option(

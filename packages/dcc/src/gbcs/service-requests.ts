@@ -413,20 +413,12 @@ const changeOfSupplier: Builder = (p, ctx) => {
 }
 
 /**
- * SR 4.16 Read Active Power Import on an ESME: ECS17c, a DLMS get of one register (class 1,
- * 0.0.94.44.34.20, attribute 2), as the RTDS 4.5.0 ECS17c_4.16_SUCCESS_COMMAND builds it. One of
- * the SRVs DUIS lets the DCC schedule. @smetsim/gbcs has no use-case view of it, so the APDU is
- * given as its structure.
+ * SR 4.16 Read Active Power Import on an ESME: ECS17c, a DLMS get of the Power Import
+ * Collection (class 1, 0.0.94.44.34.20, attribute 2), as the RTDS 4.5.0 ECS17c_4.16_SUCCESS_COMMAND
+ * builds it (@smetsim/gbcs's 'ECS17c Read Active Power Import' view). One of the SRVs DUIS lets
+ * the DCC schedule.
  */
-const activePowerImport: Builder = (p, ctx) => ({
-  useCase: 'ECS17c',
-  structure: {
-    apdu: 'accessRequest',
-    invokeId: invokeId(p, ctx),
-    specs: [{ kind: 'get', classId: 1, instance: '0.0.94.44.34.20', attribute: 2 }],
-    data: [{ type: 'null' }],
-  },
-})
+const activePowerImport: Builder = esme('ECS17c', 'Read Active Power Import')
 
 const clock: SrvEntry = {
   name: 'Synchronise Clock',

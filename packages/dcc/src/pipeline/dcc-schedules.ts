@@ -77,6 +77,11 @@ export interface DccSchedules {
   counterSent(originator: Eui64, deviceId: Eui64, counter: bigint): void
   /** The User's DCC Schedules (a copy). */
   of(userId: string): DccSchedule[]
+  /**
+   * The schedule of `owner` a 5.2 / 5.3's parameters name (`scheduleId` or DUIS `dspScheduleId`),
+   * or undefined (none named, no such schedule, or another User's).
+   */
+  ownedNamed(owner: Eui64, parameters: { [k: string]: Json } | undefined): DccSchedule | undefined
   /** Results of the User's schedule runs, in order (a copy): the latest SCHEDULE_RESULTS_KEPT. */
   resultsFor(userId: string): ScheduleRunResult[]
   /** Every DCC Schedule as plain JSON (a copy). */
@@ -328,6 +333,12 @@ export function createDccSchedules(
     of: (userId) => {
       const key = userKey(userId)
       return key ? structuredClone(schedulesOf(scheduleBook, key)) : []
+    },
+    ownedNamed: (owner, parameters) => {
+      const named = namedSchedule(parameters ?? {})
+      if (typeof named !== 'string') return undefined
+      const found = findSchedule(scheduleBook, named)
+      return found?.owner === owner ? structuredClone(found) : undefined
     },
     resultsFor: (userId) => [...(scheduleResults.get(userKey(userId) as Eui64) ?? [])],
     get book() {

@@ -194,10 +194,14 @@ interface Segment {
   debt: [number, number]
 }
 
+/** The demand at t in mW: the load profile's hour of the day, 0 unless the supply is enabled. */
+export function demandMilliwatts(load: LoadProfile, supply: Supply, t: number): number {
+  return supply === 'enabled' && load.watts > 0 ? Math.round(load.watts * perMille(load)[hourOfDay(t)]!) : 0
+}
+
 function segmentOf(a: Account, supply: Supply, ctx: PrepaymentContext): Segment {
   const { config, tariff, load } = ctx
-  const mW =
-    supply === 'enabled' && load.watts > 0 ? Math.round(load.watts * perMille(load)[hourOfDay(a.at)]!) : 0
+  const mW = demandMilliwatts(load, supply, a.at)
   if (ctx.paymentMode === 'credit') return { mW, charging: false, money: 0n, debt: [0, 0] }
   return {
     mW,

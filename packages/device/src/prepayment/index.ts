@@ -15,6 +15,7 @@ export {
   activateEmergencyCredit,
   applyTopUp,
   combinedCredit,
+  demandMilliwatts,
   Flag,
   type LoadProfile,
   NEXT_CHANGE_HORIZON_MS,

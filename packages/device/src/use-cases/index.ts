@@ -18,7 +18,7 @@ import { topUp } from '../top-up.ts'
 import { calendarFrom, updateBillingCalendarEsme, updateBillingCalendarGsme } from './billing-calendar.ts'
 import { updateSecurityCredentials } from './credentials.ts'
 import { readGsmeImportRegisters, readGsmePrepaymentValues } from './gsme-reads.ts'
-import { readImportEnergy, readPrepaymentRegisters } from './reads.ts'
+import { readActivePowerImport, readImportEnergy, readPrepaymentRegisters } from './reads.ts'
 
 export type View = { name: string; [field: string]: Json }
 
@@ -300,6 +300,7 @@ const topUpEsme: Handler = (state, v, auth, now, backend) => {
 const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [0x0007, topUpEsme],
   [0x0027, readImportEnergy],
+  [0x0028, readActivePowerImport],
   [0x002d, readPrepaymentRegisters],
   [0x001a, paymentModeEsme],
   [0x001b, paymentModeEsme],

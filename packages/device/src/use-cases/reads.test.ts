@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest'
 import { type Authenticated, authenticateCommand } from '../authenticate.ts'
 import { credentialFromCertificate } from '../cells.ts'
 import { step } from '../firmware.ts'
+import { FLAT_SHAPE } from '../prepayment/index.ts'
 import { createDevice } from '../provision.ts'
 import type { DeviceState } from '../state.ts'
 import { backend, command, ESME_EUI, PARTIES, type Party, T0, testDevice } from '../testing.ts'
@@ -231,6 +232,52 @@ describe('through the firmware', () => {
       )
       device = r.state
     }
+  })
+})
+
+describe('ECS17c Read Active Power Import', () => {
+  const ECS17C = 0x0028
+  const name = 'ECS17c Read Active Power Import'
+  /** A meter drawing a flat `watts` all day. */
+  const drawing = (watts: number, supply: DeviceState['supply'] = 'enabled'): DeviceState => ({
+    ...testDevice(),
+    supply,
+    load: { watts, seed: 1, shape: FLAT_SHAPE },
+  })
+  const ask = (device: DeviceState, from: Party, counter: bigint) => {
+    const bytes = command(ECS17C, { name, invokeId: 9 }, device, { from, counter, sign: false })
+    const r = step(device, { kind: 'frame', bytes }, T0)
+    expect(r.outputs.outcome, r.outputs.reason).toBe('executed')
+    const s = decodeFrame(r.outputs.response!).signing
+    return { r, s, view: decodePayload(s.content, { messageCode: ECS17C, cra: 'response' }).useCase }
+  }
+
+  it('answers the import power the meter draws, in W and in the clear, to the supplier and the network operator', () => {
+    for (const [from, counter] of [
+      [PARTIES.supplierA, 2000n],
+      [PARTIES.networkOperator, 2001n],
+    ] as const) {
+      const { s, view } = ask(drawing(1500), from, counter)
+      expect(s.cra).toBe('response')
+      expect(s.originatorCounter).toBe(counter)
+      // Non-critical: MACed, not signed (GBCS; the RTDS 4.5.0 ECS17c response carries no signature).
+      expect(s.signature).toEqual({ kind: 'empty' })
+      expect(view).toEqual({
+        name,
+        invokeId: 9,
+        activePowerImport: 1500,
+        primaryActivePowerImport: 1500,
+        result: 'success',
+      })
+    }
+  })
+
+  it('reads 0 W while the supply is not enabled, and follows the load profile otherwise', () => {
+    expect(ask(drawing(1500, 'disabled'), PARTIES.supplierA, 2002n).view).toMatchObject({
+      activePowerImport: 0,
+      primaryActivePowerImport: 0,
+    })
+    expect(ask(drawing(2750), PARTIES.supplierA, 2003n).view).toMatchObject({ activePowerImport: 2750 })
   })
 })
 

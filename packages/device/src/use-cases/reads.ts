@@ -1,4 +1,7 @@
 /**
+ * ECS17c Read Active Power Import: the ESME answers with its instantaneous import power in the
+ * clear (no protection), the total and the primary element's (one element here: the same).
+ *
  * ECS17b Read Import Energy Registers and ECS19 Read Prepayment Registers: the ESME answers
  * with its register values encrypted for the remote party that asked (GBCS protected
  * attributes, the Data Protection object's get_protected_attributes). Only that party can read
@@ -19,6 +22,7 @@
 import { fromHex, toHex, writeUintBE } from '@smetsim/core'
 import { aesGcmDecrypt, aesGcmEncrypt, GBCS_TAG_LENGTH, gbcsKdf, type Json } from '@smetsim/gbcs'
 import { keyAgreementWith } from '../cells.ts'
+import { demandMilliwatts } from '../prepayment/index.ts'
 import type { DeviceState } from '../state.ts'
 import type { Handler } from './index.ts'
 
@@ -276,3 +280,32 @@ export const readImportEnergy: RegisterRead = protectedRead((s) =>
 export const readPrepaymentRegisters: RegisterRead = protectedRead((s) =>
   encodePrepaymentRegisters(prepaymentRegisters(s)),
 )
+
+/** Active power import (ECS17c), in W. */
+export interface ActivePowerImport {
+  /** The meter's Active Power Import (W). */
+  activePowerImport: number
+  /** The primary element's (a single-element ESME has one: the same value). */
+  primaryActivePowerImport: number
+}
+
+/**
+ * The import power at `now`: the demand the consumption model draws (the load profile's hour;
+ * nothing while the supply is not enabled), in whole watts.
+ */
+export function activePowerImport(state: DeviceState, now: number): ActivePowerImport {
+  const watts = Math.round(demandMilliwatts(state.load, state.supply, now) / 1000)
+  return { activePowerImport: watts, primaryActivePowerImport: watts }
+}
+
+/** ECS17c (0x0028): the Power Import Collection, in the clear. */
+export const readActivePowerImport: Handler = (state, command, _auth, now) => ({
+  state,
+  response: {
+    name: command.name,
+    invokeId: command.invokeId as number,
+    ...activePowerImport(state, now),
+    result: 'success',
+  },
+  events: [],
+})

@@ -11,6 +11,7 @@ export * from './gbcs-crypto.ts'
 export { P256_N, pointFromSpki, sha256 } from './keys.ts'
 export { createNativeBackend } from './native.ts'
 export { createNobleBackend, type NobleBackendOptions } from './noble.ts'
+export { RecentCache } from './recent.ts'
 export * from './types.ts'
 
 /** node:crypto (OpenSSL): the default, and the fast one. */

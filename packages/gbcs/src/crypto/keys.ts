@@ -4,6 +4,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, KeyObject } from 'node:crypto'
 import { err, ok, type Result } from '@smetsim/core'
+import { RecentCache } from './recent.ts'
 import { InvalidKeyError, type PrivateKeyInput, type PublicKeyInput } from './types.ts'
 
 /** Order n of the P-256 group. */
@@ -100,6 +101,21 @@ export function publicKeyBytes(input: PublicKeyInput): Result<Uint8Array, Invali
   return err(new InvalidKeyError(`not a P-256 public key encoding (${input.length} bytes)`))
 }
 
+const P256_N_BYTES = bigintTo32(P256_N)
+
+/** 1 ≤ d < n for a 32-byte big-endian d, compared bytewise (no bigint on every import). */
+function inScalarRange(scalar: Uint8Array): boolean {
+  let zero = true
+  for (let i = 0; i < 32 && zero; i++) zero = scalar[i] === 0
+  if (zero) return false
+  for (let i = 0; i < 32; i++) {
+    const a = scalar[i]!
+    const b = P256_N_BYTES[i]!
+    if (a !== b) return a < b
+  }
+  return false // d = n
+}
+
 /** Brings a private-key input to its 32-byte scalar, checked to lie in [1, n-1]. */
 export function privateScalar(input: PrivateKeyInput): Result<Uint8Array, InvalidKeyError> {
   let scalar: Uint8Array
@@ -119,33 +135,101 @@ export function privateScalar(input: PrivateKeyInput): Result<Uint8Array, Invali
   }
   if (scalar.length !== 32)
     return err(new InvalidKeyError(`a P-256 scalar is 32 bytes, got ${scalar.length}`))
-  const d = bytesToBigint(scalar)
-  if (d === 0n || d >= P256_N) return err(new InvalidKeyError('private scalar out of range [1, n-1]'))
+  if (!inScalarRange(scalar)) return err(new InvalidKeyError('private scalar out of range [1, n-1]'))
   return ok(scalar)
 }
 
+/** How many values an `Interner` holds strongly by default, whoever else holds them. */
+export const INTERNER_RECENT = 256
+
 /**
- * Values by key text, held weakly: the same key returns the same object for as long as anyone
- * holds it, and a dropped key leaves the table when the garbage collector takes it.
+ * Values by key text. The most recently used `recent` values are held strongly, so a caller
+ * that imports the same key bytes for every message and drops the ref gets the same object
+ * back instead of a fresh import; beyond that, values are held weakly: the same key returns the
+ * same object for as long as anyone holds it, and a dropped key leaves the table when the
+ * garbage collector takes it. Bounded whatever callers send: at most `recent` strong entries,
+ * and the weak table only names values that are alive.
  */
 export class Interner<T extends object> {
   readonly #map = new Map<string, WeakRef<T>>()
+  readonly #recent: RecentCache<string, T>
   readonly #registry = new FinalizationRegistry<string>((key) => {
     const entry = this.#map.get(key)
     if (entry !== undefined && entry.deref() === undefined) this.#map.delete(key)
   })
 
+  constructor(recent = INTERNER_RECENT) {
+    this.#recent = new RecentCache(recent)
+  }
+
   get(key: string): T | undefined {
-    return this.#map.get(key)?.deref()
+    const hot = this.#recent.get(key)
+    if (hot !== undefined) return hot
+    const value = this.#map.get(key)?.deref()
+    if (value !== undefined) this.#recent.set(key, value)
+    return value
   }
 
   set(key: string, value: T): void {
-    this.#map.set(key, new WeakRef(value))
-    this.#registry.register(value, key)
+    if (this.#map.get(key)?.deref() !== value) {
+      this.#map.set(key, new WeakRef(value))
+      this.#registry.register(value, key)
+    }
+    this.#recent.set(key, value)
   }
 
+  /** Keys in the weak table (values alive, or collected and not yet swept). */
   get size(): number {
     return this.#map.size
+  }
+
+  /** Values held strongly (at most the `recent` the table was made with). */
+  get strongSize(): number {
+    return this.#recent.size
+  }
+}
+
+/**
+ * Private keys by any accepted input, for one backend: a KeyObject already seen returns its ref
+ * without exporting the key again, PEM text already seen without parsing it again, and any
+ * input is interned by a digest of its scalar. `make` builds the backend's ref from a checked
+ * scalar; nothing is stored for an input that fails (a bad key is never interned).
+ */
+export class PrivateKeyTable<T extends object> {
+  readonly interner: Interner<T>
+  readonly #byKeyObject = new WeakMap<KeyObject, T>()
+
+  constructor(recent = INTERNER_RECENT) {
+    this.interner = new Interner<T>(recent)
+  }
+
+  import(
+    input: PrivateKeyInput,
+    make: (scalar: Uint8Array) => Result<T, InvalidKeyError>,
+  ): Result<T, InvalidKeyError> {
+    const keyObject = input instanceof KeyObject ? input : undefined
+    if (keyObject) {
+      const known = this.#byKeyObject.get(keyObject)
+      if (known) return ok(known)
+    }
+    const pemKey = typeof input === 'string' ? internKeyOf('smetsim-private-pem-intern', input) : undefined
+    if (pemKey !== undefined) {
+      const known = this.interner.get(pemKey)
+      if (known) return ok(known)
+    }
+    const scalar = privateScalar(input)
+    if (!scalar.ok) return scalar
+    const scalarKey = privateInternKey(scalar.value)
+    let ref = this.interner.get(scalarKey)
+    if (!ref) {
+      const made = make(scalar.value)
+      if (!made.ok) return made
+      ref = made.value
+      this.interner.set(scalarKey, ref)
+    }
+    if (pemKey !== undefined) this.interner.set(pemKey, ref)
+    if (keyObject) this.#byKeyObject.set(keyObject, ref)
+    return ok(ref)
   }
 }
 
@@ -172,5 +256,9 @@ export class PairCache {
 
 /** Interning key for a private scalar: a digest, so the table does not keep secrets as text. */
 export function privateInternKey(scalar: Uint8Array): string {
-  return createHash('sha256').update('smetsim-private-key-intern').update(scalar).digest('base64')
+  return internKeyOf('smetsim-private-key-intern', scalar)
+}
+
+function internKeyOf(label: string, secret: Uint8Array | string): string {
+  return createHash('sha256').update(label).update(secret).digest('base64')
 }

@@ -14,7 +14,7 @@ import {
   verify as nodeVerify,
 } from 'node:crypto'
 import { err, ok, type Result } from '@smetsim/core'
-import { hexKey, Interner, PairCache, privateInternKey, privateScalar, publicKeyBytes } from './keys.ts'
+import { hexKey, Interner, PairCache, PrivateKeyTable, publicKeyBytes } from './keys.ts'
 import {
   type CryptoBackend,
   type ImportPublicKeyOptions,
@@ -69,7 +69,7 @@ function jwkOf(point: Uint8Array, scalar?: Uint8Array) {
 
 export function createNativeBackend(): CryptoBackend {
   const publicKeys = new Interner<NativePublicKey>()
-  const privateKeys = new Interner<NativePrivateKey>()
+  const privateKeys = new PrivateKeyTable<NativePrivateKey>()
   const byKeyObject = new WeakMap<KeyObject, NativePublicKey>()
   const secrets = new PairCache()
 
@@ -122,19 +122,16 @@ export function createNativeBackend(): CryptoBackend {
   }
 
   function tryImportPrivateKey(input: PrivateKeyInput): Result<PrivateKeyRef, InvalidKeyError> {
-    const scalar = privateScalar(input)
-    if (!scalar.ok) return scalar
-    const internKey = privateInternKey(scalar.value)
-    const hit = privateKeys.get(internKey)
-    if (hit) return ok(hit)
+    return privateKeys.import(input, makePrivateKey)
+  }
+
+  function makePrivateKey(scalar: Uint8Array): Result<NativePrivateKey, InvalidKeyError> {
     try {
       const agreement = createECDH('prime256v1')
-      agreement.setPrivateKey(scalar.value)
+      agreement.setPrivateKey(scalar)
       const publicKey = importPublicKey(new Uint8Array(agreement.getPublicKey())) as NativePublicKey
-      const keyObject = createPrivateKey({ key: jwkOf(publicKey.point, scalar.value), format: 'jwk' })
-      const ref = new NativePrivateKey(publicKey, keyObject, agreement)
-      privateKeys.set(internKey, ref)
-      return ok(ref)
+      const keyObject = createPrivateKey({ key: jwkOf(publicKey.point, scalar), format: 'jwk' })
+      return ok(new NativePrivateKey(publicKey, keyObject, agreement))
     } catch (e) {
       return err(new InvalidKeyError(`unusable private key: ${(e as Error).message}`))
     }

@@ -23,8 +23,7 @@ import {
   Interner,
   P256_N,
   PairCache,
-  privateInternKey,
-  privateScalar,
+  PrivateKeyTable,
   publicKeyBytes,
   sha256,
 } from './keys.ts'
@@ -91,7 +90,7 @@ export function createNobleBackend(options: NobleBackendOptions = {}): CryptoBac
   const g = Point.fromAffine(Point.BASE.toAffine()).precompute(options.baseWindowSize ?? 10, true)
 
   const publicKeys = new Interner<NoblePublicKey>()
-  const privateKeys = new Interner<NoblePrivateKey>()
+  const privateKeys = new PrivateKeyTable<NoblePrivateKey>()
   const secrets = new PairCache()
   let tabled = 0
 
@@ -135,16 +134,11 @@ export function createNobleBackend(options: NobleBackendOptions = {}): CryptoBac
   }
 
   function tryImportPrivateKey(input: PrivateKeyInput): Result<PrivateKeyRef, InvalidKeyError> {
-    const scalar = privateScalar(input)
-    if (!scalar.ok) return scalar
-    const internKey = privateInternKey(scalar.value)
-    const hit = privateKeys.get(internKey)
-    if (hit) return ok(hit)
-    const d = bytesToBigint(scalar.value)
-    const publicKey = importPublicKey(Point.BASE.multiply(d).toBytes(false)) as NoblePublicKey
-    const ref = new NoblePrivateKey(publicKey, scalar.value, d)
-    privateKeys.set(internKey, ref)
-    return ok(ref)
+    return privateKeys.import(input, (scalar) => {
+      const d = bytesToBigint(scalar)
+      const publicKey = importPublicKey(Point.BASE.multiply(d).toBytes(false)) as NoblePublicKey
+      return ok(new NoblePrivateKey(publicKey, scalar, d))
+    })
   }
 
   function importPrivateKey(input: PrivateKeyInput): PrivateKeyRef {

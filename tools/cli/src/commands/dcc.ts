@@ -9,13 +9,22 @@
  * Smart Metering Inventory too; the DCC reaches the hubs through the in-process WAN's head end:
  * its `transport` and SR 8.11 (`headEnd.addDevice`, the CHF Device Log: I0, then the N24 DCC Alert
  * says whether the device joined), and device and hub alerts come back to `deliverAlert`. The
- * ESMEs are commissioned and on their hub's HAN, except those `--pending` names: SMI Pending and
- * not in the Device Log until an SR 8.11 adds them. Hubs and devices run on one scheduler that the
+ * ESMEs are commissioned and on their hub's HAN, except those `--pending` names (SMI Pending and
+ * not in the Device Log until an SR 8.11 adds them) and those `--uncommissioned` names (on the HAN,
+ * SMI InstalledNotCommissioned until an SR 8.1.1 commissions them). Hubs and devices run on one scheduler that the
  * real-time driver (packages/core) moves with the wall clock, `--acceleration` times as fast
  * (in whole milliseconds, as the firmware settles only at integer instants): a prepayment meter's credit runs
  * down until it disconnects itself, and the ESMEs' billing calendar (the 1st of every month,
  * `MONTHLY_BILLING`) raises 0x8F0A. The DCC's clock is the scheduler's. Users sign their Critical requests in-process with the PKI's keys, unless `--cv5`
  * asks HTTP callers to sign (DUIS CV4/CV5).
+ *
+ * `--boxed-estate` (with `--boxed-keystore`) makes it DCC Boxed's estate instead: the Users, the
+ * ACB and the transitional CoS party are DCC Boxed's ZAZ1 organisations from its keystore.json
+ * (packages/duis `boxedOrganisations`), the ESMEs' trust anchor cells hold ZAZ1's certificates
+ * and DUIS is signed with the ZAZ1 XML signing keys only; the PKI gives just the devices (make
+ * them at the DUIS templates' EUIs, e.g. `pki init DIR --device 00DB1234567890A0`). A request the
+ * DCC's signing tool signs with no key arguments then verifies, and a Critical one (CV4, the
+ * Pre-Command signed with the ZAZ1 supplier's key, CV5) executes on the meter.
  *
  * DCC Schedules (SR 5.1–5.3) run on a one-second wall-clock tick (`runDueSchedules`); their
  * results are at GET /schedules/{userId}. The schedules themselves live in memory. The install
@@ -33,7 +42,7 @@
  * checks of SMKI certificates and for TLS client certificates alike. `--insecure-local` serves
  * plain HTTP on 127.0.0.1 with nobody authenticated, and says so loudly.
  */
-import { X509Certificate } from 'node:crypto'
+import { type KeyObject, X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRealTimeDriver, createScheduler, type Eui64, parseEui, toHex } from '@smetsim/core'
@@ -42,17 +51,26 @@ import {
   createDccHttpServer,
   createInProcessSigner,
   loadRegistrationFile,
+  type NewUser,
   openSat,
   RegistrationData,
   SmartMeteringInventory,
   saveRegistrationFile,
+  type UserCertificates,
   UserDirectory,
 } from '@smetsim/dcc'
-import { cellsFromKeystore, createDevice } from '@smetsim/device'
+import {
+  cellsFromKeystore,
+  createDevice,
+  credentialFromCertificate,
+  type TrustAnchorCells,
+} from '@smetsim/device'
+import { boxedOrganisations, readBoxedKeystore } from '@smetsim/duis'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
 import { createInProcessWan, Hub } from '@smetsim/hub'
 import {
   AUTHORITY_FILES,
+  type Keystore,
   openKeystore,
   openRevocationList,
   type PartyEntry,
@@ -84,12 +102,19 @@ export interface ServeOptions {
   backend: BackendName
   /** DCC Boxed's keystore.json: its ZAZ1 XML signing certificates are accepted on DUIS too. */
   boxedKeystore?: string
+  /**
+   * DCC Boxed's estate (needs `boxedKeystore`): its ZAZ1 Users, ACB and CoS party are the DCC's,
+   * and the ESMEs trust ZAZ1's certificates; the PKI gives only the devices.
+   */
+  boxedEstate?: boolean
   /** `EUI=URL`: where a User's asynchronous DUIS messages go. */
   duisEndpoint?: string[]
   /** Also serve DUIS alone over plain HTTP on this port (DCC Boxed's way: XML signatures only). */
   duisHttpPort?: number
   /** PKI devices installed but not yet on their hub's HAN (SMI Pending): SR 8.11 adds them. */
   pending?: string[]
+  /** PKI devices on their hub's HAN but not commissioned (SMI InstalledNotCommissioned): SR 8.1.1 commissions them. */
+  uncommissioned?: string[]
   /** Virtual ms per wall ms for the devices' and the DCC's clock (default 1). */
   acceleration?: string
 }
@@ -120,37 +145,17 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const manifest = readPkiManifest(opts.pki)
   const tls = opts.insecureLocal ? undefined : readTlsFiles(opts.pki, manifest)
   const store = openKeystore(opts.pki)
-  const dataDir = opts.data ?? join(opts.pki, 'dcc-data')
+  // DCC Boxed's estate keeps its own registration data and estate (other Users, other anchors).
+  const dataDir = opts.data ?? join(opts.pki, opts.boxedEstate ? 'dcc-data-boxed' : 'dcc-data')
   mkdirSync(dataDir, { recursive: true })
 
-  const partiesOf = (role: PartyEntry['role']) => manifest.parties.filter((p) => p.role === role)
-  const [acbParty] = partiesOf('accessControlBroker')
-  const [cosParty] = partiesOf('transitionalCoS')
-  if (!acbParty || !cosParty) throw new Error(`${opts.pki}: the PKI has no ACB or transitional CoS party`)
-  const suppliers = partiesOf('supplier')
-  const [networkOperator] = partiesOf('networkOperator')
-  const privateRef = (eui: Eui64, usage: 'digitalSignature' | 'keyAgreement') => {
-    const key = store.privateKey(eui, usage)
-    if (!key) throw new Error(`${opts.pki} has no ${usage} private key for ${eui}`)
-    return backend.importPrivateKey(key)
-  }
-
-  // Users, from the PKI's parties.
-  const rolesOf = { supplier: ['IS', 'GS'], networkOperator: ['ED', 'GT'], otherUser: ['OU'] } as const
-  const users = new UserDirectory(
-    manifest.parties.flatMap((p) =>
-      p.role in rolesOf
-        ? [
-            {
-              userId: p.eui,
-              name: p.name,
-              roles: rolesOf[p.role as keyof typeof rolesOf],
-              certificates: Object.values(p.files).map((f) => f.serial),
-            },
-          ]
-        : [],
-    ),
-  )
+  if (opts.boxedEstate && !opts.boxedKeystore)
+    throw new Error("--boxed-estate builds DCC Boxed's estate from its keystore: give --boxed-keystore too")
+  const orgs = opts.boxedEstate
+    ? boxedOrganisationsOf(opts.boxedKeystore!)
+    : pkiOrganisations(opts.pki, manifest, store)
+  const { suppliers, networkOperator } = orgs
+  const users = new UserDirectory(orgs.users)
 
   const acceleration = Number(opts.acceleration ?? 1)
   if (!Number.isSafeInteger(acceleration) || acceleration < 1)
@@ -158,9 +163,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const known = new Set(manifest.devices.map((d) => d.eui))
   const pending = new Set((opts.pending ?? []).map((e) => parseEui(e)))
   for (const e of pending) if (!known.has(e)) throw new Error(`--pending ${e}: not a device of the PKI`)
+  const uncommissioned = new Set((opts.uncommissioned ?? []).map((e) => parseEui(e)))
+  for (const e of uncommissioned) {
+    if (!known.has(e)) throw new Error(`--uncommissioned ${e}: not a device of the PKI`)
+    if (pending.has(e)) throw new Error(`${e}: --pending or --uncommissioned, not both`)
+  }
   const hubOf = hubEuis(
     manifest.devices.map((d) => d.eui),
-    new Set(manifest.parties.map((p) => p.eui)),
+    new Set([...manifest.parties.map((p) => p.eui), ...orgs.users.map((u) => u.userId)]),
   )
   const installCode = (eui: Eui64) => installCodeFor(eui, keyBytes(store.privateKey(eui, 'keyAgreement')))
 
@@ -170,8 +180,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (!existsSync(registrationFile)) {
     registration = new RegistrationData()
     inventory = new SmartMeteringInventory()
-    for (const [i, s] of suppliers.entries()) registration.assignMpid(`SUP${i + 1}`, s.eui, '2020-01-01')
-    if (networkOperator) registration.assignMpid('NET1', networkOperator.eui, '2020-01-01')
+    for (const [i, s] of suppliers.entries()) registration.assignMpid(`SUP${i + 1}`, s, '2020-01-01')
+    if (networkOperator) registration.assignMpid('NET1', networkOperator, '2020-01-01')
     manifest.devices.forEach((d, i) => {
       const mpan = String(1_900_000_000_000 + i)
       if (suppliers.length > 0) registration.registerSupplier(mpan, 'SUP1', '2020-01-01')
@@ -180,7 +190,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
         deviceId: d.eui,
         type: 'ESME',
         mpxn: mpan,
-        status: pending.has(d.eui) ? 'Pending' : 'Commissioned',
+        status: pending.has(d.eui)
+          ? 'Pending'
+          : uncommissioned.has(d.eui)
+            ? 'InstalledNotCommissioned'
+            : 'Commissioned',
         at: '2020-01-02',
       })
     })
@@ -200,7 +214,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       ...(!esme.installCode && {
         installCode: toHex(installCode(d.eui)),
         installCodeSuppliedAt: at,
-        ...(suppliers[0] && { installingSupplier: suppliers[0].eui }),
+        ...(suppliers[0] && { installingSupplier: suppliers[0] }),
       }),
     })
   }
@@ -219,17 +233,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const restored: RestoredEstate | undefined = saved.ok ? saved.estate : undefined
   const scheduler = createScheduler({ start: Math.max(Date.now(), restored?.now ?? 0) })
   const wan = createInProcessWan(scheduler)
-  const root = readFileSync(join(opts.pki, 'root.pem'), 'utf8')
-  const cells = cellsFromKeystore(
-    store,
-    {
-      ...(suppliers[0] && { supplier: suppliers[0].eui }),
-      ...(networkOperator && { networkOperator: networkOperator.eui }),
-      accessControlBroker: acbParty.eui,
-      transitionalCoS: cosParty.eui,
-    },
-    root,
-  )
+  const cells = orgs.cells
   // The CHF trusts the ACB for its Device Log commands (which other cells a CHF holds: unconfirmed).
   const chfCells = {
     ...(cells.root && { root: cells.root }),
@@ -302,28 +306,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const sat = openSat(join(dataDir, 'sat.jsonl'), {
     onWarning: (m: string) => process.stderr.write(`smetsim dcc: ${m}\n`),
   })
-  const certificatesOf = (eui: Eui64) => {
-    const der = (usage: 'digitalSignature' | 'keyAgreement', prepayment = false) =>
-      store.certificate(eui, usage, { prepayment })?.raw
-    const ds = der('digitalSignature')
-    const ka = der('keyAgreement')
-    const pp = der('keyAgreement', true)
-    if (!ds || !ka) return undefined
-    return {
-      digitalSigning: ds,
-      keyAgreement: ka,
-      ...(pp && { prepaymentTopUp: pp }),
-      certificationPath: [
-        new Uint8Array(new X509Certificate(readFileSync(join(opts.pki, 'org-ca.pem'))).raw),
-      ],
-    }
-  }
   const signers = opts.cv5
     ? {}
     : Object.fromEntries(
-        manifest.parties
-          .filter((p) => p.role in rolesOf && p.files.digitalSignature)
-          .map((p) => [p.eui, createInProcessSigner(privateRef(p.eui, 'digitalSignature'), backend)]),
+        [...orgs.signingKeys].map(([eui, key]) => [
+          eui,
+          createInProcessSigner(backend.importPrivateKey(key), backend),
+        ]),
       )
   // One revocation list for the pipeline (SMKI certificates) and the TLS layer, reloaded whenever
   // revoked.json is replaced.
@@ -339,16 +328,16 @@ export async function serve(opts: ServeOptions): Promise<void> {
     inventory,
     sat,
     revocation,
-    acb: { eui: acbParty.eui, kaPrivateKeyRef: privateRef(acbParty.eui, 'keyAgreement') },
+    acb: { eui: orgs.acb.eui, kaPrivateKeyRef: backend.importPrivateKey(orgs.acb.ka) },
     cos: {
-      eui: cosParty.eui,
-      signer: createInProcessSigner(privateRef(cosParty.eui, 'digitalSignature'), backend),
+      eui: orgs.cos.eui,
+      signer: createInProcessSigner(backend.importPrivateKey(orgs.cos.ds), backend),
     },
     deviceKeyAgreement: (id) => {
       const cert = store.certificate(parseEui(id), 'keyAgreement')
       return cert && backend.importPublicKey(cert.publicKey)
     },
-    userCertificates: certificatesOf,
+    userCertificates: orgs.userCertificates,
     // The hub serving the device, as the Smart Metering Inventory has it.
     transport: async (id, bytes) => {
       const hub = inventory.get(id)?.commsHub
@@ -402,8 +391,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     sat,
     users,
     inventory,
-    store,
-    dccEui: acbParty.eui,
+    // DCC Boxed's Users sign DUIS with their ZAZ1 XML signing keys only.
+    ...(!opts.boxedEstate && { store }),
+    dccEui: orgs.acb.eui,
     ...(opts.boxedKeystore && { boxedKeystore: opts.boxedKeystore }),
     ...(opts.duisEndpoint && { endpoints: opts.duisEndpoint }),
     ...(opts.duisHttpPort !== undefined && { plainHttpPort: opts.duisHttpPort }),
@@ -412,7 +402,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const first = manifest.tls?.clients.find((c) => c.identity.kind === 'user')
   process.stdout.write(
     `DCC listening on ${address} (OpenAPI: ${address}/openapi.json)\n` +
-      `  Users: ${users.size}; emulated ESMEs: ${hubs.length}, each behind its own Communications Hub; data: ${dataDir}; ` +
+      `  Users: ${users.size} (${orgs.source}); emulated ESMEs: ${hubs.length}, each behind its own Communications Hub; data: ${dataDir}; ` +
       `${opts.cv5 ? 'Critical requests wait for the CV5 signature' : 'Users sign in-process'}; ` +
       `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}; clock ×${acceleration}\n` +
       (tls && first
@@ -434,4 +424,111 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+}
+
+/**
+ * Whose DCC this is: its Users, the ACB and transitional CoS party it acts as, the certificates
+ * its devices' trust anchor cells hold, and the keys that sign in-process — from a `pki init`
+ * PKI, or from DCC Boxed's ZAZ1 keystore (`--boxed-estate`).
+ */
+interface Organisations {
+  /** For the banner. */
+  source: string
+  users: NewUser[]
+  /** Suppliers (MPIDs SUP1, SUP2 …; SUP1 is every device's registered and installing supplier). */
+  suppliers: Eui64[]
+  networkOperator: Eui64 | undefined
+  acb: { eui: Eui64; ka: KeyObject }
+  cos: { eui: Eui64; ds: KeyObject }
+  cells: TrustAnchorCells
+  /** The Users' digital signing keys (in-process signing of Critical requests, unless --cv5). */
+  signingKeys: Map<Eui64, KeyObject>
+  userCertificates(eui: Eui64): UserCertificates | undefined
+}
+
+/** The Users' roles by PKI party role. */
+const PKI_ROLES = { supplier: ['IS', 'GS'], networkOperator: ['ED', 'GT'], otherUser: ['OU'] } as const
+
+/** The PKI's organisations: its suppliers, network operator and other user as Users, its ACB and CoS. */
+function pkiOrganisations(
+  pki: string,
+  manifest: ReturnType<typeof readPkiManifest>,
+  store: Keystore,
+): Organisations {
+  const partiesOf = (role: PartyEntry['role']) => manifest.parties.filter((p) => p.role === role)
+  const [acb] = partiesOf('accessControlBroker')
+  const [cos] = partiesOf('transitionalCoS')
+  if (!acb || !cos) throw new Error(`${pki}: the PKI has no ACB or transitional CoS party`)
+  const key = (eui: Eui64, usage: 'digitalSignature' | 'keyAgreement') => {
+    const k = store.privateKey(eui, usage)
+    if (!k) throw new Error(`${pki} has no ${usage} private key for ${eui}`)
+    return k
+  }
+  const suppliers = partiesOf('supplier').map((p) => p.eui)
+  const networkOperator = partiesOf('networkOperator')[0]?.eui
+  const userParties = manifest.parties.filter((p) => p.role in PKI_ROLES)
+  const orgCa = new Uint8Array(new X509Certificate(readFileSync(join(pki, 'org-ca.pem'))).raw)
+  return {
+    source: `the PKI's parties`,
+    users: userParties.map((p) => ({
+      userId: p.eui,
+      name: p.name,
+      roles: PKI_ROLES[p.role as keyof typeof PKI_ROLES],
+      certificates: Object.values(p.files).map((f) => f.serial),
+    })),
+    suppliers,
+    networkOperator,
+    acb: { eui: acb.eui, ka: key(acb.eui, 'keyAgreement') },
+    cos: { eui: cos.eui, ds: key(cos.eui, 'digitalSignature') },
+    cells: cellsFromKeystore(
+      store,
+      {
+        ...(suppliers[0] && { supplier: suppliers[0] }),
+        ...(networkOperator && { networkOperator }),
+        accessControlBroker: acb.eui,
+        transitionalCoS: cos.eui,
+      },
+      readFileSync(join(pki, 'root.pem'), 'utf8'),
+    ),
+    signingKeys: new Map(
+      userParties.filter((p) => p.files.digitalSignature).map((p) => [p.eui, key(p.eui, 'digitalSignature')]),
+    ),
+    userCertificates: (eui) => {
+      const der = (usage: 'digitalSignature' | 'keyAgreement', prepayment = false) =>
+        store.certificate(eui, usage, { prepayment })?.raw
+      const ds = der('digitalSignature')
+      const ka = der('keyAgreement')
+      const pp = der('keyAgreement', true)
+      if (!ds || !ka) return undefined
+      return {
+        digitalSigning: ds,
+        keyAgreement: ka,
+        ...(pp && { prepaymentTopUp: pp }),
+        certificationPath: [orgCa],
+      }
+    },
+  }
+}
+
+/**
+ * DCC Boxed's ZAZ1 organisations (packages/duis `boxedOrganisations`): its Users, ACB and CoS
+ * party, and the ZAZ1 certificates in every ESME's cells (no root cell: the keystore has no ZAZ1
+ * root), so that what the DCC's signing tool signs with no key arguments verifies end to end.
+ */
+function boxedOrganisationsOf(keystore: string): Organisations {
+  const o = boxedOrganisations(readBoxedKeystore(JSON.parse(readFileSync(keystore, 'utf8'))))
+  const cells = Object.fromEntries(
+    Object.entries(o.anchors).map(([cell, cert]) => [cell, credentialFromCertificate(cert)]),
+  ) as TrustAnchorCells
+  return {
+    source: `DCC Boxed's ZAZ1, ${keystore}`,
+    users: o.users,
+    suppliers: o.users.filter((u) => u.roles.includes('IS')).map((u) => parseEui(u.userId)),
+    networkOperator: o.networkOperator,
+    acb: { eui: o.acb.eui, ka: o.acb.ka.privateKey },
+    cos: { eui: o.cos.eui, ds: o.cos.privateKey },
+    cells,
+    signingKeys: o.signingKeys,
+    userCertificates: o.userCertificates,
+  }
 }

@@ -40,22 +40,22 @@ const DELIVERY_TICK_MS = 1000
 
 /** The XML signing keys a PKI folder (and DCC Boxed's keystore, when given) offers. */
 export function xmlSigningKeys(
-  store: Keystore,
+  store: Keystore | undefined,
   parties: readonly Eui64[],
   dccEui: Eui64,
   boxedKeystore?: string,
 ): { register: XmlSigningRegister; users: Map<Eui64, XmlSigningKey>; dcc: XmlSigningKey | undefined } {
   const register = new XmlSigningRegister()
   const users = new Map<Eui64, XmlSigningKey>()
-  for (const eui of parties) {
-    const certificate = store.certificate(eui, 'digitalSignature')
-    const privateKey = store.privateKey(eui, 'digitalSignature')
+  for (const eui of store ? parties : []) {
+    const certificate = store!.certificate(eui, 'digitalSignature')
+    const privateKey = store!.privateKey(eui, 'digitalSignature')
     if (!certificate || !privateKey) continue
     register.add(certificate)
     users.set(eui, { certificate, privateKey })
   }
-  const acbCert = store.certificate(dccEui, 'digitalSignature')
-  const acbKey = store.privateKey(dccEui, 'digitalSignature')
+  const acbCert = store?.certificate(dccEui, 'digitalSignature')
+  const acbKey = store?.privateKey(dccEui, 'digitalSignature')
   let dcc: XmlSigningKey | undefined =
     acbCert && acbKey ? { certificate: acbCert, privateKey: acbKey } : undefined
   if (boxedKeystore) {
@@ -76,7 +76,8 @@ export interface AttachDuisOptions {
   sat: ServiceAuditTrail
   users: UserDirectory
   inventory: SmartMeteringInventory
-  store: Keystore
+  /** The PKI whose Users' digital signing keys sign DUIS too; none in DCC Boxed's estate. */
+  store?: Keystore
   /** The DCC's EUI (the ACB's). */
   dccEui: Eui64
   /** DCC Boxed's keystore.json (ZAZ1), whose XML signing certificates are accepted too. */

@@ -9,23 +9,26 @@
  *    year a call), running everything due (`run.advance`); the auditor only, as it moves time for
  *    every User (a modelling choice); one at a time (409 while one runs); answers the new time.
  *  - GET /fleet/devices/{eui} — a meter's state as the emulation holds it (supply, payment mode,
- * balances, commissioning). The same caller authentication as the rest of the API (the DCC's
+ * balances, commissioning), or a PPMID's (its paired meters and what its display shows). The same caller authentication as the rest of the API (the DCC's
  * onRequest hook); who may read: the auditor, or a User eligible for the device now by
  * Registration Data — its Registered Supplier or Network Operator, the DCC's own eligibility
  * rule (packages/dcc registration/eligibility.ts, from DUIS's eligible User roles), so a change
  * of supplier moves the right with the registration. Anyone else: 403.
- *  - POST /fleet/devices/{eui}/button, /fleet/devices/{eui}/emergency-credit (no body, or {}),
- *    /fleet/devices/{eui}/utrn {"utrn": "<20 digits>"} — a consumer at the meter (packages/fleet
- *    consumer.ts): the meter runs its own use case and its alerts go up to the DCC; the answer is
- *    its outcome (supply, balances, the alert codes it raised, for a UTRN whether it took it). The
- *    auditor only: a tester's control, not a DUIS service (a consumer is not a DCC User). 404 for
- *    no such meter, 409 for a meter not joined to its HAN, 400 for a bad body (nothing changes).
+ *  - POST /fleet/devices/{eui}/button, /fleet/devices/{eui}/emergency-credit (no body, {}, or
+ *    {"meter": EUI}), /fleet/devices/{eui}/utrn {"utrn": "<20 digits>", "meter"?: EUI} — a
+ *    consumer at the meter or PPMID (packages/fleet consumer.ts): the meter runs its own use case,
+ *    or the PPMID passes the request to its paired meter (`meter`, default its ESME), and the
+ *    meter's alerts go up to the DCC; the answer is the meter's outcome (supply, balances, the
+ *    alert codes it raised, for a UTRN whether it took it; `via` the PPMID). The auditor only: a
+ *    tester's control, not a DUIS service (a consumer is not a DCC User). 404 for no such meter
+ *    or PPMID, 409 for one not joined to its HAN, out of reach, or a request the PPMID does not
+ *    send (gas supply, not paired), 400 for a bad body (nothing changes).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isEui, parseEui } from '@smetsim/core'
 import { createDccHttpServer, type DuisRole, isEligibleUser } from '@smetsim/dcc'
-import type { DeviceState } from '@smetsim/device'
+import type { DeviceState, PpmidState } from '@smetsim/device'
 import { type ConsumerAction, consumerAction, type FleetRun } from '@smetsim/fleet'
 import {
   type Credential,
@@ -84,8 +87,22 @@ export async function serveApi(
     if (!allowed) return reply.code(403).send({ error: `not eligible to read device ${id}` })
     const at = run.fleet.locate(id)
     const device = run.device(id)
-    if (!at || !device || (at.role !== 'ESME' && at.role !== 'GSME'))
-      return reply.code(404).send({ error: `no meter ${id} in this fleet` })
+    if (!at || !device) return reply.code(404).send({ error: `no meter or PPMID ${id} in this fleet` })
+    if (at.role === 'PPMID') {
+      const p = device as PpmidState
+      return {
+        deviceId: p.eui,
+        deviceType: 'PPMID',
+        premise: at.premise,
+        virtualTime: new Date(run.scheduler.now()).toISOString(),
+        joined: run.hub(at.premise)?.isJoined(p.eui) ?? false,
+        paired: p.paired,
+        // What each meter last reported to it (balances in integer milli-pence).
+        display: Object.fromEntries(
+          Object.entries(p.display).map(([m, r]) => [m, { ...r, at: new Date(r!.at).toISOString() }]),
+        ),
+      }
+    }
     const d = device as DeviceState
     return {
       deviceId: d.eui,
@@ -139,7 +156,7 @@ export async function serveApi(
     toAction: (body: { utrn?: string }) => ConsumerAction,
     body: object | undefined,
   ) =>
-    app.post<{ Params: { eui: string }; Body: { utrn?: string } | undefined }>(
+    app.post<{ Params: { eui: string }; Body: { utrn?: string; meter?: string } | undefined }>(
       `/fleet/devices/:eui/${path}`,
       {
         ...(body && { schema: { body } }),
@@ -151,12 +168,19 @@ export async function serveApi(
       },
       async (request, reply) => {
         const b = request.body
-        if (!body && b !== undefined && (typeof b !== 'object' || b === null || Object.keys(b).length > 0))
-          return reply.code(400).send({ error: `${path} takes no body (or {})` })
+        if (
+          !body &&
+          b !== undefined &&
+          (typeof b !== 'object' || b === null || Object.keys(b).some((k) => k !== 'meter'))
+        )
+          return reply.code(400).send({ error: `${path} takes no body, {} or {"meter": EUI}` })
+        const meter = b?.meter
+        if (meter !== undefined && (typeof meter !== 'string' || !isEui(meter.toUpperCase())))
+          return reply.code(400).send({ error: `meter: not an EUI-64: ${String(meter).slice(0, 32)}` })
         const id = request.params.eui.toUpperCase()
         if (!isEui(id))
           return reply.code(400).send({ error: `not an EUI-64: ${request.params.eui.slice(0, 32)}` })
-        const r = consumerAction(run, id, toAction(request.body ?? {}))
+        const r = consumerAction(run, id, toAction(b ?? {}), { ...(meter && { meter: meter.toUpperCase() }) })
         if (!r.ok) return reply.code(r.reason === 'unknown-device' ? 404 : 409).send({ error: r.message })
         return { ...r.report, virtualTime: new Date(run.scheduler.now()).toISOString() }
       },
@@ -168,7 +192,10 @@ export async function serveApi(
     type: 'object',
     required: ['utrn'],
     additionalProperties: false,
-    properties: { utrn: { type: 'string', pattern: '^[0-9]{20}$' } },
+    properties: {
+      utrn: { type: 'string', pattern: '^[0-9]{20}$' },
+      meter: { type: 'string', maxLength: 32 },
+    },
   })
 
   const address = await app.listen({ host: '127.0.0.1', port: o.port })

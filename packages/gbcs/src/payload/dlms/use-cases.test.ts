@@ -122,6 +122,41 @@ describe('ECS45 Read Supply Status', () => {
   })
 })
 
+describe('ECS17c Read Active Power Import', () => {
+  const name = 'ECS17c Read Active Power Import'
+  it('command and response, in the layout of the RTDS 4.5.0 ECS17c_4.16 frames', () => {
+    const command = hx(
+      'D9 20000046 00', // access-request, invoke id, no date-time
+      '01 01', // 1 specification: get
+      '0001', // class 1, Data
+      '00005E2C2214', // 0.0.94.44.34.20, the Power Import Collection
+      '02', // attribute 2, value
+      '01 00', // 1 data item: null
+    )
+    roundTrip(0x0028, 'command', { name, invokeId: 0x20000046 }, command)
+    const response = hx(
+      'DA 20000046 00 00', // access-response, invoke id, no date-time, no request specification
+      '01 02 03', // 1 data item: a structure of 3
+      '06 000004D2', // Active Power Import, 1234 W
+      '02 02 0F 00 16 1B', // scaler_unit { 0, W }
+      '06 000004B0', // the primary element's Active Power Import, 1200 W
+      '01 01 00', // 1 result: get, success
+    )
+    roundTrip(
+      0x0028,
+      'response',
+      {
+        name,
+        invokeId: 0x20000046,
+        activePowerImport: 1234,
+        primaryActivePowerImport: 1200,
+        result: 'success',
+      },
+      response,
+    )
+  })
+})
+
 describe('ECS09 Activate Emergency Credit', () => {
   const name = 'ECS09 Activate Emergency Credit'
   it('command and response', () => {

@@ -424,6 +424,15 @@ const protectedRead = (code: number, name: string, collection: string): Def => (
 
 /** Disconnect Control control_state, as GBCS names the supply states. */
 const SUPPLY_STATES = { 0: 'disabled', 1: 'enabled', 2: 'armed' } as const
+const POWER_IMPORT_COLLECTION_OBIS = '0.0.94.44.34.20'
+/** scaler_unit { scaler int8 0, unit enum 27 (W) }. */
+const SCALER_UNIT_WATTS: DlmsData = {
+  type: 'structure',
+  value: [
+    { type: 'int8', value: 0 },
+    { type: 'enum', value: 27 },
+  ],
+}
 
 const DEFS: Def[] = [
   {
@@ -490,6 +499,26 @@ const DEFS: Def[] = [
   billingCalendar(0x00d7, 'ECS30a Update Billing Calendar (all periodicities)'),
   protectedRead(0x0027, 'ECS17b Read Import Energy Registers', '0.0.43.2.8.255'),
   protectedRead(0x002d, 'ECS19 Read Prepayment Registers', '0.0.43.2.1.255'),
+  {
+    // The Power Import Collection (class 1 Data, 0.0.94.44.34.20): { Active Power Import,
+    // its scaler_unit {0, W}, the primary element's Active Power Import } (the MMC's
+    // ReadActivePowerImportRsp: ActivePowerImport Value/Unit, PrimaryActivePowerImportValue;
+    // the RTDS 4.5.0 ECS17c_4.16 frames). Not protected: the values are in the clear.
+    code: 0x0028,
+    name: 'ECS17c Read Active Power Import',
+    slots: [
+      {
+        label: 'powerImportCollection',
+        spec: get(1, POWER_IMPORT_COLLECTION_OBIS, 2),
+        command: fixed(NULL),
+        response: struct(
+          num('activePowerImport', 'uint32'),
+          fixed(SCALER_UNIT_WATTS),
+          num('primaryActivePowerImport', 'uint32'),
+        ),
+      },
+    ],
+  },
   supplyScript(0x004f, 'ECS42 Enable Supply', 51),
   supplyScript(0x0050, 'ECS43 Disable Supply', 52),
   supplyScript(0x0051, 'ECS44 Arm Supply', 54),

@@ -1,0 +1,212 @@
+/**
+ * A virtual day of a fleet (issue 12), against the raw cryptography it performs, timed in the
+ * same run.
+ *
+ *   node --import tsx bench/virtual-day.ts [--quick] [--sizes N]
+ *
+ * N premises (default 100 000; `--quick` 10 000) are built from a seed and brought up in-process
+ * (packages/fleet `startFleet`: a hub per premise, the DCC). Then one virtual day runs
+ * (`run.advance`): prepayment runs down and meters disable themselves, GSMEs wake every 30 minutes,
+ * billing calendars raise their alerts, and every meter is read once by its supplier — SR 4.1.1
+ * Read Instantaneous Import Registers through the DCC (ECS17b / GCS13a: access control, the
+ * command built and MACed, the meter's encrypted answer, the DCC's check of it), submitted by this
+ * bench at an instant drawn per meter across the day. (Not DCC Schedules: running N of them is
+ * O(N) per run in the schedule book, packages/dcc schedules.ts — a finding, not measured here.)
+ *
+ * The fleet runs on a counting wrapper around the native backend: every ECDSA sign and verify and
+ * every ECDH it asks for is counted. The baseline is those operations done raw (bench/lib
+ * crypto-ops.ts) in the same process right after: sign and verify as counted; an ECDH the backend
+ * had to compute (uncached, or the first for a pair of keys) as ECDH + KDF; one it had cached as
+ * KDF + MAC (the per-message GBCS work once the pair's secret is known: GBCS derives a key for
+ * each MAC and each encryption from it).
+ *
+ * Goal (issue 12): wall time of the day ≤ 1.5 × the raw operations' time.
+ */
+import { createScheduler } from '../packages/core/src/index.ts'
+import type { DuisResult } from '../packages/dcc/src/index.ts'
+import { buildFleet, createFleetPki, parseFleetSpec, startFleet } from '../packages/fleet/src/index.ts'
+import type { CryptoBackend } from '../packages/gbcs/src/index.ts'
+import { type CryptoOp, cryptoOps, makeBackend } from './lib/crypto-ops.ts'
+import { consoleReport, isMain, optionsFromArgv, type Report } from './lib/report.ts'
+
+const DAY = 86_400_000
+const GOAL = 1.5
+
+type Counted = Record<'sign' | 'verify' | 'ecdh' | 'ecdhUncached', number>
+
+/**
+ * The backend with every elliptic-curve operation counted (imports are not: they are set-up). A
+ * cached `ecdh` is counted as a real ECDH the first time it sees a pair of key refs: the backend's
+ * cache is keyed on the same ref objects and drops nothing while both live, so that is exactly
+ * when it computes one.
+ */
+function counting(inner: CryptoBackend): { backend: CryptoBackend; counts: Counted } {
+  const counts: Counted = { sign: 0, verify: 0, ecdh: 0, ecdhUncached: 0 }
+  const seen = new WeakMap<object, WeakSet<object>>()
+  const firstTime = (own: object, other: object) => {
+    let others = seen.get(own)
+    if (!others) {
+      others = new WeakSet()
+      seen.set(own, others)
+    }
+    if (others.has(other)) return false
+    others.add(other)
+    return true
+  }
+  const backend: CryptoBackend = {
+    name: inner.name,
+    importPublicKey: (k, o) => inner.importPublicKey(k, o),
+    tryImportPublicKey: (k, o) => inner.tryImportPublicKey(k, o),
+    importPrivateKey: (k) => inner.importPrivateKey(k),
+    tryImportPrivateKey: (k) => inner.tryImportPrivateKey(k),
+    generatePrivateKey: () => inner.generatePrivateKey(),
+    sign(k, m) {
+      counts.sign++
+      return inner.sign(k, m)
+    },
+    verify(k, m, s) {
+      counts.verify++
+      return inner.verify(k, m, s)
+    },
+    ecdh(o, p) {
+      if (firstTime(o, p)) counts.ecdhUncached++
+      else counts.ecdh++
+      return inner.ecdh(o, p)
+    },
+    ecdhUncached(o, p) {
+      counts.ecdhUncached++
+      return inner.ecdhUncached(o, p)
+    },
+  }
+  return { backend, counts }
+}
+
+/** Seconds `n` runs of `op` take: the median per-op time of five timed batches, times n. */
+function rawSeconds(op: () => void, n: number): number {
+  if (n === 0) return 0
+  const batch = Math.min(n, 5_000)
+  for (let i = 0; i < Math.min(batch, 500); i++) op() // warm-up
+  const perOp: number[] = []
+  for (let round = 0; round < 5; round++) {
+    const t = performance.now()
+    for (let i = 0; i < batch; i++) op()
+    perOp.push((performance.now() - t) / batch)
+  }
+  perOp.sort((a, b) => a - b)
+  return (perOp[2]! * n) / 1000
+}
+
+export async function run(report: Report): Promise<void> {
+  const premises = report.options.sizes?.[0] ?? (report.options.quick ? 10_000 : 100_000)
+  const parsed = parseFleetSpec({ seed: 'virtual-day', premises })
+  if (!parsed.ok) throw parsed.error
+  const spec = parsed.value
+  const start = Date.parse(spec.start)
+
+  let t = performance.now()
+  const fleet = buildFleet(spec, { pki: createFleetPki(spec) })
+  const buildS = (performance.now() - t) / 1000
+  const { backend, counts } = counting(makeBackend('native'))
+  const scheduler = createScheduler({ start })
+  t = performance.now()
+  const fleetRun = await startFleet(fleet, { scheduler, backend })
+  const startS = (performance.now() - t) / 1000
+  report.log(`${premises} premises: built in ${buildS.toFixed(1)} s, brought up in ${startS.toFixed(1)} s`)
+
+  // Each meter's daily read, at an instant spread over the day by premise.
+  const answers: Promise<DuisResult>[] = []
+  let reads = 0
+  for (let i = 0; i < fleet.size; i++) {
+    const p = fleet.premise(i)!
+    const meters: [string, 'ESME' | 'GSME', string][] = [[p.esme, 'ESME', 'IS']]
+    if (p.gsme) meters.push([p.gsme, 'GSME', 'GS'])
+    for (const [k, [device, deviceType, role]] of meters.entries()) {
+      const at = start + ((i * 7_919 + k * 43_200_017) % DAY)
+      reads++
+      scheduler.at(at, () => {
+        answers.push(
+          fleetRun.submit({
+            requestId: `${p.supplierEui}:${device}:1`,
+            role,
+            srv: '4.1.1',
+            commandVariant: 1,
+            deviceType,
+          }),
+        )
+      })
+    }
+  }
+
+  for (const k of Object.keys(counts) as (keyof Counted)[]) counts[k] = 0
+  t = performance.now()
+  await fleetRun.advance(DAY)
+  // A read sent late in the day to a sleeping GSME waits for its next wake-up, and every answer
+  // waits on the in-process WAN's latency: a little more virtual time lets them finish.
+  let settled = 0
+  for (const a of answers) void a.then(() => settled++)
+  for (let extra = 0; settled < answers.length && extra < 2 * 3_600_000; extra += 60_000)
+    await fleetRun.advance(60_000)
+  const results = await Promise.all(answers.map((a) => Promise.race([a, Promise.resolve(undefined)])))
+  const dayS = (performance.now() - t) / 1000
+  const day = { ...counts }
+  const snapshot = fleetRun.snapshot()
+  await fleetRun.close()
+
+  const byCode: Record<string, number> = {}
+  for (const r of results) byCode[r?.code ?? 'unanswered'] = (byCode[r?.code ?? 'unanswered'] ?? 0) + 1
+
+  const ops = cryptoOps(makeBackend('native'))
+  const raw: Record<CryptoOp, number> = {
+    sign: rawSeconds(ops.sign, day.sign),
+    verify: rawSeconds(ops.verify, day.verify),
+    'ecdh+kdf': rawSeconds(ops['ecdh+kdf'], day.ecdhUncached),
+    'kdf+mac': rawSeconds(ops['kdf+mac'], day.ecdh),
+  }
+  const rawS = raw.sign + raw.verify + raw['ecdh+kdf'] + raw['kdf+mac']
+  const ratio = dayS / rawS
+
+  report.table([
+    { what: 'reads submitted', n: reads },
+    ...Object.entries(byCode).map(([code, n]) => ({ what: `  answered ${code}`, n })),
+    { what: 'alerts up the WAN', n: snapshot.alerts },
+    { what: 'supply disabled at the end', n: snapshot.supply.disabled },
+    { what: 'ECDSA sign', n: day.sign, rawSeconds: raw.sign.toFixed(2) },
+    { what: 'ECDSA verify', n: day.verify, rawSeconds: raw.verify.toFixed(2) },
+    { what: 'ECDH computed (raw: + KDF)', n: day.ecdhUncached, rawSeconds: raw['ecdh+kdf'].toFixed(2) },
+    { what: 'ECDH from cache (raw: KDF + MAC)', n: day.ecdh, rawSeconds: raw['kdf+mac'].toFixed(2) },
+  ])
+  report.log(
+    `virtual day: ${dayS.toFixed(1)} s wall; its raw cryptography ${rawS.toFixed(1)} s; ${ratio.toFixed(2)}× (goal ≤ ${GOAL}×)`,
+  )
+  report.log(
+    `goal ${ratio <= GOAL ? 'PASS' : 'FAIL'}  a virtual day ≤ ${GOAL}× its raw crypto: ${ratio.toFixed(2)}×`,
+  )
+  const suite = 'virtual-day'
+  const baseline = 'baseline: the same sign/verify/ECDH/KDF/MAC operations, raw, same run'
+  report.figure({
+    suite,
+    name: `virtual day, ${premises} premises`,
+    unit: 's',
+    median: dayS,
+    ratio,
+    baseline,
+  })
+  report.figure({
+    suite,
+    name: `build, ${premises} premises`,
+    unit: 's',
+    median: buildS,
+    ratio: null,
+    baseline: null,
+  })
+  report.figure({
+    suite,
+    name: `bring-up, ${premises} premises`,
+    unit: 's',
+    median: startS,
+    ratio: null,
+    baseline: null,
+  })
+}
+
+if (isMain(import.meta.url)) await run(consoleReport(optionsFromArgv(process.argv)))
