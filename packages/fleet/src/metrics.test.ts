@@ -19,10 +19,13 @@ import { fleetPrometheus } from './prometheus.ts'
 const GAUGES: FleetGauges = {
   now: '2026-01-05T00:00:00.000Z',
   premises: 20,
-  hubsConnected: 20,
-  devices: 36,
-  supply: { enabled: 33, disabled: 2, armed: 1 },
+  shard: '2/2',
+  hubs: 10,
+  hubsConnected: 9,
+  devices: 18,
+  supply: { enabled: 15, disabled: 2, armed: 1 },
   hubDrops: { malformed: 3 },
+  hubTraffic: { commands: 7, responses: 5, alerts: 4 },
 }
 
 interface Sample {
@@ -135,7 +138,11 @@ describe('fleet metrics', () => {
     expect(sampleValue(samples, 'smetsim_alerts_undelivered_total')).toBe(1)
     expect(sampleValue(samples, 'smetsim_hub_drops_total', { reason: 'malformed' })).toBe(3)
     expect(sampleValue(samples, 'smetsim_supply', { state: 'armed' })).toBe(1)
-    expect(sampleValue(samples, 'smetsim_hubs_connected')).toBe(20)
+    expect(sampleValue(samples, 'smetsim_hubs_connected')).toBe(9)
+    expect(sampleValue(samples, 'smetsim_hubs')).toBe(10)
+    expect(sampleValue(samples, 'smetsim_hub_commands_total')).toBe(7)
+    expect(sampleValue(samples, 'smetsim_hub_responses_total')).toBe(5)
+    expect(sampleValue(samples, 'smetsim_hub_alerts_total')).toBe(4)
     expect(sampleValue(samples, 'smetsim_virtual_time_seconds')).toBe(Date.parse(GAUGES.now) / 1000)
     expect(sampleValue(samples, 'smetsim_service_request_latency_ms', { quantile: '0.99' })).toBe(5)
 

@@ -85,7 +85,11 @@ export interface FleetGauges {
   /** Virtual time, ISO 8601. */
   now: string
   premises: number
-  /** Communications Hubs up (in-process: made; MQTT: connected). */
+  /** The shard this run serves, `i/n` (`1/1`: the whole fleet). */
+  shard: string
+  /** Communications Hubs of this run (its shard's premises). */
+  hubs: number
+  /** …up (in-process: made; MQTT: connected). */
   hubsConnected: number
   /** ESMEs and GSMEs on the hubs. */
   devices: number
@@ -93,6 +97,11 @@ export interface FleetGauges {
   supply: { enabled: number; disabled: number; armed: number }
   /** Frames the hubs dropped, by reason (packages/hub DropReason). */
   hubDrops: Record<string, number>
+  /**
+   * What this run's hubs took from the WAN and sent up it, counted at the hubs: in a sharded
+   * fleet, the commands the DCC of shard 1 sent to this shard's hubs and what they answered.
+   */
+  hubTraffic: { commands: number; responses: number; alerts: number }
 }
 
 /** The counters (but the latency ring) and the gauges, with the latency as percentiles. */

@@ -41,6 +41,17 @@ export function fleetPrometheus(read: Read): FleetPrometheus {
   counter('smetsim_alerts_delivered_total', 'alerts the DCC delivered to a User', (s) => s.alertsDelivered)
   counter('smetsim_alerts_undelivered_total', 'alerts the DCC could not deliver', (s) => s.alertsUndelivered)
   counter('smetsim_errors_total', 'faults of the transport or the DCC', (s) => s.errors)
+  counter(
+    'smetsim_hub_commands_total',
+    "GBCS commands this run's hubs took from the WAN",
+    (s) => s.hubTraffic.commands,
+  )
+  counter(
+    'smetsim_hub_responses_total',
+    "GBCS responses this run's hubs sent up the WAN",
+    (s) => s.hubTraffic.responses,
+  )
+  counter('smetsim_hub_alerts_total', "alerts this run's hubs sent up the WAN", (s) => s.hubTraffic.alerts)
 
   new Counter({
     name: 'smetsim_rejections_total',
@@ -73,6 +84,7 @@ export function fleetPrometheus(read: Read): FleetPrometheus {
       },
     })
   gauge('smetsim_premises', 'premises in the fleet', (s) => s.premises)
+  gauge('smetsim_hubs', 'Communications Hubs of this run (its shard)', (s) => s.hubs)
   gauge('smetsim_hubs_connected', 'Communications Hubs up', (s) => s.hubsConnected)
   gauge('smetsim_devices', 'meters on the hubs', (s) => s.devices)
   gauge('smetsim_virtual_time_seconds', 'the virtual clock, Unix seconds', (s) => Date.parse(s.now) / 1000)

@@ -15,7 +15,8 @@ import type { Dcc } from '@smetsim/dcc'
 import { Encoder } from 'cbor-x'
 import type { Fleet } from './build.ts'
 import { createMetrics, type FleetMetrics } from './metrics.ts'
-import type { FleetRun } from './run.ts'
+import type { HubsRun } from './run.ts'
+import { parseShard, type Shard, shardText } from './shard.ts'
 import { FleetSnapshotError, restoreFleet, snapshotFleet } from './snapshot.ts'
 
 type ScheduleBook = Dcc['scheduleBook']
@@ -32,6 +33,8 @@ interface RunSnapshot {
   fleet: Uint8Array
   schedules: ScheduleBook
   metrics: FleetMetrics
+  /** The shard the run served, `i/n`; absent for the whole fleet (snapshots from before sharding). */
+  shard?: string
 }
 
 export interface RestoredRun {
@@ -41,17 +44,25 @@ export interface RestoredRun {
   /** Give to startFleet as `dcc: { schedules }`. */
   schedules: ScheduleBook
   metrics: FleetMetrics
+  /** The shard the run served (`1/1`: the whole fleet): restore it as that shard. */
+  shard: Shard
 }
 
-export function snapshotRun(run: FleetRun): Uint8Array {
+/**
+ * A run (the whole fleet, or one shard of it) as CBOR. A shard without the DCC keeps no DCC
+ * Schedules (an empty book): the DCC and its state live with shard 1.
+ */
+export function snapshotRun(run: HubsRun & { dcc?: Dcc }): Uint8Array {
   run.sync()
   const snapshot: RunSnapshot = {
     format: FORMAT,
     version: VERSION,
     now: run.scheduler.now(),
     fleet: snapshotFleet(run.fleet),
-    schedules: run.dcc.scheduleBook,
+    // The DCC's own empty book (its emptyScheduleBook, not exported by @smetsim/dcc's index).
+    schedules: run.dcc?.scheduleBook ?? { version: 2, nextNumber: 1, schedules: [], counters: {} },
     metrics: run.metrics,
+    ...(run.shard.count > 1 && { shard: shardText(run.shard) }),
   }
   return cbor.encode(snapshot)
 }
@@ -71,9 +82,12 @@ export function restoreRun(bytes: Uint8Array): Result<RestoredRun, FleetSnapshot
   if (typeof data.now !== 'number' || !Number.isFinite(data.now)) return fail('no virtual time')
   if (!(data.fleet instanceof Uint8Array)) return fail('no fleet')
   if (data.schedules === null || typeof data.schedules !== 'object') return fail('no DCC schedules')
+  const shard = data.shard === undefined ? ok({ index: 1, count: 1 }) : parseShard(data.shard)
+  if (!shard.ok) return fail(`shard: ${shard.error}`)
   const fleet = restoreFleet(data.fleet)
   if (!fleet.ok) return err(fleet.error)
   return ok({
+    shard: shard.value,
     fleet: fleet.value,
     now: data.now,
     schedules: data.schedules,

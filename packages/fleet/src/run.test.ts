@@ -8,9 +8,10 @@ import type { DeviceState } from '@smetsim/device'
 import { getBackend } from '@smetsim/gbcs'
 import { Encoder } from 'cbor-x'
 import { describe, expect, it } from 'vitest'
+import { startBroker } from '../../hub/src/wan/broker.ts'
 import { buildFleet } from './build.ts'
 import { createFleetPki } from './pki.ts'
-import { type FleetRun, startFleet } from './run.ts'
+import { type FleetRun, startFleet, startHubs } from './run.ts'
 import { restoreRun, snapshotRun } from './run-snapshot.ts'
 import { type FleetSpec, parseFleetSpec } from './spec.ts'
 
@@ -260,5 +261,70 @@ describe('snapshotRun / restoreRun', () => {
       expect(r.ok).toBe(false)
       if (!r.ok) expect(r.error.message).toMatch(why)
     }
+  })
+})
+
+describe('shards: startFleet for shard 1/n, startHubs for the others', () => {
+  it('two shards on one broker: each brings up its own premises, the DCC of shard 1 reaches the meters of shard 2', async () => {
+    const broker = await startBroker()
+    const spec = specOf({ ...SPEC, premises: 4 })
+    const wan = { broker: broker.url }
+    const start = Date.parse(spec.start)
+    const one = await startFleet(buildFleet(spec, { pki: PKI }), {
+      scheduler: createScheduler({ start }),
+      backend,
+      wan,
+      shard: { index: 1, count: 2 },
+    })
+    const two = await startHubs(buildFleet(spec, { pki: PKI }), {
+      scheduler: createScheduler({ start }),
+      backend,
+      wan,
+      shard: { index: 2, count: 2 },
+    })
+    try {
+      // Premises 0 and 2 are shard 1's, 1 and 3 shard 2's: neither runs the other's hubs.
+      expect([0, 1, 2, 3].map((i) => one.hub(i) !== undefined)).toEqual([true, false, true, false])
+      expect([0, 1, 2, 3].map((i) => two.hub(i) !== undefined)).toEqual([false, true, false, true])
+      const p = one.fleet.premise(1)!
+      expect(one.device(p.esme)).toBeUndefined()
+      expect(two.device(p.esme)).toBeDefined()
+      const done = await one.submit(request(p.supplierEui, 'IS', '7.4', p.esme, 'ESME'))
+      expect(done).toMatchObject({ code: 'I0', response: { originator: p.esme } })
+      expect(one.snapshot()).toMatchObject({
+        shard: '1/2',
+        hubs: 2,
+        hubsConnected: 2,
+        commands: 1,
+        responses: 1,
+      })
+      expect(one.snapshot().hubTraffic).toEqual({ commands: 0, responses: 0, alerts: 0 })
+      expect(two.snapshot()).toMatchObject({ shard: '2/2', hubs: 2, hubsConnected: 2, commands: 0 })
+      // Counted at shard 2's hubs; a command sent again (a hub's 'hi' still on its way when it went)
+      // is counted again, and answered again with the same response.
+      const traffic = two.snapshot().hubTraffic
+      expect(traffic.commands).toBeGreaterThanOrEqual(1)
+      expect(traffic.responses).toBe(traffic.commands)
+      // A shard's run snapshot says which shard it is.
+      const back = restoreRun(snapshotRun(two))
+      expect(back.ok && back.value.shard).toEqual({ index: 2, count: 2 })
+    } finally {
+      await two.close()
+      await one.close()
+      await broker.close()
+    }
+  }, 30_000)
+
+  it('refuses a sharded run without an external broker: the other shards could not be reached', async () => {
+    const fleet = buildFleet(specOf({ ...SPEC, premises: 2 }), { pki: PKI })
+    for (const wan of ['in-process', 'embedded-broker'] as const)
+      await expect(
+        startFleet(fleet, {
+          scheduler: createScheduler({ start: Date.parse(SPEC.start) }),
+          backend,
+          wan,
+          shard: { index: 1, count: 2 },
+        }),
+      ).rejects.toThrow(/a sharded run needs an external broker/)
   })
 })

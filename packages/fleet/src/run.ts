@@ -8,6 +8,10 @@
  * moves, each hub steps its devices at their own wake-ups: prepayment runs down, meters disable
  * their supply, GSMEs wake every 30 minutes and collect what waits for them in the GPF.
  *
+ * Sharded (`shard`, shard.ts): a run brings up only the hubs of its shard's premises, the fleet
+ * being built whole in every shard. `startFleet` also runs the DCC and its head end (what shard
+ * 1/n does); `startHubs` runs hubs only, reaching the DCC of another process through the broker.
+ *
  * Once running, the hubs own the device states (`run.device(eui)` reads them there); `sync()`
  * copies them back into the fleet's slots, which is what `snapshotRun` does before it keeps them.
  *
@@ -57,6 +61,7 @@ import {
   snapshotMetrics,
 } from './metrics.ts'
 import { compileSpec, type Premise } from './premise.ts'
+import { inShard, type Shard, shardPremises, shardSize, shardText, WHOLE_FLEET } from './shard.ts'
 
 /** In-process (default), MQTT through the embedded aedes broker, or MQTT through a broker by URL. */
 export type FleetWan = 'in-process' | 'embedded-broker' | { broker: string }
@@ -73,27 +78,29 @@ export interface StartFleetOptions {
   connectTimeoutMs?: number
   /** Counters to go on from (a restored run's); default new ones. */
   metrics?: FleetMetrics
-  /** Called after each premise's hub is up (and connected, over MQTT). */
+  /** Called after each of this run's hubs is up (and connected, over MQTT). */
   onProgress?(done: number, total: number): void
+  /** The premises whose hubs this run brings up (shard.ts); default the whole fleet. */
+  shard?: Shard
 }
 
-export interface FleetRun {
+/** What `startHubs` takes: a hub shard reaches the DCC's head end through a broker only. */
+export type StartHubsOptions = Omit<StartFleetOptions, 'sat' | 'dcc' | 'wan'> & {
+  /** A broker, or a WAN of the caller's (the worker threads' windowed one, workers.ts). */
+  wan: { broker: string } | HubWan
+  shard: Shard
+}
+
+/** The hubs of a run (of its shard): what every run has, whether or not it runs the DCC. */
+export interface HubsRun {
   readonly fleet: Fleet
-  /** The DCC; its `submit` is the run's (counted in the metrics). */
-  readonly dcc: Dcc
-  /** The DCC's Service Audit Trail (what the DCC HTTP API reads). */
-  readonly sat: ServiceAuditTrail
-  readonly headEnd: HeadEnd
   readonly scheduler: Scheduler
   readonly metrics: FleetMetrics
-  /** The embedded broker's URL, when the run started one. */
-  readonly brokerUrl: string | undefined
-  /** Premise i's Communications Hub. */
+  readonly shard: Shard
+  /** Premise i's Communications Hub; undefined for a premise of another shard. */
   hub(premise: number): Hub | undefined
-  /** A device's current state, from its hub. */
+  /** A device's current state, from its hub (none for another shard's). */
   device(eui: string): DeviceState | PpmidState | undefined
-  /** A Service Request to the DCC, counted in the metrics. Never throws. */
-  submit(request: DuisRequest): Promise<DuisResult>
   /**
    * Virtual time only: moves the clock `ms` on, running every event due, and lets pending I/O
    * (responses that an event released, MQTT traffic) through between slices of virtual time.
@@ -105,6 +112,19 @@ export interface FleetRun {
   snapshot(): MetricsSnapshot
   /** Disconnects the hubs and the head end (and stops the embedded broker). */
   close(): Promise<void>
+}
+
+/** A run with the DCC and its head end: the whole fleet, or shard 1/n of a sharded one. */
+export interface FleetRun extends HubsRun {
+  /** The DCC; its `submit` is the run's (counted in the metrics). */
+  readonly dcc: Dcc
+  /** The DCC's Service Audit Trail (what the DCC HTTP API reads). */
+  readonly sat: ServiceAuditTrail
+  readonly headEnd: HeadEnd
+  /** The embedded broker's URL, when the run started one. */
+  readonly brokerUrl: string | undefined
+  /** A Service Request to the DCC, counted in the metrics. Never throws. */
+  submit(request: DuisRequest): Promise<DuisResult>
 }
 
 /** Virtual time between two looks at pending I/O while advancing. */
@@ -125,28 +145,232 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<FleetRun> {
-  const { backend } = o
-  const { scheduler } = o
-  const wanChoice = o.wan ?? 'in-process'
+/** The WAN as the hubs see it: how each hub gets its uplink and is connected. */
+export interface HubWan {
+  uplinkFor(p: Premise): { uplink: (u: Uplink) => void; connect(hub: Hub): Promise<void> }
+  /** GBCS commands the hubs have taken from the WAN so far. */
+  commandsIn(): number
+  close(): Promise<void>
+}
+
+/** One MQTT connection per hub to the broker at `url`. */
+function mqttHubWan(url: string, timeout: number): HubWan {
+  const links: MqttHubLink[] = []
+  return {
+    uplinkFor(p) {
+      const link = new MqttHubLink(p.chf, { url })
+      links.push(link)
+      return {
+        uplink: link.uplink,
+        connect: (hub) => within(timeout, `hub ${p.chf} could not connect to ${url}`, link.serve(hub)),
+      }
+    },
+    commandsIn: () => links.reduce((n, l) => n + l.commands, 0),
+    close: async () => {
+      await Promise.all(links.map((l) => l.close()))
+    },
+  }
+}
+
+/** What the hubs of a run sent up the WAN (counted at the hubs, whoever receives it). */
+interface HubTraffic {
+  responses: number
+  alerts: number
+}
+
+/**
+ * Brings up the hubs of `shard`'s premises in order, each connected before the next is made.
+ * `hubs[i]` stays undefined for another shard's premise.
+ */
+async function bringUpHubs(
+  fleet: Fleet,
+  o: Pick<StartFleetOptions, 'scheduler' | 'backend' | 'onProgress'>,
+  shard: Shard,
+  wan: HubWan,
+): Promise<{ hubs: (Hub | undefined)[]; traffic: HubTraffic; connected: () => number }> {
+  const { scheduler, backend } = o
   const c = compileSpec(fleet.spec)
+  const hubs: (Hub | undefined)[] = new Array(fleet.size)
+  const traffic: HubTraffic = { responses: 0, alerts: 0 }
+  const total = shardSize(shard, fleet.size)
+  let connected = 0
+  for (const i of shardPremises(shard, fleet.size)) {
+    const p = fleet.premise(i)!
+    const esme = fleet.esme[i]!
+    const gsme = fleet.gsme[i]
+    const link = wan.uplinkFor(p)
+    // Until the hub is up its uplink is closed: nothing of bring-up goes up the WAN. Its log
+    // entries stand for an installation before the run (addInstalledDevice: no CS14 alerts).
+    let uplink: (u: Uplink) => void = () => {}
+    const hub = new Hub({
+      scheduler,
+      backend,
+      chf: {
+        eui: p.chf,
+        ka: drawScalar(c.key, i, 'chf-ka'),
+        cells: {
+          accessControlBrokerDs: esme.cells.accessControlBrokerDs!,
+          accessControlBrokerKa: esme.cells.accessControlBrokerKa!,
+        },
+      },
+      gpf: { eui: p.gpf, keys: { ds: drawScalar(c.key, i, 'gpf-ds'), ka: drawScalar(c.key, i, 'gpf-ka') } },
+      deviceCas: [],
+      uplink: (u) => uplink(u),
+    })
+    const onHan = p.install === 'commissioned'
+    for (const d of gsme ? [esme, gsme] : [esme]) {
+      hub.attach(d, { joined: onHan })
+      if (onHan) hub.addInstalledDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+    }
+    const ppmid = fleet.ppmid[i]
+    if (ppmid) {
+      hub.attachPpmid(ppmid, { joined: onHan })
+      if (onHan)
+        hub.addInstalledDevice({
+          deviceId: ppmid.eui,
+          deviceType: 'PPMID',
+          installCode: ppmidInstallCode(c, i),
+        })
+    }
+    hubs[i] = hub
+    uplink = (u) => {
+      if (u.kind === 'response') traffic.responses++
+      else traffic.alerts++
+      link.uplink(u)
+    }
+    await link.connect(hub)
+    connected++
+    o.onProgress?.(connected, total)
+  }
+  return { hubs, traffic, connected: () => connected }
+}
+
+/** The part of a run every shard has: its hubs, their devices, time, the gauges. */
+function hubsRun(
+  fleet: Fleet,
+  o: Pick<StartFleetOptions, 'scheduler'>,
+  shard: Shard,
+  metrics: FleetMetrics,
+  up: Awaited<ReturnType<typeof bringUpHubs>>,
+  wan: HubWan,
+  close: () => Promise<void>,
+): HubsRun {
+  const { scheduler } = o
+  const { hubs } = up
+  const meterStates = function* () {
+    for (const i of shardPremises(shard, fleet.size)) {
+      const hub = hubs[i]!
+      const esme = hub.device(fleet.esme[i]!.eui)
+      if (esme) yield esme
+      const g = fleet.gsme[i]
+      const gsme = g && hub.device(g.eui)
+      if (gsme) yield gsme
+    }
+  }
+  const gauges = (): FleetGauges => {
+    const supply: Record<Supply, number> = { enabled: 0, disabled: 0, armed: 0 }
+    let devices = 0
+    for (const d of meterStates()) {
+      devices++
+      supply[d.supply]++
+    }
+    const hubDrops: Record<string, number> = {}
+    for (const hub of hubs)
+      if (hub)
+        for (const [reason, n] of Object.entries(hub.drops)) hubDrops[reason] = (hubDrops[reason] ?? 0) + n!
+    return {
+      now: new Date(scheduler.now()).toISOString(),
+      premises: fleet.size,
+      shard: shardText(shard),
+      hubs: shardSize(shard, fleet.size),
+      hubsConnected: up.connected(),
+      devices,
+      supply,
+      hubDrops,
+      hubTraffic: { commands: wan.commandsIn(), ...up.traffic },
+    }
+  }
+  return {
+    fleet,
+    scheduler,
+    metrics,
+    shard,
+    hub: (i) => hubs[i],
+    device(eui) {
+      const at = fleet.locate(eui)
+      if (!at || !inShard(shard, at.premise)) return undefined
+      const hub = hubs[at.premise]
+      if (at.role === 'ESME' || at.role === 'GSME') return hub?.device(eui as Eui64)
+      return hub?.ppmid(eui as Eui64) ?? fleet.device(eui)
+    },
+    async advance(ms) {
+      if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance by ${ms} ms`)
+      const target = scheduler.now() + ms
+      for (;;) {
+        const next = scheduler.next()
+        if (next === undefined || next > target) break
+        scheduler.run({ until: Math.min(target, next + ADVANCE_SLICE_MS) })
+        await yieldToIo()
+      }
+      scheduler.run({ until: target })
+      await yieldToIo()
+    },
+    sync() {
+      for (const d of meterStates()) fleet.replaceDevice(d)
+      for (const i of shardPremises(shard, fleet.size)) {
+        const p = fleet.ppmid[i] && hubs[i]?.ppmid(fleet.ppmid[i]!.eui)
+        if (p) fleet.replaceDevice(p)
+      }
+    },
+    snapshot: () => snapshotMetrics(metrics, gauges()),
+    close,
+  }
+}
+
+/**
+ * The hubs of `o.shard` only, over the broker at `o.wan.broker`, without a DCC: a shard other
+ * than 1/n of a sharded fleet, whose commands come from shard 1's head end through the broker.
+ */
+export async function startHubs(fleet: Fleet, o: StartHubsOptions): Promise<HubsRun> {
+  const wan = 'broker' in o.wan ? mqttHubWan(o.wan.broker, o.connectTimeoutMs ?? 10_000) : o.wan
+  let up: Awaited<ReturnType<typeof bringUpHubs>>
+  try {
+    up = await bringUpHubs(fleet, o, o.shard, wan)
+  } catch (e) {
+    await wan.close()
+    throw e
+  }
+  return hubsRun(fleet, o, o.shard, o.metrics ?? createMetrics(), up, wan, () => wan.close())
+}
+
+/**
+ * The DCC, its head end and the hubs (of `o.shard`, default all). A sharded run (count > 1)
+ * needs an external broker: the other shards' hubs are reached through it.
+ */
+export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<FleetRun> {
+  const { scheduler } = o
+  const shard = o.shard ?? WHOLE_FLEET
+  const wanChoice = o.wan ?? 'in-process'
+  if (shard.count > 1 && typeof wanChoice !== 'object')
+    throw new RangeError(
+      `shard ${shardText(shard)}: a sharded run needs an external broker ({ broker: url })`,
+    )
   const metrics = o.metrics ?? createMetrics()
 
   let broker: EmbeddedBroker | undefined
   let headEnd: HeadEnd
-  let uplinkFor: (premise: Premise) => { uplink: (u: Uplink) => void; connect(hub: Hub): Promise<void> }
-  const links: MqttHubLink[] = []
-  let connected = 0
+  let wan: HubWan
   if (wanChoice === 'in-process') {
-    const wan = createInProcessWan(scheduler)
-    headEnd = wan.headEnd
-    uplinkFor = (p) => ({
-      uplink: wan.uplinkFor(p.chf),
-      connect: async (hub) => {
-        wan.register(hub)
-        connected++
-      },
-    })
+    const inProcess = createInProcessWan(scheduler)
+    headEnd = inProcess.headEnd
+    wan = {
+      uplinkFor: (p) => ({
+        uplink: inProcess.uplinkFor(p.chf),
+        connect: async (hub) => inProcess.register(hub),
+      }),
+      commandsIn: () => inProcess.commandsDelivered,
+      close: async () => {},
+    }
   } else {
     if (wanChoice === 'embedded-broker') broker = await startBroker()
     const url = broker?.url ?? (wanChoice as { broker: string }).broker
@@ -160,78 +384,58 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
       throw e
     }
     headEnd = mqtt
-    uplinkFor = (p) => {
-      const link = new MqttHubLink(p.chf, { url })
-      links.push(link)
-      return {
-        uplink: link.uplink,
-        connect: async (hub) => {
-          await within(timeout, `hub ${p.chf} could not connect to ${url}`, link.serve(hub))
-          connected++
-        },
-      }
-    }
+    wan = mqttHubWan(url, timeout)
   }
 
-  const hubs: Hub[] = new Array(fleet.size)
   const closeWan = async () => {
-    await Promise.all(links.map((l) => l.close()))
+    await wan.close()
     await headEnd.close()
     await broker?.close()
   }
+  let up: Awaited<ReturnType<typeof bringUpHubs>>
   try {
-    await bringUpHubs()
+    up = await bringUpHubs(fleet, o, shard, wan)
   } catch (e) {
     await closeWan()
     throw e
   }
-  async function bringUpHubs() {
-    for (let i = 0; i < fleet.size; i++) {
-      const p = fleet.premise(i)!
-      const esme = fleet.esme[i]!
-      const gsme = fleet.gsme[i]
-      const wan = uplinkFor(p)
-      // Until the hub is up its uplink is closed: nothing of bring-up goes up the WAN. Its log
-      // entries stand for an installation before the run (addInstalledDevice: no CS14 alerts).
-      let uplink: (u: Uplink) => void = () => {}
-      const hub = new Hub({
-        scheduler,
-        backend,
-        chf: {
-          eui: p.chf,
-          ka: drawScalar(c.key, i, 'chf-ka'),
-          cells: {
-            accessControlBrokerDs: esme.cells.accessControlBrokerDs!,
-            accessControlBrokerKa: esme.cells.accessControlBrokerKa!,
-          },
-        },
-        gpf: { eui: p.gpf, keys: { ds: drawScalar(c.key, i, 'gpf-ds'), ka: drawScalar(c.key, i, 'gpf-ka') } },
-        deviceCas: [],
-        uplink: (u) => uplink(u),
-      })
-      const onHan = p.install === 'commissioned'
-      for (const d of gsme ? [esme, gsme] : [esme]) {
-        hub.attach(d, { joined: onHan })
-        if (onHan)
-          hub.addInstalledDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
-      }
-      const ppmid = fleet.ppmid[i]
-      if (ppmid) {
-        hub.attachPpmid(ppmid, { joined: onHan })
-        if (onHan)
-          hub.addInstalledDevice({
-            deviceId: ppmid.eui,
-            deviceType: 'PPMID',
-            installCode: ppmidInstallCode(c, i),
-          })
-      }
-      hubs[i] = hub
-      uplink = wan.uplink
-      await wan.connect(hub)
-      o.onProgress?.(i + 1, fleet.size)
-    }
-  }
 
+  const { dcc, sat, submit } = createFleetDcc(fleet, { ...o, headEnd, metrics })
+
+  return {
+    ...hubsRun(fleet, o, shard, metrics, up, wan, closeWan),
+    // As given (the scheduler's type may be richer than Scheduler).
+    scheduler: o.scheduler,
+    dcc,
+    sat,
+    headEnd,
+    brokerUrl: broker?.url,
+    submit,
+  }
+}
+
+/** The parts of a run that are the DCC's: what startFleet and the worker-thread fleet share. */
+export interface FleetDcc {
+  /** The DCC, its `submit` counted in the metrics. */
+  dcc: Dcc
+  sat: ServiceAuditTrail
+  /** A Service Request to the DCC, counted in the metrics. Never throws. */
+  submit(request: DuisRequest): Promise<DuisResult>
+}
+
+/**
+ * A DCC over the fleet (createDcc with dccParts), on the scheduler's clock, whose transport is
+ * `headEnd.send` to the hub the Smart Metering Inventory names, SR 8.11 `headEnd.addDevice`, and
+ * every alert from `headEnd` handed to `dcc.deliverAlert`; all counted in `metrics`.
+ */
+export function createFleetDcc(
+  fleet: Fleet,
+  o: Pick<StartFleetOptions, 'scheduler' | 'backend' | 'sat' | 'dcc'> & {
+    headEnd: HeadEnd
+    metrics: FleetMetrics
+  },
+): FleetDcc {
+  const { scheduler, backend, headEnd, metrics } = o
   const sat = o.sat ?? createMemorySat({ now: () => new Date(scheduler.now()) })
   const pipeline = createDcc({
     ...o.dcc,
@@ -281,73 +485,5 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
     else metrics.alertsUndelivered++
   })
 
-  const meterStates = function* () {
-    for (let i = 0; i < fleet.size; i++) {
-      const hub = hubs[i]!
-      const esme = hub.device(fleet.esme[i]!.eui)
-      if (esme) yield esme
-      const g = fleet.gsme[i]
-      const gsme = g && hub.device(g.eui)
-      if (gsme) yield gsme
-    }
-  }
-  const gauges = (): FleetGauges => {
-    const supply: Record<Supply, number> = { enabled: 0, disabled: 0, armed: 0 }
-    let devices = 0
-    for (const d of meterStates()) {
-      devices++
-      supply[d.supply]++
-    }
-    const hubDrops: Record<string, number> = {}
-    for (const hub of hubs)
-      for (const [reason, n] of Object.entries(hub.drops)) hubDrops[reason] = (hubDrops[reason] ?? 0) + n!
-    return {
-      now: new Date(scheduler.now()).toISOString(),
-      premises: fleet.size,
-      hubsConnected: connected,
-      devices,
-      supply,
-      hubDrops,
-    }
-  }
-
-  return {
-    fleet,
-    dcc,
-    sat,
-    headEnd,
-    scheduler: o.scheduler,
-    metrics,
-    brokerUrl: broker?.url,
-    hub: (i) => hubs[i],
-    device(eui) {
-      const at = fleet.locate(eui)
-      if (!at) return undefined
-      const hub = hubs[at.premise]
-      if (at.role === 'ESME' || at.role === 'GSME') return hub?.device(eui as Eui64)
-      return hub?.ppmid(eui as Eui64) ?? fleet.device(eui)
-    },
-    submit,
-    async advance(ms) {
-      if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance by ${ms} ms`)
-      const target = scheduler.now() + ms
-      for (;;) {
-        const next = scheduler.next()
-        if (next === undefined || next > target) break
-        scheduler.run({ until: Math.min(target, next + ADVANCE_SLICE_MS) })
-        await yieldToIo()
-      }
-      scheduler.run({ until: target })
-      await yieldToIo()
-    },
-    sync() {
-      for (const d of meterStates()) fleet.replaceDevice(d)
-      for (let i = 0; i < fleet.size; i++) {
-        const p = fleet.ppmid[i] && hubs[i]?.ppmid(fleet.ppmid[i]!.eui)
-        if (p) fleet.replaceDevice(p)
-      }
-    },
-    snapshot: () => snapshotMetrics(metrics, gauges()),
-    close: closeWan,
-  }
+  return { dcc, sat, submit }
 }

@@ -137,11 +137,7 @@ export function snapshotFleet<H>(fleet: Fleet<H>): Uint8Array {
     format: FORMAT,
     version: VERSION,
     spec: fleet.spec,
-    pki: {
-      root: credentialData(fleet.pki.root),
-      organisationCa: credentialData(fleet.pki.organisationCa),
-      parties: [...fleet.pki.parties.values()].map((p) => mapCredentials(p, credentialData)),
-    },
+    pki: pkiData(fleet.pki),
     cellSets: cellSets.items.map((cells) => {
       const out: Partial<Record<CellName, number>> = {}
       for (const [name, credential] of Object.entries(cells) as [CellName, Credential][])
@@ -261,6 +257,22 @@ function mapCredentials<A, B, P extends { ds: A; ka?: A; pp?: A }>(
 ): Omit<P, 'ds' | 'ka' | 'pp'> & { ds: B; ka?: B; pp?: B } {
   const { ds, ka, pp, ...rest } = p
   return { ...rest, ds: f(ds), ...(ka && { ka: f(ka) }), ...(pp && { pp: f(pp) }) }
+}
+
+/** A fleet PKI as plain data (DER certificates, PKCS #8 keys): the snapshot's form of it. */
+export type FleetPkiData = FleetSnapshot['pki']
+
+export function pkiData(pki: FleetPki): FleetPkiData {
+  return {
+    root: credentialData(pki.root),
+    organisationCa: credentialData(pki.organisationCa),
+    parties: [...pki.parties.values()].map((p) => mapCredentials(p, credentialData)),
+  }
+}
+
+/** The PKI back from `pkiData`'s form; throws on anything that is not (callers catch). */
+export function pkiFromData(data: FleetPkiData): FleetPki {
+  return restorePki(data)
 }
 
 function restorePki(data: FleetSnapshot['pki']): FleetPki {

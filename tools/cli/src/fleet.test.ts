@@ -103,6 +103,15 @@ describe('smetsim fleet up', () => {
       [{ speed: '10', port: '0' }, /--port and --tls go together/],
       [{ speed: '10', tls: 'x' }, /--port and --tls go together/],
       [{ speed: '10', port: 'x', tls: 'x' }, /--port must be a TCP port/],
+      [
+        { speed: '10', broker: 'mqtt://h:1', shard: '3/2' },
+        /^--shard: the shard index must be 1 to 2, got 3$/,
+      ],
+      [{ speed: '10', broker: 'mqtt://h:1', shard: 'half' }, /^--shard: a shard is i\/n/],
+      [{ speed: '10', shard: '1/2' }, /--shard needs --broker URL/],
+      [{ speed: '10', broker: 'embedded', shard: '1/2' }, /--shard needs --broker URL/],
+      [{ broker: 'mqtt://h:1', shard: '1/2' }, /--shard needs --speed/],
+      [{ speed: '10', broker: 'mqtt://h:1', shard: '2/2', port: '0', tls: 'x' }, /served by shard 1\/2/],
     ] as const)
       expect(() => plan({ ...base, ...o }), JSON.stringify(o)).toThrow(why)
     expect(plan(base)).toMatchObject({ wan: 'in-process', speed: undefined, forMs: DAY })
@@ -113,6 +122,11 @@ describe('smetsim fleet up', () => {
     expect(plan({ ...base, broker: 'embedded' }).wan).toBe('embedded-broker')
     expect(plan({ ...base, broker: 'mqtt://127.0.0.1:1883' }).wan).toEqual({
       broker: 'mqtt://127.0.0.1:1883',
+    })
+    expect(plan(base).shard).toEqual({ index: 1, count: 1 })
+    expect(plan({ ...base, speed: '1', broker: 'mqtt://h:1', shard: '2/3' }).shard).toEqual({
+      index: 2,
+      count: 3,
     })
 
     const r = smetsim(['fleet', 'up', '--premises', '0'])

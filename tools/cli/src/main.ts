@@ -253,6 +253,10 @@ fleet
     '--tls <dir>',
     "with --port: write the API's TLS CA and a client certificate per User and for an auditor here",
   )
+  .option(
+    '--shard <i/n>',
+    'with --broker <url> and --speed: serve only the hubs of premises with index mod n = i-1 (shard 1 also runs the DCC and the API; start it first)',
+  )
   .option('--json', "print the summary as one JSON object on stdout's last line", false)
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/fleet.ts')).up(opts))

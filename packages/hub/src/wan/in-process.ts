@@ -13,6 +13,8 @@ export interface InProcessWan {
   uplinkFor(commsHub: Eui64): (u: Uplink) => void
   /** Makes the hub reachable from the head end. */
   register(hub: Hub): void
+  /** Commands handed to a hub so far. */
+  readonly commandsDelivered: number
 }
 
 /** Default wait for a response: two GSME wake-up intervals and a margin (virtual time). */
@@ -27,6 +29,7 @@ export function createInProcessWan(
   const pending = new Map<number, (bytes: Uint8Array | undefined) => void>()
   const listeners: ((a: { commsHub: Eui64; from: Eui64; bytes: Uint8Array }) => void)[] = []
   let nextId = 1
+  let delivered = 0
 
   const headEnd: HeadEnd = {
     send(commsHub, gbcs) {
@@ -44,6 +47,7 @@ export function createInProcessWan(
         }
         pending.set(id, finish)
         let timer: ReturnType<Scheduler['after']> | undefined
+        delivered++
         const d = hub.receive(gbcs, id)
         if (answered) return
         if (d.kind !== 'queued') return finish(undefined)
@@ -72,6 +76,9 @@ export function createInProcessWan(
     },
     register(hub) {
       hubs.set(hub.eui, hub)
+    },
+    get commandsDelivered() {
+      return delivered
     },
   }
 }

@@ -116,6 +116,8 @@ export class MqttHubLink {
   private dropCounts: Partial<Record<LinkDropReason | 'outbox-full', number>> = {}
   private readonly prefix: string
   resent = 0
+  /** Commands taken from the WAN and handed to the hub (repeats included). */
+  commands = 0
 
   constructor(
     readonly eui: Eui64,
@@ -207,6 +209,7 @@ export class MqttHubLink {
       case 'cmd': {
         // The hub answers a repeated id with its earlier response and runs nothing twice.
         this.respondedTo = undefined
+        this.commands++
         const delivery = hub.receive(e.g, e.id)
         // A response sent at once acknowledges the command itself; otherwise an ack says whether
         // one will follow (queued for a GSME) or not (dropped, refused, nothing to say).

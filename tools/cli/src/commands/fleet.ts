@@ -14,6 +14,13 @@
  * terminal), a one-line status about once a second (stderr), and a summary at the end on stdout;
  * with `--json` the summary goes to stderr and stdout's last (only) line is one JSON object.
  * `--metrics FILE` appends the metrics as a JSON line at every status.
+ *
+ * Sharding (`--shard i/n`, with `--broker URL` and `--speed`): every shard builds the whole
+ * fleet from the seed and brings up only the hubs of its premises (index mod n = i − 1). Shard 1
+ * also runs the DCC, its head end and the API, and keeps the fleet's PKI on the broker for the
+ * others (@smetsim/fleet shard-pki.ts), which wait for it before they build. Real time only: each
+ * shard's clock follows the wall clock, which is what keeps them together (virtual time across
+ * processes would need the shards to advance in lock-step windows: not built).
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -22,15 +29,26 @@ import { createRealTimeDriver, createScheduler } from '@smetsim/core'
 import {
   buildFleet,
   type Fleet,
+  type FleetPki,
   type FleetRun,
   type FleetWan,
+  fetchSharedPki,
   fleetPrometheus,
+  type HubsRun,
   jsonLine,
   type MetricsSnapshot,
   parseFleetSpec,
+  parseShard,
   restoreRun,
+  type Shard,
+  shardSize,
+  shardText,
+  sharePki,
   snapshotRun,
   startFleet,
+  startHubs,
+  WHOLE_FLEET,
+  withdrawPki,
 } from '@smetsim/fleet'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
 import cliProgress from 'cli-progress'
@@ -49,6 +67,7 @@ export interface UpOptions {
   metricsPort?: string
   port?: string
   tls?: string
+  shard?: string
   backend: BackendName
 }
 
@@ -68,6 +87,8 @@ interface Plan {
   metricsPort: number | undefined
   /** The DCC HTTP API's port and where its TLS credentials are written. */
   api: { port: number; tls: string } | undefined
+  /** The premises this process serves; shard 1 (and the whole fleet) runs the DCC. */
+  shard: Shard
 }
 
 /** A TCP port from an option's text. */
@@ -120,7 +141,21 @@ export function plan(o: UpOptions): Plan {
       )
     wan = { broker: o.broker }
   }
-  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api }
+  let shard = WHOLE_FLEET
+  if (o.shard !== undefined) {
+    const parsed = parseShard(o.shard)
+    if (!parsed.ok) throw new Error(`--shard: ${parsed.error}`)
+    shard = parsed.value
+    if (typeof wan !== 'object')
+      throw new Error('--shard needs --broker URL: the shards meet on an external MQTT broker')
+    if (speed === undefined)
+      throw new Error(
+        '--shard needs --speed: shards keep time by the wall clock (virtual time across processes is not built)',
+      )
+    if (shard.index !== 1 && api)
+      throw new Error(`--port: the DCC HTTP API is served by shard 1/${shard.count}, which runs the DCC`)
+  }
+  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api, shard }
 }
 
 /** Progress on stderr: a bar on a terminal, a plain line per tenth otherwise. */
@@ -148,7 +183,7 @@ function progress(label: string, total: number) {
 function statusLine(s: MetricsSnapshot): string {
   const p = s.latencyMs ? ` p99 ${s.latencyMs.p99.toFixed(1)} ms` : ''
   return (
-    `${s.now} hubs ${s.hubsConnected}/${s.premises} devices ${s.devices} ` +
+    `${s.now} ${s.shard === '1/1' ? '' : `shard ${s.shard} `}hubs ${s.hubsConnected}/${s.hubs} devices ${s.devices} ` +
     `supply on ${s.supply.enabled} off ${s.supply.disabled} armed ${s.supply.armed} ` +
     `commands ${s.commands} responses ${s.responses} alerts ${s.alerts}${p}`
   )
@@ -161,6 +196,8 @@ function summaryOf(s: MetricsSnapshot, mode: string) {
     mode,
     virtualTime: s.now,
     premises: s.premises,
+    shard: s.shard,
+    hubs: s.hubs,
     hubsConnected: s.hubsConnected,
     devices: s.devices,
     supply: s.supply,
@@ -170,20 +207,34 @@ function summaryOf(s: MetricsSnapshot, mode: string) {
     alerts: s.alerts,
     alertsDelivered: s.alertsDelivered,
     rejections: s.rejections,
+    // At this process's hubs: what they took from the WAN and sent up it (shard 1's DCC, or another's).
+    hubTraffic: s.hubTraffic,
     // Faults, undeliverable alerts and frames the hubs dropped: what a tester looks at first.
     errors: s.errors + s.alertsUndelivered + hubDrops,
     ...(rejections > 0 && { rejected: rejections }),
   }
 }
 
-async function bringUp(p: Plan, o: UpOptions) {
+/** A run of this process's shard: with the DCC (shard 1, or the whole fleet) or its hubs only. */
+type Run = FleetRun | HubsRun
+const runsDcc = (run: Run): run is FleetRun => 'dcc' in run
+
+async function bringUp(p: Plan, o: UpOptions): Promise<Run> {
   const backend = getBackend(o.backend)
+  const { shard } = p
+  const sharded = shard.count > 1
+  const broker = typeof p.wan === 'object' ? p.wan.broker : undefined
   let fleet: Fleet
   let start: number
   let restored: ReturnType<typeof restoreRun> | undefined
   if (o.snapshot && existsSync(o.snapshot)) {
     restored = restoreRun(new Uint8Array(readFileSync(o.snapshot)))
     if (!restored.ok) throw new Error(`${o.snapshot}: ${restored.error.message}`)
+    // A shard's snapshot holds that shard's devices as they ran: restore it as the same shard.
+    if (shardText(restored.value.shard) !== shardText(shard))
+      throw new Error(
+        `${o.snapshot}: a snapshot of shard ${shardText(restored.value.shard)}, not of ${shardText(shard)}`,
+      )
     fleet = restored.value.fleet
     start = restored.value.now
     process.stderr.write(
@@ -192,27 +243,48 @@ async function bringUp(p: Plan, o: UpOptions) {
   } else {
     const spec = parseFleetSpec({ seed: p.seed, premises: p.premises })
     if (!spec.ok) throw new Error(spec.error.message)
+    // Every shard builds the same fleet, but the PKI is random: the others take shard 1's.
+    let pki: FleetPki | undefined
+    if (sharded && shard.index !== 1) {
+      process.stderr.write(`shard ${shardText(shard)}: waiting for the fleet PKI from shard 1 on ${broker}\n`)
+      const shared = await fetchSharedPki(broker!, spec.value)
+      if (!shared.ok) throw new Error(shared.error)
+      pki = shared.value
+    }
     const built = progress('building', p.premises)
-    fleet = buildFleet(spec.value, { onProgress: (n) => built.update(n), progressEvery: 100 })
+    fleet = buildFleet(spec.value, {
+      onProgress: (n) => built.update(n),
+      progressEvery: 100,
+      ...(pki && { pki }),
+    })
     built.done()
     start = Date.parse(spec.value.start)
   }
+  if (sharded && shard.index === 1) await sharePki(broker!, fleet.spec, fleet.pki)
   const scheduler = createScheduler({ start })
-  const up = progress('hubs up', fleet.size)
-  const run = await startFleet(fleet, {
+  const up = progress('hubs up', shardSize(shard, fleet.size))
+  const common = {
     scheduler,
     backend,
-    wan: p.wan,
-    ...(restored?.ok && { metrics: restored.value.metrics, dcc: { schedules: restored.value.schedules } }),
-    onProgress: (n) => up.update(n),
-  })
+    shard,
+    ...(restored?.ok && { metrics: restored.value.metrics }),
+    onProgress: (n: number) => up.update(n),
+  }
+  const run =
+    shard.index === 1
+      ? await startFleet(fleet, {
+          ...common,
+          wan: p.wan,
+          ...(restored?.ok && { dcc: { schedules: restored.value.schedules } }),
+        })
+      : await startHubs(fleet, { ...common, wan: { broker: broker! } })
   up.done()
   return run
 }
 
 export async function up(o: UpOptions): Promise<void> {
   const p = plan(o)
-  let run: FleetRun
+  let run: Run
   try {
     run = await bringUp(p, o)
   } catch (e) {
@@ -240,7 +312,7 @@ export async function up(o: UpOptions): Promise<void> {
   try {
     const end = p.forMs === undefined ? undefined : run.scheduler.now() + p.forMs
     if (p.metricsPort !== undefined) server = await serveMetrics(run, p.metricsPort)
-    if (p.api) api = await serveApi(run, { ...p.api, advance: p.speed === undefined })
+    if (p.api && runsDcc(run)) api = await serveApi(run, { ...p.api, advance: p.speed === undefined })
     if (p.speed !== undefined) await runRealTime(run, p.speed, end, () => stopping, status)
     else if (p.api) await runServed(run, end, () => stopping, status)
     else await runVirtual(run, end!, () => stopping, status)
@@ -264,11 +336,14 @@ export async function up(o: UpOptions): Promise<void> {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
     await api?.close()
     await run.close()
+    // Shard 1 ends the sharded fleet's PKI on the broker (a later run shares its own).
+    if (p.shard.count > 1 && p.shard.index === 1 && typeof p.wan === 'object')
+      await withdrawPki(p.wan.broker).catch(() => {})
   }
 }
 
 /** Virtual time as fast as it goes, a virtual hour at a time, with a status about once a second. */
-async function runVirtual(run: FleetRun, end: number, stopped: () => boolean, status: () => void) {
+async function runVirtual(run: Run, end: number, stopped: () => boolean, status: () => void) {
   const HOUR = 3_600_000
   let last = performance.now()
   while (run.scheduler.now() < end && !stopped()) {
@@ -281,7 +356,7 @@ async function runVirtual(run: FleetRun, end: number, stopped: () => boolean, st
 }
 
 /** Virtual time that moves only when the API is asked to (POST /fleet/advance), until `end` or a signal. */
-async function runServed(run: FleetRun, end: number | undefined, stopped: () => boolean, status: () => void) {
+async function runServed(run: Run, end: number | undefined, stopped: () => boolean, status: () => void) {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, STATUS_EVERY_MS / 4))
     if (stopped() || (end !== undefined && run.scheduler.now() >= end)) break
@@ -291,7 +366,7 @@ async function runServed(run: FleetRun, end: number | undefined, stopped: () => 
 
 /** Virtual time on the wall clock, `speed` times as fast, until `end` or a signal. */
 async function runRealTime(
-  run: FleetRun,
+  run: Run,
   speed: number,
   end: number | undefined,
   stopped: () => boolean,
@@ -336,7 +411,7 @@ async function runRealTime(
 }
 
 /** GET /metrics: the Prometheus text exposition, on 127.0.0.1. */
-async function serveMetrics(run: FleetRun, port: number): Promise<Server> {
+async function serveMetrics(run: Run, port: number): Promise<Server> {
   const prom = fleetPrometheus(() => run.snapshot())
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {

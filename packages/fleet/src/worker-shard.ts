@@ -1,0 +1,98 @@
+/**
+ * One worker thread of a worker-thread fleet (workers.ts): the fleet restored from the main
+ * thread's snapshot, the hubs of this thread's shard (startHubs) on a scheduler of its own, and
+ * the windowed WAN's hub side (packages/hub wan/windowed.ts) to the DCC in the main thread. It
+ * moves time only when told (`advance` to a window's end), carrying the messages over.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { createScheduler } from '@smetsim/core'
+import { type BackendName, getBackend } from '@smetsim/gbcs'
+import { WindowedHubSide, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
+import { type HubWan, startHubs } from './run.ts'
+import type { Shard } from './shard.ts'
+import { restoreFleet } from './snapshot.ts'
+import { threadCpuMs } from './thread-cpu.ts'
+
+/** What the main thread gives a worker (workerData). */
+export interface WorkerShardData {
+  entry: string
+  fleet: Uint8Array
+  shard: Shard
+  latencyMs: number
+  backend: BackendName
+  now: number
+}
+
+export type ToWorker =
+  | { t: 'advance'; until: number; msgs: WindowedMessage[] }
+  | { t: 'stats' }
+  | { t: 'close' }
+
+export type FromWorker =
+  | { t: 'ready'; next: number | undefined }
+  | { t: 'done'; msgs: WindowedMessage[]; next: number | undefined }
+  | {
+      t: 'stats'
+      snapshot: import('./metrics.ts').MetricsSnapshot
+      wanDrops: Record<string, number>
+      /** Wall ms this thread spent running its windows (the rest it waited at barriers). */
+      busyMs: number
+      /** CPU ms of this thread so far (thread-cpu.ts), undefined where it cannot be read. */
+      cpuMs: number | undefined
+    }
+  | { t: 'closed' }
+  | { t: 'failed'; message: string }
+
+const port = parentPort!
+const data = workerData as WorkerShardData
+const post = (m: FromWorker) => port.postMessage(m)
+
+try {
+  const fleet = restoreFleet(data.fleet)
+  if (!fleet.ok) throw fleet.error
+  const scheduler = createScheduler({ start: data.now })
+  const side = new WindowedHubSide(scheduler, { latencyMs: data.latencyMs })
+  const wan: HubWan = {
+    uplinkFor: (p) => ({ uplink: side.uplinkFor(p.chf), connect: async (hub) => side.register(hub) }),
+    commandsIn: () => side.commands,
+    close: async () => {},
+  }
+  let busyMs = 0
+  const run = await startHubs(fleet.value, {
+    scheduler,
+    backend: getBackend(data.backend),
+    shard: data.shard,
+    wan,
+  })
+  port.on('message', async (m: ToWorker) => {
+    try {
+      if (m.t === 'advance') {
+        const started = performance.now()
+        side.deliver(m.msgs)
+        // The hubs are synchronous and the port is the thread's only I/O: one run to the window's
+        // end, no slicing (run.advance's slices are for I/O that waits between them).
+        scheduler.run({ until: Math.max(scheduler.now(), m.until) })
+        busyMs += performance.now() - started
+        post({ t: 'done', msgs: side.take(), next: scheduler.next() })
+      } else if (m.t === 'stats')
+        post({
+          t: 'stats',
+          snapshot: run.snapshot(),
+          wanDrops: { ...side.drops } as Record<string, number>,
+          busyMs,
+          cpuMs: threadCpuMs(),
+        })
+      else if (m.t === 'close') {
+        await run.close()
+        post({ t: 'closed' })
+        port.close()
+      }
+    } catch (e) {
+      post({ t: 'failed', message: e instanceof Error ? e.message : String(e) })
+    }
+  })
+  post({ t: 'ready', next: scheduler.next() })
+} catch (e) {
+  post({ t: 'failed', message: e instanceof Error ? e.message : String(e) })
+  port.close()
+}

@@ -1,0 +1,118 @@
+/**
+ * The worker-thread fleet: hubs in two worker threads (shards 1/2 and 2/2), the DCC in the main
+ * thread, the windowed WAN between them. Commands reach meters in either thread and come back;
+ * a GSME's waits for its wake-up; a virtual week gives the same meters and alerts as the
+ * single-thread runner.
+ */
+import { createScheduler } from '@smetsim/core'
+import { getBackend } from '@smetsim/gbcs'
+import { afterAll, describe, expect, it } from 'vitest'
+import { buildFleet } from './build.ts'
+import { createFleetPki } from './pki.ts'
+import { startFleet } from './run.ts'
+import { type FleetSpec, parseFleetSpec } from './spec.ts'
+import { startWorkerFleet, type WorkerFleet } from './workers.ts'
+
+const specOf = (input: object): FleetSpec => {
+  const r = parseFleetSpec(input)
+  if (!r.ok) throw r.error
+  return r.value
+}
+const SPEC = specOf({
+  seed: 'workers',
+  premises: 6,
+  devices: { gas: 1 },
+  install: { installedNotCommissioned: 0 },
+  balance: { minPounds: 2, maxPounds: 2 },
+  suppliers: [
+    { name: 'A', eui: '90B3D51F30010000', mpid: 'SUPA', share: 0.6, prepaymentShare: 0.5 },
+    { name: 'B', eui: '90B3D51F30030000', mpid: 'SUPB', share: 0.4, prepaymentShare: 0.5 },
+  ],
+})
+const PKI = createFleetPki(SPEC)
+const DAY = 86_400_000
+const MINUTE = 60_000
+
+let counter = 1
+const sr = (supplier: string, srv: string, device: string, deviceType: string) => ({
+  requestId: `${supplier}:${device}:${counter++}`,
+  role: deviceType === 'GSME' ? 'GS' : 'IS',
+  srv,
+  commandVariant: srv === '7.4' ? 1 : 4,
+  deviceType,
+})
+
+const runs: WorkerFleet[] = []
+afterAll(async () => {
+  for (const r of runs) await r.close()
+})
+async function workerFleet(workers: number) {
+  const fleet = buildFleet(SPEC, { pki: PKI })
+  const scheduler = createScheduler({ start: Date.parse(SPEC.start) })
+  const run = await startWorkerFleet(fleet, { scheduler, backend: 'native', workers })
+  runs.push(run)
+  return run
+}
+
+describe('startWorkerFleet', () => {
+  it('serves meters in both worker threads from the DCC in the main thread, one WAN latency each way', async () => {
+    const run = await workerFleet(2)
+    const at = (i: number) => run.fleet.premise(i)!
+    const answers = [0, 1].map((i) => run.submit(sr(at(i).supplierEui, '7.4', at(i).esme, 'ESME')))
+    await run.advance(MINUTE) // the command is on its way (one latency), the response not back yet
+    expect(run.metrics.responses).toBe(0)
+    await run.advance(MINUTE)
+    for (const [k, a] of (await Promise.all(answers)).entries())
+      expect(a, `premise ${k}`).toMatchObject({ code: 'I0', response: { originator: at(k).esme } })
+    const s = await run.stats()
+    expect(s).toMatchObject({ premises: 6, hubs: 6, hubsConnected: 6, commands: 2, responses: 2 })
+    expect(s.hubTraffic).toMatchObject({ commands: 2, responses: 2 })
+    expect(s.wanDrops).toEqual({}) // nothing arrived after its time: the windows hold
+    expect(run.headEnd.outstanding).toBe(0)
+  }, 30_000)
+
+  it("holds a GSME's command in its hub's GPF until the GSME wakes, then the response comes back", async () => {
+    const run = await workerFleet(2)
+    const p = run.fleet.premise(3)!
+    const answer = run.submit(sr(p.supplierEui, '7.2', p.gsme!, 'GSME'))
+    let settled = false
+    void answer.then(() => {
+      settled = true
+    })
+    await run.advance(2 * MINUTE)
+    await run.advance(40 * MINUTE) // a GSME wakes every 30 minutes
+    expect(settled).toBe(true)
+    expect(await answer).toMatchObject({ code: 'I0', response: { originator: p.gsme } })
+  }, 30_000)
+
+  it('lives a virtual week as the single-thread runner does: the same supply states and alerts', async () => {
+    const single = await startFleet(buildFleet(SPEC, { pki: PKI }), {
+      scheduler: createScheduler({ start: Date.parse(SPEC.start) }),
+      backend: getBackend('native'),
+    })
+    await single.advance(7 * DAY)
+    const one = single.snapshot()
+    await single.close()
+    const run = await workerFleet(2)
+    await run.advance(7 * DAY)
+    const two = await run.stats()
+    expect(one.alerts).toBeGreaterThan(0)
+    expect(one.supply.disabled).toBeGreaterThan(0) // prepayment ran down somewhere
+    expect({ supply: two.supply, alerts: two.alerts, devices: two.devices }).toEqual({
+      supply: one.supply,
+      alerts: one.alerts,
+      devices: one.devices,
+    })
+    expect(two.wanDrops).toEqual({})
+    expect(two.now).toBe(new Date(Date.parse(SPEC.start) + 7 * DAY).toISOString())
+  }, 60_000)
+
+  it('refuses a bad number of workers before starting any', async () => {
+    const fleet = buildFleet(SPEC, { pki: PKI })
+    const scheduler = createScheduler({ start: Date.parse(SPEC.start) })
+    for (const workers of [0, -1, 1.5, 2000, Number.NaN])
+      await expect(startWorkerFleet(fleet, { scheduler, backend: 'native', workers })).rejects.toThrow(
+        /workers must be 1 to 1024/,
+      )
+  })
+})
