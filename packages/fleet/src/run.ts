@@ -99,7 +99,7 @@ export interface HubsRun {
   readonly shard: Shard
   /** Premise i's Communications Hub; undefined for a premise of another shard. */
   hub(premise: number): Hub | undefined
-  /** A device's current state, from its hub (none for another shard's premise). */
+  /** A device's current state, from its hub (none for another shard's). */
   device(eui: string): DeviceState | PpmidState | undefined
   /**
    * Virtual time only: moves the clock `ms` on, running every event due, and lets pending I/O
