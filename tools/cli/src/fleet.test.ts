@@ -76,8 +76,10 @@ describe('smetsim fleet up', () => {
     const [a, b] = [lastLine(threads.stdout), lastLine(one.stdout)]
     expect(a).toMatchObject({ mode: 'virtual, 2 worker threads', premises: 20, hubsConnected: 20, errors: 0 })
     expect(b.alerts).toBeGreaterThan(0)
-    for (const k of ['virtualTime', 'devices', 'supply', 'alerts', 'alertsDelivered'])
-      expect(a[k], k).toEqual(b[k])
+    for (const k of ['virtualTime', 'devices', 'supply']) expect(a[k], k).toEqual(b[k])
+    // Alerts as the hubs raised them (the DCC's count may lack those still on the windowed WAN).
+    expect(a.hubTraffic.alerts).toBe(b.hubTraffic.alerts)
+    expect(a.alerts).toBeLessThanOrEqual(a.hubTraffic.alerts)
     expect(threads.stderr).toContain('hubs in 2 worker threads')
   })
 
