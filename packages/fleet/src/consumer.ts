@@ -9,7 +9,7 @@
 import type { Eui64 } from '@smetsim/core'
 import { UTRN_ALERTS } from '@smetsim/device'
 import type { ConsumerAction } from '@smetsim/hub'
-import type { FleetRun } from './run.ts'
+import type { HubsRun } from './run.ts'
 
 export type { ConsumerAction } from '@smetsim/hub'
 
@@ -42,7 +42,7 @@ const hex = (code: number) => code.toString(16).toUpperCase().padStart(4, '0')
  * meter (default: its paired ESME). Never throws; a refused action changes nothing.
  */
 export function consumerAction(
-  run: FleetRun,
+  run: HubsRun,
   eui: string,
   action: ConsumerAction,
   o: { meter?: string } = {},

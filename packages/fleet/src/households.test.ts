@@ -3,6 +3,7 @@ import { createScheduler } from '@smetsim/core'
 import type { DeviceState } from '@smetsim/device'
 import { getBackend } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
+import { startBroker } from '../../hub/src/wan/broker.ts'
 import { buildFleet } from './build.ts'
 import { startHouseholds } from './households.ts'
 import { createFleetPki } from './pki.ts'
@@ -100,6 +101,33 @@ describe('prepayment households', () => {
       } finally {
         await run.close()
       }
+    }
+  })
+
+  it('on a shard, only its own premises’ households act: the others’ meters are on another shard’s hubs', async () => {
+    const spec = specOf(20)
+    const fleet = buildFleet(spec, { pki: createFleetPki(spec) })
+    const start = Date.parse(spec.start)
+    const broker = await startBroker()
+    const run = await startFleet(fleet, {
+      scheduler: createScheduler({ start }),
+      backend,
+      wan: { broker: broker.url },
+      shard: { index: 1, count: 2 },
+    })
+    try {
+      const h = startHouseholds(run, { backend })
+      const end = start + 5 * DAY
+      await run.advance(5 * DAY)
+      // Premises 0 and 2 are shard 1/2's: every top-up due there, and none of premises 1 and 3.
+      let due = 0
+      for (const i of [0, 2]) for (let t = fleet.premise(i)!.topUp!.firstDueAt; t <= end; t += 2 * DAY) due++
+      expect(h.stats.attempts).toBe(due)
+      expect(h.stats.utrnsAccepted).toBe(h.stats.utrnsTyped)
+      expect(h.stats.utrnsTyped).toBeGreaterThan(0)
+    } finally {
+      await run.close()
+      await broker.close()
     }
   })
 })

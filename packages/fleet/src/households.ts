@@ -20,7 +20,8 @@ import { type DeviceState, privateKeyOf } from '@smetsim/device'
 import { type CryptoBackend, generateUtrn, type PrivateKeyRef } from '@smetsim/gbcs'
 import { consumerAction } from './consumer.ts'
 import type { Premise } from './premise.ts'
-import type { FleetRun } from './run.ts'
+import type { HubsRun } from './run.ts'
+import { shardPremises } from './shard.ts'
 
 const DAY = 86_400_000
 /** A UTRN counter is n · 2^32 (gbcs utrn/counter.ts). */
@@ -53,7 +54,7 @@ export interface Households {
   stop(): void
 }
 
-export function startHouseholds(run: FleetRun, o: HouseholdsOptions): Households {
+export function startHouseholds(run: HubsRun, o: HouseholdsOptions): Households {
   const { fleet, scheduler } = run
   const stats: HouseholdStats = {
     attempts: 0,
@@ -105,6 +106,7 @@ export function startHouseholds(run: FleetRun, o: HouseholdsOptions): Households
       return
     }
     for (const m of meters(p)) {
+      // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
       const highest = m.utrns.reduce((a, b) => (b > a ? b : a), m.counters.supplierPrepayment ?? 0n)
       const utrn = generateUtrn({
         counter: (highest / COUNTER_STEP + 1n) * COUNTER_STEP,
@@ -129,7 +131,8 @@ export function startHouseholds(run: FleetRun, o: HouseholdsOptions): Households
     at(now + DAY, (t) => look(p, t))
   }
 
-  for (let i = 0; i < fleet.size; i++) {
+  // A shard's households are those of its own premises: the others' meters are on another shard's hubs.
+  for (const i of shardPremises(run.shard, fleet.size)) {
     const p = fleet.premise(i)!
     if (p.paymentMode !== 'prepayment' || !p.topUp || p.install !== 'commissioned') continue
     at(p.topUp.firstDueAt, (t) => topUp(p, t))
