@@ -25,31 +25,58 @@ import {
   type PublicKeyRef,
 } from './types.ts'
 
+type P1363Key = { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+
 class NativePublicKey implements PublicKeyRef {
   readonly kind = 'public'
   readonly backend = 'native'
-  /** What crypto.verify takes: built once, reused for every verification. */
-  readonly verifyKey: { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+  #verifyKey: P1363Key | undefined
 
+  /** `keyObject` absent: the point is known to be on the curve (derived from a private key). */
   constructor(
     readonly point: Uint8Array,
-    readonly keyObject: KeyObject,
+    keyObject?: KeyObject,
   ) {
-    this.verifyKey = { key: keyObject, dsaEncoding: 'ieee-p1363' }
+    if (keyObject) this.#verifyKey = { key: keyObject, dsaEncoding: 'ieee-p1363' }
+  }
+
+  /**
+   * What crypto.verify takes: built once, reused for every verification. For a key derived
+   * from a private one, built on first use: most such keys (a meter's key agreement key, as the
+   * DCC derives it) never verify anything, and the JWK import is a third of an import's cost.
+   */
+  get verifyKey(): P1363Key {
+    this.#verifyKey ??= {
+      key: createPublicKey({ key: jwkOf(this.point), format: 'jwk' }),
+      dsaEncoding: 'ieee-p1363',
+    }
+    return this.#verifyKey
   }
 }
 
 class NativePrivateKey implements PrivateKeyRef {
   readonly kind = 'private'
   readonly backend = 'native'
-  readonly signKey: { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+  #signKey: P1363Key | undefined
+  /** Held until the signing KeyObject is made, then dropped (the ECDH object holds it too). */
+  #scalar: Uint8Array | undefined
 
   constructor(
     readonly publicKey: NativePublicKey,
-    keyObject: KeyObject,
+    scalar: Uint8Array,
     readonly agreement: ECDH,
   ) {
-    this.signKey = { key: keyObject, dsaEncoding: 'ieee-p1363' }
+    this.#scalar = scalar
+  }
+
+  /** Built on first signature: a key-agreement key never signs, and the JWK import costs. */
+  get signKey(): P1363Key {
+    if (!this.#signKey) {
+      const key = createPrivateKey({ key: jwkOf(this.publicKey.point, this.#scalar), format: 'jwk' })
+      this.#signKey = { key, dsaEncoding: 'ieee-p1363' }
+      this.#scalar = undefined
+    }
+    return this.#signKey
   }
 }
 
@@ -129,9 +156,15 @@ export function createNativeBackend(): CryptoBackend {
     try {
       const agreement = createECDH('prime256v1')
       agreement.setPrivateKey(scalar)
-      const publicKey = importPublicKey(new Uint8Array(agreement.getPublicKey())) as NativePublicKey
-      const keyObject = createPrivateKey({ key: jwkOf(publicKey.point, scalar), format: 'jwk' })
-      return ok(new NativePrivateKey(publicKey, keyObject, agreement))
+      // d·G for a d in [1, n-1] is on the curve: interned without the JWK import's check.
+      const point = new Uint8Array(agreement.getPublicKey())
+      const canonical = hexKey(point)
+      let publicKey = publicKeys.get(canonical)
+      if (!publicKey) {
+        publicKey = new NativePublicKey(point)
+        publicKeys.set(canonical, publicKey)
+      }
+      return ok(new NativePrivateKey(publicKey, scalar, agreement))
     } catch (e) {
       return err(new InvalidKeyError(`unusable private key: ${(e as Error).message}`))
     }
