@@ -508,4 +508,23 @@ describe('XML signatures', () => {
     const root = read.value.document.documentElement as unknown as XmlDomElement
     expect(root.lastChild && (root.lastChild as XmlDomElement).localName).toBe('Signature')
   })
+
+  it('an ECDSA signature of the wrong length, or flipped, does not verify (and nothing throws)', async () => {
+    const xml = await signDuisDocument(requestDocument(readSupplyStatus(4)), XML_KEYS.A)
+    const lookup = (s: bigint) =>
+      s === serialOf(XML_KEYS.A.certificate) ? XML_KEYS.A.certificate : undefined
+    const value = /<ds:SignatureValue>([^<]*)</.exec(xml)![1]!
+    const raw = Buffer.from(value, 'base64')
+    expect(raw).toHaveLength(64) // IEEE P1363 r‖s, as the DCC's tool writes it
+    const flipped = Buffer.from(raw)
+    flipped[10]! ^= 1
+    for (const bad of [raw.subarray(0, 63), Buffer.concat([raw, Buffer.of(0)]), flipped]) {
+      const read = readDuisXml(enc(xml.replace(value, bad.toString('base64'))))
+      if (!read.ok) throw new Error(read.error.reason)
+      expect(await verifyDuisSignature(read.value.document, lookup)).toEqual({
+        ok: false,
+        error: 'the signature does not verify',
+      })
+    }
+  })
 })

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -275,6 +276,91 @@ describe('smetsim dcc serve', () => {
       })
       expect(r.headers.get('warning')).toMatch(/insecure-local/)
       expect(((await r.json()) as { code: string }).code).toBe('I0')
+    } finally {
+      child.kill('SIGTERM')
+    }
+  })
+})
+
+describe('smetsim dcc serve --boxed-estate: DCC Boxed’s ZAZ1 Users and trust anchors', () => {
+  const KEYSTORE = createRequire(join(import.meta.dirname, '../../../test/package.json')).resolve(
+    '@smartdcc/dccboxed-keystore/keystore.json',
+  )
+  const ZAZ1_SUPPLIER = '90B3D51F30010000'
+  const ESME = '00DB1234567890A0'
+
+  it('is refused without --boxed-keystore, and --uncommissioned names only PKI devices', () => {
+    const pki = join(work, 'boxed-flags')
+    expect(smetsim(['pki', 'init', pki, '--device', ESME]).status).toBe(0)
+    const alone = smetsim(['dcc', 'serve', '--pki', pki, '--port', '0', '--insecure-local', '--boxed-estate'])
+    expect(alone.status).not.toBe(0)
+    expect(alone.stderr).toMatch(/--boxed-estate .*give --boxed-keystore too/)
+    const stranger = smetsim([
+      'dcc',
+      'serve',
+      '--pki',
+      pki,
+      '--port',
+      '0',
+      '--insecure-local',
+      '--uncommissioned',
+      '00DB1234567890FF',
+    ])
+    expect(stranger.status).not.toBe(0)
+    expect(stranger.stderr).toMatch(/--uncommissioned 00DB1234567890FF: not a device of the PKI/)
+  })
+
+  it('runs a ZAZ1 supplier’s Critical SR on the meter (signed in-process with its ZAZ1 key); the PKI’s own supplier is no User', async () => {
+    const pki = join(work, 'boxed-estate')
+    expect(smetsim(['pki', 'init', pki, '--device', ESME]).status).toBe(0)
+    const { child, url } = await serve([
+      '--pki',
+      pki,
+      '--insecure-local',
+      '--boxed-keystore',
+      KEYSTORE,
+      '--boxed-estate',
+    ])
+    const post = async (body: object) => {
+      const r = await fetch(`${url}/service-requests`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      return (await r.json()) as { code: string; [k: string]: unknown }
+    }
+    try {
+      // SR 7.2 Disable Supply (ECS43, Critical): the meter checks the ZAZ1 supplier's signature
+      // against its supplier cell, which holds ZAZ1's certificate.
+      const disable = await post({
+        requestId: `${ZAZ1_SUPPLIER}:${ESME}:1`,
+        role: 'IS',
+        srv: '7.2',
+        commandVariant: 4,
+        deviceType: 'ESME',
+      })
+      expect(disable).toMatchObject({ code: 'I0', response: { payload: { useCase: { result: 'success' } } } })
+      const status = await post({
+        requestId: `${ZAZ1_SUPPLIER}:${ESME}:2`,
+        role: 'IS',
+        srv: '7.4',
+        commandVariant: 1,
+        deviceType: 'ESME',
+      })
+      expect(status).toMatchObject({
+        code: 'I0',
+        response: { payload: { useCase: { supplyStatus: 'disabled' } } },
+      })
+      // The PKI has a supplier at another EUI (90B3D51F30030000 is ZAZ1's supplier 2, a User); the
+      // PKI's other user (90B3D51F30010009) is not one of DCC Boxed's Users.
+      const stranger = await post({
+        requestId: `90B3D51F30010009:${ESME}:1`,
+        role: 'OU',
+        srv: '7.4',
+        commandVariant: 1,
+        deviceType: 'ESME',
+      })
+      expect(stranger.code).toBe('E1')
     } finally {
       child.kill('SIGTERM')
     }
