@@ -1,11 +1,11 @@
 /** Consumer actions on a running fleet's meters, through their hubs; what the meter raises reaches the DCC. */
-import { createScheduler } from '@smetsim/core'
+import { createScheduler, type Eui64 } from '@smetsim/core'
 import type { DeviceState, PpmidState } from '@smetsim/device'
 import { generateUtrn, getBackend } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
 import { buildFleet } from './build.ts'
 import { consumerAction } from './consumer.ts'
-import { createFleetPki } from './pki.ts'
+import { createFleetPki, type FleetPki } from './pki.ts'
 import { premise } from './premise.ts'
 import { startFleet } from './run.ts'
 import { parseFleetSpec } from './spec.ts'
@@ -25,24 +25,28 @@ async function running() {
 
 const backend = getBackend('native')
 
+/** A genuine £5 UTRN from `supplier` for `meter` (its first: counter 2^32), as the supplier sells it. */
+const fivePounds = (pki: FleetPki, supplier: Eui64, meter: DeviceState) =>
+  generateUtrn({
+    counter: 1n << 32n,
+    value: 5,
+    valueClass: 'pounds',
+    originator: supplier,
+    recipient: meter.eui,
+    key: {
+      own: backend.importPrivateKey(pki.parties.get(supplier)!.pp!.privateKey),
+      other: backend.importPrivateKey(meter.keys.ka!).publicKey,
+    },
+    backend,
+  })
+
 describe('consumerAction', () => {
   it("a UTRN from the meter's supplier, typed on its keypad, is taken and credits the meter", async () => {
     const run = await running()
     try {
       const p = premise(spec, 0)!
       const meter = run.device(p.esme) as DeviceState
-      const utrn = generateUtrn({
-        counter: 1n << 32n,
-        value: 5,
-        valueClass: 'pounds',
-        originator: p.supplierEui,
-        recipient: meter.eui,
-        key: {
-          own: backend.importPrivateKey(PKI.parties.get(p.supplierEui)!.pp!.privateKey),
-          other: backend.importPrivateKey(meter.keys.ka!).publicKey,
-        },
-        backend,
-      })
+      const utrn = fivePounds(PKI, p.supplierEui, meter)
       const r = consumerAction(run, p.esme, { kind: 'utrn', digits: utrn })
       expect(r).toMatchObject({ ok: true, report: { accepted: true, alerts: ['810E'] } })
       if (!r.ok) return
@@ -117,18 +121,7 @@ describe('consumerAction on a PPMID', () => {
       const p = premise(withPpmid, 0)!
       expect(p.ppmid && p.gsme).toBeTruthy()
       const meter = run.device(p.esme) as DeviceState
-      const utrn = generateUtrn({
-        counter: 1n << 32n,
-        value: 5,
-        valueClass: 'pounds',
-        originator: p.supplierEui,
-        recipient: meter.eui,
-        key: {
-          own: backend.importPrivateKey(pki.parties.get(p.supplierEui)!.pp!.privateKey),
-          other: backend.importPrivateKey(meter.keys.ka!).publicKey,
-        },
-        backend,
-      })
+      const utrn = fivePounds(pki, p.supplierEui, meter)
       const r = consumerAction(run, p.ppmid!, { kind: 'utrn', digits: utrn })
       expect(r).toMatchObject({ ok: true, report: { deviceId: p.esme, via: p.ppmid, accepted: true } })
       if (!r.ok) return

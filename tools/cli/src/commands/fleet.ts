@@ -214,6 +214,17 @@ function statusLine(s: MetricsSnapshot): string {
   )
 }
 
+/** The end-of-run summary: a line, and with `--json` the object as stdout's last line (the line then on stderr). */
+function printSummary(summary: ReturnType<typeof summaryOf>, json: boolean | undefined): void {
+  const text =
+    `${summary.virtualTime} (${summary.mode}): ${summary.hubsConnected} hubs connected, ${summary.devices} devices, ` +
+    `${summary.commands} commands, ${summary.responses} responses, ${summary.alerts} alerts, ${summary.errors} errors\n`
+  if (json) {
+    process.stderr.write(text)
+    process.stdout.write(`${JSON.stringify(summary)}\n`)
+  } else process.stdout.write(text)
+}
+
 function summaryOf(s: MetricsSnapshot, mode: string) {
   const hubDrops = Object.values(s.hubDrops).reduce((a, b) => a + b, 0)
   const rejections = Object.values(s.rejections).reduce((a, b) => a + b, 0)
@@ -348,14 +359,7 @@ export async function up(o: UpOptions): Promise<void> {
       writeFileSync(o.snapshot, snapshotRun(run))
       process.stderr.write(`snapshot written to ${o.snapshot}\n`)
     }
-    const summary = summaryOf(run.snapshot(), mode)
-    const text =
-      `${summary.virtualTime} (${mode}): ${summary.hubsConnected} hubs connected, ${summary.devices} devices, ` +
-      `${summary.commands} commands, ${summary.responses} responses, ${summary.alerts} alerts, ${summary.errors} errors\n`
-    if (o.json) {
-      process.stderr.write(text)
-      process.stdout.write(`${JSON.stringify(summary)}\n`)
-    } else process.stdout.write(text)
+    printSummary(summaryOf(run.snapshot(), mode), o.json)
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
@@ -506,14 +510,7 @@ async function upInWorkers(p: Plan, o: UpOptions): Promise<void> {
     await status()
     if (process.stderr.isTTY) process.stderr.write('\n')
     const mode = `virtual, ${p.workers} worker threads`
-    const summary = summaryOf(await run.stats(), mode)
-    const text =
-      `${summary.virtualTime} (${mode}): ${summary.hubsConnected} hubs connected, ${summary.devices} devices, ` +
-      `${summary.commands} commands, ${summary.responses} responses, ${summary.alerts} alerts, ${summary.errors} errors\n`
-    if (o.json) {
-      process.stderr.write(text)
-      process.stdout.write(`${JSON.stringify(summary)}\n`)
-    } else process.stdout.write(text)
+    printSummary(summaryOf(await run.stats(), mode), o.json)
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
