@@ -1,5 +1,6 @@
 export * from './bytes.ts'
 export * from './eui.ts'
+export * from './key-pair.ts'
 export * from './real-time.ts'
 export * from './result.ts'
 export * from './scheduler.ts'

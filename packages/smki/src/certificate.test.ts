@@ -1,5 +1,5 @@
 import { createPublicKey, diffieHellman, generateKeyPairSync, sign, X509Certificate } from 'node:crypto'
-import { parseEui, toHex } from '@smetsim/core'
+import { newP256KeyPair, parseEui, toHex } from '@smetsim/core'
 import { describe, expect, it } from 'vitest'
 import { isIssuedBy, normaliseSerial, parseCertificate } from './certificate.ts'
 import { bitString, context, objectIdentifier, sequence, smallInteger, time, unsignedInteger } from './der.ts'
@@ -141,16 +141,15 @@ function handMade(subject: Uint8Array, spki: Buffer, extensions: Uint8Array[] = 
     spki,
     ...(extensions.length ? [context(3, sequence(...extensions))] : []),
   )
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const { privateKey } = newP256KeyPair()
   return new X509Certificate(sequence(tbs, alg, bitString(sign('sha256', tbs, privateKey))))
 }
 
 describe('parseCertificate refuses what is not an SMKI certificate', () => {
-  const p256 = () =>
-    generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' })
+  const p256 = () => newP256KeyPair().publicKey.export({ type: 'spki', format: 'der' })
 
   it('names a PEM block of another kind, and text without PEM', () => {
-    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+    const pem = newP256KeyPair().publicKey.export({
       type: 'spki',
       format: 'pem',
     })

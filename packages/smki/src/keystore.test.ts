@@ -1,8 +1,7 @@
-import { generateKeyPairSync } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseEui } from '@smetsim/core'
+import { newP256KeyPair, parseEui } from '@smetsim/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   createDeviceCa,
@@ -18,7 +17,7 @@ afterAll(removeTempDirs)
 
 describe('keystore in the RTDS layout', () => {
   const dir = tempDir('keystore')
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const { privateKey } = newP256KeyPair()
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
   writeFileSync(join(dir, '90b3d51f30010000-ds.key'), pem)
   writeFileSync(join(dir, '90b3d51f30010000-pp-ka.key'), pem)

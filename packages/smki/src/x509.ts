@@ -4,7 +4,8 @@
  * `issue.ts` makes the SMKI certificates with them and `tls.ts` the TLS ones. Internal to the
  * package (the index exports only what issue.ts re-exports).
  */
-import { generateKeyPairSync, type KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto'
+import { type KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto'
+import { newP256KeyPair } from '@smetsim/core'
 import { parseCertificate } from './certificate.ts'
 import {
   bitString,
@@ -94,7 +95,8 @@ export interface Draft extends ValidityOptions {
 
 /** Makes a key pair, and the certificate for its public key signed with `signer`. */
 export function issueCertificate(draft: Draft, signer?: KeyObject): Credential {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  // Not generateKeyPairSync: its keys can deadlock a later export under GC (core key-pair.ts).
+  const { publicKey, privateKey } = newP256KeyPair()
   const spki = publicKey.export({ type: 'spki', format: 'der' })
   const point = children(readTlv(spki))[1]!.content.subarray(1)
   const notBefore = draft.notBefore ?? startOfDayUtc()

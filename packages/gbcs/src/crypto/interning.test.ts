@@ -3,10 +3,10 @@
  * object on the next import (the strong recent part), the strong part never grows past its cap
  * (the weak part then lets the garbage collector take the rest), and a bad key is never stored.
  */
-import { generateKeyPairSync, KeyObject } from 'node:crypto'
+import { KeyObject } from 'node:crypto'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import { err, ok } from '@smetsim/core'
+import { err, newP256KeyPair, ok } from '@smetsim/core'
 import { describe, expect, it, vi } from 'vitest'
 import { bigintTo32, Interner, P256_N, PrivateKeyTable } from './keys.ts'
 import { createNativeBackend } from './native.ts'
@@ -150,7 +150,7 @@ for (const backend of [createNativeBackend(), createNobleBackend()]) {
     })
 
     it('a KeyObject seen before is not exported again; PEM text seen before gives the same ref', () => {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      const { privateKey } = newP256KeyPair()
       const first = backend.importPrivateKey(privateKey)
       const exportSpy = vi.spyOn(privateKey, 'export')
       expect(backend.importPrivateKey(privateKey)).toBe(first)

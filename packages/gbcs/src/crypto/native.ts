@@ -8,12 +8,11 @@ import {
   createPrivateKey,
   createPublicKey,
   ECDH,
-  generateKeyPairSync,
   KeyObject,
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto'
-import { err, ok, type Result } from '@smetsim/core'
+import { err, newP256KeyPair, ok, type Result } from '@smetsim/core'
 import { hexKey, Interner, PairCache, PrivateKeyTable, publicKeyBytes } from './keys.ts'
 import {
   type CryptoBackend,
@@ -196,8 +195,8 @@ export function createNativeBackend(): CryptoBackend {
     importPrivateKey,
     tryImportPrivateKey,
     generatePrivateKey() {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-      return importPrivateKey(privateKey)
+      // Not generateKeyPairSync: its keys can deadlock an export under GC (core key-pair.ts).
+      return importPrivateKey(newP256KeyPair().scalar)
     },
     sign(key, message) {
       return new Uint8Array(nodeSign('sha256', message, ownPrivate(key).signKey))

@@ -11,9 +11,9 @@
  * `snapshotDevice`) with whether it has joined the HAN. `readEstate` checks every field before
  * anything is built from it and answers why not otherwise; it never throws.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { type Eui64, isEui } from '@smetsim/core'
+import { type Eui64, isEui, newP256KeyPair } from '@smetsim/core'
 import { type DeviceState, restoreDevice, snapshotDevice } from '@smetsim/device'
 import type { DeviceLog, GpfState, Hub, HubState } from '@smetsim/hub'
 import { Encoder } from 'cbor-x'
@@ -62,10 +62,9 @@ export function hubEuis(
   )
 }
 
-/** A new P-256 private key as its 32-byte scalar. */
+/** A new P-256 private key as its 32-byte scalar (core newP256KeyPair: generateKeyPairSync + export can deadlock). */
 export function newScalar(): Uint8Array {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-  return new Uint8Array(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'))
+  return newP256KeyPair().scalar
 }
 
 /**
