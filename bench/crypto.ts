@@ -8,9 +8,10 @@
  * verification can cost here. Every row prints its median throughput and its ratio to that
  * baseline. See bench/README.md.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, verify as nodeVerify } from 'node:crypto'
+import { createPrivateKey, createPublicKey, verify as nodeVerify } from 'node:crypto'
 import { availableParallelism, loadavg } from 'node:os'
 import { Bench } from 'tinybench'
+import { newP256KeyPair } from '../packages/core/src/index.ts'
 import {
   createNativeBackend,
   createNobleBackend,
@@ -68,9 +69,8 @@ export async function run(report: Report): Promise<void> {
   // against that, the cost of importing a key never seen (what each such call paid when the
   // dropped ref had been collected) and node:crypto's own import of one from JWK.
   const IMPORT_KEYS = 64
-  const importPairs = Array.from({ length: IMPORT_KEYS }, () =>
-    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
-  )
+  // newP256KeyPair, not generateKeyPairSync: exporting those keys can deadlock under GC (core key-pair.ts).
+  const importPairs = Array.from({ length: IMPORT_KEYS }, () => newP256KeyPair())
   const importScalars = importPairs.map((p) => {
     const d = p.privateKey.export({ format: 'jwk' }).d!
     return new Uint8Array(Buffer.from(d, 'base64url'))
