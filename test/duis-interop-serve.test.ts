@@ -30,6 +30,7 @@ import {
   type Case,
   duisEui,
   ESME,
+  expectScheduleReadAndDelete,
   GSME,
   javaMissing,
   KEYSTORE,
@@ -200,24 +201,7 @@ describe.skipIf(javaMissing)(
     })
 
     it('SR 5.2 answers with the schedule, found by DeviceID or by DSPScheduleID alone; SR 5.3 deletes it by DSPScheduleID', async () => {
-      const r = await scheduleReadAndDelete({ tool, templates, base })
-      // Read, read, deleted, then not found (E050201).
-      expect(r.codes).toEqual(['I0', 'I0', 'I0', 'E050201'])
-      const schedules = [r.byDevice].flat() as Record<string, unknown>[]
-      const mine = schedules.find((s) => String(s.DSPScheduleID) === r.id)
-      expect(mine).toBeDefined()
-      expect([r.byId].flat()).toHaveLength(1)
-      expect(String(([r.byId].flat()[0] as Record<string, unknown>).DSPScheduleID)).toBe(r.id)
-      const details = mine!.DSPScheduleDetails as Record<string, unknown>
-      // As created: the template's fields come back, its ReadLogPeriodOffset too.
-      for (const field of ['ScheduleFrequency', 'ScheduleStartDate', 'DSPScheduledServiceReferenceVariant'])
-        expect(String(details[field])).toBe(String(r.template[field]))
-      expect(String(details.DeviceID).toLowerCase()).toBe(String(r.template.DeviceID).toLowerCase())
-      const offsets = (o: unknown) =>
-        Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
-      expect(offsets(details.DSPRetrieveImportDailyReadLog)).toEqual(
-        offsets(r.template.DSPRetrieveImportDailyReadLog),
-      )
+      expectScheduleReadAndDelete(await scheduleReadAndDelete({ tool, templates, base }))
     })
 
     it('device alerts and SR 8.11’s DCC Alert reach the supplier as DUIS the tool validates', async () => {

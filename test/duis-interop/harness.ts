@@ -354,3 +354,24 @@ export async function scheduleReadAndDelete(x: Pick<CaseContext, 'tool' | 'templ
     byId: schedulesOf(byId),
   }
 }
+
+/** What both interop tests expect of SR 5.2 / 5.3 on a schedule the template created (`scheduleReadAndDelete`). */
+export function expectScheduleReadAndDelete(r: Awaited<ReturnType<typeof scheduleReadAndDelete>>): void {
+  // Read, read, deleted, then not found (E050201).
+  expect(r.codes).toEqual(['I0', 'I0', 'I0', 'E050201'])
+  const schedules = [r.byDevice].flat() as Record<string, unknown>[]
+  const mine = schedules.find((s) => String(s.DSPScheduleID) === r.id)
+  expect(mine).toBeDefined()
+  expect([r.byId].flat()).toHaveLength(1)
+  expect(String(([r.byId].flat()[0] as Record<string, unknown>).DSPScheduleID)).toBe(r.id)
+  const details = mine!.DSPScheduleDetails as Record<string, unknown>
+  // As created: the template's fields come back, its ReadLogPeriodOffset too.
+  for (const field of ['ScheduleFrequency', 'ScheduleStartDate', 'DSPScheduledServiceReferenceVariant'])
+    expect(String(details[field])).toBe(String(r.template[field]))
+  expect(String(details.DeviceID).toLowerCase()).toBe(String(r.template.DeviceID).toLowerCase())
+  const offsets = (o: unknown) =>
+    Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, v]) => [k, String(v)]))
+  expect(offsets(details.DSPRetrieveImportDailyReadLog)).toEqual(
+    offsets(r.template.DSPRetrieveImportDailyReadLog),
+  )
+}
