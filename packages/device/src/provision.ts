@@ -68,6 +68,8 @@ export interface NewDeviceOptions {
     | { period: BillingPeriod }
   /** Install code for HAN join (default: 16 random bytes). */
   installCode?: Uint8Array
+  /** GSME: minutes between radio wake-ups (default 30; a whole number from 1). */
+  wakeIntervalMinutes?: number
 }
 
 /** Seed for a device's load shape: from its EUI unless one is given. */
@@ -104,8 +106,16 @@ export function createDevice(o: NewDeviceOptions): DeviceState {
     pending: [],
     installCode: o.installCode ?? new Uint8Array(randomBytes(16)),
     ...(billingCalendar && { billingCalendar }),
-    ...(o.type === 'GSME' && { wake: { intervalMinutes: 30, batteryDays: 3650, batteryAt: o.now } }),
+    ...(o.type === 'GSME' && {
+      wake: { intervalMinutes: gsmeWakeInterval(o.wakeIntervalMinutes), batteryDays: 3650, batteryAt: o.now },
+    }),
   }
+}
+
+function gsmeWakeInterval(minutes = 30): number {
+  if (!(Number.isInteger(minutes) && minutes >= 1))
+    throw new RangeError(`wakeIntervalMinutes must be a whole number of minutes from 1, not ${minutes}`)
+  return minutes
 }
 
 function provisionedCalendar(

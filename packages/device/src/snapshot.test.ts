@@ -50,6 +50,15 @@ describe('GSME wake-ups', () => {
     expect(nextWake(gsme, first)! - first).toBe(period)
   })
 
+  it('come at the interval it was provisioned with (wakeIntervalMinutes), and nothing else is taken', () => {
+    const gsme = testDevice('GSME', { watts: 0, wakeIntervalMinutes: 1 })
+    const first = nextWake(gsme, T0 + 1)!
+    expect(first - (T0 + 1)).toBeLessThanOrEqual(60_000)
+    expect(nextWake(gsme, first)! - first).toBe(60_000)
+    for (const bad of [0, 1.5, -30, Number.NaN])
+      expect(() => testDevice('GSME', { wakeIntervalMinutes: bad })).toThrow(/wakeIntervalMinutes/)
+  })
+
   it('are not in its wakeAt: a credit GSME asks to be stepped only when its battery runs low (0x8F1F)', () => {
     const gsme = testDevice('GSME', { watts: 0 })
     const DAY = 86_400_000
