@@ -121,9 +121,12 @@ const dcc = program
 dcc
   .command('serve')
   .description(
-    'serve the DCC HTTP API on 127.0.0.1 (mutual TLS) over a PKI made by pki init, with its devices emulated in-process behind a Communications Hub each',
+    'serve the DCC HTTP API on 127.0.0.1 (mutual TLS) over a PKI made by pki init, with its devices emulated in-process behind a Communications Hub a premises',
   )
-  .requiredOption('--pki <dir>', 'a folder made by smetsim pki init (its devices become emulated ESMEs)')
+  .requiredOption(
+    '--pki <dir>',
+    'a folder made by smetsim pki init (its devices become emulated ESMEs, or GSMEs where --gsme says)',
+  )
   .option('--port <n>', 'TCP port (0: any free one)', '8480')
   .option(
     '--data <dir>',
@@ -137,6 +140,11 @@ dcc
     '--uncommissioned <eui...>',
     "PKI devices on their hub's HAN but not commissioned (SMI InstalledNotCommissioned): SR 8.1.1 commissions them (first start only)",
   )
+  .option(
+    '--gsme <eui...>',
+    'PKI devices that are GSMEs; a GSME listed in the PKI right after an ESME shares its hub (first start only)',
+  )
+  .option('--gsme-wake <minutes>', "minutes between a GSME's radio wake-ups (whole)", '30')
   .option(
     '--acceleration <n>',
     "how many times as fast as the wall clock the estate's time runs (whole)",

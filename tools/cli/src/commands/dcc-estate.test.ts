@@ -23,7 +23,14 @@ import {
   READ_SUPPLY,
   testHub,
 } from '../../../../packages/hub/src/testing.ts'
-import { decodeEstate, encodeEstate, type HubIdentity, hubEuis, installCodeFor } from './dcc-estate.ts'
+import {
+  decodeEstate,
+  encodeEstate,
+  type HubIdentity,
+  hubEuis,
+  installCodeFor,
+  premisesOf,
+} from './dcc-estate.ts'
 
 const CODE = new Uint8Array(16).fill(0x30)
 const identity: HubIdentity = { chf: CHF_EUI, chfKa: CHF_KA, gpf: GPF_EUI, gpfKeys: GPF_KEYS }
@@ -42,7 +49,7 @@ function usedHub() {
 }
 
 const saved = (t: ReturnType<typeof testHub>) =>
-  encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, device: ESME_EUI }])
+  encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, devices: [ESME_EUI] }])
 
 describe('dcc serve estate file', () => {
   it('brings a hub back with its Device Log, its joined device and the device state (counters and all)', () => {
@@ -51,12 +58,14 @@ describe('dcc serve estate file', () => {
     if (!r.ok) throw new Error(r.reason)
     expect(r.estate.now).toBe(t.scheduler.now())
     const back = r.estate.hubs.get(ESME_EUI)!
-    expect(back).toMatchObject({ chf: CHF_EUI, gpf: GPF_EUI, joined: true })
+    expect(back).toMatchObject({ chf: CHF_EUI, gpf: GPF_EUI })
+    expect(back.devices.map((d) => d.joined)).toEqual([true])
+    const device = back.devices[0]!.device
     expect(back.state.chf.log).toEqual(t.hub.deviceLog)
     const { cells: _, ...state } = t.hub.device(ESME_EUI)!
     expect(state.counters).not.toEqual({})
-    expect({ ...back.device, cells: undefined }).toEqual({ ...state, cells: undefined })
-    expect(Object.keys(back.device.cells).sort()).toEqual(Object.keys(t.hub.device(ESME_EUI)!.cells).sort())
+    expect({ ...device, cells: undefined }).toEqual({ ...state, cells: undefined })
+    expect(Object.keys(device.cells).sort()).toEqual(Object.keys(t.hub.device(ESME_EUI)!.cells).sort())
 
     const hub = new Hub({
       scheduler: t.scheduler,
@@ -67,10 +76,10 @@ describe('dcc serve estate file', () => {
       backend,
       restore: back.state,
     })
-    hub.attach(back.device, { joined: back.joined })
+    hub.attach(device, { joined: back.devices[0]!.joined })
     // Joined and counting on: the replayed counter is refused, the next one runs.
     const read = (counter: bigint) =>
-      hub.receive(command(READ_SUPPLY.code, READ_SUPPLY.view, back.device, { counter, sign: false }))
+      hub.receive(command(READ_SUPPLY.code, READ_SUPPLY.view, device, { counter, sign: false }))
     expect(read(5n).kind).toBe('rejected')
     expect(read(6n)).toEqual({ kind: 'executed' })
   })
@@ -82,10 +91,36 @@ describe('dcc serve estate file', () => {
     t.hub.addDevice({ deviceId: GSME_EUI, deviceType: 'GSME', installCode: CODE })
     const frame = command(READ_SUPPLY.code, READ_SUPPLY.view, gsme.state, { counter: 1n, sign: false })
     expect(t.hub.receive(frame, 7)).toEqual({ kind: 'queued' })
-    const r = decodeEstate(encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, device: GSME_EUI }]))
+    const r = decodeEstate(encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, devices: [GSME_EUI] }]))
     if (!r.ok) throw new Error(r.reason)
     expect(r.estate.hubs.get(GSME_EUI)!.state.gpf?.queue).toEqual([
       { bytes: frame, queuedAt: t.scheduler.now(), id: 7 },
+    ])
+  })
+
+  it('keeps an ESME and its GSME on one hub, in order, each with whether it joined', () => {
+    const t = usedHub()
+    const gsme = deviceWithCertificate('GSME', GSME_EUI, { installCode: CODE })
+    t.hub.attach(gsme.state, { certificate: gsme.certificate })
+    const r = decodeEstate(
+      encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, devices: [ESME_EUI, GSME_EUI] }]),
+    )
+    if (!r.ok) throw new Error(r.reason)
+    expect([...r.estate.hubs.keys()]).toEqual([ESME_EUI])
+    expect(r.estate.hubs.get(ESME_EUI)!.devices.map((d) => [d.device.eui, d.device.type, d.joined])).toEqual([
+      [ESME_EUI, 'ESME', true],
+      [GSME_EUI, 'GSME', false], // not in the Device Log: it never joined
+    ])
+  })
+
+  it('reads a version 1 file (one device a hub, before GSMEs) as it was written', () => {
+    const v2 = cbor.decode(saved(usedHub()))
+    const [{ devices, ...hub }] = v2.hubs
+    const v1 = { ...v2, version: 1, hubs: [{ ...hub, device: devices[0].device, joined: devices[0].joined }] }
+    const r = decodeEstate(cbor.encode(v1))
+    if (!r.ok) throw new Error(r.reason)
+    expect(r.estate.hubs.get(ESME_EUI)!.devices.map((d) => [d.device.eui, d.joined])).toEqual([
+      [ESME_EUI, true],
     ])
   })
 
@@ -99,16 +134,25 @@ describe('dcc serve estate file', () => {
     expect(decodeEstate(new TextEncoder().encode('not an estate at all'))).toMatchObject({ ok: false })
     expect(decodeEstate(cbor.encode({ format: 'something else', version: 1 }))).toEqual({
       ok: false,
-      reason: 'not a smetsim dcc serve estate (version 1)',
+      reason: 'not a smetsim dcc serve estate (version 1 or 2)',
     })
-    expect(decodeEstate(cbor.encode({ ...good, version: 2 }))).toMatchObject({ ok: false })
+    expect(decodeEstate(cbor.encode({ ...good, version: 3 }))).toMatchObject({ ok: false })
+    expect(decodeEstate(cbor.encode({ ...good, version: 1 }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^hubs\[0\]\.device: /),
+    })
     expect(variant((h) => (h.chfKa = new Uint8Array(31)))).toEqual({
       ok: false,
       reason: 'hubs[0].chfKa: expected a 32-byte key',
     })
     expect(variant((h) => (h.chf = 'nope'))).toMatchObject({ reason: 'hubs[0].chf: expected an EUI-64' })
-    expect(variant((h) => (h.device = new Uint8Array([1, 2, 3])))).toMatchObject({
-      reason: expect.stringMatching(/^hubs\[0\]\.device: /),
+    expect(
+      variant((h) => ((h.devices as { device: unknown }[])[0]!.device = new Uint8Array([1, 2, 3]))),
+    ).toMatchObject({
+      reason: expect.stringMatching(/^hubs\[0\]\.devices\[0\]\.device: /),
+    })
+    expect(variant((h) => (h.devices = []))).toMatchObject({
+      reason: 'hubs[0].devices: a hub has at least one device',
     })
     expect(variant((h) => ((h.chfState as { alertCounter: unknown }).alertCounter = -1n))).toMatchObject({
       reason: 'hubs[0].chfState.alertCounter: expected a counter',
@@ -150,6 +194,17 @@ describe('dcc serve hub EUIs and install codes', () => {
     ])
     expect(() => hubEuis(devices, new Set(['00DB120000000005']))).toThrow(/already a party/)
     expect(() => hubEuis(['FFFFFFFFFFFFFFFE' as Eui64], new Set())).toThrow(/run past/)
+    // One hub a premises, numbered after the highest device of all (here a GSME sharing the first hub).
+    expect([...hubEuis([devices[1]!], new Set(), devices)]).toEqual([
+      ['00DB120000000001', { chf: '00DB120000000003', gpf: '00DB120000000004' }],
+    ])
+  })
+
+  it('puts an ESME and the GSME the PKI lists right after it on one hub; any other device on its own', () => {
+    const [e1, g1, g2, e2, e3, g3] = ['E1', 'G1', 'G2', 'E2', 'E3', 'G3'] as Eui64[]
+    const typeOf = (eui: Eui64) => (eui.startsWith('G') ? 'GSME' : 'ESME') as 'ESME' | 'GSME'
+    expect(premisesOf([e1!, g1!, g2!, e2!, e3!, g3!], typeOf)).toEqual([[e1, g1], [g2], [e2], [e3, g3]])
+    expect(premisesOf([g1!, e1!], typeOf)).toEqual([[g1], [e1]])
   })
 
   it('gives a device the same 16-byte install code from the same key, another from another', () => {

@@ -1,15 +1,17 @@
 /**
  * The estate `smetsim dcc serve` runs, and its keeping across restarts.
  *
- * Each emulated ESME sits behind a Communications Hub of its own (CHF and GPF, packages/hub) on
- * the in-process WAN; every hub runs on the one scheduler the caller moves (the real-time
- * driver). The PKI issues no hub certificates, so a hub's EUIs follow the PKI's highest device
- * (CHF, GPF, CHF, GPF …: `hubEuis`) and its keys are made on its first start and kept here.
+ * Each premises (an ESME, a GSME, or an ESME and its GSME) sits behind a Communications Hub of its
+ * own (CHF and GPF, packages/hub) on the in-process WAN; every hub runs on the one scheduler the
+ * caller moves (the real-time driver). The PKI issues no hub certificates, so a hub's EUIs follow
+ * the PKI's highest device (CHF, GPF, CHF, GPF …: `hubEuis`) and its keys are made on its first
+ * start and kept here.
  *
  * The estate file (CBOR, cbor-x) holds the scheduler's time and, per hub, its keys, its CHF state
- * (counters, Device Log), its GPF state (counters, queue, mirror) and its device (packages/device
- * `snapshotDevice`) with whether it has joined the HAN. `readEstate` checks every field before
- * anything is built from it and answers why not otherwise; it never throws.
+ * (counters, Device Log), its GPF state (counters, queue, mirror) and its devices (packages/device
+ * `snapshotDevice`), each with whether it has joined the HAN. Version 1 files (one device a hub,
+ * before GSMEs) still read. `readEstate` checks every field before anything is built from it and
+ * answers why not otherwise; it never throws.
  */
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
@@ -33,21 +35,25 @@ export interface HubIdentity {
 /** One hub of a restored estate, ready to build again. */
 export interface RestoredHub extends HubIdentity {
   state: HubState
-  device: DeviceState
-  joined: boolean
+  /** Its devices in the order they were attached (the premises' first device first). */
+  devices: { device: DeviceState; joined: boolean }[]
 }
 
 export interface RestoredEstate {
   /** The scheduler's time when it was saved (virtual ms). */
   now: number
-  /** By device EUI. */
+  /** By the EUI of the hub's first device. */
   hubs: Map<Eui64, RestoredHub>
 }
 
-/** The CHF and GPF EUIs of each device's hub: the EUIs after the highest of `devices`, two per device. */
+/**
+ * The CHF and GPF EUIs of each premises' hub, keyed by its first device: the EUIs after the
+ * highest of `devices`, two per premises in the order of `premises`.
+ */
 export function hubEuis(
-  devices: readonly Eui64[],
+  premises: readonly Eui64[],
   taken: ReadonlySet<string>,
+  devices: readonly Eui64[] = premises,
 ): Map<Eui64, { chf: Eui64; gpf: Eui64 }> {
   const top = devices.reduce((m, d) => (BigInt(`0x${d}`) > m ? BigInt(`0x${d}`) : m), 0n)
   const eui = (n: bigint) => {
@@ -58,8 +64,22 @@ export function hubEuis(
     return e
   }
   return new Map(
-    devices.map((d, i) => [d, { chf: eui(top + 1n + 2n * BigInt(i)), gpf: eui(top + 2n + 2n * BigInt(i)) }]),
+    premises.map((d, i) => [d, { chf: eui(top + 1n + 2n * BigInt(i)), gpf: eui(top + 2n + 2n * BigInt(i)) }]),
   )
+}
+
+/**
+ * The premises, each one hub: an ESME and the GSME the PKI lists right after it share one; any
+ * other device (an ESME with no GSME after it, a GSME with no ESME before it) has a hub of its own.
+ */
+export function premisesOf(devices: readonly Eui64[], typeOf: (eui: Eui64) => 'ESME' | 'GSME'): Eui64[][] {
+  const premises: Eui64[][] = []
+  for (const eui of devices) {
+    const last = premises.at(-1)
+    if (typeOf(eui) === 'GSME' && last?.length === 1 && typeOf(last[0]!) === 'ESME') last.push(eui)
+    else premises.push([eui])
+  }
+  return premises
 }
 
 /** A new P-256 private key as its 32-byte scalar (core newP256KeyPair: generateKeyPairSync + export can deadlock). */
@@ -78,18 +98,17 @@ export function installCodeFor(eui: Eui64, ka: Uint8Array | undefined): Uint8Arr
   return new Uint8Array(h.digest().subarray(0, 16))
 }
 
-/** The estate as bytes: every hub with its device. */
+/** The estate as bytes: every hub with its devices. */
 export function encodeEstate(
   now: number,
-  hubs: readonly { identity: HubIdentity; hub: Hub; device: Eui64 }[],
+  hubs: readonly { identity: HubIdentity; hub: Hub; devices: readonly Eui64[] }[],
 ): Uint8Array {
   return cbor.encode({
     format: FORMAT,
-    version: 1,
+    version: 2,
     now,
-    hubs: hubs.map(({ identity, hub, device }) => {
+    hubs: hubs.map(({ identity, hub, devices }) => {
       const { chf, gpf } = hub.state
-      const state = hub.device(device)!
       return {
         ...identity,
         chfState: { counters: chf.counters, alertCounter: chf.alertCounter, log: chf.log },
@@ -101,8 +120,10 @@ export function encodeEstate(
           missedWakes: gpf.missedWakes,
           lostRaised: gpf.lostRaised,
         },
-        device: snapshotDevice(state),
-        joined: hub.isJoined(device),
+        devices: devices.map((eui) => ({
+          device: snapshotDevice(hub.device(eui)!),
+          joined: hub.isJoined(eui),
+        })),
       }
     }),
   })
@@ -142,11 +163,14 @@ export function decodeEstate(
   }
   try {
     const top = record(data, 'the file')
-    if (top.format !== FORMAT || top.version !== 1) throw new Bad(`not a ${FORMAT} (version 1)`)
+    if (top.format !== FORMAT || (top.version !== 1 && top.version !== 2))
+      throw new Bad(`not a ${FORMAT} (version 1 or 2)`)
     const hubs = new Map<Eui64, RestoredHub>()
     for (const [i, h] of array(top.hubs, 'hubs').entries()) {
-      const hub = restoredHub(record(h, `hubs[${i}]`), `hubs[${i}]`)
-      hubs.set(hub.device.eui, hub)
+      const hub = restoredHub(record(h, `hubs[${i}]`), `hubs[${i}]`, top.version)
+      const first = hub.devices[0]
+      if (!first) throw new Bad(`hubs[${i}].devices: a hub has at least one device`)
+      hubs.set(first.device.eui, hub)
     }
     return { ok: true, estate: { now: number(top.now, 'now'), hubs } }
   } catch (e) {
@@ -154,17 +178,26 @@ export function decodeEstate(
   }
 }
 
-function restoredHub(h: Record<string, unknown>, at: string): RestoredHub {
+function restoredHub(h: Record<string, unknown>, at: string, version: 1 | 2): RestoredHub {
   const gpfKeys = record(h.gpfKeys, `${at}.gpfKeys`)
   const chf = record(h.chfState, `${at}.chfState`)
   const gpf =
     h.gpfState === undefined || h.gpfState === null ? undefined : record(h.gpfState, `${at}.gpfState`)
-  let device: DeviceState
-  try {
-    device = restoreDevice(bytesOf(h.device, `${at}.device`))
-  } catch (e) {
-    throw new Bad(`${at}.device: ${(e as Error).message}`)
+  const restored = (value: unknown, where: string): DeviceState => {
+    try {
+      return restoreDevice(bytesOf(value, where))
+    } catch (e) {
+      throw new Bad(`${where}: ${(e as Error).message}`)
+    }
   }
+  // Version 1: one device a hub, its fields on the hub.
+  const devices =
+    version === 1
+      ? [{ device: restored(h.device, `${at}.device`), joined: h.joined === true }]
+      : array(h.devices, `${at}.devices`).map((v, j) => {
+          const d = record(v, `${at}.devices[${j}]`)
+          return { device: restored(d.device, `${at}.devices[${j}].device`), joined: d.joined === true }
+        })
   const identity: HubIdentity = {
     chf: euiOf(h.chf, `${at}.chf`),
     chfKa: key(h.chfKa, `${at}.chfKa`),
@@ -208,8 +241,7 @@ function restoredHub(h: Record<string, unknown>, at: string): RestoredHub {
       },
       gpf: gpf && gpfState(gpf),
     },
-    device,
-    joined: h.joined === true,
+    devices,
   }
 }
 

@@ -3,10 +3,12 @@
  *
  * The estate is built from the PKI: its suppliers (DUIS roles IS and GS, MPIDs SUP1, SUP2 …), its
  * network operator (ED, GT, MPID NET1) and other user (OU) are the Users; every device in the PKI
- * is an ESME on its own MPAN, registered to the first supplier (which installed it and lodged its
- * install code) and the network operator. Each ESME runs in this process as an emulated ESME
- * (packages/device) behind a Communications Hub of its own (CHF and GPF, packages/hub), in the
- * Smart Metering Inventory too; the DCC reaches the hubs through the in-process WAN's head end:
+ * is an ESME on its own MPAN, or a GSME on its own MPRN where `--gsme` says, registered to the
+ * first supplier (which installed it and lodged its install code) and the network operator. Each
+ * runs in this process as an emulated meter (packages/device) behind a Communications Hub (CHF
+ * and GPF, packages/hub; an ESME and the GSME listed right after it share one, `premisesOf`), in
+ * the Smart Metering Inventory too; a GSME wakes every `--gsme-wake` minutes and collects what
+ * waits for it in the GPF; the DCC reaches the hubs through the in-process WAN's head end:
  * its `transport` and SR 8.11 (`headEnd.addDevice`, the CHF Device Log: I0, then the N24 DCC Alert
  * says whether the device joined), and device and hub alerts come back to `deliverAlert`. The
  * ESMEs are commissioned and on their hub's HAN, except those `--pending` names (SMI Pending and
@@ -85,6 +87,7 @@ import {
   hubEuis,
   installCodeFor,
   newScalar,
+  premisesOf,
   type RestoredEstate,
   readEstateFile,
   writeEstateFile,
@@ -117,6 +120,10 @@ export interface ServeOptions {
   uncommissioned?: string[]
   /** Virtual ms per wall ms for the devices' and the DCC's clock (default 1). */
   acceleration?: string
+  /** PKI devices that are GSMEs (the rest are ESMEs). */
+  gsme?: string[]
+  /** Minutes between a GSME's radio wake-ups (default 30). */
+  gsmeWake?: string
 }
 
 const INSECURE_BANNER = `
@@ -168,10 +175,22 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if (!known.has(e)) throw new Error(`--uncommissioned ${e}: not a device of the PKI`)
     if (pending.has(e)) throw new Error(`${e}: --pending or --uncommissioned, not both`)
   }
-  const hubOf = hubEuis(
+  const gsmes = new Set((opts.gsme ?? []).map((e) => parseEui(e)))
+  for (const e of gsmes) if (!known.has(e)) throw new Error(`--gsme ${e}: not a device of the PKI`)
+  const gsmeWake = Number(opts.gsmeWake ?? 30)
+  if (!Number.isSafeInteger(gsmeWake) || gsmeWake < 1)
+    throw new RangeError(`--gsme-wake must be a whole number of minutes from 1, not '${opts.gsmeWake}'`)
+  const typeOf = (eui: Eui64): 'ESME' | 'GSME' => (gsmes.has(eui) ? 'GSME' : 'ESME')
+  const premises = premisesOf(
     manifest.devices.map((d) => d.eui),
-    new Set([...manifest.parties.map((p) => p.eui), ...orgs.users.map((u) => u.userId)]),
+    typeOf,
   )
+  const hubOfPremises = hubEuis(
+    premises.map((p) => p[0]!),
+    new Set([...manifest.parties.map((p) => p.eui), ...orgs.users.map((u) => u.userId)]),
+    manifest.devices.map((d) => d.eui),
+  )
+  const hubOf = new Map(premises.flatMap((p) => p.map((d) => [d, hubOfPremises.get(p[0]!)!] as const)))
   const installCode = (eui: Eui64) => installCodeFor(eui, keyBytes(store.privateKey(eui, 'keyAgreement')))
 
   // Registration data and the inventory: made on first start, then read back.
@@ -183,13 +202,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
     for (const [i, s] of suppliers.entries()) registration.assignMpid(`SUP${i + 1}`, s, '2020-01-01')
     if (networkOperator) registration.assignMpid('NET1', networkOperator, '2020-01-01')
     manifest.devices.forEach((d, i) => {
-      const mpan = String(1_900_000_000_000 + i)
-      if (suppliers.length > 0) registration.registerSupplier(mpan, 'SUP1', '2020-01-01')
-      if (networkOperator) registration.registerNetworkOperator(mpan, 'NET1', '2020-01-01')
+      // An MPAN core (13 digits) for an ESME, an MPRN (10) for a GSME.
+      const mpxn = String(typeOf(d.eui) === 'GSME' ? 7_000_000_000 + i : 1_900_000_000_000 + i)
+      if (suppliers.length > 0) registration.registerSupplier(mpxn, 'SUP1', '2020-01-01')
+      if (networkOperator) registration.registerNetworkOperator(mpxn, 'NET1', '2020-01-01')
       inventory.add({
         deviceId: d.eui,
-        type: 'ESME',
-        mpxn: mpan,
+        type: typeOf(d.eui),
+        mpxn,
         status: pending.has(d.eui)
           ? 'Pending'
           : uncommissioned.has(d.eui)
@@ -199,12 +219,22 @@ export async function serve(opts: ServeOptions): Promise<void> {
       })
     })
   }
-  // Each ESME's hub in the inventory, and its install code as its installer lodged it (also for
+  // Each meter's hub in the inventory, and its install code as its installer lodged it (also for
   // registration data an earlier `dcc serve`, without hubs, made).
   for (const d of manifest.devices) {
     const hub = hubOf.get(d.eui)!
     const esme = inventory.get(d.eui)
     if (!esme) continue
+    if (esme.type !== typeOf(d.eui))
+      throw new Error(
+        `${registrationFile} has ${d.eui} as a ${esme.type}, but --gsme makes it a ${typeOf(d.eui)}: ` +
+          'give the --gsme list it was made with, or a fresh --data',
+      )
+    if (esme.commsHub && esme.commsHub !== hub.chf)
+      throw new Error(
+        `${registrationFile} has ${d.eui} behind hub ${esme.commsHub}, but this --gsme list puts it behind ${hub.chf}: ` +
+          'give the --gsme list it was made with, or a fresh --data',
+      )
     const at = '2020-01-02'
     if (!inventory.get(hub.chf)) inventory.add({ deviceId: hub.chf, type: 'CHF', status: 'Commissioned', at })
     if (!inventory.get(hub.gpf))
@@ -241,11 +271,18 @@ export async function serve(opts: ServeOptions): Promise<void> {
     ...(cells.accessControlBrokerKa && { accessControlBrokerKa: cells.accessControlBrokerKa }),
   }
   const deviceCa = new X509Certificate(readFileSync(join(opts.pki, `${AUTHORITY_FILES.deviceCa}.pem`)))
-  const hubs: { identity: HubIdentity; hub: Hub; device: Eui64 }[] = []
-  for (const d of manifest.devices) {
-    const euis = hubOf.get(d.eui)!
-    const back = restored?.hubs.get(d.eui)
-    const again = back && back.chf === euis.chf && back.gpf === euis.gpf ? back : undefined
+  const hubs: { identity: HubIdentity; hub: Hub; devices: Eui64[] }[] = []
+  for (const devices of premises) {
+    const euis = hubOf.get(devices[0]!)!
+    const back = restored?.hubs.get(devices[0]!)
+    // The saved hub is this premises' when its EUIs and its devices are the same.
+    const again =
+      back &&
+      back.chf === euis.chf &&
+      back.gpf === euis.gpf &&
+      back.devices.map((d) => d.device.eui).join() === devices.join()
+        ? back
+        : undefined
     const identity: HubIdentity = again ?? {
       ...euis,
       chfKa: newScalar(),
@@ -261,37 +298,41 @@ export async function serve(opts: ServeOptions): Promise<void> {
       ...(again && { restore: again.state }),
     })
     wan.register(hub)
-    const certificate = store.certificate(d.eui, 'keyAgreement')?.raw
-    const attachAs = { ...(certificate && { certificate: new Uint8Array(certificate) }) }
-    if (again) {
-      hub.attach(again.device, { ...attachAs, joined: again.joined })
-    } else {
-      const ds = keyBytes(store.privateKey(d.eui, 'digitalSignature'))
-      const ka = keyBytes(store.privateKey(d.eui, 'keyAgreement'))
-      const code = installCode(d.eui)
+    for (const [i, eui] of devices.entries()) {
+      const certificate = store.certificate(eui, 'keyAgreement')?.raw
+      const attachAs = { ...(certificate && { certificate: new Uint8Array(certificate) }) }
+      if (again) {
+        hub.attach(again.devices[i]!.device, { ...attachAs, joined: again.devices[i]!.joined })
+        continue
+      }
+      const ds = keyBytes(store.privateKey(eui, 'digitalSignature'))
+      const ka = keyBytes(store.privateKey(eui, 'keyAgreement'))
+      const code = installCode(eui)
+      const type = typeOf(eui)
       hub.attach(
         createDevice({
-          type: 'ESME',
-          eui: d.eui,
+          type,
+          eui,
           cells,
           keys: { ...(ds && { ds }), ...(ka && { ka }) },
           installCode: code,
           // Billing Data Log alerts at midnight (UTC) on the 1st of every month: a modelling
           // choice; SR 6.8 (not built in the DCC) is how a supplier would set it.
           billingCalendar: { dates: [MONTHLY_BILLING] },
+          ...(type === 'GSME' && { wakeIntervalMinutes: gsmeWake }),
           now: scheduler.now(),
         }),
         attachAs,
       )
       // Installed and commissioned: in its CHF's Device Log and on the HAN (as SR 8.11 put it there).
-      const status = inventory.get(d.eui)?.status
+      const status = inventory.get(eui)?.status
       if (status === 'Commissioned' || status === 'InstalledNotCommissioned') {
-        const joined = hub.addDevice({ deviceId: d.eui, deviceType: 'ESME', installCode: code })
+        const joined = hub.addDevice({ deviceId: eui, deviceType: type, installCode: code })
         if (!joined.joined)
-          process.stderr.write(`smetsim dcc: ${d.eui} did not join its hub's HAN: ${joined.reason}\n`)
+          process.stderr.write(`smetsim dcc: ${eui} did not join its hub's HAN: ${joined.reason}\n`)
       }
     }
-    hubs.push({ identity, hub, device: d.eui })
+    hubs.push({ identity, hub, devices })
   }
   const saveEstate = () => {
     try {
@@ -402,7 +443,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const first = manifest.tls?.clients.find((c) => c.identity.kind === 'user')
   process.stdout.write(
     `DCC listening on ${address} (OpenAPI: ${address}/openapi.json)\n` +
-      `  Users: ${users.size} (${orgs.source}); emulated ESMEs: ${hubs.length}, each behind its own Communications Hub; data: ${dataDir}; ` +
+      `  Users: ${users.size} (${orgs.source}); emulated ESMEs: ${manifest.devices.length - gsmes.size}, GSMEs: ${gsmes.size} ` +
+      `(radio wake-ups every ${gsmeWake} min), behind ${hubs.length} Communications Hubs; data: ${dataDir}; ` +
       `${opts.cv5 ? 'Critical requests wait for the CV5 signature' : 'Users sign in-process'}; ` +
       `MP121 install code hand-over ${opts.mp121 ? 'on' : 'off'}; clock ×${acceleration}\n` +
       (tls && first
