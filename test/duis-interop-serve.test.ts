@@ -213,8 +213,6 @@ describe.skipIf(javaMissing)(
               device: pendingHub.chf,
               label: 'CCS01_8.11 → the pending ESME',
               kind: 'CHF ',
-              withoutGbcs:
-                "SR 8.11 reaches the CHF's Device Log as an in-process call (packages/dcc han-device-log.ts): no GBCS response",
               adapt: (body) => {
                 const log = body.UpdateHANDeviceLog as Record<string, unknown>
                 log.DeviceID = duisEui(PENDING_ESME)

@@ -399,6 +399,12 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
   const supplyStatus = async (url: string) =>
     ((await sr(url, '7.4', ESME1)) as { response?: { payload?: { useCase?: { supplyStatus?: string } } } })
       .response?.payload?.useCase?.supplyStatus
+  /** The alert codes the SAT records from a CHF (its alerts go to the ACB). */
+  const chfAlerts = async (url: string, chf: string) => {
+    type Sat = { records: { kind: string; code?: string; device?: string }[] }
+    const sat = (await (await fetch(`${url}/sat?limit=1000`)).json()) as Sat
+    return sat.records.filter((r) => r.kind === 'alert' && r.device === chf).map((r) => r.code)
+  }
   const start = (data: string, extra: string[] = []) =>
     serve(['--pki', pki, '--data', data, '--insecure-local', '--pending', ESME2, ESME3, ...extra])
   const stop = (child: ReturnType<typeof spawn>) =>
@@ -411,7 +417,7 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
     expect(smetsim(['pki', 'init', pki, '--device-count', '3']).status).toBe(0)
   })
 
-  it('answers SR 8.11 I0 through the CHF: with the install code the device joins, with a wrong one the N24 alert says it did not', async () => {
+  it('answers SR 8.11 I0 with the CHF’s CCS01 response: with the install code the device joins (0x8F49), with a wrong one it does not (0x8F48)', async () => {
     // An hour a second: the DCC's clock is the estate's scheduler, which the real-time driver moves.
     const { child, url } = await start(join(work, 'hubs-8.11'), ['--acceleration', '3600'])
     try {
@@ -421,22 +427,24 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
       // Pending (SMI): access control sends it nothing yet.
       expect((await sr(url, '7.4', ESME2)).code).toBe('E5')
 
+      // CCS01 to the CHF as GBCS: I0 with the CHF's response (message code 0x0001, every result
+      // success), the N24; whether the device joined, the CHF says in its own alert to the ACB.
       const joined = await add(url, CHF2, ESME2, installCode)
       expect(joined).toMatchObject({
         code: 'I0',
-        hanDeviceLog: { commsHub: CHF2, deviceId: ESME2, accepted: true, joined: true },
-        dccAlerts: [{ code: 'N24', device: ESME2, detail: { commsHub: CHF2, joined: true } }],
+        response: { originator: CHF2, messageCode: '0001' },
+        dccAlerts: [{ code: 'N24', device: ESME2, detail: { commsHub: CHF2 } }],
       })
       const at = Date.parse((joined.dccAlerts as { at: string }[])[0]!.at)
       expect(at - Date.now()).toBeGreaterThan(10 * 60_000)
+      expect(await chfAlerts(url, CHF2)).toContain('8F49') // Device joining succeeded
 
       const wrong = `${installCode.slice(0, 31)}${installCode.endsWith('0') ? '1' : '0'}`
       const refused = await add(url, CHF3, ESME3, wrong)
-      expect(refused).toMatchObject({
-        code: 'I0',
-        hanDeviceLog: { accepted: true, joined: false },
-        dccAlerts: [{ code: 'N24', device: ESME3, detail: { joined: false } }],
-      })
+      // Accepted into the log (I0), but the join fails: 0x8F48, and no 0x8F49.
+      expect(refused).toMatchObject({ code: 'I0', dccAlerts: [{ code: 'N24', device: ESME3 }] })
+      expect(await chfAlerts(url, CHF3)).toEqual(expect.arrayContaining(['8F48']))
+      expect(await chfAlerts(url, CHF3)).not.toContain('8F49')
       // A device on another CHF's HAN: refused before the hub is asked.
       expect((await add(url, CHF2, ESME3, wrong)).code).toBe('E081101')
     } finally {
@@ -462,7 +470,8 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
       expect(await supplyStatus(first.url)).toBe('disabled')
       const code = await fetch(`${first.url}/install-codes/${ESME2}?user=${A}`)
       const installCode = ((await code.json()) as { installCode: string }).installCode
-      expect((await add(first.url, CHF2, ESME2, installCode)).hanDeviceLog).toMatchObject({ joined: true })
+      expect((await add(first.url, CHF2, ESME2, installCode)).code).toBe('I0')
+      expect(await chfAlerts(first.url, CHF2)).toContain('8F49')
     } finally {
       expect(await stop(first.child)).toBe(0)
     }
@@ -472,9 +481,13 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
     try {
       expect(second.stderr.join('')).not.toMatch(/fresh estate/)
       expect(await supplyStatus(second.url)).toBe('disabled')
-      // ESME2 is still in its CHF's Device Log and on the HAN (no install code needed to say so).
+      // ESME2 is still in its CHF's Device Log: adding it again succeeds (the ACB's counter still
+      // above the one the CHF last took) and changes nothing, so no 0x8F12 'log changed'.
+      const changes = (await chfAlerts(second.url, CHF2)).filter((c) => c === '8F12').length
+      expect(changes).toBeGreaterThan(0)
       const again = await add(second.url, CHF2, ESME2, '00000000000000000000000000000000')
-      expect(again.hanDeviceLog).toMatchObject({ accepted: true, joined: true })
+      expect(again).toMatchObject({ code: 'I0', response: { originator: CHF2 } })
+      expect((await chfAlerts(second.url, CHF2)).filter((c) => c === '8F12')).toHaveLength(changes)
       // The meter remembers the counter it last accepted: the same command again gets no answer
       // (a meter restarted fresh would have executed it).
       expect((await post(second.url, replayed)).code).toBe('E21')

@@ -9,8 +9,9 @@
  * and GPF, packages/hub; an ESME and the GSME listed right after it share one, `premisesOf`), in
  * the Smart Metering Inventory too; a GSME wakes every `--gsme-wake` minutes and collects what
  * waits for it in the GPF; the DCC reaches the hubs through the in-process WAN's head end:
- * its `transport` and SR 8.11 (`headEnd.addDevice`, the CHF Device Log: I0, then the N24 DCC Alert
- * says whether the device joined), and device and hub alerts come back to `deliverAlert`. The
+ * its `transport`, also for SR 8.11 (CCS01 to the CHF as GBCS, MACed by the ACB with the CHF's key
+ * kept in the estate: I0 with the CHF's response, the N24 DCC Alert, and the CHF's own 0x8F49 or
+ * 0x8F48 alert saying whether the device joined), and device and hub alerts come back to `deliverAlert`. The
  * ESMEs are commissioned and on their hub's HAN, except those `--pending` names (SMI Pending and
  * not in the Device Log until an SR 8.11 adds them) and those `--uncommissioned` names (on the HAN,
  * SMI InstalledNotCommissioned until an SR 8.1.1 commissions them). Hubs and devices run on one scheduler that the
@@ -334,6 +335,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     }
     hubs.push({ identity, hub, devices })
   }
+  const chfKeys = new Map(hubs.map(({ identity }) => [identity.chf, identity.chfKa]))
   const saveEstate = () => {
     try {
       writeEstateFile(estateFile, encodeEstate(scheduler.now(), hubs))
@@ -374,17 +376,20 @@ export async function serve(opts: ServeOptions): Promise<void> {
       eui: orgs.cos.eui,
       signer: createInProcessSigner(backend.importPrivateKey(orgs.cos.ds), backend),
     },
+    // A meter's from its PKI certificate; a CHF's (SR 8.11 as GBCS CCS01) from the key it was made with.
     deviceKeyAgreement: (id) => {
       const cert = store.certificate(parseEui(id), 'keyAgreement')
-      return cert && backend.importPublicKey(cert.publicKey)
+      if (cert) return backend.importPublicKey(cert.publicKey)
+      const chfKa = chfKeys.get(id)
+      return chfKa && backend.importPrivateKey(chfKa).publicKey
     },
     userCertificates: orgs.userCertificates,
-    // The hub serving the device, as the Smart Metering Inventory has it.
+    // The hub serving the device, as the Smart Metering Inventory has it (a CHF is its own).
     transport: async (id, bytes) => {
-      const hub = inventory.get(id)?.commsHub
+      const record = inventory.get(id)
+      const hub = record?.type === 'CHF' ? id : record?.commsHub
       return hub ? wan.headEnd.send(hub, bytes) : undefined
     },
-    hanDeviceLog: { addDevice: (hub, entry) => wan.headEnd.addDevice(hub, entry) },
     now: () => scheduler.now(),
     signers,
     backend,
