@@ -8,7 +8,8 @@
  * (XSD and signature) and parsed by the same library. Critical SRVs go CV4 → the User signs the
  * Pre-Command with its ZAZ1 key → CV5 → the emulated meter executes.
  *
- * The estate is DCC Boxed's: its ZAZ1 Users and keys (@smartdcc/dccboxed-keystore), an ESME and
+ * The estate is DCC Boxed's: its ZAZ1 Users, ACB, CoS party and keys (@smartdcc/dccboxed-keystore,
+ * read by packages/duis `boxedOrganisations`, as `dcc serve --boxed-estate` reads it), an ESME and
  * a GSME at the templates' EUIs whose trust anchor cells hold the ZAZ1 certificates; the DCC
  * signs its Responses with DCC Boxed's DSP XML signing key. The DCC, its JSON API server with the
  * DUIS routes, and the devices run in this process, composed as `smetsim dcc serve` composes them.
@@ -45,6 +46,7 @@ import {
 } from '@smetsim/device'
 import {
   type BoxedCredential,
+  boxedOrganisations,
   createDeliveryQueue,
   createDuisInterface,
   DCC_XML_SIGNING_ROLE,
@@ -83,22 +85,15 @@ import {
 /** DCC Boxed's estate: ZAZ1 Users, an ESME and a GSME trusting them, the DCC and its DUIS interface. */
 function boxedEstate() {
   const store = readBoxedKeystore(JSON.parse(readFileSync(KEYSTORE, 'utf8')))
+  // The same ZAZ1 organisations `dcc serve --boxed-estate` runs (packages/duis boxed.ts).
+  const zaz1 = boxedOrganisations(store)
+  const cells = Object.fromEntries(
+    Object.entries(zaz1.anchors).map(([cell, cert]) => [cell, credentialFromCertificate(cert)]),
+  ) as TrustAnchorCells
   const find = (name: string): BoxedCredential => {
     const c = store.find((x) => x.name === name)
     if (!c) throw new Error(`the ZAZ1 keystore has no ${name}`)
     return c
-  }
-  const cred = (name: string) => credentialFromCertificate(find(name).certificate)
-  // The ZA root certificate is not published with the keystore: no root cell.
-  const cells: TrustAnchorCells = {
-    supplierDs: cred('Z1-supplier-ds'),
-    supplierKa: cred('Z1-supplier-ka'),
-    supplierPrepaymentKa: cred('Z1-supplierPP-ka'),
-    networkOperatorDs: cred('Z1-networkOperator-ds'),
-    networkOperatorKa: cred('Z1-networkOperator-ka'),
-    accessControlBrokerDs: cred('Z1-accessControlBroker-ds'),
-    accessControlBrokerKa: cred('Z1-accessControlBroker-ka'),
-    transitionalCoSDs: cred('Z1-transitionalCoS-ds'),
   }
   const now = () => Date.now()
   const devices = new Map<Eui64, DeviceState>(
@@ -134,39 +129,24 @@ function boxedEstate() {
   ] as const)
     inventory.add({ deviceId, type, mpxn, status: 'InstalledNotCommissioned', at: '2020-01-02' })
   const xmlSigning = store.filter((c) => c.roleCode === XML_SIGNING_ROLE)
-  const users = new UserDirectory([
-    {
-      userId: SUPPLIER,
-      name: 'ZAZ1 supplier',
-      roles: ['IS', 'GS'],
-      certificates: store.filter((c) => c.eui === SUPPLIER).map((c) => c.certificate.serialNumber),
-    },
-  ])
+  const users = new UserDirectory(zaz1.users)
   const sat = createMemorySat()
-  const privateRef = (name: string) => backend.importPrivateKey(find(name).privateKey!)
   const alerts: { device: Eui64; bytes: Uint8Array }[] = []
   const dcc = createDcc({
     users,
     registration,
     inventory,
     sat,
-    acb: { eui: '90B3D51F30000002' as Eui64, kaPrivateKeyRef: privateRef('Z1-accessControlBroker-ka') },
+    acb: { eui: zaz1.acb.eui, kaPrivateKeyRef: backend.importPrivateKey(zaz1.acb.ka.privateKey) },
     cos: {
-      eui: '90B3D51F30000004' as Eui64,
-      signer: createInProcessSigner(privateRef('Z1-transitionalCoS-ds'), backend),
+      eui: zaz1.cos.eui,
+      signer: createInProcessSigner(backend.importPrivateKey(zaz1.cos.privateKey), backend),
     },
     deviceKeyAgreement: (id) => {
       const d = devices.get(id)
       return d && backend.importPrivateKey(d.keys.ka!).publicKey
     },
-    userCertificates: (id) =>
-      id === SUPPLIER
-        ? {
-            digitalSigning: new Uint8Array(find('Z1-supplier-ds').certificate.raw),
-            keyAgreement: new Uint8Array(find('Z1-supplier-ka').certificate.raw),
-            prepaymentTopUp: new Uint8Array(find('Z1-supplierPP-ka').certificate.raw),
-          }
-        : undefined,
+    userCertificates: zaz1.userCertificates,
     transport: async (id, bytes) => {
       const d = devices.get(id)
       if (!d) return undefined
@@ -191,7 +171,7 @@ function boxedEstate() {
     deviceTypeOf: (id) => inventory.get(id)?.type,
     signingCertificates,
     dccSigningKey: { certificate: dsp.certificate, privateKey: dsp.privateKey! },
-    dccEui: '90B3D51F30000002' as Eui64,
+    dccEui: zaz1.acb.eui,
     delivery,
     now,
   })
@@ -210,7 +190,7 @@ function boxedEstate() {
     dcc,
     sat,
     flushAlerts,
-    supplierDs: privateRef('Z1-supplier-ds'),
+    supplierDs: backend.importPrivateKey(zaz1.signingKeys.get(SUPPLIER)!),
   }
 }
 
