@@ -436,6 +436,28 @@ describe('real-time driver', () => {
     expect(s.now()).toBe(stoppedAt)
   })
 
+  it('runs a fractional acceleration in whole virtual milliseconds', () => {
+    const { wall, advance } = manualWall()
+    const s = createScheduler({ start: 1_000 })
+    const seen: number[] = []
+    s.at(1_004, (now) => seen.push(now))
+    const driver = createRealTimeDriver(s, { acceleration: 1.5, wall })
+    driver.start()
+    advance(1)
+    expect(s.now()).toBe(1_001) // 1.5 virtual ms, floored
+    advance(1)
+    expect(s.now()).toBe(1_003)
+    advance(1) // 4.5: the event at 1 004 runs, at its own instant
+    expect(seen).toEqual([1_004])
+    driver.stop()
+    const slow = createScheduler({ start: 0 })
+    const half = createRealTimeDriver(slow, { acceleration: 0.5, wall })
+    half.start()
+    advance(3)
+    expect(slow.now()).toBe(1)
+    half.stop()
+  })
+
   it('refuses an acceleration that is not a positive finite number', () => {
     const s = createScheduler()
     for (const a of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])

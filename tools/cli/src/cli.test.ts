@@ -289,7 +289,7 @@ describe('smetsim dcc serve --boxed-estate: DCC Boxed’s ZAZ1 Users and trust a
   const ZAZ1_SUPPLIER = '90B3D51F30010000'
   const ESME = '00DB1234567890A0'
 
-  it('is refused without --boxed-keystore, and --uncommissioned names only PKI devices', () => {
+  it('is refused without --boxed-keystore; --uncommissioned and --gsme name only PKI devices; bad --gsme-wake and --acceleration are refused', () => {
     const pki = join(work, 'boxed-flags')
     expect(smetsim(['pki', 'init', pki, '--device', ESME]).status).toBe(0)
     const alone = smetsim(['dcc', 'serve', '--pki', pki, '--port', '0', '--insecure-local', '--boxed-estate'])
@@ -308,6 +308,19 @@ describe('smetsim dcc serve --boxed-estate: DCC Boxed’s ZAZ1 Users and trust a
     ])
     expect(stranger.status).not.toBe(0)
     expect(stranger.stderr).toMatch(/--uncommissioned 00DB1234567890FF: not a device of the PKI/)
+    const flags = (...extra: string[]) =>
+      smetsim(['dcc', 'serve', '--pki', pki, '--port', '0', '--insecure-local', ...extra])
+    for (const [extra, message] of [
+      [['--gsme', '00DB1234567890FF'], /--gsme 00DB1234567890FF: not a device of the PKI/],
+      [['--gsme-wake', '0'], /--gsme-wake must be a whole number of minutes from 1, not '0'/],
+      [['--gsme-wake', '2.5'], /--gsme-wake must be a whole number/],
+      [['--acceleration', '0'], /--acceleration must be a number above 0, not '0'/],
+      [['--acceleration', 'fast'], /--acceleration must be a number above 0, not 'fast'/],
+    ] as const) {
+      const r = flags(...extra)
+      expect(r.status, extra.join(' ')).not.toBe(0)
+      expect(r.stderr).toMatch(message)
+    }
   })
 
   it('runs a ZAZ1 supplier’s Critical SR on the meter (signed in-process with its ZAZ1 key); the PKI’s own supplier is no User', async () => {

@@ -147,7 +147,7 @@ dcc
   .option('--gsme-wake <minutes>', "minutes between a GSME's radio wake-ups (whole)", '30')
   .option(
     '--acceleration <n>',
-    "how many times as fast as the wall clock the estate's time runs (whole)",
+    "how many times as fast as the wall clock the estate's time runs (any number above 0, e.g. 0.5 or 3600)",
     '1',
   )
   .option(

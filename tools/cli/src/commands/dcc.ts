@@ -15,8 +15,9 @@
  * ESMEs are commissioned and on their hub's HAN, except those `--pending` names (SMI Pending and
  * not in the Device Log until an SR 8.11 adds them) and those `--uncommissioned` names (on the HAN,
  * SMI InstalledNotCommissioned until an SR 8.1.1 commissions them). Hubs and devices run on one scheduler that the
- * real-time driver (packages/core) moves with the wall clock, `--acceleration` times as fast
- * (in whole milliseconds, as the firmware settles only at integer instants): a prepayment meter's credit runs
+ * real-time driver (packages/core) moves with the wall clock, `--acceleration` times as fast (any
+ * factor above 0; the driver moves it in whole milliseconds, as the firmware settles only at
+ * integer instants): a prepayment meter's credit runs
  * down until it disconnects itself, and the ESMEs' billing calendar (the 1st of every month,
  * `MONTHLY_BILLING`) raises 0x8F0A. The DCC's clock is the scheduler's. Users sign their Critical requests in-process with the PKI's keys, unless `--cv5`
  * asks HTTP callers to sign (DUIS CV4/CV5).
@@ -166,8 +167,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const users = new UserDirectory(orgs.users)
 
   const acceleration = Number(opts.acceleration ?? 1)
-  if (!Number.isSafeInteger(acceleration) || acceleration < 1)
-    throw new RangeError(`--acceleration must be a whole number from 1, not '${opts.acceleration}'`)
+  // Any factor above 0 (0.5: half as fast): the driver maps the wall clock onto whole virtual ms.
+  if (!(acceleration > 0) || !Number.isFinite(acceleration))
+    throw new RangeError(`--acceleration must be a number above 0, not '${opts.acceleration}'`)
   const known = new Set(manifest.devices.map((d) => d.eui))
   const pending = new Set((opts.pending ?? []).map((e) => parseEui(e)))
   for (const e of pending) if (!known.has(e)) throw new Error(`--pending ${e}: not a device of the PKI`)
