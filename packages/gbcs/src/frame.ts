@@ -27,6 +27,7 @@ import { allocBytes, type Eui64, euiFromBytes, euiToBytes, type Result, readUint
 import { readLength, writeLength } from './codec/length.ts'
 import { DecodeError, Reader } from './codec/reader.ts'
 import { Writer } from './codec/writer.ts'
+import { GBCS_KDF_ALGORITHM_ID, GBCS_OTHER_INFO_LENGTH } from './crypto/gbcs-crypto.ts'
 import type { Cra } from './payload/types.ts'
 
 export type { Cra }
@@ -133,7 +134,7 @@ function readGeneralCiphering(r: Reader): GbcsFrame {
 
 /**
  * The bytes each decoded General-Signing block arrived as, kept on the very object decodeFrame
- * returned (frozen) under a non-enumerable symbol: signedBytes, macAad and receivedTransaction reuse
+ * returned (frozen) under a non-enumerable symbol: signedBytes, macAad and receivedOtherInfo reuse
  * them instead of encoding the block again (a device checks every command it receives). A copy
  * made by spreading the object does not carry them, so it is encoded afresh. The copy is laid out
  * as the MAC's additional authenticated data — six header bytes, then the block — and the
@@ -386,22 +387,23 @@ export function macAad(s: GeneralSigning): Uint8Array {
 }
 
 /**
- * The block's system titles and transaction id as they arrived (originator, then the 9-byte
- * transaction id: CRA flag and counter, then recipient), or undefined for a block that was not
- * decoded: the GBCS KDF's OtherInfo is made of them.
+ * The GBCS KDF's 33-byte OtherInfo (algorithm id, originator, transaction id, recipient) copied
+ * straight from the bytes a block arrived as, or undefined for a block that was not decoded.
  */
-export function receivedTransaction(
-  s: GeneralSigning,
-): { originator: Uint8Array; transactionId: Uint8Array; recipient: Uint8Array } | undefined {
+export function receivedOtherInfo(s: GeneralSigning): Uint8Array | undefined {
   const r = received(s)
   if (!r) return undefined
   // DF 09 <CRA> <counter:8> 08 <originator:8> 08 <recipient:8>
+  const a = r.aad
   const b = AAD_HEADER
-  return {
-    transactionId: r.aad.subarray(b + 2, b + 11),
-    originator: r.aad.subarray(b + 12, b + 20),
-    recipient: r.aad.subarray(b + 21, b + 29),
+  const out = new Uint8Array(GBCS_OTHER_INFO_LENGTH)
+  out.set(GBCS_KDF_ALGORITHM_ID, 0)
+  for (let i = 0; i < 8; i++) {
+    out[7 + i] = a[b + 12 + i]! // originator
+    out[25 + i] = a[b + 21 + i]! // recipient
   }
+  for (let i = 0; i < 10; i++) out[15 + i] = a[b + 1 + i]! // 09 <CRA> <counter>
+  return out
 }
 
 function hex2(n: number): string {

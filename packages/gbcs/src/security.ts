@@ -23,7 +23,7 @@ import {
   GENERAL_SIGNING_TAG,
   type GeneralSigning,
   macAad,
-  receivedTransaction,
+  receivedOtherInfo,
   SECURITY_CONTROL,
   SIGNATURE_LENGTH,
   signedBytes,
@@ -73,13 +73,11 @@ export function messageKey(
   backend: CryptoBackend,
 ): Uint8Array {
   // A received block's titles and counter are taken as they arrived: no hex or BigInt round trip.
-  const t = receivedTransaction(s)
-  return gbcsKdf(backend.ecdh(ownPrivate, otherPublic), {
-    originator: t?.originator ?? s.originator,
-    cra: s.cra,
-    counter: t?.transactionId.subarray(1) ?? s.originatorCounter,
-    recipient: t?.recipient ?? s.recipient,
-  })
+  const otherInfo = receivedOtherInfo(s)
+  const z = backend.ecdh(ownPrivate, otherPublic)
+  return otherInfo
+    ? gbcsKdf(z, { otherInfo })
+    : gbcsKdf(z, { originator: s.originator, cra: s.cra, counter: s.originatorCounter, recipient: s.recipient })
 }
 
 /** Wraps a (signed or unsigned) General-Signing block in its MAC header and MAC. */
