@@ -15,7 +15,13 @@
  *   12 bytes;
  * - AES-128-GCM encryption and decryption with the same IV rule and a 12-byte tag.
  */
-import { createCipheriv, createDecipheriv, createHash, hash as oneShotHash, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hash as oneShotHash,
+  timingSafeEqual,
+} from 'node:crypto'
 
 /** A system title (EUI-64): 16 hex digits, or 8 bytes. */
 export type SystemTitle = string | Uint8Array
