@@ -15,9 +15,9 @@
  */
 import {
   createCipheriv,
-  createHash,
   createPrivateKey,
   createPublicKey,
+  hash,
   sign as nodeSign,
   verify as nodeVerify,
   timingSafeEqual,
@@ -87,7 +87,7 @@ export async function run(report: Report): Promise<void> {
   // ---------------------------------------------------------------------------------------------
   // The raw cryptography, straight on node:crypto with every byte string taken from the real
   // frames above (decoded once, here): ECDSA verify and sign on cached KeyObjects, the GBCS KDF
-  // (one SHA-256 over 00000001 ‖ Z ‖ OtherInfo, the ECDH secret Z cached as the device caches it)
+  // (one one-shot SHA-256 over 00000001 ‖ Z ‖ OtherInfo, the ECDH secret Z cached as the device caches it)
   // and the GMAC (AES-128-GCM with no plaintext, 12-byte tag, compared in constant time).
   const armFrame = decodeFrame(armCommands[0]!)
   const armResponse = decodeFrame(armSample.response!)
@@ -179,13 +179,14 @@ export async function run(report: Report): Promise<void> {
     return { mac: macInputs(f, acbSecret), response: macInputs(response, supplierSecret) }
   })
 
+  // The KDF's 69-byte input (00000001 ‖ Z ‖ OtherInfo) hashed in one call, node's one-shot hash:
+  // the cheapest node:crypto way, which the firmware uses too.
+  const kdfInput = Buffer.alloc(4 + 32 + 33)
+  kdfInput.set(KDF_COUNTER, 0)
   function rawGmac(m: MacInputs): Buffer {
-    const key = createHash('sha256')
-      .update(KDF_COUNTER)
-      .update(m.z)
-      .update(m.otherInfo)
-      .digest()
-      .subarray(0, 16)
+    kdfInput.set(m.z, 4)
+    kdfInput.set(m.otherInfo, 36)
+    const key = hash('sha256', kdfInput, 'buffer').subarray(0, 16)
     const gmac = createCipheriv('aes-128-gcm', key, m.iv, { authTagLength: 12 })
     gmac.setAAD(m.aad)
     gmac.final()

@@ -23,10 +23,11 @@
  * encode(decode(b)) = b for every b that decode accepts; anything else is a DecodeError that
  * names the offset.
  */
-import { allocBytes, type Eui64, euiFromBytes, euiToBytes, type Result, readUintBE } from '@smetsim/core'
-import { readLength, writeLength } from './codec/length.ts'
+import { allocBytes, type Eui64, euiFromBytes, type Result, readUintBE } from '@smetsim/core'
+import { lengthSize, readLength, writeLength } from './codec/length.ts'
 import { DecodeError, Reader } from './codec/reader.ts'
 import { Writer } from './codec/writer.ts'
+import { GBCS_KDF_ALGORITHM_ID, GBCS_OTHER_INFO_LENGTH } from './crypto/gbcs-crypto.ts'
 import type { Cra } from './payload/types.ts'
 
 export type { Cra }
@@ -105,16 +106,19 @@ export function tryDecodeFrame(bytes: Uint8Array): Result<GbcsFrame, DecodeError
   }
 }
 
+/** The MAC header's general-ciphering fields GBCS leaves empty, in order. */
+const EMPTY_CIPHERING_FIELDS = [
+  'transaction-id',
+  'originator-system-title',
+  'recipient-system-title',
+  'date-time',
+  'other-information',
+  'key-info',
+] as const
+
 function readGeneralCiphering(r: Reader): GbcsFrame {
   r.u8()
-  for (const field of [
-    'transaction-id',
-    'originator-system-title',
-    'recipient-system-title',
-    'date-time',
-    'other-information',
-    'key-info',
-  ]) {
+  for (const field of EMPTY_CIPHERING_FIELDS) {
     if (r.u8(field) !== 0) {
       r.fail(`MAC header ${field} must be empty in GBCS`)
     }
@@ -133,7 +137,7 @@ function readGeneralCiphering(r: Reader): GbcsFrame {
 
 /**
  * The bytes each decoded General-Signing block arrived as, kept on the very object decodeFrame
- * returned (frozen) under a non-enumerable symbol: signedBytes, macAad and receivedTransaction reuse
+ * returned (frozen) under a non-enumerable symbol: signedBytes, macAad and receivedOtherInfo reuse
  * them instead of encoding the block again (a device checks every command it receives). A copy
  * made by spreading the object does not carry them, so it is encoded afresh. The copy is laid out
  * as the MAC's additional authenticated data — six header bytes, then the block — and the
@@ -165,19 +169,25 @@ function readGeneralSigning(r: Reader): GeneralSigning {
   const craAt = r.offset
   const cra = CRA_BY_CODE[r.u8('CRA flag')]
   if (!cra) throw new DecodeError('CRA flag must be 1, 2 or 3', craAt)
-  const originatorCounter = readUintBE(r.take(8, 'originator counter'))
+  const originatorCounter = r.u64('originator counter')
   const originator = readSystemTitle(r, 'originator system title')
   const recipient = readSystemTitle(r, 'recipient system title')
   const dateTimeLength = r.u8('date-time length')
   const dateTimeAt = r.offset
-  if (dateTimeLength === 12) r.take(12, 'date-time')
+  if (dateTimeLength === 12) r.skip(12, 'date-time')
   else if (dateTimeLength !== 0) r.fail(`date-time length must be 0 or 12, got ${dateTimeLength}`)
-  const other = r.sub(readLength(r, 'other-information length'), 'other-information')
-  const messageCode = other.u16('message code')
-  const supplementary = other.done ? undefined : readSupplementary(other)
+  const otherLength = readLength(r, 'other-information length')
+  let messageCode: number
+  let supplementary: Supplementary | undefined
+  if (otherLength === 2 && r.remaining >= 2) messageCode = r.u16('message code')
+  else {
+    const other = r.sub(otherLength, 'other-information')
+    messageCode = other.u16('message code')
+    supplementary = other.done ? undefined : readSupplementary(other)
+  }
   const contentLength = readLength(r, 'content length')
   const contentAt = r.offset
-  r.take(contentLength, 'content')
+  r.skip(contentLength, 'content')
   const signedEnd = r.offset
   const signature = readSignatureField(r)
   r.end('the general-signing block')
@@ -193,7 +203,7 @@ function readGeneralSigning(r: Reader): GeneralSigning {
     contentAt: contentAt - start,
     contentLength,
     signedEnd: signedEnd - start,
-    signature: signature.kind,
+    signature,
   })
 }
 
@@ -223,22 +233,37 @@ function receivedSigning(
   aad.set(block, AAD_HEADER)
   const { dateTimeAt, supplementary } = f
   const at = AAD_HEADER
-  const signing: GeneralSigning = {
-    cra: f.cra,
-    originatorCounter: f.originatorCounter,
-    originator: f.originator,
-    recipient: f.recipient,
-    ...(dateTimeAt !== undefined && { dateTime: aad.subarray(dateTimeAt + at, dateTimeAt + at + 12) }),
-    messageCode: f.messageCode,
-    ...(supplementary && { supplementary: Object.freeze(supplementary) }),
-    content: aad.subarray(f.contentAt + at, f.contentAt + at + f.contentLength),
-    signature:
-      f.signature === 'ecdsa'
-        ? Object.freeze({ kind: 'ecdsa' as const, bytes: aad.subarray(aad.length - SIGNATURE_LENGTH) })
-        : f.signature === 'empty'
-          ? EMPTY_SIGNATURE
-          : ABSENT_SIGNATURE,
-  }
+  const content = aad.subarray(f.contentAt + at, f.contentAt + at + f.contentLength)
+  const signature =
+    f.signature === 'ecdsa'
+      ? Object.freeze({ kind: 'ecdsa' as const, bytes: aad.subarray(aad.length - SIGNATURE_LENGTH) })
+      : f.signature === 'empty'
+        ? EMPTY_SIGNATURE
+        : ABSENT_SIGNATURE
+  // The usual block (no date-time, no supplementary fields) as one literal of one shape; the
+  // others with the optional fields in their place.
+  const signing: GeneralSigning =
+    dateTimeAt === undefined && !supplementary
+      ? {
+          cra: f.cra,
+          originatorCounter: f.originatorCounter,
+          originator: f.originator,
+          recipient: f.recipient,
+          messageCode: f.messageCode,
+          content,
+          signature,
+        }
+      : {
+          cra: f.cra,
+          originatorCounter: f.originatorCounter,
+          originator: f.originator,
+          recipient: f.recipient,
+          ...(dateTimeAt !== undefined && { dateTime: aad.subarray(dateTimeAt + at, dateTimeAt + at + 12) }),
+          messageCode: f.messageCode,
+          ...(supplementary && { supplementary: Object.freeze(supplementary) }),
+          content,
+          signature,
+        }
   if (!supplementary?.keyAgreementCertificate) {
     const kept: Received = { aad, signedEnd: f.signedEnd }
     Object.defineProperty(signing, RECEIVED, { value: kept })
@@ -252,7 +277,36 @@ const ABSENT_SIGNATURE: SignatureField = Object.freeze({ kind: 'absent' })
 
 function readSystemTitle(r: Reader, what: string): Eui64 {
   if (r.u8(`${what} length`) !== 8) r.fail(`${what} length must be 8`)
-  return euiFromBytes(r.take(8, what))
+  return euiAt(r.bytes, r.skip(8, what))
+}
+
+/** Character codes of the 16 upper-case hex digits. */
+const HEX_CODES = Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0))
+
+/**
+ * The EUI-64 in `b` at `i` as 16 upper-case hex digits (euiFromBytes's text), made as one flat
+ * string: two of them are read from every frame.
+ */
+function euiAt(b: Uint8Array, i: number): Eui64 {
+  const h = HEX_CODES
+  return String.fromCharCode(
+    h[b[i]! >> 4]!,
+    h[b[i]! & 15]!,
+    h[b[i + 1]! >> 4]!,
+    h[b[i + 1]! & 15]!,
+    h[b[i + 2]! >> 4]!,
+    h[b[i + 2]! & 15]!,
+    h[b[i + 3]! >> 4]!,
+    h[b[i + 3]! & 15]!,
+    h[b[i + 4]! >> 4]!,
+    h[b[i + 4]! & 15]!,
+    h[b[i + 5]! >> 4]!,
+    h[b[i + 5]! & 15]!,
+    h[b[i + 6]! >> 4]!,
+    h[b[i + 6]! & 15]!,
+    h[b[i + 7]! >> 4]!,
+    h[b[i + 7]! & 15]!,
+  ) as Eui64
 }
 
 function readSupplementary(r: Reader): Supplementary {
@@ -273,12 +327,14 @@ function readSupplementary(r: Reader): Supplementary {
   return { remotePartyId, remotePartyCounter, keyAgreementCertificate: r.rest().slice() }
 }
 
-function readSignatureField(r: Reader): SignatureField {
-  if (r.done) return { kind: 'absent' }
+/** Which signature field the block has (its bytes, when ECDSA, are taken from the block's copy). */
+function readSignatureField(r: Reader): SignatureField['kind'] {
+  if (r.done) return 'absent'
   const length = readLength(r, 'signature length')
-  if (length === 0) return { kind: 'empty' }
+  if (length === 0) return 'empty'
   if (length !== SIGNATURE_LENGTH) r.fail(`signature length must be 0 or 64, got ${length}`)
-  return { kind: 'ecdsa', bytes: r.take(SIGNATURE_LENGTH, 'signature').slice() }
+  r.skip(SIGNATURE_LENGTH, 'signature')
+  return 'ecdsa'
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,24 +343,53 @@ function readSignatureField(r: Reader): SignatureField {
 export function encodeFrame(frame: GbcsFrame): Uint8Array {
   if (!frame.mac) return encodeGeneralSigning(frame.signing)
   if (frame.mac.length !== MAC_LENGTH) throw new RangeError(`MAC must be ${MAC_LENGTH} bytes`)
-  const signing = encodeGeneralSigning(frame.signing)
-  const w = new Writer()
-  writeMacHeader(w, signing.length)
-  return w.bytes(signing).bytes(frame.mac).finish()
+  const length = generalSigningLength(frame.signing)
+  const w = new Writer(macHeaderLength(length) + length + MAC_LENGTH)
+  writeMacHeader(w, length)
+  return writeGeneralSigning(w, frame.signing).bytes(frame.mac).finish()
 }
 
 /** The MAC header for a General-Signing block of `signingLength` bytes. */
 export function writeMacHeader(w: Writer, signingLength: number): Writer {
-  w.u8(GENERAL_CIPHERING_TAG).bytes(new Uint8Array(6))
+  w.u8(GENERAL_CIPHERING_TAG).u32(0).u16(0)
   writeLength(w, 5 + signingLength + MAC_LENGTH)
   return w.u8(SECURITY_CONTROL).u32(0)
 }
 
-export function encodeGeneralSigning(s: GeneralSigning): Uint8Array {
-  return writeGeneralSigning(new Writer(), s).finish()
+/** Bytes of the MAC header (writeMacHeader) before a General-Signing block of `signingLength` bytes. */
+export function macHeaderLength(signingLength: number): number {
+  return 7 + lengthSize(5 + signingLength + MAC_LENGTH) + 5
 }
 
-function writeGeneralSigning(w: Writer, s: GeneralSigning): Writer {
+export function encodeGeneralSigning(s: GeneralSigning): Uint8Array {
+  return writeGeneralSigning(new Writer(generalSigningLength(s)), s).finish()
+}
+
+/**
+ * The encoded length of a General-Signing block, signature field included, for a block that
+ * encodes at all (a block that does not may give any number: the encoder still refuses it).
+ * Encoders size their buffer with it, so a frame is written once, in place.
+ */
+export function generalSigningLength(s: GeneralSigning): number {
+  const signature = s.signature.kind === 'ecdsa' ? 1 + SIGNATURE_LENGTH : s.signature.kind === 'empty' ? 1 : 0
+  return groupingHeaderLength(s) + s.content.length + signature
+}
+
+/** Length of the grouping header (writeGroupingHeader): 0xDF tag through the content length. */
+function groupingHeaderLength(s: GeneralSigning): number {
+  const sup = s.supplementary
+  const other = sup
+    ? 10 +
+      (sup.remotePartyCounter === undefined ? 0 : 8) +
+      (sup.originatorCounter === undefined ? 0 : 8) +
+      (sup.keyAgreementCertificate?.length ?? 0)
+    : 2
+  // DF 09 <CRA> <counter:8> 08 <originator:8> 08 <recipient:8> <date-time field>
+  return 29 + (s.dateTime ? 13 : 1) + lengthSize(other) + other + lengthSize(s.content.length)
+}
+
+/** Writes the block (grouping header, content, signature field) as it is encoded. */
+export function writeGeneralSigning(w: Writer, s: GeneralSigning): Writer {
   writeGroupingHeader(w, s)
   w.bytes(s.content)
   if (s.signature.kind === 'empty') w.u8(0)
@@ -318,7 +403,7 @@ function writeGeneralSigning(w: Writer, s: GeneralSigning): Writer {
 /** Grouping header from the 0xDF tag through the content length. */
 function writeGroupingHeader(w: Writer, s: GeneralSigning): void {
   w.u8(GENERAL_SIGNING_TAG).u8(9).u8(CRA_CODES[s.cra]).u64(s.originatorCounter)
-  w.u8(8).bytes(euiToBytes(s.originator)).u8(8).bytes(euiToBytes(s.recipient))
+  w.u8(8).eui(s.originator).u8(8).eui(s.recipient)
   if (s.dateTime) {
     if (s.dateTime.length !== 12) throw new RangeError('date-time must be 12 bytes')
     w.u8(12).bytes(s.dateTime)
@@ -350,7 +435,7 @@ function writeOtherInformation(w: Writer, s: GeneralSigning): void {
     (sup.remotePartyCounter === undefined ? 0 : 8) +
     (sup.originatorCounter === undefined ? 0 : 8) +
     (certificate?.length ?? 0)
-  writeLength(w, length).u16(s.messageCode).bytes(euiToBytes(sup.remotePartyId))
+  writeLength(w, length).u16(s.messageCode).eui(sup.remotePartyId)
   if (sup.remotePartyCounter !== undefined) w.u64(sup.remotePartyCounter)
   if (sup.originatorCounter !== undefined) w.u64(sup.originatorCounter)
   if (certificate) w.bytes(certificate)
@@ -366,7 +451,7 @@ function writeOtherInformation(w: Writer, s: GeneralSigning): void {
 export function signedBytes(s: GeneralSigning): Uint8Array {
   const r = received(s)
   if (r) return r.aad.subarray(AAD_HEADER + 1, AAD_HEADER + r.signedEnd)
-  const w = new Writer()
+  const w = new Writer(groupingHeaderLength(s) + s.content.length)
   writeGroupingHeader(w, s)
   w.bytes(s.content)
   return w.finish().subarray(1)
@@ -381,27 +466,28 @@ export function signedBytes(s: GeneralSigning): Uint8Array {
 export function macAad(s: GeneralSigning): Uint8Array {
   const r = received(s)
   if (r) return r.aad
-  const w = new Writer().u8(SECURITY_CONTROL).u32(0).u8(0)
+  const w = new Writer(AAD_HEADER + generalSigningLength(s)).u8(SECURITY_CONTROL).u32(0).u8(0)
   return writeGeneralSigning(w, s).finish()
 }
 
 /**
- * The block's system titles and transaction id as they arrived (originator, then the 9-byte
- * transaction id: CRA flag and counter, then recipient), or undefined for a block that was not
- * decoded: the GBCS KDF's OtherInfo is made of them.
+ * The GBCS KDF's 33-byte OtherInfo (algorithm id, originator, transaction id, recipient) copied
+ * straight from the bytes a block arrived as, or undefined for a block that was not decoded.
  */
-export function receivedTransaction(
-  s: GeneralSigning,
-): { originator: Uint8Array; transactionId: Uint8Array; recipient: Uint8Array } | undefined {
+export function receivedOtherInfo(s: GeneralSigning): Uint8Array | undefined {
   const r = received(s)
   if (!r) return undefined
   // DF 09 <CRA> <counter:8> 08 <originator:8> 08 <recipient:8>
+  const a = r.aad
   const b = AAD_HEADER
-  return {
-    transactionId: r.aad.subarray(b + 2, b + 11),
-    originator: r.aad.subarray(b + 12, b + 20),
-    recipient: r.aad.subarray(b + 21, b + 29),
+  const out = new Uint8Array(GBCS_OTHER_INFO_LENGTH)
+  out.set(GBCS_KDF_ALGORITHM_ID, 0)
+  for (let i = 0; i < 8; i++) {
+    out[7 + i] = a[b + 12 + i]! // originator
+    out[25 + i] = a[b + 21 + i]! // recipient
   }
+  for (let i = 0; i < 10; i++) out[15 + i] = a[b + 1 + i]! // 09 <CRA> <counter>
+  return out
 }
 
 function hex2(n: number): string {

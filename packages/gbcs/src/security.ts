@@ -18,15 +18,18 @@ import {
   verifyGbcsMac,
 } from './crypto/index.ts'
 import {
-  encodeGeneralSigning,
   type GbcsFrame,
   GENERAL_SIGNING_TAG,
   type GeneralSigning,
+  generalSigningLength,
+  MAC_LENGTH,
   macAad,
-  receivedTransaction,
+  macHeaderLength,
+  receivedOtherInfo,
   SECURITY_CONTROL,
   SIGNATURE_LENGTH,
   signedBytes,
+  writeGeneralSigning,
   writeMacHeader,
 } from './frame.ts'
 
@@ -73,13 +76,16 @@ export function messageKey(
   backend: CryptoBackend,
 ): Uint8Array {
   // A received block's titles and counter are taken as they arrived: no hex or BigInt round trip.
-  const t = receivedTransaction(s)
-  return gbcsKdf(backend.ecdh(ownPrivate, otherPublic), {
-    originator: t?.originator ?? s.originator,
-    cra: s.cra,
-    counter: t?.transactionId.subarray(1) ?? s.originatorCounter,
-    recipient: t?.recipient ?? s.recipient,
-  })
+  const otherInfo = receivedOtherInfo(s)
+  const z = backend.ecdh(ownPrivate, otherPublic)
+  return otherInfo
+    ? gbcsKdf(z, { otherInfo })
+    : gbcsKdf(z, {
+        originator: s.originator,
+        cra: s.cra,
+        counter: s.originatorCounter,
+        recipient: s.recipient,
+      })
 }
 
 /** Wraps a (signed or unsigned) General-Signing block in its MAC header and MAC. */
@@ -102,12 +108,18 @@ export function encodeMacedFrame(s: GeneralSigning, key: Uint8Array): Uint8Array
       'a Pre-Command has no signature field: sign it, or set an empty signature, before MACing',
     )
   }
-  const block = encodeGeneralSigning(s)
-  const aad = allocBytes(6 + block.length)
-  aad[0] = SECURITY_CONTROL // then invocation counter 0 and one zero byte
-  aad.set(block, 6)
-  const mac = gbcsMac(key, s.originator, aad)
-  return writeMacHeader(new Writer(), block.length).bytes(block).bytes(mac).finish()
+  // The MAC's additional data is the security header, a zero byte and the block: the block is
+  // written there once, in place, then copied into the frame after its MAC header.
+  const aad = writeGeneralSigning(
+    new Writer(6 + generalSigningLength(s)).u8(SECURITY_CONTROL).u32(0).u8(0),
+    s,
+  ).finish()
+  const block = aad.subarray(6)
+  const w = new Writer(macHeaderLength(block.length) + block.length + MAC_LENGTH)
+  return writeMacHeader(w, block.length)
+    .bytes(block)
+    .bytes(gbcsMac(key, s.originator, aad))
+    .finish()
 }
 
 /** True only when the frame carries a MAC and it matches. */

@@ -59,6 +59,26 @@ export class Reader {
     return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
   }
 
+  /** Skips the next `n` bytes and returns where they start in `bytes` (no view made). */
+  skip(n: number, what = 'bytes'): number {
+    if (n > this.remaining) {
+      this.fail(`${what} needs ${n} bytes but only ${this.remaining} remain`)
+    }
+    const start = this.at
+    this.at += n
+    return start
+  }
+
+  /** Big-endian 8-byte unsigned integer (no view or DataView made for it). */
+  u64(what = 'uint64'): bigint {
+    const at = this.skip(8, what)
+    const b = this.bytes
+    const hi = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
+    const lo = ((b[at + 4]! << 24) | (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!) >>> 0
+    // Below 2^53 (every counter in practice) one Number conversion; otherwise two halves.
+    return hi < 0x200000 ? BigInt(hi * 0x100000000 + lo) : (BigInt(hi) << 32n) | BigInt(lo)
+  }
+
   /** The next `n` bytes (a view, not a copy). */
   take(n: number, what = 'bytes'): Uint8Array {
     if (n > this.remaining) {

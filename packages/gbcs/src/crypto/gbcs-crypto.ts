@@ -15,7 +15,13 @@
  *   12 bytes;
  * - AES-128-GCM encryption and decryption with the same IV rule and a 12-byte tag.
  */
-import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hash as oneShotHash,
+  timingSafeEqual,
+} from 'node:crypto'
 
 /** A system title (EUI-64): 16 hex digits, or 8 bytes. */
 export type SystemTitle = string | Uint8Array
@@ -47,19 +53,32 @@ const CRA_VALUES: Record<string, number> = { command: 1, response: 2, alert: 3, 
 
 export function systemTitleBytes(title: SystemTitle): Uint8Array {
   if (typeof title === 'string') {
-    // On every KDF: decoded by hand, as a regex and Buffer.from cost more than the rest.
     const out = new Uint8Array(8)
-    for (let i = 0; title.length === 16 && i < 8; i++) {
-      const hi = nibble(title.charCodeAt(2 * i))
-      const lo = nibble(title.charCodeAt(2 * i + 1))
-      if (hi < 0 || lo < 0) break
-      out[i] = (hi << 4) | lo
-      if (i === 7) return out
-    }
-    throw new RangeError(`a system title is 16 hex digits: '${title}'`)
+    writeSystemTitle(out, 0, title)
+    return out
   }
   if (title.length !== 8) throw new RangeError(`a system title is 8 bytes, got ${title.length}`)
   return title
+}
+
+/**
+ * Writes a system title's 8 bytes into `out` at `at`. Text is decoded by hand, straight into
+ * place: a regex, Buffer.from or an intermediate array cost more than the rest of a KDF.
+ */
+function writeSystemTitle(out: Uint8Array, at: number, title: SystemTitle): void {
+  if (typeof title !== 'string') {
+    if (title.length !== 8) throw new RangeError(`a system title is 8 bytes, got ${title.length}`)
+    out.set(title, at)
+    return
+  }
+  for (let i = 0; title.length === 16 && i < 8; i++) {
+    const hi = nibble(title.charCodeAt(2 * i))
+    const lo = nibble(title.charCodeAt(2 * i + 1))
+    if (hi < 0 || lo < 0) break
+    out[at + i] = (hi << 4) | lo
+    if (i === 7) return
+  }
+  throw new RangeError(`a system title is 16 hex digits: '${title}'`)
 }
 
 /** The value of a hex digit's character code, or -1. */
@@ -78,28 +97,52 @@ function craValue(cra: CraFlag): number {
 
 const MAX_COUNTER = (1n << 64n) - 1n
 
-function counterBytes(counter: bigint | Uint8Array): Uint8Array {
+function writeCounter(out: Uint8Array, at: number, counter: bigint | Uint8Array): void {
   if (counter instanceof Uint8Array) {
     if (counter.length !== 8) throw new RangeError(`a counter is 8 bytes, got ${counter.length}`)
-    return counter
+    out.set(counter, at)
+    return
   }
   if (counter < 0n || counter > MAX_COUNTER) throw new RangeError(`counter out of range: ${counter}`)
-  const out = new Uint8Array(8)
-  new DataView(out.buffer).setBigUint64(0, counter)
-  return out
+  const view = out === KDF_INPUT ? KDF_VIEW : new DataView(out.buffer, out.byteOffset, out.byteLength)
+  view.setBigUint64(at, counter)
+}
+
+/** Length of the GBCS KDF's OtherInfo. */
+export const GBCS_OTHER_INFO_LENGTH = 33
+
+/** Writes the 33-byte OtherInfo of `p` into `out` at `at`. */
+function writeOtherInfo(out: Uint8Array, at: number, p: KdfParams): void {
+  out.set(GBCS_KDF_ALGORITHM_ID, at) // 0..6
+  writeSystemTitle(out, at + 7, p.originator) // 7..14
+  out[at + 15] = 9 // length of the transaction id
+  out[at + 16] = craValue(p.cra)
+  writeCounter(out, at + 17, p.counter) // 17..24
+  writeSystemTitle(out, at + 25, p.recipient) // 25..32
 }
 
 /** The 33-byte OtherInfo of the GBCS KDF. */
 export function gbcsOtherInfo(p: KdfParams): Uint8Array {
-  const out = new Uint8Array(33)
-  out.set(GBCS_KDF_ALGORITHM_ID, 0) // 0..6
-  out.set(systemTitleBytes(p.originator), 7) // 7..14
-  out[15] = 9 // length of the transaction id
-  out[16] = craValue(p.cra)
-  out.set(counterBytes(p.counter), 17) // 17..24
-  out.set(systemTitleBytes(p.recipient), 25) // 25..32
+  const out = new Uint8Array(GBCS_OTHER_INFO_LENGTH)
+  writeOtherInfo(out, 0, p)
   return out
 }
+
+/**
+ * The KDF's whole input, 00 00 00 01 ‖ Z ‖ OtherInfo (69 bytes), written in place for each key
+ * and hashed in one call: one input and node's one-shot hash instead of a Hash object fed three
+ * times (a device derives two keys for every non-critical command). Z is wiped after each use.
+ */
+const KDF_INPUT = new Uint8Array(4 + 32 + GBCS_OTHER_INFO_LENGTH)
+KDF_INPUT[3] = 1
+const KDF_VIEW = new DataView(KDF_INPUT.buffer)
+const KDF_OTHER_INFO_AT = 36
+
+/** SHA-256 of `data`: node's one-shot hash where it has one (Node 20.12+), else a Hash object. */
+const sha256: (data: Uint8Array) => Uint8Array =
+  typeof oneShotHash === 'function'
+    ? (data) => oneShotHash('sha256', data, 'buffer')
+    : (data) => createHash('sha256').update(data).digest()
 
 /**
  * The 16-byte AES key for one message from the ECDH shared secret Z (32 bytes): either the
@@ -107,13 +150,23 @@ export function gbcsOtherInfo(p: KdfParams): Uint8Array {
  */
 export function gbcsKdf(z: Uint8Array, params: KdfParams | { otherInfo: Uint8Array }): Uint8Array {
   if (z.length !== 32) throw new RangeError(`a P-256 shared secret is 32 bytes, got ${z.length}`)
-  const otherInfo = 'otherInfo' in params ? params.otherInfo : gbcsOtherInfo(params)
-  const digest = createHash('sha256')
-    .update(Uint8Array.of(0, 0, 0, 1))
-    .update(z)
-    .update(otherInfo)
-    .digest()
-  return new Uint8Array(digest.buffer, digest.byteOffset, 16).slice()
+  if ('otherInfo' in params && params.otherInfo.length !== GBCS_OTHER_INFO_LENGTH) {
+    // Not GBCS's OtherInfo, but hashed as given all the same.
+    const digest = createHash('sha256')
+      .update(KDF_INPUT.subarray(0, 4))
+      .update(z)
+      .update(params.otherInfo)
+      .digest()
+    return new Uint8Array(digest.buffer, digest.byteOffset, 16).slice()
+  }
+  if ('otherInfo' in params) KDF_INPUT.set(params.otherInfo, KDF_OTHER_INFO_AT)
+  else writeOtherInfo(KDF_INPUT, KDF_OTHER_INFO_AT, params)
+  KDF_INPUT.set(z, 4)
+  const digest = sha256(KDF_INPUT)
+  KDF_INPUT.fill(0, 4, KDF_OTHER_INFO_AT)
+  const key = new Uint8Array(16)
+  for (let i = 0; i < 16; i++) key[i] = digest[i]!
+  return key
 }
 
 /** The GBCS IV: the originator system title then four zero bytes (12 bytes). */
@@ -171,15 +224,25 @@ export function aesGcmDecrypt(
   }
 }
 
-/** The GBCS MAC: GMAC over `aad` with IV = originator ‖ 00000000, 12 bytes. */
-export function gbcsMac(key: Uint8Array, originator: SystemTitle, aad: Uint8Array): Uint8Array {
+/** The GMAC's IV, rewritten for each tag: node copies the IV when the cipher is made. */
+const GMAC_IV = new Uint8Array(12)
+const GMAC_OPTIONS = { authTagLength: GBCS_TAG_LENGTH }
+
+/** The 12-byte GMAC tag as node gives it. */
+function gmacTag(key: Uint8Array, originator: SystemTitle, aad: Uint8Array): Buffer {
   checkKey(key)
+  writeSystemTitle(GMAC_IV, 0, originator)
   // GMAC is GCM with no plaintext: no update call, and the tag length given up front (this runs
   // twice for every non-critical command a device handles).
-  const gmac = createCipheriv('aes-128-gcm', key, gbcsIv(originator), { authTagLength: GBCS_TAG_LENGTH })
+  const gmac = createCipheriv('aes-128-gcm', key, GMAC_IV, GMAC_OPTIONS)
   gmac.setAAD(aad)
   gmac.final()
-  return new Uint8Array(gmac.getAuthTag())
+  return gmac.getAuthTag()
+}
+
+/** The GBCS MAC: GMAC over `aad` with IV = originator ‖ 00000000, 12 bytes. */
+export function gbcsMac(key: Uint8Array, originator: SystemTitle, aad: Uint8Array): Uint8Array {
+  return new Uint8Array(gmacTag(key, originator, aad))
 }
 
 /** Constant-time comparison of two tags (false when the lengths differ). */
@@ -195,7 +258,7 @@ export function verifyGbcsMac(
   mac: Uint8Array,
 ): boolean {
   try {
-    return tagsEqual(gbcsMac(key, originator, aad), mac)
+    return tagsEqual(gmacTag(key, originator, aad), mac)
   } catch {
     return false
   }
