@@ -53,7 +53,8 @@ try {
   const scheduler = createScheduler({ start: data.now })
   const side = new WindowedHubSide(scheduler, { latencyMs: data.latencyMs })
   const wan: HubWan = {
-    uplinkFor: (p) => ({ uplink: side.uplinkFor(p.chf), connect: async (hub) => side.register(hub) }),
+    uplinkFor: (p) => side.uplinkFor(p.chf),
+    connect: async (_p, hub) => side.register(hub),
     commandsIn: () => side.commands,
     close: async () => {},
   }

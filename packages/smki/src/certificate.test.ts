@@ -99,7 +99,12 @@ describe('issued certificates parse back to what was asked for', () => {
     for (const given of [point, publicKey]) {
       const cert = certifyDeviceKey(deviceCa, { eui: meterEui, usage: 'keyAgreement', publicKey: given })
       const c = parseCertificate(cert)
-      expect(c).toMatchObject({ kind: 'device', eui: meterEui, keyUsage: ['keyAgreement'], issuer: 'CN=E357' })
+      expect(c).toMatchObject({
+        kind: 'device',
+        eui: meterEui,
+        keyUsage: ['keyAgreement'],
+        issuer: 'CN=E357',
+      })
       expect(toHex(c.publicKey)).toBe(toHex(point))
       expect(isIssuedBy(c, parseCertificate(deviceCa.certificate))).toBe(true)
       expect(isIssuedBy(c, parseCertificate(createDeviceCa(root).certificate))).toBe(false)

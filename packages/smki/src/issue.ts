@@ -30,8 +30,8 @@ import {
 import { ROLE_CODES, roleCode, type SmkiRole } from './roles.ts'
 import {
   authorityKeyIdExtension,
-  certifyKey,
   type Credential,
+  certifyKey,
   type Draft,
   extension,
   issueCertificate,
