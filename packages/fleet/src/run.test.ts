@@ -161,7 +161,7 @@ describe('startFleet', () => {
         ...request(p.supplierEui, role === 'GSME' ? 'GS' : 'IS', '8.11', p.chf, 'CHF'),
         commandVariant: 1,
         parameters: {
-          deviceId: role === 'GSME' ? p.gsme : p.esme,
+          deviceId: role === 'GSME' ? p.gsme! : p.esme,
           deviceType: role,
           installCode: Buffer.from(code).toString('hex').toUpperCase(),
         },

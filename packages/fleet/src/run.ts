@@ -57,7 +57,7 @@ import { MqttHeadEnd, MqttHubLink } from '../../hub/src/wan/mqtt.ts'
 import type { HeadEnd } from '../../hub/src/wan/types.ts'
 import { type Fleet, ppmidInstallCode } from './build.ts'
 import { dccParts } from './dcc.ts'
-import { drawScalar } from './draws.ts'
+import { ByteSlab, drawScalar } from './draws.ts'
 import {
   createMetrics,
   type FleetGauges,
@@ -153,13 +153,15 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
- * The WAN as the hubs see it: each hub's uplink, then the hub made with it connected. (Two calls
- * on the WAN, not an object of closures per hub: at a million hubs each closure is tens of MB.)
+ * The WAN as the hubs see it. Calls on the WAN naming the hub, not closures per hub: a fleet
+ * keeps one function per hub (its counted uplink, below), whatever the WAN.
  */
 export interface HubWan {
-  /** What premise `p`'s hub sends up the WAN goes to this. */
-  uplinkFor(p: Premise): (u: Uplink) => void
-  /** Connects premise `p`'s hub, made with `uplinkFor(p)`. */
+  /** Readies premise `p`'s way up the WAN (MQTT: its connection) before its hub is made. */
+  open(p: Premise): void
+  /** What hub `commsHub` sends up the WAN. */
+  send(commsHub: Eui64, u: Uplink): void
+  /** Connects premise `p`'s hub (after `open(p)`). */
   connect(p: Premise, hub: Hub): Promise<void>
   /** GBCS commands the hubs have taken from the WAN so far. */
   commandsIn(): number
@@ -170,14 +172,13 @@ export interface HubWan {
 function mqttHubWan(url: string, timeout: number): HubWan {
   const links = new Map<string, MqttHubLink>()
   return {
-    uplinkFor(p) {
-      const link = new MqttHubLink(p.chf, { url })
-      links.set(p.chf, link)
-      return link.uplink
+    open(p) {
+      links.set(p.chf, new MqttHubLink(p.chf, { url }))
     },
+    send: (commsHub, u) => links.get(commsHub)?.uplink(u),
     connect(p, hub) {
       const link = links.get(p.chf)
-      if (!link) return Promise.reject(new Error(`hub ${p.chf}: no uplink made for it`))
+      if (!link) return Promise.reject(new Error(`hub ${p.chf}: not opened`))
       return within(timeout, `hub ${p.chf} could not connect to ${url}`, link.serve(hub))
     },
     commandsIn: () => {
@@ -205,28 +206,29 @@ interface HubTraffic {
  */
 function countedUplink(
   traffic: HubTraffic,
-  send: (u: Uplink) => void,
+  wan: HubWan,
   hubs: readonly (Hub | undefined)[],
   i: number,
 ): (u: Uplink) => void {
   return (u) => {
-    if (hubs[i] === undefined) return
+    const hub = hubs[i]
+    if (hub === undefined) return
     if (u.kind === 'response') traffic.responses++
     else traffic.alerts++
-    send(u)
+    wan.send(hub.eui, u)
   }
 }
 
 /**
  * Premise i's CHF key-agreement and GPF scalars, drawn from the seed ('chf-ka', 'gpf-ds',
- * 'gpf-ka'), as three views of one 96-byte buffer: one buffer a hub rather than three.
+ * 'gpf-ka'), as views of the slab's buffers (draws.ts ByteSlab: about 180 B less each).
  */
-function hubScalars(key: Uint8Array, i: number): { chfKa: Uint8Array; gpfDs: Uint8Array; gpfKa: Uint8Array } {
-  const all = new Uint8Array(96)
-  all.set(drawScalar(key, i, 'chf-ka'), 0)
-  all.set(drawScalar(key, i, 'gpf-ds'), 32)
-  all.set(drawScalar(key, i, 'gpf-ka'), 64)
-  return { chfKa: all.subarray(0, 32), gpfDs: all.subarray(32, 64), gpfKa: all.subarray(64, 96) }
+function hubScalars(key: Uint8Array, i: number, slab: ByteSlab) {
+  return {
+    chfKa: slab.copy(drawScalar(key, i, 'chf-ka')),
+    gpfDs: slab.copy(drawScalar(key, i, 'gpf-ds')),
+    gpfKa: slab.copy(drawScalar(key, i, 'gpf-ka')),
+  }
 }
 
 /** A CHF's cells (the ACB's), one frozen object for every hub whose meters hold the same ACB cells. */
@@ -261,6 +263,7 @@ async function bringUpHubs(
   const total = shardSize(shard, fleet.size)
   // One Device CA list for every CHF: the fleet's, which certifies its joining meters (pki.ts).
   const deviceCas: readonly DeviceCertificateAuthority[] = [fleet.pki.deviceCa.certificate]
+  const slab = new ByteSlab()
   let connected = 0
   for (const i of shardPremises(shard, fleet.size)) {
     const p = fleet.premise(i)!
@@ -268,14 +271,19 @@ async function bringUpHubs(
     const gsme = fleet.gsme[i]
     // Until the hub is up its uplink is closed: nothing of bring-up goes up the WAN. Its log
     // entries stand for an installation before the run (addInstalledDevice: no CS14 alerts).
-    const keys = hubScalars(c.key, i)
+    const keys = hubScalars(c.key, i, slab)
+    wan.open(p)
+    // The CHF's and GPF's EUIs as the inventory holds them: one string each for the fleet, not a
+    // second copy made by premise(i) for every hub.
+    const chf = (fleet.inventory.get(esme.eui)?.commsHub ?? p.chf) as Eui64
+    const gpf = (fleet.inventory.get(p.gpf)?.deviceId ?? p.gpf) as Eui64
     const hub = new Hub({
       scheduler,
       backend,
-      chf: { eui: p.chf, ka: keys.chfKa, cells: chfCells(esme.cells) },
-      gpf: { eui: p.gpf, keys: { ds: keys.gpfDs, ka: keys.gpfKa } },
+      chf: { eui: chf, ka: keys.chfKa, cells: chfCells(esme.cells) },
+      gpf: { eui: gpf, keys: { ds: keys.gpfDs, ka: keys.gpfKa } },
       deviceCas,
-      uplink: countedUplink(traffic, wan.uplinkFor(p), hubs, i),
+      uplink: countedUplink(traffic, wan, hubs, i),
     })
     const onHan = p.install === 'commissioned'
     for (const d of gsme ? [esme, gsme] : [esme]) {
@@ -295,7 +303,7 @@ async function bringUpHubs(
         hub.addInstalledDevice({
           deviceId: ppmid.eui,
           deviceType: 'PPMID',
-          installCode: ppmidInstallCode(c, i),
+          installCode: slab.copy(ppmidInstallCode(c, i)),
         })
     }
     hubs[i] = hub
@@ -425,7 +433,9 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
     const inProcess = createInProcessWan(scheduler)
     headEnd = inProcess.headEnd
     wan = {
-      uplinkFor: (p) => inProcess.uplinkFor(p.chf),
+      open: () => {},
+      // The in-process WAN's uplink for the hub, made for the message (nothing kept per hub).
+      send: (commsHub, u) => inProcess.uplinkFor(commsHub)(u),
       connect: async (_p, hub) => inProcess.register(hub),
       commandsIn: () => inProcess.commandsDelivered,
       close: async () => {},

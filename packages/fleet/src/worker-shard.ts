@@ -53,7 +53,8 @@ try {
   const scheduler = createScheduler({ start: data.now })
   const side = new WindowedHubSide(scheduler, { latencyMs: data.latencyMs })
   const wan: HubWan = {
-    uplinkFor: (p) => side.uplinkFor(p.chf),
+    open: () => {},
+    send: (commsHub, u) => side.uplinkFor(commsHub)(u),
     connect: async (_p, hub) => side.register(hub),
     commandsIn: () => side.commands,
     close: async () => {},
