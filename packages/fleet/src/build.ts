@@ -20,7 +20,7 @@ import {
   stepPpmid,
 } from '@smetsim/device'
 import { normaliseSerial } from '@smetsim/smki'
-import { drawBytes, drawScalar } from './draws.ts'
+import { ByteSlab, drawBytes, drawScalar } from './draws.ts'
 import { type DeviceRole, locate } from './identifiers.ts'
 import { createFleetPki, type FleetPki, installedCells, partyOf } from './pki.ts'
 import { type CompiledSpec, compileSpec, type Premise, premiseOf } from './premise.ts'
@@ -87,13 +87,23 @@ export interface MeterSecrets {
 
 const KEY_LABELS = { ESME: ['esme-ds', 'esme-ka'], GSME: ['gsme-ds', 'gsme-ka'] } as const
 
-/** The keys and install code of premise i's ESME or GSME. */
-export function meterSecrets(c: CompiledSpec, i: number, role: 'ESME' | 'GSME'): MeterSecrets {
+/**
+ * The keys and install code of premise i's ESME or GSME; with `slab`, as views of its buffers
+ * (what a fleet keeps for every meter: see ByteSlab).
+ */
+export function meterSecrets(
+  c: CompiledSpec,
+  i: number,
+  role: 'ESME' | 'GSME',
+  slab?: ByteSlab,
+): MeterSecrets {
   const [ds, ka] = KEY_LABELS[role]
   const codes = drawBytes(c.key, i, 'install-codes') // ESME's, then GSME's
+  const code = role === 'ESME' ? codes.subarray(0, 16) : codes.subarray(16, 32)
+  const keep = (b: Uint8Array) => (slab ? slab.copy(b) : b.slice())
   return {
-    keys: { ds: drawScalar(c.key, i, ds), ka: drawScalar(c.key, i, ka) },
-    installCode: role === 'ESME' ? codes.slice(0, 16) : codes.slice(16, 32),
+    keys: { ds: keep(drawScalar(c.key, i, ds)), ka: keep(drawScalar(c.key, i, ka)) },
+    installCode: keep(code),
   }
 }
 
@@ -120,10 +130,11 @@ export function buildFleet<H = never>(spec: FleetSpec, options: BuildOptions<H> 
   const ppmid: (PpmidState | undefined)[] = new Array(n)
   const hubs: H[] | undefined = options.hubs ? new Array(n) : undefined
   const every = options.progressEvery ?? 10_000
+  const slab = new ByteSlab()
 
   for (let i = 0; i < n; i++) {
     const p = premiseOf(c, i)
-    const made = makeDevices(c, pki, p)
+    const made = makeDevices(c, pki, p, slab)
     esme[i] = made.esme
     gsme[i] = made.gsme
     ppmid[i] = made.ppmid
@@ -145,7 +156,7 @@ export function buildFleet<H = never>(spec: FleetSpec, options: BuildOptions<H> 
 }
 
 /** Premise p's devices, fresh. */
-export function makeDevices(c: CompiledSpec, pki: FleetPki, p: Premise): PremiseDevices {
+export function makeDevices(c: CompiledSpec, pki: FleetPki, p: Premise, slab?: ByteSlab): PremiseDevices {
   const s = c.spec
   const supplierEui = p.supplierEui
   const common = {
@@ -159,7 +170,7 @@ export function makeDevices(c: CompiledSpec, pki: FleetPki, p: Premise): Premise
     supply: NonNullable<Premise['gas']>,
     operator: number,
   ) => {
-    const secrets = meterSecrets(c, p.index, role)
+    const secrets = meterSecrets(c, p.index, role, slab)
     return createDevice({
       ...common,
       type: role,

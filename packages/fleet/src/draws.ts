@@ -98,3 +98,28 @@ export function drawScalar(key: Uint8Array, index: number, label: string): Uint8
     if (inScalarRange(d)) return d
   }
 }
+
+/**
+ * Small byte strings a fleet keeps for good (scalars, install codes) as views of shared buffers.
+ * V8 gives a Uint8Array of its own an ArrayBuffer object and backing store besides the view: about
+ * 250 B for 32 bytes (node 20), where a view of a shared buffer costs about 70 B. A slab's buffer
+ * lives while any of its views does, so it is for what lives as long as the fleet.
+ */
+export class ByteSlab {
+  private buffer = new Uint8Array(0)
+  private used = 0
+
+  constructor(private readonly chunk = 64 * 1024) {}
+
+  /** A view of the slab holding a copy of `bytes`. */
+  copy(bytes: Uint8Array): Uint8Array {
+    if (this.used + bytes.length > this.buffer.length) {
+      this.buffer = new Uint8Array(Math.max(this.chunk, bytes.length))
+      this.used = 0
+    }
+    const view = this.buffer.subarray(this.used, this.used + bytes.length)
+    view.set(bytes)
+    this.used += bytes.length
+    return view
+  }
+}

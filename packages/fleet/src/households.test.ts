@@ -5,7 +5,7 @@ import { getBackend } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
 import { startBroker } from '../../hub/src/wan/broker.ts'
 import { buildFleet } from './build.ts'
-import { startHouseholds } from './households.ts'
+import { addHouseholdStats, firstTopUp, startHouseholds } from './households.ts'
 import { createFleetPki } from './pki.ts'
 import { startFleet } from './run.ts'
 import { type FleetSpec, parseFleetSpec } from './spec.ts'
@@ -129,5 +129,32 @@ describe('prepayment households', () => {
       await run.close()
       await broker.close()
     }
+  })
+
+  it('a run started after a first top-up was due takes up the rhythm at its next instant; shards add up', () => {
+    const habit = { firstDueAt: 10 * DAY, everyDays: 3 }
+    expect(firstTopUp(habit, 0)).toBe(10 * DAY)
+    expect(firstTopUp(habit, 10 * DAY)).toBe(10 * DAY)
+    expect(firstTopUp(habit, 10 * DAY + 1)).toBe(13 * DAY)
+    expect(firstTopUp(habit, 16 * DAY)).toBe(16 * DAY)
+    expect(firstTopUp(habit, 17 * DAY)).toBe(19 * DAY)
+    const one = {
+      attempts: 2,
+      unanswered: 1,
+      utrnsTyped: 1,
+      utrnsAccepted: 0,
+      refused: { '8F63': 1 },
+      buttonPresses: 0,
+    }
+    const two = { attempts: 3, unanswered: 0, utrnsTyped: 4, utrnsAccepted: 4, refused: {}, buttonPresses: 2 }
+    expect(addHouseholdStats(addHouseholdStats(undefined, one), two)).toEqual({
+      attempts: 5,
+      unanswered: 1,
+      utrnsTyped: 5,
+      utrnsAccepted: 4,
+      refused: { '8F63': 1 },
+      buttonPresses: 2,
+    })
+    expect(one.refused).toEqual({ '8F63': 1 })
   })
 })

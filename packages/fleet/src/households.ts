@@ -48,10 +48,35 @@ export interface HouseholdStats {
   buttonPresses: number
 }
 
+/** `a` + `b` (a new object; `a` undefined: a copy of `b`): the households of several shards together. */
+export function addHouseholdStats(a: HouseholdStats | undefined, b: HouseholdStats): HouseholdStats {
+  const refused: Record<string, number> = { ...a?.refused }
+  for (const [code, n] of Object.entries(b.refused)) refused[code] = (refused[code] ?? 0) + n
+  return {
+    attempts: (a?.attempts ?? 0) + b.attempts,
+    unanswered: (a?.unanswered ?? 0) + b.unanswered,
+    utrnsTyped: (a?.utrnsTyped ?? 0) + b.utrnsTyped,
+    utrnsAccepted: (a?.utrnsAccepted ?? 0) + b.utrnsAccepted,
+    refused,
+    buttonPresses: (a?.buttonPresses ?? 0) + b.buttonPresses,
+  }
+}
+
 export interface Households {
   readonly stats: HouseholdStats
   /** Cancels everything still scheduled. */
   stop(): void
+}
+
+/**
+ * A household's first top-up of this run: `firstDueAt`, or for a run that starts after it (one
+ * restored from a snapshot, which keeps no household state) the first instant of its rhythm
+ * `firstDueAt + k · everyDays` not before `now`, so households do not all top up at the restart.
+ */
+export function firstTopUp(habit: { firstDueAt: number; everyDays: number }, now: number): number {
+  if (habit.firstDueAt >= now) return habit.firstDueAt
+  const every = habit.everyDays * DAY
+  return habit.firstDueAt + Math.ceil((now - habit.firstDueAt) / every) * every
 }
 
 export function startHouseholds(run: HubsRun, o: HouseholdsOptions): Households {
@@ -135,7 +160,7 @@ export function startHouseholds(run: HubsRun, o: HouseholdsOptions): Households 
   for (const i of shardPremises(run.shard, fleet.size)) {
     const p = fleet.premise(i)!
     if (p.paymentMode !== 'prepayment' || !p.topUp || p.install !== 'commissioned') continue
-    at(p.topUp.firstDueAt, (t) => topUp(p, t))
+    at(firstTopUp(p.topUp, scheduler.now()), (t) => topUp(p, t))
     if (p.topUp.pressesButtonWhenArmed) at(scheduler.now() + ((i * 3_617_000) % DAY), (t) => look(p, t))
   }
 

@@ -13,6 +13,7 @@ import {
   recordLatency,
   recordRequest,
   snapshotMetrics,
+  withHouseholds,
 } from './metrics.ts'
 import { fleetPrometheus } from './prometheus.ts'
 
@@ -151,6 +152,35 @@ describe('fleet metrics', () => {
     const again = parseExposition(await prom.text()).samples
     expect(sampleValue(again, 'smetsim_service_requests_total')).toBe(3)
     expect(sampleValue(again, 'smetsim_rejections_total', { code: 'E4' })).toBe(2)
+  })
+
+  it("exposes the households' top-ups when the snapshot has them (withHouseholds), zero when not", async () => {
+    const m = createMetrics()
+    const stats = {
+      attempts: 5,
+      unanswered: 1,
+      utrnsTyped: 6,
+      utrnsAccepted: 4,
+      refused: { '8F63': 2 },
+      buttonPresses: 3,
+    }
+    const read = (h: boolean) =>
+      h ? withHouseholds(snapshotMetrics(m, GAUGES), stats) : snapshotMetrics(m, GAUGES)
+    const { types, samples } = parseExposition(await fleetPrometheus(() => read(true)).text())
+    expect(types.get('smetsim_household_topups_total')).toBe('counter')
+    expect(sampleValue(samples, 'smetsim_household_topups_total')).toBe(5)
+    expect(sampleValue(samples, 'smetsim_household_topups_unanswered_total')).toBe(1)
+    expect(sampleValue(samples, 'smetsim_household_utrns_typed_total')).toBe(6)
+    expect(sampleValue(samples, 'smetsim_household_utrns_accepted_total')).toBe(4)
+    expect(sampleValue(samples, 'smetsim_household_utrns_refused_total', { code: '8F63' })).toBe(2)
+    expect(sampleValue(samples, 'smetsim_household_button_presses_total')).toBe(3)
+    const none = parseExposition(await fleetPrometheus(() => read(false)).text()).samples
+    expect(sampleValue(none, 'smetsim_household_topups_total')).toBe(0)
+    // The snapshot keeps the counts as they were when it was taken.
+    const taken = withHouseholds(snapshotMetrics(m, GAUGES), stats)
+    stats.attempts++
+    stats.refused['8F63']++
+    expect(taken.households).toMatchObject({ attempts: 5, refused: { '8F63': 2 } })
   })
 
   it('the test parser refuses what is not the format', () => {

@@ -9,6 +9,7 @@
  * (a fixed DUIS set), the latency window keeps the last `LATENCY_WINDOW` samples.
  */
 import type { DuisResult } from '@smetsim/dcc'
+import type { HouseholdStats } from './households.ts'
 
 /** Latency samples kept for the percentiles (a ring: the oldest is overwritten). */
 export const LATENCY_WINDOW = 1024
@@ -108,7 +109,15 @@ export interface FleetGauges {
 export interface MetricsSnapshot extends FleetGauges, Omit<FleetMetrics, 'latency'> {
   /** Wall ms over the last LATENCY_WINDOW Service Requests; absent before the first. */
   latencyMs?: { p50: number; p90: number; p99: number; max: number; window: number }
+  /** The prepayment households' top-ups, when the run has them (`withHouseholds`). */
+  households?: HouseholdStats
 }
+
+/** A snapshot with the households' counters as they stand (a copy: the snapshot stays as taken). */
+export const withHouseholds = (s: MetricsSnapshot, h: HouseholdStats): MetricsSnapshot => ({
+  ...s,
+  households: { ...h, refused: { ...h.refused } },
+})
 
 export function snapshotMetrics(m: FleetMetrics, gauges: FleetGauges): MetricsSnapshot {
   const { latency, rejections, ...counts } = m

@@ -1,5 +1,5 @@
 /**
- * One SMKI test PKI per fleet: a root, the Organisation CA under it, and the Organisation
+ * One SMKI test PKI per fleet: a root, the Organisation and Device CAs under it, and the Organisation
  * certificates of every remote party the fleet's devices know — each supplier (digital signing,
  * key agreement, prepayment top-up key agreement), each network operator (signing, key
  * agreement), the DCC's Access Control Broker (signing, key agreement) and its transitional CoS
@@ -15,6 +15,8 @@ import { type Eui64, parseEui } from '@smetsim/core'
 import { credentialFromCertificate, type TrustAnchorCells } from '@smetsim/device'
 import {
   type Credential,
+  certifyDeviceKey,
+  createDeviceCa,
   createOrganisationCa,
   createRootCa,
   issueOrganisationCertificate,
@@ -44,6 +46,12 @@ export interface FleetParty {
 export interface FleetPki {
   root: Credential
   organisationCa: Credential
+  /**
+   * The Device CA under the root: it certifies the key-agreement keys of the meters that join
+   * their hub during a run (InstalledNotCommissioned ones, `meterKaCertificate`), and the CHFs
+   * trust it (their Device CA list).
+   */
+  deviceCa: Credential
   parties: ReadonlyMap<Eui64, FleetParty>
 }
 
@@ -51,6 +59,7 @@ export interface FleetPki {
 export function createFleetPki(spec: FleetSpec): FleetPki {
   const root = createRootCa()
   const organisationCa = createOrganisationCa(root)
+  const deviceCa = createDeviceCa(root)
   const parties = new Map<Eui64, FleetParty>()
   const add = (
     p: { eui: string; name: string; mpid?: string; fuel?: 'electricity' | 'gas' },
@@ -78,7 +87,18 @@ export function createFleetPki(spec: FleetSpec): FleetPki {
     pp: false,
   })
   add({ eui: DCC_PARTIES.cos, name: 'DCC TRANSITIONAL COS' }, 'transitionalCoS', { ka: false, pp: false })
-  return { root, organisationCa, parties }
+  return { root, organisationCa, deviceCa, parties }
+}
+
+/**
+ * A meter's key-agreement Device Certificate (DER) from the fleet's Device CA, for the public key
+ * of its own KA scalar: what it presents when it joins its hub's HAN. About 1 ms each (an ECDSA
+ * signature), so the runner makes one only for a meter that has yet to join.
+ */
+export function meterKaCertificate(pki: FleetPki, eui: Eui64, kaPoint: Uint8Array): Uint8Array {
+  return new Uint8Array(
+    certifyDeviceKey(pki.deviceCa, { eui, usage: 'keyAgreement', publicKey: kaPoint }).raw,
+  )
 }
 
 export class FleetPkiError extends Error {

@@ -4,6 +4,7 @@
  * between scrapes. Names carry the `smetsim_` prefix; counters end in `_total`.
  */
 import { Counter, Gauge, Registry } from 'prom-client'
+import type { HouseholdStats } from './households.ts'
 import type { MetricsSnapshot } from './metrics.ts'
 
 export interface FleetPrometheus {
@@ -52,6 +53,37 @@ export function fleetPrometheus(read: Read): FleetPrometheus {
     (s) => s.hubTraffic.responses,
   )
   counter('smetsim_hub_alerts_total', "alerts this run's hubs sent up the WAN", (s) => s.hubTraffic.alerts)
+
+  // The prepayment households' top-ups (households.ts): zero when a run has none.
+  const household = (name: string, help: string, key: Exclude<keyof HouseholdStats, 'refused'>) =>
+    counter(name, help, (s) => s.households?.[key] ?? 0)
+  household(
+    'smetsim_household_topups_total',
+    'top-ups the households went for (each retry counts)',
+    'attempts',
+  )
+  household(
+    'smetsim_household_topups_unanswered_total',
+    "top-ups the household's supplier did not answer",
+    'unanswered',
+  )
+  household('smetsim_household_utrns_typed_total', 'UTRNs the households typed', 'utrnsTyped')
+  household('smetsim_household_utrns_accepted_total', 'UTRNs the meters accepted', 'utrnsAccepted')
+  household(
+    'smetsim_household_button_presses_total',
+    'presses of the supply button on an Armed meter',
+    'buttonPresses',
+  )
+  new Counter({
+    name: 'smetsim_household_utrns_refused_total',
+    help: 'UTRNs the meters refused, by the GBCS alert code raised',
+    labelNames: ['code'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [code, n] of Object.entries(snap().households?.refused ?? {})) this.inc({ code }, n)
+    },
+  })
 
   new Counter({
     name: 'smetsim_rejections_total',

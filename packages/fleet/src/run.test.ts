@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { startBroker } from '../../hub/src/wan/broker.ts'
 import { buildFleet } from './build.ts'
 import { createFleetPki } from './pki.ts'
-import { type FleetRun, startFleet, startHubs } from './run.ts'
+import { ADVANCE_SLICE_MS, type FleetRun, startFleet, startHubs } from './run.ts'
 import { restoreRun, snapshotRun } from './run-snapshot.ts'
 import { type FleetSpec, parseFleetSpec } from './spec.ts'
 
@@ -149,6 +149,41 @@ describe('startFleet', () => {
       },
     })
     expect(r.hanDeviceLog).toMatchObject({ accepted: true, joined: true, commsHub: p.chf })
+    await run.close()
+  })
+
+  it("SR 8.11 lets an InstalledNotCommissioned premise's meters join: their KA certificates from the fleet's Device CA pass the CHF's check", async () => {
+    const spec = specOf({ ...SPEC, premises: 2, install: { installedNotCommissioned: 1 } })
+    const run = await running(spec)
+    const add = (i: number, role: 'ESME' | 'GSME', code: Uint8Array) => {
+      const p = run.fleet.premise(i)!
+      return run.submit({
+        ...request(p.supplierEui, role === 'GSME' ? 'GS' : 'IS', '8.11', p.chf, 'CHF'),
+        commandVariant: 1,
+        parameters: {
+          deviceId: role === 'GSME' ? p.gsme! : p.esme,
+          deviceType: role,
+          installCode: Buffer.from(code).toString('hex').toUpperCase(),
+        },
+      })
+    }
+    const p = run.fleet.premise(1)!
+    const hub = run.hub(1)!
+    expect([hub.isJoined(p.esme), hub.isJoined(p.gsme!)]).toEqual([false, false])
+    const alertsBefore = run.snapshot().alerts
+    for (const role of ['ESME', 'GSME'] as const) {
+      const r = await add(1, role, (role === 'ESME' ? run.fleet.esme : run.fleet.gsme)[1]!.installCode!)
+      expect(r.hanDeviceLog).toMatchObject({ accepted: true, joined: true, commsHub: p.chf })
+    }
+    expect([hub.isJoined(p.esme), hub.isJoined(p.gsme!)]).toEqual([true, true])
+    expect(hub.deviceLog.entries.every((e) => e.linkKeyHash !== undefined)).toBe(true)
+    // A wrong install code: into the log, but the meter cannot prove it knows it, so it does not join.
+    const wrong = await add(0, 'ESME', new Uint8Array(16).fill(0x31))
+    expect(wrong.hanDeviceLog).toMatchObject({ accepted: true, joined: false, reason: 'install-code' })
+    expect(run.hub(0)!.isJoined(run.fleet.premise(0)!.esme)).toBe(false)
+    await run.advance(ADVANCE_SLICE_MS)
+    // The CHFs' alerts of the additions and joins went up to the DCC.
+    expect(run.snapshot().alerts).toBeGreaterThan(alertsBefore)
     await run.close()
   })
 

@@ -19,9 +19,9 @@
  *  - a commissioned premise's ESME and GSME are on their hub's HAN from the start: attached as
  *    joined and put in the CHF Device Log (hub.addInstalledDevice), as after an installation that
  *    happened before the run: the CHF's CS14 (0x8F12) alerts for those additions are not sent;
- *  - an InstalledNotCommissioned premise's meters are attached and not in the log: SR 8.11 adds
- *    them, but they cannot then join, as the fleet issues no Device Certificates (see build.ts)
- *    and the CHF checks the joining device's certificate;
+ *  - an InstalledNotCommissioned premise's meters are attached and not in the log, each with a
+ *    KA Device Certificate from the fleet's Device CA (made at bring-up, for them only), which
+ *    every CHF trusts: SR 8.11 adds one to the log and it joins (the CHF checks the certificate);
  *  - a premise's PPMID is on its hub's HAN as its meters are (in the CHF Device Log with its
  *    install code when commissioned) and passes the consumer's requests to them
  *    (Hub.consumerInput); the fleet's PPMID model (PpmidState) has no keys, so it runs no GBCS
@@ -40,9 +40,15 @@ import {
   INTERNAL_FAULT_CODE,
   type ServiceAuditTrail,
 } from '@smetsim/dcc'
-import type { DeviceState, PpmidState, Supply } from '@smetsim/device'
+import {
+  type DeviceState,
+  type PpmidState,
+  privateKeyOf,
+  type Supply,
+  type TrustAnchorCells,
+} from '@smetsim/device'
 import type { CryptoBackend } from '@smetsim/gbcs'
-import { Hub, type Uplink } from '@smetsim/hub'
+import { type DeviceCertificateAuthority, Hub, type Uplink } from '@smetsim/hub'
 import type { EmbeddedBroker } from '../../hub/src/wan/broker.ts'
 import { startBroker } from '../../hub/src/wan/broker.ts'
 // The WAN adapters are not exported from @smetsim/hub's index (yet): reached by path, as bench/ does.
@@ -51,7 +57,7 @@ import { MqttHeadEnd, MqttHubLink } from '../../hub/src/wan/mqtt.ts'
 import type { HeadEnd } from '../../hub/src/wan/types.ts'
 import { type Fleet, ppmidInstallCode } from './build.ts'
 import { dccParts } from './dcc.ts'
-import { drawScalar } from './draws.ts'
+import { ByteSlab, drawScalar } from './draws.ts'
 import {
   createMetrics,
   type FleetGauges,
@@ -60,6 +66,7 @@ import {
   recordRequest,
   snapshotMetrics,
 } from './metrics.ts'
+import { meterKaCertificate } from './pki.ts'
 import { compileSpec, type Premise } from './premise.ts'
 import { inShard, type Shard, shardPremises, shardSize, shardText, WHOLE_FLEET } from './shard.ts'
 
@@ -145,9 +152,17 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** The WAN as the hubs see it: how each hub gets its uplink and is connected. */
+/**
+ * The WAN as the hubs see it. Calls on the WAN naming the hub, not closures per hub: a fleet
+ * keeps one function per hub (its counted uplink, below), whatever the WAN.
+ */
 export interface HubWan {
-  uplinkFor(p: Premise): { uplink: (u: Uplink) => void; connect(hub: Hub): Promise<void> }
+  /** Readies premise `p`'s way up the WAN (MQTT: its connection) before its hub is made. */
+  open(p: Premise): void
+  /** What hub `commsHub` sends up the WAN. */
+  send(commsHub: Eui64, u: Uplink): void
+  /** Connects premise `p`'s hub (after `open(p)`). */
+  connect(p: Premise, hub: Hub): Promise<void>
   /** GBCS commands the hubs have taken from the WAN so far. */
   commandsIn(): number
   close(): Promise<void>
@@ -155,19 +170,24 @@ export interface HubWan {
 
 /** One MQTT connection per hub to the broker at `url`. */
 function mqttHubWan(url: string, timeout: number): HubWan {
-  const links: MqttHubLink[] = []
+  const links = new Map<string, MqttHubLink>()
   return {
-    uplinkFor(p) {
-      const link = new MqttHubLink(p.chf, { url })
-      links.push(link)
-      return {
-        uplink: link.uplink,
-        connect: (hub) => within(timeout, `hub ${p.chf} could not connect to ${url}`, link.serve(hub)),
-      }
+    open(p) {
+      links.set(p.chf, new MqttHubLink(p.chf, { url }))
     },
-    commandsIn: () => links.reduce((n, l) => n + l.commands, 0),
+    send: (commsHub, u) => links.get(commsHub)?.uplink(u),
+    connect(p, hub) {
+      const link = links.get(p.chf)
+      if (!link) return Promise.reject(new Error(`hub ${p.chf}: not opened`))
+      return within(timeout, `hub ${p.chf} could not connect to ${url}`, link.serve(hub))
+    },
+    commandsIn: () => {
+      let n = 0
+      for (const l of links.values()) n += l.commands
+      return n
+    },
     close: async () => {
-      await Promise.all(links.map((l) => l.close()))
+      await Promise.all([...links.values()].map((l) => l.close()))
     },
   }
 }
@@ -176,6 +196,54 @@ function mqttHubWan(url: string, timeout: number): HubWan {
 interface HubTraffic {
   responses: number
   alerts: number
+}
+
+/**
+ * Hub i's uplink: counted, and closed until the hub is up (`hubs[i]` set), so nothing of its
+ * bring-up goes up the WAN. An anonymous arrow returned from a function, not one assigned to a
+ * name: under tsx (esbuild keepNames) a named closure gets `__name`, whose defineProperty puts
+ * the function's properties in dictionary mode, 256 B more for each of a fleet's hubs.
+ */
+function countedUplink(
+  traffic: HubTraffic,
+  wan: HubWan,
+  hubs: readonly (Hub | undefined)[],
+  i: number,
+): (u: Uplink) => void {
+  return (u) => {
+    const hub = hubs[i]
+    if (hub === undefined) return
+    if (u.kind === 'response') traffic.responses++
+    else traffic.alerts++
+    wan.send(hub.eui, u)
+  }
+}
+
+/**
+ * Premise i's CHF key-agreement and GPF scalars, drawn from the seed ('chf-ka', 'gpf-ds',
+ * 'gpf-ka'), as views of the slab's buffers (draws.ts ByteSlab: about 180 B less each).
+ */
+function hubScalars(key: Uint8Array, i: number, slab: ByteSlab) {
+  return {
+    chfKa: slab.copy(drawScalar(key, i, 'chf-ka')),
+    gpfDs: slab.copy(drawScalar(key, i, 'gpf-ds')),
+    gpfKa: slab.copy(drawScalar(key, i, 'gpf-ka')),
+  }
+}
+
+/** A CHF's cells (the ACB's), one frozen object for every hub whose meters hold the same ACB cells. */
+const chfCellSets = new WeakMap<object, TrustAnchorCells>()
+function chfCells(meterCells: TrustAnchorCells): TrustAnchorCells {
+  const ds = meterCells.accessControlBrokerDs!
+  let cells = chfCellSets.get(ds)
+  if (!cells || cells.accessControlBrokerKa !== meterCells.accessControlBrokerKa) {
+    cells = Object.freeze({
+      accessControlBrokerDs: ds,
+      accessControlBrokerKa: meterCells.accessControlBrokerKa!,
+    })
+    chfCellSets.set(ds, cells)
+  }
+  return cells
 }
 
 /**
@@ -193,34 +261,40 @@ async function bringUpHubs(
   const hubs: (Hub | undefined)[] = new Array(fleet.size)
   const traffic: HubTraffic = { responses: 0, alerts: 0 }
   const total = shardSize(shard, fleet.size)
+  // One Device CA list for every CHF: the fleet's, which certifies its joining meters (pki.ts).
+  const deviceCas: readonly DeviceCertificateAuthority[] = [fleet.pki.deviceCa.certificate]
+  const slab = new ByteSlab()
   let connected = 0
   for (const i of shardPremises(shard, fleet.size)) {
     const p = fleet.premise(i)!
     const esme = fleet.esme[i]!
     const gsme = fleet.gsme[i]
-    const link = wan.uplinkFor(p)
     // Until the hub is up its uplink is closed: nothing of bring-up goes up the WAN. Its log
     // entries stand for an installation before the run (addInstalledDevice: no CS14 alerts).
-    let uplink: (u: Uplink) => void = () => {}
+    const keys = hubScalars(c.key, i, slab)
+    wan.open(p)
+    // The CHF's and GPF's EUIs as the inventory holds them: one string each for the fleet, not a
+    // second copy made by premise(i) for every hub.
+    const chf = (fleet.inventory.get(esme.eui)?.commsHub ?? p.chf) as Eui64
+    const gpf = (fleet.inventory.get(p.gpf)?.deviceId ?? p.gpf) as Eui64
     const hub = new Hub({
       scheduler,
       backend,
-      chf: {
-        eui: p.chf,
-        ka: drawScalar(c.key, i, 'chf-ka'),
-        cells: {
-          accessControlBrokerDs: esme.cells.accessControlBrokerDs!,
-          accessControlBrokerKa: esme.cells.accessControlBrokerKa!,
-        },
-      },
-      gpf: { eui: p.gpf, keys: { ds: drawScalar(c.key, i, 'gpf-ds'), ka: drawScalar(c.key, i, 'gpf-ka') } },
-      deviceCas: [],
-      uplink: (u) => uplink(u),
+      chf: { eui: chf, ka: keys.chfKa, cells: chfCells(esme.cells) },
+      gpf: { eui: gpf, keys: { ds: keys.gpfDs, ka: keys.gpfKa } },
+      deviceCas,
+      uplink: countedUplink(traffic, wan, hubs, i),
     })
     const onHan = p.install === 'commissioned'
     for (const d of gsme ? [esme, gsme] : [esme]) {
-      hub.attach(d, { joined: onHan })
-      if (onHan) hub.addInstalledDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+      if (onHan) {
+        hub.attach(d, { joined: true })
+        hub.addInstalledDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+      } else {
+        // Not yet on the HAN: it presents its KA Device Certificate when SR 8.11 lets it join.
+        const point = privateKeyOf(d.keys.ka!, backend).publicKey.point
+        hub.attach(d, { certificate: meterKaCertificate(fleet.pki, d.eui, point) })
+      }
     }
     const ppmid = fleet.ppmid[i]
     if (ppmid) {
@@ -229,16 +303,11 @@ async function bringUpHubs(
         hub.addInstalledDevice({
           deviceId: ppmid.eui,
           deviceType: 'PPMID',
-          installCode: ppmidInstallCode(c, i),
+          installCode: slab.copy(ppmidInstallCode(c, i)),
         })
     }
     hubs[i] = hub
-    uplink = (u) => {
-      if (u.kind === 'response') traffic.responses++
-      else traffic.alerts++
-      link.uplink(u)
-    }
-    await link.connect(hub)
+    await wan.connect(p, hub)
     connected++
     o.onProgress?.(connected, total)
   }
@@ -364,10 +433,10 @@ export async function startFleet(fleet: Fleet, o: StartFleetOptions): Promise<Fl
     const inProcess = createInProcessWan(scheduler)
     headEnd = inProcess.headEnd
     wan = {
-      uplinkFor: (p) => ({
-        uplink: inProcess.uplinkFor(p.chf),
-        connect: async (hub) => inProcess.register(hub),
-      }),
+      open: () => {},
+      // The in-process WAN's uplink for the hub, made for the message (nothing kept per hub).
+      send: (commsHub, u) => inProcess.uplinkFor(commsHub)(u),
+      connect: async (_p, hub) => inProcess.register(hub),
       commandsIn: () => inProcess.commandsDelivered,
       close: async () => {},
     }

@@ -29,6 +29,9 @@ describe('the fleet PKI shared between shards', () => {
     expect(back.value.root.certificate.raw.equals(pki.root.certificate.raw)).toBe(true)
     const key = (p: typeof pki) => p.organisationCa.privateKey.export({ type: 'pkcs8', format: 'der' })
     expect(key(back.value).equals(key(pki))).toBe(true)
+    expect(back.value.deviceCa.certificate.raw.equals(pki.deviceCa.certificate.raw)).toBe(true)
+    const caKey = (p: typeof pki) => p.deviceCa.privateKey.export({ type: 'pkcs8', format: 'der' })
+    expect(caKey(back.value).equals(caKey(pki))).toBe(true)
   })
 
   it('is refused, with the reason, for another fleet or when it is not one', () => {

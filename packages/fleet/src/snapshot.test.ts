@@ -2,6 +2,7 @@ import type { Eui64 } from '@smetsim/core'
 import { constructCommand, createMemorySat, type GbcsServiceRequest } from '@smetsim/dcc'
 import { type Credential, type DeviceState, snapshotDevice, step } from '@smetsim/device'
 import { decodeFrame, getBackend } from '@smetsim/gbcs'
+import { isIssuedBy, parseCertificate } from '@smetsim/smki'
 import { Encoder } from 'cbor-x'
 import { describe, expect, it } from 'vitest'
 import { buildFleet, type Fleet, type HubSeam } from './build.ts'
@@ -75,9 +76,24 @@ describe('snapshotFleet / restoreFleet', () => {
     expect(back.pki.parties.get(a)!.pp!.privateKey.export({ format: 'jwk' })).toEqual(
       fleet.pki.parties.get(a)!.pp!.privateKey.export({ format: 'jwk' }),
     )
+    expect(back.pki.deviceCa.certificate.raw).toEqual(fleet.pki.deviceCa.certificate.raw)
+    expect(back.pki.deviceCa.privateKey.export({ format: 'jwk' })).toEqual(
+      fleet.pki.deviceCa.privateKey.export({ format: 'jwk' }),
+    )
     // The same bytes again from the restored fleet: nothing lost or reordered.
     expect(Buffer.compare(snapshotFleet(back), bytes)).toBe(0)
     expect(back.esme[5]!.supply).toBe('disabled')
+  })
+
+  it('restores a snapshot made before the fleet had a Device CA with a new one under its root', () => {
+    const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
+    const fleet = buildFleet(specOf({ premises: 2 }), { pki: PKI })
+    const { deviceCa: _, ...older } = cbor.decode(snapshotFleet(fleet)).pki
+    const back = restoreFleet(cbor.encode({ ...cbor.decode(snapshotFleet(fleet)), pki: older }))
+    if (!back.ok) throw back.error
+    const ca = parseCertificate(back.value.pki.deviceCa.certificate)
+    expect(ca.kind).toBe('ca')
+    expect(isIssuedBy(ca, parseCertificate(fleet.pki.root.certificate))).toBe(true)
   })
 
   it('shares cells, configuration and tariffs again, and writes each certificate once', () => {

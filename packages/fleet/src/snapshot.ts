@@ -31,7 +31,7 @@ import {
   type Tariff,
   type TrustAnchorCells,
 } from '@smetsim/device'
-import type { Credential as SmkiCredential } from '@smetsim/smki'
+import { createDeviceCa, type Credential as SmkiCredential } from '@smetsim/smki'
 import { Encoder } from 'cbor-x'
 import { assembleFleet, type Fleet, type HubSeam } from './build.ts'
 import { premiseEui } from './identifiers.ts'
@@ -73,7 +73,13 @@ interface FleetSnapshot {
   format: typeof FORMAT
   version: typeof VERSION
   spec: unknown
-  pki: { root: CredentialData; organisationCa: CredentialData; parties: PartyData[] }
+  /** `deviceCa` absent in snapshots made before the fleet had one (restore makes one under the root). */
+  pki: {
+    root: CredentialData
+    organisationCa: CredentialData
+    deviceCa?: CredentialData
+    parties: PartyData[]
+  }
   certificates: Uint8Array[]
   cellSets: Partial<Record<CellName, number>>[]
   configs: PrepaymentConfig[]
@@ -266,6 +272,7 @@ export function pkiData(pki: FleetPki): FleetPkiData {
   return {
     root: credentialData(pki.root),
     organisationCa: credentialData(pki.organisationCa),
+    deviceCa: credentialData(pki.deviceCa),
     parties: [...pki.parties.values()].map((p) => mapCredentials(p, credentialData)),
   }
 }
@@ -289,5 +296,11 @@ function restorePki(data: FleetSnapshot['pki']): FleetPki {
     const party = mapCredentials(p, credential) as FleetParty
     parties.set(party.eui, party)
   }
-  return { root: credential(data.root), organisationCa: credential(data.organisationCa), parties }
+  const root = credential(data.root)
+  return {
+    root,
+    organisationCa: credential(data.organisationCa),
+    deviceCa: data.deviceCa ? credential(data.deviceCa) : createDeviceCa(root),
+    parties,
+  }
 }

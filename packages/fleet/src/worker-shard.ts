@@ -8,6 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { createScheduler } from '@smetsim/core'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
 import { WindowedHubSide, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
+import { startHouseholds } from './households.ts'
+import { withHouseholds } from './metrics.ts'
 import { type HubWan, startHubs } from './run.ts'
 import type { Shard } from './shard.ts'
 import { restoreFleet } from './snapshot.ts'
@@ -21,6 +23,8 @@ export interface WorkerShardData {
   latencyMs: number
   backend: BackendName
   now: number
+  /** Run this shard's prepayment households (startHouseholds). */
+  households: boolean
 }
 
 export type ToWorker =
@@ -53,7 +57,9 @@ try {
   const scheduler = createScheduler({ start: data.now })
   const side = new WindowedHubSide(scheduler, { latencyMs: data.latencyMs })
   const wan: HubWan = {
-    uplinkFor: (p) => ({ uplink: side.uplinkFor(p.chf), connect: async (hub) => side.register(hub) }),
+    open: () => {},
+    send: (commsHub, u) => side.uplinkFor(commsHub)(u),
+    connect: async (_p, hub) => side.register(hub),
     commandsIn: () => side.commands,
     close: async () => {},
   }
@@ -64,6 +70,7 @@ try {
     shard: data.shard,
     wan,
   })
+  const households = data.households ? startHouseholds(run, { backend: getBackend(data.backend) }) : undefined
   port.on('message', async (m: ToWorker) => {
     try {
       if (m.t === 'advance') {
@@ -77,12 +84,13 @@ try {
       } else if (m.t === 'stats')
         post({
           t: 'stats',
-          snapshot: run.snapshot(),
+          snapshot: households ? withHouseholds(run.snapshot(), households.stats) : run.snapshot(),
           wanDrops: { ...side.drops } as Record<string, number>,
           busyMs,
           cpuMs: threadCpuMs(),
         })
       else if (m.t === 'close') {
+        households?.stop()
         await run.close()
         post({ t: 'closed' })
         port.close()

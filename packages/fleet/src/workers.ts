@@ -20,6 +20,7 @@ import type { Eui64, Scheduler } from '@smetsim/core'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
 import { WindowedHeadEnd, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
 import type { Fleet } from './build.ts'
+import { addHouseholdStats, type HouseholdStats } from './households.ts'
 import { createMetrics, type FleetMetrics, type MetricsSnapshot, snapshotMetrics } from './metrics.ts'
 import { ADVANCE_SLICE_MS, createFleetDcc, type FleetDcc, type StartFleetOptions } from './run.ts'
 import { MAX_SHARDS } from './shard.ts'
@@ -32,6 +33,8 @@ export interface WorkerFleetOptions extends Pick<StartFleetOptions, 'scheduler' 
   backend: BackendName
   /** The windowed WAN's latency and window, virtual ms (default ADVANCE_SLICE_MS, one minute). */
   latencyMs?: number
+  /** Each worker runs its premises' prepayment households (startHouseholds); default false. */
+  households?: boolean
 }
 
 export interface WorkerFleet extends FleetDcc {
@@ -139,6 +142,7 @@ export async function startWorkerFleet(fleet: Fleet, o: WorkerFleetOptions): Pro
       latencyMs,
       backend: o.backend,
       now: scheduler.now(),
+      households: o.households === true,
     }
     threads.push(
       new ShardThread(new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: data })),
@@ -203,7 +207,9 @@ export async function startWorkerFleet(fleet: Fleet, o: WorkerFleetOptions): Pro
       const wanDrops: Record<string, number> = { ...(headEnd.drops as Record<string, number>) }
       let hubsConnected = 0
       let devices = 0
+      let households: HouseholdStats | undefined
       for (const { snapshot: s, wanDrops: d } of parts) {
+        if (s.households) households = addHouseholdStats(households, s.households)
         for (const [r, c] of Object.entries(d)) wanDrops[r] = (wanDrops[r] ?? 0) + c
         hubsConnected += s.hubsConnected
         devices += s.devices
@@ -224,6 +230,7 @@ export async function startWorkerFleet(fleet: Fleet, o: WorkerFleetOptions): Pro
       })
       return {
         ...snapshot,
+        ...(households && { households }),
         wanDrops,
         workerBusyMs: parts.map((p) => p.busyMs),
         workerCpuMs: parts.map((p) => p.cpuMs),

@@ -1,9 +1,17 @@
-import { createPublicKey, diffieHellman, generateKeyPairSync, sign, X509Certificate } from 'node:crypto'
+import {
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  X509Certificate,
+} from 'node:crypto'
 import { newP256KeyPair, parseEui, toHex } from '@smetsim/core'
 import { describe, expect, it } from 'vitest'
 import { isIssuedBy, normaliseSerial, parseCertificate } from './certificate.ts'
 import { bitString, context, objectIdentifier, sequence, smallInteger, time, unsignedInteger } from './der.ts'
 import {
+  certifyDeviceKey,
   createDeviceCa,
   createOrganisationCa,
   createRootCa,
@@ -82,6 +90,34 @@ describe('issued certificates parse back to what was asked for', () => {
       notAfter: NO_EXPIRY,
     })
     expect(c.role).toBeUndefined()
+  })
+
+  it('Device certificate for a key the device holds: its point or KeyObject, the same profile, issued by the CA', () => {
+    const { publicKey } = newP256KeyPair()
+    // The uncompressed point ends a P-256 SubjectPublicKeyInfo.
+    const point = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }).subarray(-65))
+    for (const given of [point, publicKey]) {
+      const cert = certifyDeviceKey(deviceCa, { eui: meterEui, usage: 'keyAgreement', publicKey: given })
+      const c = parseCertificate(cert)
+      expect(c).toMatchObject({
+        kind: 'device',
+        eui: meterEui,
+        keyUsage: ['keyAgreement'],
+        issuer: 'CN=E357',
+      })
+      expect(toHex(c.publicKey)).toBe(toHex(point))
+      expect(isIssuedBy(c, parseCertificate(deviceCa.certificate))).toBe(true)
+      expect(isIssuedBy(c, parseCertificate(createDeviceCa(root).certificate))).toBe(false)
+    }
+  })
+
+  it('refuses a point that is not P-256 or not uncompressed, and a private or other-curve key', () => {
+    const at = (publicKey: Uint8Array | KeyObject) => () =>
+      certifyDeviceKey(deviceCa, { eui: meterEui, usage: 'keyAgreement', publicKey })
+    expect(at(new Uint8Array(65).fill(4))).toThrow(TypeError) // 04 ‖ not on the curve
+    expect(at(new Uint8Array(33).fill(2))).toThrow(TypeError) // compressed form
+    expect(at(newP256KeyPair().privateKey)).toThrow(TypeError)
+    expect(at(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey)).toThrow(TypeError)
   })
 })
 

@@ -4,7 +4,7 @@
  * under it, Organisation certificates and Device certificates. Keys are fresh P-256 pairs,
  * signatures ecdsa-with-SHA256, serial numbers 16 random bytes (positive).
  */
-import type { X509Certificate } from 'node:crypto'
+import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto'
 import { type Eui64, euiToBytes } from '@smetsim/core'
 import {
   bitString,
@@ -31,6 +31,8 @@ import { ROLE_CODES, roleCode, type SmkiRole } from './roles.ts'
 import {
   authorityKeyIdExtension,
   type Credential,
+  certifyKey,
+  type Draft,
   extension,
   issueCertificate,
   keyUsageExtension,
@@ -152,27 +154,55 @@ export function issueOrganisationCertificate(
   )
 }
 
+function deviceDraft(ca: Credential, options: DeviceCertificateOptions): Draft {
+  const hardwareModuleName = sequence(objectIdentifier(DEVICE_HW_TYPE), octetString(euiToBytes(options.eui)))
+  const san = sequence(context(0, objectIdentifier(OID.hardwareModuleName), context(0, hardwareModuleName)))
+  return {
+    ...validity(options),
+    issuer: subjectName(ca.certificate),
+    subject: sequence(),
+    extensions: (point) => [
+      keyUsageExtension([options.usage]),
+      subjectKeyIdExtension(point),
+      extension(OID.subjectAltName, true, san),
+      policiesExtension(DEVICE_POLICY),
+      authorityKeyIdExtension(ca.certificate),
+    ],
+    defaultNotAfter: () => NO_EXPIRY,
+  }
+}
+
 /**
  * A Device certificate: empty subject, the device named by a critical subjectAltName otherName
  * hardwareModuleName { hwType, hwSerialNum = EUI }; never expires (notAfter 9999-12-31).
  */
 export function issueDeviceCertificate(ca: Credential, options: DeviceCertificateOptions): Credential {
-  const hardwareModuleName = sequence(objectIdentifier(DEVICE_HW_TYPE), octetString(euiToBytes(options.eui)))
-  const san = sequence(context(0, objectIdentifier(OID.hardwareModuleName), context(0, hardwareModuleName)))
-  return issueCertificate(
-    {
-      ...validity(options),
-      issuer: subjectName(ca.certificate),
-      subject: sequence(),
-      extensions: (point) => [
-        keyUsageExtension([options.usage]),
-        subjectKeyIdExtension(point),
-        extension(OID.subjectAltName, true, san),
-        policiesExtension(DEVICE_POLICY),
-        authorityKeyIdExtension(ca.certificate),
-      ],
-      defaultNotAfter: () => NO_EXPIRY,
-    },
-    ca.privateKey,
-  )
+  return issueCertificate(deviceDraft(ca, options), ca.privateKey)
+}
+
+/**
+ * The same Device certificate for a key the device already has (a meter whose private key was
+ * made elsewhere, as a real one's is in its secure element): `publicKey` a P-256 KeyObject or
+ * its uncompressed point (65 bytes, 0x04 ‖ X ‖ Y). Throws TypeError for anything else.
+ */
+export function certifyDeviceKey(
+  ca: Credential,
+  options: DeviceCertificateOptions & { publicKey: KeyObject | Uint8Array },
+): X509Certificate {
+  return certifyKey(deviceDraft(ca, options), p256PublicKey(options.publicKey), ca.privateKey)
+}
+
+function p256PublicKey(key: KeyObject | Uint8Array): KeyObject {
+  if (!(key instanceof Uint8Array)) return key
+  if (key.length !== 65 || key[0] !== 0x04)
+    throw new TypeError('certifyDeviceKey: an uncompressed P-256 point is 65 bytes starting 04')
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url')
+  try {
+    return createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: b64(key.subarray(1, 33)), y: b64(key.subarray(33)) },
+      format: 'jwk',
+    })
+  } catch {
+    throw new TypeError('certifyDeviceKey: not a point on P-256')
+  }
 }

@@ -97,6 +97,13 @@ export interface Draft extends ValidityOptions {
 export function issueCertificate(draft: Draft, signer?: KeyObject): Credential {
   // Not generateKeyPairSync: its keys can deadlock a later export under GC (core key-pair.ts).
   const { publicKey, privateKey } = newP256KeyPair()
+  return { certificate: certifyKey(draft, publicKey, signer ?? privateKey), privateKey }
+}
+
+/** The certificate for a public key someone else holds the private key of, signed with `signer`. */
+export function certifyKey(draft: Draft, publicKey: KeyObject, signer: KeyObject): X509Certificate {
+  if (publicKey.type !== 'public' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw new TypeError('certifyKey: a P-256 public key is needed')
   const spki = publicKey.export({ type: 'spki', format: 'der' })
   const point = children(readTlv(spki))[1]!.content.subarray(1)
   const notBefore = draft.notBefore ?? startOfDayUtc()
@@ -111,9 +118,6 @@ export function issueCertificate(draft: Draft, signer?: KeyObject): Credential {
     spki,
     context(3, sequence(...draft.extensions(point))),
   )
-  const signature = sign('sha256', tbs, signer ?? privateKey)
-  return {
-    certificate: new X509Certificate(sequence(tbs, ECDSA_WITH_SHA256, bitString(signature))),
-    privateKey,
-  }
+  const signature = sign('sha256', tbs, signer)
+  return new X509Certificate(sequence(tbs, ECDSA_WITH_SHA256, bitString(signature)))
 }

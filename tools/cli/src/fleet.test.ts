@@ -83,6 +83,37 @@ describe('smetsim fleet up', () => {
     expect(threads.stderr).toContain('hubs in 2 worker threads')
   })
 
+  it('runs the prepayment households by default: their top-ups keep on meters that run out with --no-households; counted in the summary and --metrics, the same in worker threads', () => {
+    const metrics = join(work, 'households.jsonl')
+    const args = ['fleet', 'up', '--premises', '20', '--for', '14d', '--json']
+    const on = smetsim([...args, '--metrics', metrics])
+    const off = smetsim([...args, '--no-households'])
+    const threads = smetsim([...args, '--workers', '2'])
+    expect([on.status, off.status, threads.status]).toEqual([0, 0, 0])
+    const [a, b, c] = [lastLine(on.stdout), lastLine(off.stdout), lastLine(threads.stdout)]
+    // The seed's prepayment households each topped up (UTRNs typed on the PPMID or keypad, all taken).
+    expect(a.households.attempts).toBeGreaterThan(0)
+    expect(a.households.utrnsTyped).toBeGreaterThanOrEqual(a.households.attempts)
+    expect(a.households.utrnsAccepted).toBe(a.households.utrnsTyped)
+    expect(a.households.refused).toEqual({})
+    expect(on.stderr).toMatch(
+      new RegExp(`${a.households.attempts} top-ups \\(${a.households.utrnsAccepted} UTRNs accepted\\)`),
+    )
+    // Without them nobody tops up: meters run out of credit and disable their supply.
+    expect(b.households).toBeUndefined()
+    expect(b.supply.disabled).toBeGreaterThan(a.supply.disabled)
+    expect(off.stderr).not.toMatch(/top-ups/)
+    // The metrics lines carry the households' counters as they stood.
+    const lines = readFileSync(metrics, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines.at(-1).households).toEqual(a.households)
+    // Worker threads run each shard's households there: the same top-ups, the same meters.
+    expect(c.households).toEqual(a.households)
+    expect(c.supply).toEqual(a.supply)
+  })
+
   it('--snapshot saves the run at the end and the next run goes on from it; a file that is not a snapshot is refused and left alone', () => {
     const file = join(work, 'fleet.cbor')
     const first = smetsim(['fleet', 'up', '--premises', '5', '--for', '1d', '--snapshot', file, '--json'])

@@ -269,6 +269,10 @@ fleet
     '--workers <n>',
     'virtual time only: split the hubs across n worker threads (shards k/n), the DCC in the main thread',
   )
+  .option(
+    '--no-households',
+    "do not run the prepayment households' top-ups (UTRNs on the PPMID or keypad, the button when Armed)",
+  )
   .option('--json', "print the summary as one JSON object on stdout's last line", false)
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/fleet.ts')).up(opts))

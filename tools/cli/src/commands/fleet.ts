@@ -10,6 +10,10 @@
  * in a virtual run it then serves until stopped, virtual time moving only by POST /fleet/advance.
  * `--metrics-port` serves the Prometheus text exposition at GET /metrics.
  *
+ * Households: the prepayment households act on their top-up habits (@smetsim/fleet
+ * households.ts) on the run's scheduler — this process's premises, or each worker thread's —
+ * unless `--no-households`; their counters go in the summary, the metrics lines and /metrics.
+ *
  * Output: a progress bar on stderr while the fleet comes up (plain lines when stderr is not a
  * terminal), a one-line status about once a second (stderr), and a summary at the end on stdout;
  * with `--json` the summary goes to stderr and stdout's last (only) line is one JSON object.
@@ -34,6 +38,7 @@ import {
   type FleetWan,
   fetchSharedPki,
   fleetPrometheus,
+  type Households,
   type HubsRun,
   jsonLine,
   type MetricsSnapshot,
@@ -46,11 +51,13 @@ import {
   sharePki,
   snapshotRun,
   startFleet,
+  startHouseholds,
   startHubs,
   startWorkerFleet,
   WHOLE_FLEET,
   type WorkerFleet,
   withdrawPki,
+  withHouseholds,
 } from '@smetsim/fleet'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
 import cliProgress from 'cli-progress'
@@ -71,6 +78,8 @@ export interface UpOptions {
   tls?: string
   shard?: string
   workers?: string
+  /** Run the prepayment households' top-ups (default; `--no-households`: false). */
+  households?: boolean
   backend: BackendName
 }
 
@@ -216,9 +225,11 @@ function statusLine(s: MetricsSnapshot): string {
 
 /** The end-of-run summary: a line, and with `--json` the object as stdout's last line (the line then on stderr). */
 function printSummary(summary: ReturnType<typeof summaryOf>, json: boolean | undefined): void {
+  const h = summary.households
+  const topUps = h ? `, ${h.attempts} top-ups (${h.utrnsAccepted} UTRNs accepted)` : ''
   const text =
     `${summary.virtualTime} (${summary.mode}): ${summary.hubsConnected} hubs connected, ${summary.devices} devices, ` +
-    `${summary.commands} commands, ${summary.responses} responses, ${summary.alerts} alerts, ${summary.errors} errors\n`
+    `${summary.commands} commands, ${summary.responses} responses, ${summary.alerts} alerts${topUps}, ${summary.errors} errors\n`
   if (json) {
     process.stderr.write(text)
     process.stdout.write(`${JSON.stringify(summary)}\n`)
@@ -245,6 +256,8 @@ function summaryOf(s: MetricsSnapshot, mode: string) {
     rejections: s.rejections,
     // At this process's hubs: what they took from the WAN and sent up it (shard 1's DCC, or another's).
     hubTraffic: s.hubTraffic,
+    // The prepayment households' top-ups (absent with --no-households).
+    ...(s.households && { households: s.households }),
     // Faults, undeliverable alerts and frames the hubs dropped: what a tester looks at first.
     errors: s.errors + s.alertsUndelivered + hubDrops,
     ...(rejections > 0 && { rejected: rejections }),
@@ -338,8 +351,12 @@ export async function up(o: UpOptions): Promise<void> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 
+  // The prepayment households act on their top-up habits on the run's scheduler (this shard's).
+  const households: Households | undefined =
+    o.households === false ? undefined : startHouseholds(run, { backend: getBackend(o.backend) })
+  const snapshot = () => (households ? withHouseholds(run.snapshot(), households.stats) : run.snapshot())
   const status = () => {
-    const s = run.snapshot()
+    const s = snapshot()
     if (o.metrics) appendFileSync(o.metrics, jsonLine(s))
     process.stderr.write(process.stderr.isTTY ? `\r${statusLine(s)}\x1b[K` : `${statusLine(s)}\n`)
   }
@@ -348,7 +365,7 @@ export async function up(o: UpOptions): Promise<void> {
   let api: FleetApi | undefined
   try {
     const end = p.forMs === undefined ? undefined : run.scheduler.now() + p.forMs
-    if (p.metricsPort !== undefined) server = await serveMetrics(run, p.metricsPort)
+    if (p.metricsPort !== undefined) server = await serveMetrics(snapshot, p.metricsPort)
     if (p.api && runsDcc(run)) api = await serveApi(run, { ...p.api, advance: p.speed === undefined })
     if (p.speed !== undefined) await runRealTime(run, p.speed, end, () => stopping, status)
     else if (p.api) await runServed(run, end, () => stopping, status)
@@ -359,10 +376,11 @@ export async function up(o: UpOptions): Promise<void> {
       writeFileSync(o.snapshot, snapshotRun(run))
       process.stderr.write(`snapshot written to ${o.snapshot}\n`)
     }
-    printSummary(summaryOf(run.snapshot(), mode), o.json)
+    printSummary(summaryOf(snapshot(), mode), o.json)
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
+    households?.stop()
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
     await api?.close()
     await run.close()
@@ -441,8 +459,8 @@ async function runRealTime(
 }
 
 /** GET /metrics: the Prometheus text exposition, on 127.0.0.1. */
-async function serveMetrics(run: Run, port: number): Promise<Server> {
-  const prom = fleetPrometheus(() => run.snapshot())
+async function serveMetrics(snapshot: () => MetricsSnapshot, port: number): Promise<Server> {
+  const prom = fleetPrometheus(snapshot)
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n')
@@ -480,6 +498,7 @@ async function upInWorkers(p: Plan, o: UpOptions): Promise<void> {
       scheduler: createScheduler({ start: Date.parse(spec.value.start) }),
       backend: o.backend,
       workers: p.workers!,
+      households: o.households !== false,
     })
   } catch (e) {
     process.stderr.write(`smetsim: ${e instanceof Error ? e.message : String(e)}\n`)
