@@ -14,6 +14,7 @@
  *    publish → deliver over the same connections (goal: round trips ≥ 0.5 × raw).
  * Goal lines print PASS or FAIL; a benchmark never sets the exit code.
  */
+import { readFileSync } from 'node:fs'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { createScheduler, type Eui64, type ScheduledEvent } from '../packages/core/src/index.ts'
@@ -265,6 +266,17 @@ async function mqtt(): Promise<void> {
   const HUBS = hubsAt >= 0 ? Number(process.argv[hubsAt + 1]) : quick ? 300 : 10_000
   const WINDOW = quick ? 200 : 1_000
   const ROUND_TRIPS = quick ? 2_000 : 20_000
+  // Every hub is two sockets in this process (its client's and the broker's end), plus the head
+  // end's two and the process's own descriptors: refuse clearly rather than fail on EMFILE midway.
+  const needed = 2 * HUBS + 256
+  const limit = openFileLimit()
+  if (limit !== undefined && limit < needed) {
+    line(
+      `\nMQTT: ${HUBS.toLocaleString('en-GB')} hubs need about ${needed.toLocaleString('en-GB')} open files (two sockets a hub in this process); the limit is ${limit.toLocaleString('en-GB')}. Raise it (ulimit -n ${needed}, or prlimit --nofile=${needed} -- node …) or pass a smaller --hubs: not measured`,
+    )
+    if (HUBS >= 10_000) goal('10 000 hubs connected', false, `open file limit ${limit} < ${needed}`)
+    return
+  }
   const broker = await startBroker()
   const scheduler = createScheduler({ start: T0 })
   const head = new MqttHeadEnd(scheduler, { url: broker.url, prefix: 'bench' })
@@ -437,6 +449,17 @@ async function mqtt(): Promise<void> {
   await Promise.all(links.map((l) => l.close()))
   await head.close()
   await broker.close()
+}
+
+/** The soft limit on open files (Linux /proc/self/limits); undefined where it cannot be read. */
+function openFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    if (!m) return undefined
+    return m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1])
+  } catch {
+    return undefined
+  }
 }
 
 function median(xs: readonly number[]): number {
