@@ -465,7 +465,7 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
     }
   })
 
-  it("keeps device and hub state across a restart: SR 7.2's disabled supply, the CHF Device Log and the anti-replay counters", async () => {
+  it("keeps device, hub and DCC state across a restart: SR 7.2's disabled supply, the CHF Device Log, the anti-replay counters and the DCC Schedules", async () => {
     const data = join(work, 'hubs-restart')
     const first = await start(data)
     expect(first.stderr.join('')).toMatch(/no saved estate .*: a fresh estate/)
@@ -485,6 +485,18 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
       const installCode = ((await code.json()) as { installCode: string }).installCode
       expect((await add(first.url, CHF2, ESME2, installCode)).code).toBe('I0')
       expect(await chfAlerts(first.url, CHF2)).toContain('8F49')
+      // A DCC Schedule (SR 5.1): a daily SR 4.16 read, its first run tomorrow.
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
+      const created = await sr(first.url, '5.1', ESME1, {
+        commandVariant: 8,
+        parameters: {
+          scheduleFrequency: 'Daily',
+          scheduleStartDate: tomorrow,
+          scheduleExecutionStartTime: '13:00:00',
+          dspScheduledServiceReferenceVariant: '4.16',
+        },
+      })
+      expect(created).toMatchObject({ code: 'I0', schedule: { scheduleId: 'DS000001' } })
     } finally {
       expect(await stop(first.child)).toBe(0)
     }
@@ -504,6 +516,21 @@ describe('smetsim dcc serve: devices behind their Communications Hubs, kept unde
       // The meter remembers the counter it last accepted: the same command again gets no answer
       // (a meter restarted fresh would have executed it).
       expect((await post(second.url, replayed)).code).toBe('E21')
+      // The schedule is still there, and the next one gets the next DSPScheduleID.
+      const book = (await (await fetch(`${second.url}/schedules/${A}`)).json()) as { schedules: object[] }
+      expect(book.schedules).toMatchObject([
+        { scheduleId: 'DS000001', request: { srv: '4.16', deviceId: ESME1 } },
+      ])
+      const next = await sr(second.url, '5.1', ESME1, {
+        commandVariant: 8,
+        parameters: {
+          scheduleFrequency: 'Weekly',
+          scheduleStartDate: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+          scheduleExecutionStartTime: '13:00:00',
+          dspScheduledServiceReferenceVariant: '4.16',
+        },
+      })
+      expect(next).toMatchObject({ code: 'I0', schedule: { scheduleId: 'DS000002' } })
     } finally {
       expect(await stop(second.child)).toBe(0)
     }

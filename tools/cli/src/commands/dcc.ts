@@ -31,12 +31,12 @@
  * Pre-Command signed with the ZAZ1 supplier's key, CV5) executes on the meter.
  *
  * DCC Schedules (SR 5.1–5.3) run on a one-second wall-clock tick (`runDueSchedules`); their
- * results are at GET /schedules/{userId}. The schedules themselves live in memory. The install
+ * results are at GET /schedules/{userId}. The schedule book is kept in the estate. The install
  * code register (GET/PUT /install-codes…) works with MP121 off.
  *
  * Under `--data`: the Service Audit Trail (sat.jsonl, fsync per record), the registration data
  * (registration.json, made on first start, read again after, saved with the estate) and the
- * estate (estate.cbor, dcc-estate.ts: every hub and device), saved every minute and on SIGINT or
+ * estate (estate.cbor, dcc-estate.ts: every hub and device, and the DCC Schedules), saved every minute and on SIGINT or
  * SIGTERM and restored on start. An estate file that cannot be read is moved aside
  * (estate.cbor.unreadable-<time>) with a message saying why, and the estate starts fresh.
  *
@@ -54,6 +54,7 @@ import {
   createDcc,
   createDccHttpServer,
   createInProcessSigner,
+  type Dcc,
   loadRegistrationFile,
   type NewUser,
   openSat,
@@ -338,9 +339,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
     hubs.push({ identity, hub, devices })
   }
   const chfKeys = new Map(hubs.map(({ identity }) => [identity.chf, identity.chfKa]))
+  // The schedule book as last saved until the DCC exists, then the DCC's own.
+  let scheduleBook = (): Dcc['scheduleBook'] | undefined => restored?.schedules
   const saveEstate = () => {
     try {
-      writeEstateFile(estateFile, encodeEstate(scheduler.now(), hubs))
+      writeEstateFile(estateFile, encodeEstate(scheduler.now(), hubs, scheduleBook()))
       saveRegistrationFile(registrationFile, { registration, inventory })
     } catch (e) {
       process.stderr.write(`smetsim dcc: estate not saved: ${(e as Error).message}\n`)
@@ -396,7 +399,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     signers,
     backend,
     installCodes: { mp121: opts.mp121 === true },
+    ...(restored && { schedules: restored.schedules }),
   })
+  scheduleBook = () => dcc.scheduleBook
 
   // Device, CHF and GPF alerts, as the head end hears them (each once).
   wan.headEnd.onAlert(({ from, bytes }) => {
