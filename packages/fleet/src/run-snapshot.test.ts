@@ -241,7 +241,15 @@ describe('snapshotRun / restoreRun keep hubs and the DCC (issue 12)', () => {
   it('a device in the CHF Device Log stays joined, and is reached through its hub', async () => {
     const run = await start(buildFleet(SPEC, { pki: PKI }), Date.parse(SPEC.start))
     expect((await run.submit(addEsme(run.fleet, 3, 40))).hanDeviceLog).toMatchObject({ joined: true })
+    // And a device that is not on these premises (CCS01 straight to the CHF): kept by its EUI and code.
+    const foreign = run.fleet.premise(4)!.esme
+    expect(
+      run
+        .hub(3)!
+        .addDevice({ deviceId: foreign, deviceType: 'ESME', installCode: new Uint8Array(16).fill(0x31) }),
+    ).toMatchObject({ accepted: true })
     const log = run.hub(3)!.deviceLog
+    expect(log.entries.map((e) => e.eui)).toContain(foreign)
     const bytes = snapshotRun(run)
     await run.close()
     const back = restoreRun(bytes)

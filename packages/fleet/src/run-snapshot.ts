@@ -60,10 +60,10 @@ const FORMAT = 'smetsim-fleet-run'
 const VERSION = 2
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
 
-/** A CHF Device Log entry: device (0 ESME, 1 GSME, 2 PPMID, or its EUI), type (0: the role's), install code (1: the device's own, 0: none), join window, link key hash (0: none), CCS01 type code (0: none). */
+/** A CHF Device Log entry: device (0 ESME, 1 GSME, 2 PPMID, or its EUI), type (0: the role's, null: none), install code (1: the device's own, 0: none), join window, link key hash (0: none), CCS01 type code (0: none). */
 type EntryData = [
   who: 0 | 1 | 2 | string,
-  deviceType: 0 | string,
+  deviceType: 0 | string | null,
   installCode: 0 | 1 | Uint8Array,
   joinUntil: number,
   joinFrom: number,
@@ -259,7 +259,7 @@ function hubData(hub: Hub, fleet: Fleet, i: number, ppmidCode: () => Uint8Array)
     const own = role >= 0 ? devices[role]!.code() : undefined
     return [
       role >= 0 ? (role as 0 | 1 | 2) : e.eui,
-      role >= 0 && e.deviceType === ROLE_TYPES[role] ? 0 : (e.deviceType ?? 0),
+      role >= 0 && e.deviceType === ROLE_TYPES[role] ? 0 : (e.deviceType ?? null),
       e.installCode === undefined ? 0 : sameBytes(e.installCode, own) ? 1 : e.installCode,
       e.joinUntil,
       e.joinFrom,
@@ -350,10 +350,12 @@ function keptHubs(list: unknown[], fleet: Fleet): (KeptHub | undefined)[] {
         type === 0
           ? role >= 0
             ? (ROLE_TYPES as readonly string[])[role]
-            : undefined
-          : typeof type === 'string'
-            ? type
             : bad(`${f}.deviceType`)
+          : type === null
+            ? undefined
+            : typeof type === 'string'
+              ? type
+              : bad(`${f}.deviceType`)
       return {
         eui,
         ...(deviceType !== undefined && { deviceType }),
