@@ -814,8 +814,9 @@ export function createDcc(config: DccConfig): Dcc {
     obtainInstallCode: installCodes.obtainInstallCode,
     obtainInstallCodes: installCodes.obtainInstallCodes,
     // What state.ts's exportDccState keeps (createDcc takes it back as `config.restore`).
+    // No housekeeping here: taking a snapshot must not change the DCC (what is due expires at the
+    // next call, in the restored DCC as in this one).
     [DCC_STATE]: (): DccRuntimeState => {
-      housekeeping()
       return {
         alertSeq,
         cosCounter: changeOfSupplier.cosCounter,

@@ -91,7 +91,10 @@ export interface ExportDccStateOptions {
   satRecords?: number
 }
 
-/** The DCC's state now (see the module comment). */
+/**
+ * The DCC's state now (see the module comment). Taking it changes nothing (what is due to expire
+ * expires at the next call, as it would have). It shares objects with the DCC: encode it at once.
+ */
 export function exportDccState(dcc: Dcc, o: ExportDccStateOptions = {}): DccState {
   const runtime = dcc[DCC_STATE]()
   const state: DccState = {
