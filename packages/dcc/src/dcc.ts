@@ -98,6 +98,7 @@ import type { Dcc, DccConfig, DuisRequest, DuisResult } from './pipeline/types.t
 import { isEligibleUser } from './registration/eligibility.ts'
 import { isDuisRole } from './roles.ts'
 import { normaliseRequestId } from './sat/record.ts'
+import { DCC_STATE, type DccRuntimeState, type PendingPreCommand } from './state.ts'
 
 // The public API of the pipeline, as it has always been importable from this file.
 export * from './duis-codes.ts'
@@ -126,19 +127,8 @@ export type {
   UserCertificates,
 } from './pipeline/types.ts'
 
-/** A Critical request's Pre-Command awaiting the User's signature (CV4 issued, CV5 not yet in). */
-interface Pending extends PipelineState {
-  preCommand: GeneralSigning
-  eligibilityChecked: boolean
-  /** DCC time (epoch ms) the Pre-Command was issued. */
-  issuedAt: number
-  /** The GBCS originator, whose certificate the signature must verify with. */
-  commandOriginator: Eui64
-  /** SoLR Contingency: the failed Supplier it is sent for (re-checked for revocation at CV5). */
-  failedSupplier?: Eui64
-  /** Execution time of a future-dated command, epoch ms. */
-  executeAt?: number
-}
+/** A Critical request's Pre-Command awaiting the User's signature (state.ts keeps them). */
+type Pending = PendingPreCommand
 
 /** A digital signing certificate from the SMKI repository: its key and serial. */
 interface SigningCertificate {
@@ -158,14 +148,15 @@ type ReadRequestId =
 export function createDcc(config: DccConfig): Dcc {
   const { sat, backend } = config
   const permissions = config.permissions ?? DEFAULT_PERMISSIONS
-  let anomalyState = config.anomaly?.state
+  const restore = config.restore
+  let anomalyState = restore ? restore.anomaly : config.anomaly?.state
   const signers = new Map<Eui64, Signer>()
   for (const [user, signer] of Object.entries(config.signers ?? {})) signers.set(parseEui(user), signer)
 
   // The pieces of the pipeline, each given the part of this context it uses.
   const iso = () => new Date(config.now()).toISOString()
   const finish = finisher(sat)
-  let alertSeq = 0
+  let alertSeq = restore?.alertSeq ?? 0
   const nextAlertSeq = () => ++alertSeq
   const dccAlerts = createDccAlerts({
     sat,
@@ -173,6 +164,7 @@ export function createDcc(config: DccConfig): Dcc {
     now: () => config.now(),
     nextSeq: nextAlertSeq,
     ...(config.alerts && { limits: config.alerts }),
+    ...(restore && { restore: restore.dccAlerts }),
   })
   const futureDated = createFutureDatedRegister(config.futureDated)
   const preCommands = createPreCommandRegister<Pending>(
@@ -184,6 +176,7 @@ export function createDcc(config: DccConfig): Dcc {
         unconfirmed: 'the expiry, the caps and their code',
       }),
   )
+  for (const [requestId, p] of restore?.preCommands ?? []) preCommands.add(requestId, p)
   const ctx: PipelineContext = {
     config,
     sat,
@@ -197,9 +190,15 @@ export function createDcc(config: DccConfig): Dcc {
     futureDated,
     submit: (request, now, run) => guarded(() => submit(request, now, run)),
   }
-  const changeOfSupplier = createChangeOfSupplier(ctx)
+  const changeOfSupplier = createChangeOfSupplier(ctx, restore?.cosCounter)
   const schedules = createDccSchedules(ctx)
-  const deviceAlerts = createDeviceAlerts({ config, sat, futureDated, nextSeq: nextAlertSeq })
+  const deviceAlerts = createDeviceAlerts({
+    config,
+    sat,
+    futureDated,
+    nextSeq: nextAlertSeq,
+    ...(restore && { restore: restore.deviceAlerts }),
+  })
   const installCodes = createInstallCodeRegister(ctx)
   /** Parsed signing certificates: by the DER array first, then by its bytes (bounded), so a
    * repository that hands out a fresh copy per call is not parsed again on every message. */
@@ -814,6 +813,19 @@ export function createDcc(config: DccConfig): Dcc {
     lodgeInstallCode: installCodes.lodgeInstallCode,
     obtainInstallCode: installCodes.obtainInstallCode,
     obtainInstallCodes: installCodes.obtainInstallCodes,
+    // What state.ts's exportDccState keeps (createDcc takes it back as `config.restore`).
+    // No housekeeping here: taking a snapshot must not change the DCC (what is due expires at the
+    // next call, in the restored DCC as in this one).
+    [DCC_STATE]: (): DccRuntimeState => {
+      return {
+        alertSeq,
+        cosCounter: changeOfSupplier.cosCounter,
+        anomaly: anomalyState,
+        deviceAlerts: deviceAlerts.state(),
+        dccAlerts: dccAlerts.held(),
+        preCommands: preCommands.entries(),
+      }
+    },
   }
 }
 

@@ -277,7 +277,7 @@ describe('snapshotRun / restoreRun', () => {
     const cases: [Uint8Array, RegExp][] = [
       [new Uint8Array([0xff, 0x00]), /not a fleet run snapshot/],
       [encode({ format: 'other' }), /expected format/],
-      [encode({ format: 'smetsim-fleet-run', version: 2 }), /version 2/],
+      [encode({ format: 'smetsim-fleet-run', version: 3 }), /version 3, this reads 1 and 2/],
       [encode({ format: 'smetsim-fleet-run', version: 1, now: 'x' }), /no virtual time/],
       [encode({ format: 'smetsim-fleet-run', version: 1, now: 1, fleet: 'x', schedules: {} }), /no fleet/],
       [

@@ -48,7 +48,7 @@ import {
   type TrustAnchorCells,
 } from '@smetsim/device'
 import type { CryptoBackend } from '@smetsim/gbcs'
-import { type DeviceCertificateAuthority, Hub, type Uplink } from '@smetsim/hub'
+import { type ChfState, type DeviceCertificateAuthority, type GpfState, Hub, type Uplink } from '@smetsim/hub'
 import type { EmbeddedBroker } from '../../hub/src/wan/broker.ts'
 import { startBroker } from '../../hub/src/wan/broker.ts'
 // The WAN adapters are not exported from @smetsim/hub's index (yet): reached by path, as bench/ does.
@@ -89,6 +89,23 @@ export interface StartFleetOptions {
   onProgress?(done: number, total: number): void
   /** The premises whose hubs this run brings up (shard.ts); default the whole fleet. */
   shard?: Shard
+  /** Hubs kept by a run snapshot (run-snapshot.ts `restoredRunOptions`): premise i's, or undefined (made as at bring-up). */
+  hubs?: (premise: number) => KeptHub | undefined
+}
+
+/** `KeptHub.joined` bits: which of the premise's devices are joined to the HAN. */
+export const JOINED_ESME = 1
+export const JOINED_GSME = 2
+export const JOINED_PPMID = 4
+
+/**
+ * A hub's state as a run snapshot keeps it (run-snapshot.ts): the CHF's and GPF's state without
+ * their identities and keys (which come from the seed again), and which devices are joined.
+ */
+export interface KeptHub {
+  chf: Pick<ChfState, 'counters' | 'alertCounter' | 'log'>
+  gpf: Omit<GpfState, 'eui' | 'keys'> | undefined
+  joined: number
 }
 
 /** What `startHubs` takes: a hub shard reaches the DCC's head end through a broker only. */
@@ -252,7 +269,7 @@ function chfCells(meterCells: TrustAnchorCells): TrustAnchorCells {
  */
 async function bringUpHubs(
   fleet: Fleet,
-  o: Pick<StartFleetOptions, 'scheduler' | 'backend' | 'onProgress'>,
+  o: Pick<StartFleetOptions, 'scheduler' | 'backend' | 'onProgress' | 'hubs'>,
   shard: Shard,
   wan: HubWan,
 ): Promise<{ hubs: (Hub | undefined)[]; traffic: HubTraffic; connected: () => number }> {
@@ -277,19 +294,30 @@ async function bringUpHubs(
     // second copy made by premise(i) for every hub.
     const chf = (fleet.inventory.get(esme.eui)?.commsHub ?? p.chf) as Eui64
     const gpf = (fleet.inventory.get(p.gpf)?.deviceId ?? p.gpf) as Eui64
+    // A restored run's hub: its CHF and GPF as kept, its devices joined as they were (no new log entries).
+    const kept = o.hubs?.(i)
+    const chfOptions = { eui: chf, ka: keys.chfKa, cells: chfCells(esme.cells) }
+    const gpfOptions = { eui: gpf, keys: { ds: keys.gpfDs, ka: keys.gpfKa } }
     const hub = new Hub({
       scheduler,
       backend,
-      chf: { eui: chf, ka: keys.chfKa, cells: chfCells(esme.cells) },
-      gpf: { eui: gpf, keys: { ds: keys.gpfDs, ka: keys.gpfKa } },
+      chf: chfOptions,
+      gpf: gpfOptions,
       deviceCas,
       uplink: countedUplink(traffic, wan, hubs, i),
+      ...(kept && {
+        restore: {
+          chf: { ...chfOptions, gpfEui: gpf, ...kept.chf },
+          gpf: kept.gpf && { ...kept.gpf, ...gpfOptions },
+        },
+      }),
     })
     const onHan = p.install === 'commissioned'
     for (const d of gsme ? [esme, gsme] : [esme]) {
-      if (onHan) {
+      if (kept ? kept.joined & (d === esme ? JOINED_ESME : JOINED_GSME) : onHan) {
         hub.attach(d, { joined: true })
-        hub.addInstalledDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
+        if (!kept)
+          hub.addInstalledDevice({ deviceId: d.eui, deviceType: d.type, installCode: d.installCode! })
       } else {
         // Not yet on the HAN: it presents its KA Device Certificate when SR 8.11 lets it join.
         const point = privateKeyOf(d.keys.ka!, backend).publicKey.point
@@ -298,8 +326,8 @@ async function bringUpHubs(
     }
     const ppmid = fleet.ppmid[i]
     if (ppmid) {
-      hub.attachPpmid(ppmid, { joined: onHan })
-      if (onHan)
+      hub.attachPpmid(ppmid, { joined: kept ? (kept.joined & JOINED_PPMID) !== 0 : onHan })
+      if (onHan && !kept)
         hub.addInstalledDevice({
           deviceId: ppmid.eui,
           deviceType: 'PPMID',

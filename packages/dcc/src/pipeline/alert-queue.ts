@@ -31,7 +31,8 @@ export interface AlertPage {
   limit?: number
 }
 
-interface Held<T> {
+/** An alert in a queue: the item, its seq and the DCC time (epoch ms) it was queued. */
+export interface Held<T> {
   item: T
   seq: number
   at: number
@@ -42,15 +43,20 @@ export interface AlertQueues<T> {
   push(user: Eui64, item: T, seq: number): void
   /** The User's page in seq order (the whole queue without a page). */
   page(user: Eui64, page?: AlertPage): T[]
+  /** Every User's queue as it stands (for a DCC state snapshot, `state.ts`; the arrays are copies). */
+  held(): [Eui64, Held<T>[]][]
 }
 
 export function createAlertQueues<T>(
   limits: Partial<AlertQueueLimits> | undefined,
   now: () => number,
+  /** Queues to start from (`held()` of an earlier DCC, `state.ts`). */
+  restore?: readonly (readonly [Eui64, readonly Held<T>[]])[],
 ): AlertQueues<T> {
   const perUser = positive(limits?.perUser, DEFAULT_ALERT_QUEUE_LIMITS.perUser)
   const retentionMs = positive(limits?.retentionMs, DEFAULT_ALERT_QUEUE_LIMITS.retentionMs)
   const queues = new Map<Eui64, Held<T>[]>()
+  for (const [user, held] of restore ?? []) if (held.length > 0) queues.set(user, [...held].slice(-perUser))
 
   function prune(user: Eui64, queue: Held<T>[]): void {
     const oldest = now() - retentionMs
@@ -86,6 +92,7 @@ export function createAlertQueues<T>(
       const limit = page.limit === undefined ? queue.length : Math.max(0, Math.floor(Number(page.limit)) || 0)
       return queue.slice(lo, lo + limit).map((h) => h.item)
     },
+    held: () => [...queues].map(([user, queue]) => [user, queue.slice()]),
   }
 }
 

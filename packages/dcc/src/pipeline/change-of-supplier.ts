@@ -43,9 +43,11 @@ export function createChangeOfSupplier(
     PipelineContext,
     'config' | 'backend' | 'finish' | 'deliver' | 'buildRefusal' | 'raiseDccAlert' | 'futureDated'
   >,
-): ChangeOfSupplierStep {
+  /** The CoS Party's next Originator Counter kept from an earlier DCC (state.ts); default `config.cos.counter`. */
+  restoredCounter?: bigint,
+): ChangeOfSupplierStep & { readonly cosCounter: bigint } {
   const { config, backend, finish, raiseDccAlert } = ctx
-  let cosCounter = config.cos.counter ?? 1n
+  let cosCounter = restoredCounter ?? config.cos.counter ?? 1n
 
   /** The supplier registered just before the gaining Supplier's registration took effect. */
   function losingSupplier(granted: AccessGranted): Eui64 | undefined {
@@ -118,7 +120,14 @@ export function createChangeOfSupplier(
     }
   }
 
-  return async function changeOfSupplier(p, granted, sr, requestCounter, deviceKa, now) {
+  const step: ChangeOfSupplierStep = async function changeOfSupplier(
+    p,
+    granted,
+    sr,
+    requestCounter,
+    deviceKa,
+    now,
+  ) {
     const certs = config.userCertificates(p.originator)
     if (!certs?.keyAgreement)
       return finish(
@@ -187,5 +196,9 @@ export function createChangeOfSupplier(
     const statuses = (outcome?.replacementOutcomes ?? []).map((o) => String(o.statusCode))
     const replaced = statuses.some((s) => s === 'success')
     return { ...result, dccAlerts: credentialAlerts(p, losing, replaced, { replacementStatuses: statuses }) }
+  }
+  // The CoS Party's next Originator Counter, for a DCC state snapshot (state.ts): devices refuse a lower one.
+  return Object.defineProperty(step, 'cosCounter', { get: () => cosCounter }) as typeof step & {
+    readonly cosCounter: bigint
   }
 }

@@ -10,7 +10,7 @@ import type { Eui64 } from '@smetsim/core'
 import type { QuarantinedRequestAlert } from '../access/anomaly.ts'
 import { DCC_ALERT_CODES } from '../duis-codes.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
-import { type AlertPage, type AlertQueueLimits, createAlertQueues } from './alert-queue.ts'
+import { type AlertPage, type AlertQueueLimits, createAlertQueues, type Held } from './alert-queue.ts'
 import type { DccAlert } from './types.ts'
 
 export type NewDccAlert = Omit<DccAlert, 'code' | 'at' | 'seq'>
@@ -22,6 +22,8 @@ export interface DccAlerts {
   quarantine(alert: QuarantinedRequestAlert): DccAlert
   /** DCC Alerts held for this User, in seq order (a page, or all). */
   for(user: Eui64, page?: AlertPage): DccAlert[]
+  /** The queues as they stand (DCC state snapshot, `state.ts`). */
+  held(): [Eui64, Held<DccAlert>[]][]
 }
 
 export function createDccAlerts({
@@ -30,6 +32,7 @@ export function createDccAlerts({
   now,
   nextSeq,
   limits,
+  restore,
 }: {
   sat: ServiceAuditTrail
   iso(): string
@@ -37,8 +40,9 @@ export function createDccAlerts({
   /** The DCC-wide alert sequence, shared with device alerts. */
   nextSeq(): number
   limits?: Partial<AlertQueueLimits>
+  restore?: readonly (readonly [Eui64, readonly Held<DccAlert>[]])[]
 }): DccAlerts {
-  const queues = createAlertQueues<DccAlert>(limits, now)
+  const queues = createAlertQueues<DccAlert>(limits, now, restore)
 
   function raise(alert: NewDccAlert): DccAlert {
     const code = DCC_ALERT_CODES[alert.type]
@@ -72,5 +76,6 @@ export function createDccAlerts({
         unconfirmed: ['code'],
       }),
     for: (user, page) => queues.page(user, page),
+    held: () => queues.held(),
   }
 }

@@ -21,7 +21,7 @@ import { clip } from '../access/check.ts'
 import { isEligibleUser } from '../registration/eligibility.ts'
 import { SUPPLIER_ROLES } from '../roles.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
-import { type AlertPage, createAlertQueues } from './alert-queue.ts'
+import { type AlertPage, createAlertQueues, type Held } from './alert-queue.ts'
 import { hex4, userKey } from './context.ts'
 import type { FutureDatedRegister, OutcomeAlert } from './future-dated.ts'
 import type { AlertCounters, AlertOutcome, DccConfig, DeliveredAlert } from './types.ts'
@@ -54,6 +54,15 @@ export interface DeviceAlerts {
   alertsFor(userId: string, page?: AlertPage): DeliveredAlert[]
   /** Device alert counters, DCC-wide or for one recipient (a copy). */
   counters(userId?: string): AlertCounters
+  /** Queues and counters as they stand (DCC state snapshot, `state.ts`). */
+  state(): DeviceAlertsState
+}
+
+/** What `createDeviceAlerts` takes back as `restore`: the queues and the counters. */
+export interface DeviceAlertsState {
+  queues: [Eui64, Held<DeliveredAlert>[]][]
+  counters: AlertCounters
+  byUser: [Eui64, AlertCounters][]
 }
 
 export function createDeviceAlerts({
@@ -61,16 +70,18 @@ export function createDeviceAlerts({
   sat,
   futureDated,
   nextSeq,
+  restore,
 }: {
   config: DccConfig
   sat: ServiceAuditTrail
   futureDated: FutureDatedRegister
   /** The DCC-wide alert sequence, shared with DCC Alerts. */
   nextSeq(): number
+  restore?: DeviceAlertsState
 }): DeviceAlerts {
-  const delivered = createAlertQueues<DeliveredAlert>(config.alerts, () => config.now())
-  const counters = emptyCounters()
-  const countersByUser = new Map<Eui64, AlertCounters>()
+  const delivered = createAlertQueues<DeliveredAlert>(config.alerts, () => config.now(), restore?.queues)
+  const counters = restore ? { ...restore.counters } : emptyCounters()
+  const countersByUser = new Map<Eui64, AlertCounters>(restore?.byUser.map(([u, c]) => [u, { ...c }]))
   const isCriticalAlert = config.isCriticalAlert ?? defaultIsCriticalAlert
 
   function countersOf(user: Eui64): AlertCounters {
@@ -198,6 +209,11 @@ export function createDeviceAlerts({
       const key = userKey(userId)
       return { ...((key && countersByUser.get(key)) || emptyCounters()) }
     },
+    state: () => ({
+      queues: delivered.held(),
+      counters: { ...counters },
+      byUser: [...countersByUser].map(([u, c]) => [u, { ...c }]),
+    }),
   }
 }
 

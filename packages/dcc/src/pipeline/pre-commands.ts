@@ -43,6 +43,8 @@ export interface PreCommandRegister<P extends Waiting> {
   /** Drops every one not signed in time. */
   expire(now: number): void
   requestIds(): string[]
+  /** Every one waiting, in order of issue (DCC state snapshot, `state.ts`; `add` them back in this order). */
+  entries(): [string, P][]
 }
 
 export function createPreCommandRegister<P extends Waiting>(
@@ -94,5 +96,6 @@ export function createPreCommandRegister<P extends Waiting>(
       }
     },
     requestIds: () => [...waiting.keys()],
+    entries: () => [...waiting],
   }
 }

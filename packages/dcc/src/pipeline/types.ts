@@ -17,6 +17,7 @@ import type { RegistrationData } from '../registration/registration.ts'
 import type { JsonValue } from '../sat/record.ts'
 import type { ServiceAuditTrail } from '../sat/sat.ts'
 import type { DccSchedule, ScheduleBook, ScheduleLimits } from '../schedules/schedules.ts'
+import type { DCC_STATE, DccRuntimeState } from '../state.ts'
 import type { AlertPage, AlertQueueLimits } from './alert-queue.ts'
 import type { FutureDatedLimits } from './future-dated.ts'
 import type { PreCommandLimits } from './pre-commands.ts'
@@ -242,6 +243,12 @@ export interface DccConfig {
   installCodes?: InstallCodeSettings
   /** DCC Schedules held at start (default none). */
   schedules?: ScheduleBook
+  /**
+   * A DCC's state from before a restart (`state.ts`: `exportDccState` / `restoreDccState`):
+   * alert sequence, queues and counters, Pre-Commands awaiting a signature, the CoS Party's
+   * counter, anomaly detection state (which then wins over `anomaly.state`).
+   */
+  restore?: DccRuntimeState
 }
 
 export interface Dcc {
@@ -282,4 +289,6 @@ export interface Dcc {
   obtainInstallCode(userId: string, deviceId: string): InstallCodeAnswer
   /** Install codes of many devices, one answer (code or per-device error) each; SAT records per device. */
   obtainInstallCodes(userId: string, deviceIds: readonly string[]): InstallCodeAnswer[]
+  /** The state `exportDccState` (state.ts) reads: not for other use. */
+  readonly [DCC_STATE]: () => DccRuntimeState
 }

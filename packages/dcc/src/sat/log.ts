@@ -19,6 +19,12 @@ const INDEXED: readonly IndexedField[] = ['user', 'businessOriginator', 'device'
 
 export class SatLog {
   readonly records: SatRecord[] = []
+  /**
+   * Records before the first one held (a memory SAT restored from the tail of another's, state.ts):
+   * record seq s sits at position s − 1 − base.
+   */
+  constructor(private readonly base = 0) {}
+
   private readonly times: number[] = []
   /** True while every record's time is at or after the one before (then time ranges use binary search). */
   private timeOrdered = true
@@ -54,8 +60,8 @@ export class SatLog {
       const list = this.indexes.get(field)!.get(key) ?? []
       if (!candidates || list.length < candidates.length) candidates = list
     }
-    // Positions are seq - 1.
-    let lo = Math.min(query.afterSeq, this.records.length)
+    // Positions are seq - 1 - base.
+    let lo = Math.max(0, Math.min(query.afterSeq - this.base, this.records.length))
     let hi = this.records.length
     if (this.timeOrdered) {
       lo = Math.max(lo, lowerBound(this.times, query.from))

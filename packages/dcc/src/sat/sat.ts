@@ -38,12 +38,25 @@ export interface ServiceAuditTrail {
 export interface MemorySatOptions {
   /** The clock that stamps records (the emulator's simulated time, say). Default: the wall clock. */
   now?: () => Date
+  /**
+   * Records to go on from: the newest records of an earlier SAT, in seq order, chained (state.ts
+   * keeps them). The SAT continues their chain; `verify` checks from the first one kept (its
+   * `prevHash` is taken on trust), `size` counts every record ever appended (the last seq).
+   */
+  restore?: readonly SatRecord[]
 }
 
 export function createMemorySat(options: MemorySatOptions = {}): ServiceAuditTrail {
   const now = options.now ?? (() => new Date())
-  const log = new SatLog()
-  let head = GENESIS
+  const kept = options.restore ?? []
+  const first = kept[0]
+  const start: ChainHead = first ? { seq: first.seq - 1, hash: first.prevHash } : GENESIS
+  const log = new SatLog(start.seq)
+  let head = start
+  for (const record of kept) {
+    log.add(record)
+    head = { seq: record.seq, hash: record.hash }
+  }
   let closed = false
   return {
     append(entry) {
@@ -55,9 +68,9 @@ export function createMemorySat(options: MemorySatOptions = {}): ServiceAuditTra
     },
     query: (filter) => log.query(filter),
     page: (filter) => log.page(filter),
-    verify: () => verifyChain(log.records),
+    verify: () => verifyChain(log.records, start),
     get size() {
-      return log.records.length
+      return head.seq
     },
     get head() {
       return head

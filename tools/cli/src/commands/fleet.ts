@@ -44,6 +44,7 @@ import {
   type MetricsSnapshot,
   parseFleetSpec,
   parseShard,
+  restoredRunOptions,
   restoreRun,
   type Shard,
   shardSize,
@@ -312,11 +313,13 @@ async function bringUp(p: Plan, o: UpOptions): Promise<Run> {
   if (sharded && shard.index === 1) await sharePki(broker!, fleet.spec, fleet.pki)
   const scheduler = createScheduler({ start })
   const up = progress('hubs up', shardSize(shard, fleet.size))
+  // A restored run goes on with its counters, its hubs' state and (shard 1) the DCC's state.
+  const kept = restored?.ok ? restoredRunOptions(restored.value, scheduler) : undefined
   const common = {
     scheduler,
     backend,
     shard,
-    ...(restored?.ok && { metrics: restored.value.metrics }),
+    ...(kept && { metrics: kept.metrics, hubs: kept.hubs }),
     onProgress: (n: number) => up.update(n),
   }
   const run =
@@ -324,7 +327,7 @@ async function bringUp(p: Plan, o: UpOptions): Promise<Run> {
       ? await startFleet(fleet, {
           ...common,
           wan: p.wan,
-          ...(restored?.ok && { dcc: { schedules: restored.value.schedules } }),
+          ...(kept && { dcc: kept.dcc, ...(kept.sat && { sat: kept.sat }) }),
         })
       : await startHubs(fleet, { ...common, wan: { broker: broker! } })
   up.done()
