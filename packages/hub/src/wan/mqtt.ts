@@ -63,6 +63,8 @@ const HI = asBuffer(encodeEnvelope({ t: 'hi' }))
 /** A start for message ids that another run of the same program does not repeat. */
 const freshIdBase = () => randomInt(2 ** 40) * 1024
 
+const noLog = () => {}
+
 function connect(url: string, clientId: string, o: MqttWanOptions): MqttClient {
   const backoff = o.backoff ?? { minMs: 100, maxMs: 5_000 }
   const client = mqtt.connect(url, {
@@ -71,7 +73,11 @@ function connect(url: string, clientId: string, o: MqttWanOptions): MqttClient {
     reconnectPeriod: backoff.minMs,
     connectTimeout: 10_000,
     keepalive: 60,
-    resubscribe: true,
+    // serve() and connect() subscribe on every 'connect' themselves (a restarted broker may have
+    // forgotten the session); mqtt.js's own resubscribe would send a second SUBSCRIBE each time.
+    resubscribe: false,
+    // mqtt.js formats a debug line for every packet; without DEBUG set nobody reads them.
+    ...(!process.env.DEBUG && { log: noLog }),
     ...o.client,
   })
   let period = backoff.minMs
