@@ -310,6 +310,19 @@ async function mqtt(): Promise<void> {
     return
   }
   const broker = await startBroker({ childProcess: !inProcess })
+  // CPU time spent, µs: this process (every thread: the head end and the hubs' workers) and the
+  // broker's child; figures per connection and per round trip that a busy machine disturbs less
+  // than rates. With --broker-in-process both are in this process's figure.
+  const cpu = () => {
+    const u = process.cpuUsage()
+    return { here: u.user + u.system, broker: inProcess ? 0 : (processCpuMicros(broker.pid) ?? Number.NaN) }
+  }
+  const cpuPer = (from: { here: number; broker: number }, n: number, what: string) => {
+    const to = cpu()
+    const here = (to.here - from.here) / n
+    const b = (to.broker - from.broker) / n
+    return `CPU per ${what}: ${Math.round(here)} µs in this process${inProcess ? ' (broker included)' : `, ${Number.isNaN(b) ? '?' : Math.round(b)} µs in the broker's`}`
+  }
   const scheduler = createScheduler({ start: T0 })
   const head = new MqttHeadEnd(scheduler, { url: broker.url, prefix: PREFIX })
   await head.connect()
@@ -329,11 +342,13 @@ async function mqtt(): Promise<void> {
   const sides = await startHubSides(broker.url, HUBS, WORKERS, keysOf, cells, CONNECTING)
   const buildS = (performance.now() - t0) / 1000
   t0 = performance.now()
+  let c0 = cpu()
   const notConnected = await sides.connect()
   const connectS = (performance.now() - t0) / 1000
+  const connectCpu = cpuPer(c0, HUBS, 'connection')
   const where = WORKERS === 0 ? 'in this thread' : `in ${WORKERS} worker thread${WORKERS > 1 ? 's' : ''}`
   line(
-    `\nMQTT (embedded aedes, ${inProcess ? 'in this process' : 'in a child process'}; hubs ${where}, head end in this thread): ${HUBS.toLocaleString('en-GB')} hubs built in ${buildS.toFixed(2)} s, connected (subscribed, 'hi' sent) in ${connectS.toFixed(2)} s`,
+    `\nMQTT (embedded aedes, ${inProcess ? 'in this process' : 'in a child process'}; hubs ${where}, head end in this thread): ${HUBS.toLocaleString('en-GB')} hubs built in ${buildS.toFixed(2)} s, connected (subscribed, 'hi' sent) in ${connectS.toFixed(2)} s; ${connectCpu}`,
   )
   if (notConnected > 0) {
     line(
@@ -379,6 +394,7 @@ async function mqtt(): Promise<void> {
     let done = 0
     const target = ROUND_TRIPS
     t0 = performance.now()
+    c0 = cpu()
     await new Promise<void>((resolve) => {
       const send = () => {
         const h = sent++ % HUBS
@@ -395,12 +411,13 @@ async function mqtt(): Promise<void> {
       for (let k = 0; k < Math.min(WINDOW, target); k++) send()
     })
     rawPerSecond = target / ((performance.now() - t0) / 1000)
+    const rawCpu = cpuPer(c0, target, 'round trip')
     await sides.rawOff()
     headClient.removeAllListeners('message')
     for (const l of headListeners) headClient.on('message', l)
     latencies.sort((a, b) => a - b)
     line(
-      `raw aedes QoS 1 round trips (down ${sizes.down} B, up ${sizes.up} B, same connections, window ${WINDOW}): ${Math.round(rawPerSecond).toLocaleString('en-GB')}/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(1)} ms`,
+      `raw aedes QoS 1 round trips (down ${sizes.down} B, up ${sizes.up} B, same connections, window ${WINDOW}): ${Math.round(rawPerSecond).toLocaleString('en-GB')}/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(1)} ms; ${rawCpu}`,
     )
   }
 
@@ -416,6 +433,7 @@ async function mqtt(): Promise<void> {
     let next = 0
     let failed = 0
     const start = performance.now()
+    const c = cpu()
     const worker = async () => {
       while (next < commands.length) {
         const [h, bytes] = commands[next++]!
@@ -427,10 +445,11 @@ async function mqtt(): Promise<void> {
     }
     await Promise.all(Array.from({ length: WINDOW }, worker))
     const perSecond = commands.length / ((performance.now() - start) / 1000)
+    const rtCpu = cpuPer(c, commands.length, 'round trip')
     latencies.sort((a, b) => a - b)
     const p99 = latencies[Math.floor(latencies.length * 0.99)]!
     line(
-      `${name}: ${Math.round(perSecond).toLocaleString('en-GB')} round trips/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ${failed} without response; ${(perSecond / rawPerSecond).toFixed(3)}× raw`,
+      `${name}: ${Math.round(perSecond).toLocaleString('en-GB')} round trips/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ${failed} without response; ${(perSecond / rawPerSecond).toFixed(3)}× raw; ${rtCpu}`,
     )
     goal(
       `${name} ≥ 0.5 × raw aedes QoS 1 round trips`,
@@ -552,6 +571,20 @@ function openFilesLimit(): number | undefined {
     const m = readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+(\d+|unlimited)/m)
     if (!m) return undefined
     return m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1])
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A process's CPU time, user + system, µs, from Linux /proc/<pid>/stat (fields 14 and 15, in
+ * clock ticks of 1/100 s, Linux's USER_HZ); undefined where it cannot be read.
+ */
+function processCpuMicros(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
   } catch {
     return undefined
   }
