@@ -1,7 +1,8 @@
 /**
  * The scheduler and the Communications Hub, each against a baseline measured in the same run.
  *
- *   node --import tsx bench/hub.ts [--quick]
+ *   node --import tsx bench/hub.ts [--quick] [--only scheduler|memory|mqtt] [--hubs N]
+ *                                  [--hub-workers N] [--connecting N] [--broker-in-process]
  *
  * 1. Scheduler events/s (packages/core): N devices each waking at its own instants ("hold"
  *    model: every event reschedules itself a random time later), against a textbook binary heap
@@ -11,21 +12,35 @@
  * 3. Over MQTT on the embedded aedes broker, real time: HUBS hubs connect (one connection each;
  *    goal ≤ 10 s for 10 000), then sustained DCC → ESME → response round trips, non-critical
  *    (ECS45) and critical (ECS44), per second with p99 latency, against raw aedes QoS 1
- *    publish → deliver over the same connections (goal: round trips ≥ 0.5 × raw).
+ *    publish → deliver over the same connections (goal: round trips ≥ 0.5 × raw). The hubs'
+ *    side runs in --hub-workers N worker threads (default 0: in this thread), the head end in
+ *    this thread, aedes in a child process.
  * Goal lines print PASS or FAIL; a benchmark never sets the exit code.
  */
 import { readFileSync } from 'node:fs'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import { createScheduler, type Eui64, type ScheduledEvent } from '../packages/core/src/index.ts'
-import { createDevice, step } from '../packages/device/src/index.ts'
+import { Worker } from 'node:worker_threads'
+import { createScheduler, type ScheduledEvent } from '../packages/core/src/index.ts'
+import { createDevice, step, type TrustAnchorCells } from '../packages/device/src/index.ts'
 import { ARM, command, installedCells, READ_SUPPLY, T0 } from '../packages/device/src/testing.ts'
 import { getBackend } from '../packages/gbcs/src/index.ts'
 import { Hub, type Uplink } from '../packages/hub/src/index.ts'
 import { CHF_KA, chfCells, DEVICE_CA, GPF_KEYS } from '../packages/hub/src/testing.ts'
 import { startBroker } from '../packages/hub/src/wan/broker.ts'
 import { encodeEnvelope } from '../packages/hub/src/wan/envelope.ts'
-import { downTopic, MqttHeadEnd, MqttHubLink } from '../packages/hub/src/wan/mqtt.ts'
+import { downTopic, MqttHeadEnd } from '../packages/hub/src/wan/mqtt.ts'
+import {
+  buildHubSide,
+  clientOf,
+  connectHubSide,
+  type EsmeKeys,
+  hubEui,
+  isRaw,
+  PREFIX,
+  rawPayload,
+  rawResponder,
+} from './lib/hub-side.ts'
 
 const quick = process.argv.includes('--quick')
 /** `--only scheduler|memory|mqtt`: one part (for profiling); default all three. */
@@ -224,8 +239,6 @@ const heap = () => {
   const m = process.memoryUsage()
   return m.heapUsed + m.arrayBuffers
 }
-const hubEui = (i: number, k: number) =>
-  `00DB13${(i * 16 + k).toString(16).toUpperCase().padStart(10, '0')}` as Eui64
 if (part('memory')) {
   const COUNT = 10_000
   const scheduler = createScheduler({ start: T0 })
@@ -264,11 +277,20 @@ if (part('mqtt')) await mqtt()
 async function mqtt(): Promise<void> {
   const hubsAt = process.argv.indexOf('--hubs')
   const HUBS = hubsAt >= 0 ? Number(process.argv[hubsAt + 1]) : quick ? 300 : 10_000
+  // --hub-workers N: the hubs (their connections, hubs and ESMEs) in N worker threads, in equal
+  // contiguous ranges; 0: in this thread, beside the head end.
+  const workersAt = process.argv.indexOf('--hub-workers')
+  // Default 0: on this 2-core machine under load, one worker measured no faster (December 2026,
+  // bench/README.md); the CPU per round trip is the same either way.
+  const WORKERS = workersAt >= 0 ? Number(process.argv[workersAt + 1]) : 0
   const WINDOW = quick ? 200 : 1_000
   const ROUND_TRIPS = quick ? 2_000 : 20_000
+  // --connecting N: connections being set up at once, over all the hubs' threads.
+  const connectingAt = process.argv.indexOf('--connecting')
+  const CONNECTING = connectingAt >= 0 ? Number(process.argv[connectingAt + 1]) : 1_000
   // The broker runs in a child process of its own unless --broker-in-process: its half of every
   // connection then has the other core and the other process's file descriptors (10 000 hubs are
-  // 20 000 sockets counting the broker's side).
+  // 20 000 sockets counting the broker's side). Worker threads share this process's descriptors.
   const inProcess = process.argv.includes('--broker-in-process')
   const needFds = (inProcess ? 2 : 1) * (HUBS + 1) + 64
   const fdLimit = openFilesLimit()
@@ -279,57 +301,63 @@ async function mqtt(): Promise<void> {
     if (HUBS >= 10_000) goal('10 000 hubs connected', false, `ulimit -n ${fdLimit} < ${needFds}`)
     return
   }
+  if (!Number.isInteger(WORKERS) || WORKERS < 0 || WORKERS > 64) {
+    line(`\nMQTT: --hub-workers takes 0 … 64, not ${process.argv[workersAt + 1]}: not measured.`)
+    return
+  }
+  if (!Number.isInteger(CONNECTING) || CONNECTING < 1) {
+    line(
+      `\nMQTT: --connecting takes a whole number from 1, not ${process.argv[connectingAt + 1]}: not measured.`,
+    )
+    return
+  }
   const broker = await startBroker({ childProcess: !inProcess })
+  // CPU time spent, µs: this process (every thread: the head end and the hubs' workers) and the
+  // broker's child; figures per connection and per round trip that a busy machine disturbs less
+  // than rates. With --broker-in-process both are in this process's figure.
+  const cpu = () => {
+    const u = process.cpuUsage()
+    return { here: u.user + u.system, broker: inProcess ? 0 : (processCpuMicros(broker.pid) ?? Number.NaN) }
+  }
+  const cpuPer = (from: { here: number; broker: number }, n: number, what: string) => {
+    const to = cpu()
+    const here = (to.here - from.here) / n
+    const b = (to.broker - from.broker) / n
+    return `CPU per ${what}: ${Math.round(here)} µs in this process${inProcess ? ' (broker included)' : `, ${Number.isNaN(b) ? '?' : Math.round(b)} µs in the broker's`}`
+  }
   const scheduler = createScheduler({ start: T0 })
-  const head = new MqttHeadEnd(scheduler, { url: broker.url, prefix: 'bench' })
+  const head = new MqttHeadEnd(scheduler, { url: broker.url, prefix: PREFIX })
   await head.connect()
+  // Each ESME is made here, where its commands are built (from its EUI and keys: command() needs
+  // nothing else), and again from the same keys on the hubs' side, which runs it.
   const cells = installedCells()
-  const links: MqttHubLink[] = []
-  const hubs: Hub[] = []
+  const esmes = Array.from({ length: HUBS }, (_, j) =>
+    createDevice({ type: 'ESME', eui: hubEui(j, 0), cells, now: T0 }),
+  )
+  const keysOf = (j: number) => {
+    const k = esmes[j]!.keys
+    return { ds: k.ds as Uint8Array, ka: k.ka as Uint8Array }
+  }
   // The hubs and their ESMEs first (the SR 8.11 add raises a MACed CS14 alert each: CPU, not
   // network), then the connections, timed on their own.
   let t0 = performance.now()
-  for (let j = 0; j < HUBS; j++) {
-    const link = new MqttHubLink(hubEui(j, 2), { url: broker.url, prefix: 'bench' })
-    const hub = new Hub({
-      scheduler,
-      chf: { eui: hubEui(j, 2), ka: CHF_KA, cells: chfCells() },
-      deviceCas: [DEVICE_CA.certificate],
-      uplink: link.uplink,
-      backend,
-    })
-    const esme = createDevice({ type: 'ESME', eui: hubEui(j, 0), cells, now: T0 })
-    hub.attach(esme, { joined: true })
-    hub.addDevice({ deviceId: esme.eui, deviceType: 'ESME', installCode: new Uint8Array(16) })
-    links.push(link)
-    hubs.push(hub)
-  }
+  const sides = await startHubSides(broker.url, HUBS, WORKERS, keysOf, cells, CONNECTING)
   const buildS = (performance.now() - t0) / 1000
   t0 = performance.now()
-  const CONNECTING = 1_000 // connections being set up at once
-  let nextLink = 0
-  let notConnected = 0
-  await Promise.all(
-    Array.from({ length: Math.min(CONNECTING, HUBS) }, async () => {
-      while (nextLink < HUBS) {
-        const j = nextLink++
-        // serve() gives up on a connection after 30 s (mqtt.js goes on retrying it): counted.
-        await links[j]!.serve(hubs[j]!).catch(() => {
-          notConnected++
-        })
-      }
-    }),
-  )
+  let c0 = cpu()
+  const notConnected = await sides.connect()
   const connectS = (performance.now() - t0) / 1000
+  const connectCpu = cpuPer(c0, HUBS, 'connection')
+  const where = WORKERS === 0 ? 'in this thread' : `in ${WORKERS} worker thread${WORKERS > 1 ? 's' : ''}`
   line(
-    `\nMQTT (embedded aedes, ${inProcess ? 'in this process' : 'in a child process'}): ${HUBS.toLocaleString('en-GB')} hubs built in ${buildS.toFixed(2)} s, connected (subscribed, 'hi' sent) in ${connectS.toFixed(2)} s`,
+    `\nMQTT (embedded aedes, ${inProcess ? 'in this process' : 'in a child process'}; hubs ${where}, head end in this thread): ${HUBS.toLocaleString('en-GB')} hubs built in ${buildS.toFixed(2)} s, connected (subscribed, 'hi' sent) in ${connectS.toFixed(2)} s; ${connectCpu}`,
   )
   if (notConnected > 0) {
     line(
       `${notConnected.toLocaleString('en-GB')} hubs not connected within 30 s: the round trips are not measured`,
     )
     if (HUBS >= 10_000) goal('10 000 hubs connected', false, `${notConnected} not connected within 30 s`)
-    await Promise.all(links.map((l) => l.close()))
+    await sides.close()
     await head.close()
     await broker.close()
     return
@@ -339,23 +367,15 @@ async function mqtt(): Promise<void> {
 
   // Raw aedes QoS 1 round trips over the same connections, with the hubs' and head end's own
   // message handling set aside: the head end's connection publishes to a hub's down topic a
-  // payload the size of an ECS45 'cmd' envelope, the hub's connection publishes back on its up
-  // topic one the size of the 'rsp' envelope, both QoS 1, WINDOW in flight — a DCC → device →
-  // response round trip is two QoS 1 publish → deliver legs, and this is those two with nothing
-  // else. (Until this run the baseline counted one-way messages, 3-byte payloads, polled.)
-  type RawClient = {
-    publish(t: string, p: Buffer, o: { qos: 1 }): void
-    listeners(e: 'message'): ((topic: string, payload: Buffer) => void)[]
-    removeAllListeners(e: 'message'): void
-    on(e: 'message', f: (topic: string, payload: Buffer) => void): void
-  }
-  const clientOf = (x: MqttHeadEnd | MqttHubLink) => (x as unknown as { client: RawClient }).client
+  // payload the size of an ECS45 'cmd' envelope, the hub's connection (in whichever thread runs
+  // it) publishes back on its up topic one the size of the 'rsp' envelope, both QoS 1, WINDOW in
+  // flight — a DCC → device → response round trip is two QoS 1 publish → deliver legs, and this
+  // is those two with nothing else.
   const sizes = (() => {
-    const h = hubs[0]!
-    const esme = h.device(hubEui(0, 0))!
+    const esme = esmes[0]!
     const cmd = command(READ_SUPPLY.code, READ_SUPPLY.view, esme, { counter: 50n, sign: false })
     const cmdEnvelope = encodeEnvelope({ t: 'cmd', id: 2 ** 40, g: cmd })
-    // The ESME's answer, on a copy of its state (step is pure): the hub's own state is untouched.
+    // The ESME's answer, on this thread's copy of its state (step is pure).
     const response = step(esme, { kind: 'frame', bytes: cmd }, T0, { backend }).outputs.response
     const rspEnvelope = encodeEnvelope({ t: 'rsp', id: 2 ** 40, re: 2 ** 40, f: hubEui(0, 0), g: response! })
     return { down: cmdEnvelope.length, up: rspEnvelope.length }
@@ -363,32 +383,25 @@ async function mqtt(): Promise<void> {
   let rawPerSecond = 0
   {
     const headClient = clientOf(head)
-    const saved = [head, ...links].map((x) => {
-      const c = clientOf(x)
-      const ls = c.listeners('message')
-      c.removeAllListeners('message')
-      return { c, ls }
-    })
-    const down = Buffer.alloc(sizes.down, 0xa5)
-    const up = Buffer.alloc(sizes.up, 0x5a)
+    const headListeners = headClient.listeners('message')
+    headClient.removeAllListeners('message')
+    const down = rawPayload(sizes.down, 0xa5)
+    const up = rawPayload(sizes.up, 0x5a)
     // Only the raw payloads count: anything else still on the wire (a late alert, its resend)
     // is neither answered nor taken for a round trip.
-    const isRaw = (p: Buffer, b: Buffer) => p.length === b.length && p[0] === b[0]
-    for (const [j, link] of links.entries())
-      clientOf(link).on('message', (_topic, payload) => {
-        if (isRaw(payload, down)) clientOf(link).publish(`bench/chf/${hubEui(j, 2)}/up`, up, { qos: 1 })
-      })
+    await sides.rawOn(down, up)
     const latencies: number[] = []
     const sentAt: number[][] = Array.from({ length: HUBS }, () => [])
     let sent = 0
     let done = 0
     const target = ROUND_TRIPS
     t0 = performance.now()
+    c0 = cpu()
     await new Promise<void>((resolve) => {
       const send = () => {
         const h = sent++ % HUBS
         sentAt[h]!.push(performance.now())
-        headClient.publish(downTopic('bench', hubEui(h, 2)), down, { qos: 1 })
+        headClient.publish(downTopic(PREFIX, hubEui(h, 2)), down, { qos: 1 })
       }
       headClient.on('message', (topic, payload) => {
         if (!isRaw(payload, up)) return
@@ -400,13 +413,13 @@ async function mqtt(): Promise<void> {
       for (let k = 0; k < Math.min(WINDOW, target); k++) send()
     })
     rawPerSecond = target / ((performance.now() - t0) / 1000)
-    for (const { c, ls } of saved) {
-      c.removeAllListeners('message')
-      for (const l of ls) c.on('message', l)
-    }
+    const rawCpu = cpuPer(c0, target, 'round trip')
+    await sides.rawOff()
+    headClient.removeAllListeners('message')
+    for (const l of headListeners) headClient.on('message', l)
     latencies.sort((a, b) => a - b)
     line(
-      `raw aedes QoS 1 round trips (down ${sizes.down} B, up ${sizes.up} B, same connections, window ${WINDOW}): ${Math.round(rawPerSecond).toLocaleString('en-GB')}/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(1)} ms`,
+      `raw aedes QoS 1 round trips (down ${sizes.down} B, up ${sizes.up} B, same connections, window ${WINDOW}): ${Math.round(rawPerSecond).toLocaleString('en-GB')}/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(1)} ms; ${rawCpu}`,
     )
   }
 
@@ -422,6 +435,7 @@ async function mqtt(): Promise<void> {
     let next = 0
     let failed = 0
     const start = performance.now()
+    const c = cpu()
     const worker = async () => {
       while (next < commands.length) {
         const [h, bytes] = commands[next++]!
@@ -433,10 +447,11 @@ async function mqtt(): Promise<void> {
     }
     await Promise.all(Array.from({ length: WINDOW }, worker))
     const perSecond = commands.length / ((performance.now() - start) / 1000)
+    const rtCpu = cpuPer(c, commands.length, 'round trip')
     latencies.sort((a, b) => a - b)
     const p99 = latencies[Math.floor(latencies.length * 0.99)]!
     line(
-      `${name}: ${Math.round(perSecond).toLocaleString('en-GB')} round trips/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ${failed} without response; ${(perSecond / rawPerSecond).toFixed(3)}× raw`,
+      `${name}: ${Math.round(perSecond).toLocaleString('en-GB')} round trips/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ${failed} without response; ${(perSecond / rawPerSecond).toFixed(3)}× raw; ${rtCpu}`,
     )
     goal(
       `${name} ≥ 0.5 × raw aedes QoS 1 round trips`,
@@ -446,15 +461,110 @@ async function mqtt(): Promise<void> {
   }
 
   await roundTrips('non-critical ECS45', (h, counter) =>
-    command(READ_SUPPLY.code, READ_SUPPLY.view, hubs[h]!.device(hubEui(h, 0))!, { counter, sign: false }),
+    command(READ_SUPPLY.code, READ_SUPPLY.view, esmes[h]!, { counter, sign: false }),
   )
   await roundTrips('critical ECS44', (h, counter) =>
-    command(ARM.code, ARM.view, hubs[h]!.device(hubEui(h, 0))!, { counter: counter + 1_000_000n }),
+    command(ARM.code, ARM.view, esmes[h]!, { counter: counter + 1_000_000n }),
   )
 
-  await Promise.all(links.map((l) => l.close()))
+  await sides.close()
   await head.close()
   await broker.close()
+}
+
+/** The hubs' side: in this thread (workers 0) or split in equal contiguous ranges over worker threads. */
+interface HubSides {
+  connect(): Promise<number>
+  rawOn(down: Buffer, up: Buffer): Promise<void>
+  rawOff(): Promise<void>
+  close(): Promise<void>
+}
+
+async function startHubSides(
+  url: string,
+  hubs: number,
+  workers: number,
+  keysOf: (j: number) => EsmeKeys,
+  cells: TrustAnchorCells,
+  connecting: number,
+): Promise<HubSides> {
+  if (workers === 0) {
+    const side = buildHubSide(
+      url,
+      0,
+      Array.from({ length: hubs }, (_, j) => keysOf(j)),
+      cells,
+    )
+    let restore: (() => void) | undefined
+    return {
+      connect: () => connectHubSide(side, connecting),
+      rawOn: async (down, up) => {
+        restore = rawResponder(side, down, up)
+      },
+      rawOff: async () => restore?.(),
+      close: async () => {
+        await Promise.all(side.links.map((l) => l.close()))
+      },
+    }
+  }
+  const per = Math.ceil(hubs / workers)
+  const threads: { w: Worker; next: (t: string) => Promise<{ t: string; failed?: number }> }[] = []
+  for (let first = 0; first < hubs; first += per) {
+    const keys = Array.from({ length: Math.min(per, hubs - first) }, (_, n) => keysOf(first + n))
+    const w = new Worker(new URL('./lib/ts-worker.mjs', import.meta.url), {
+      workerData: {
+        entry: new URL('./lib/hub-worker.ts', import.meta.url).href,
+        url,
+        first,
+        keys,
+        cells,
+        concurrency: Math.ceil(connecting / workers),
+      },
+    })
+    // Each thread answers one message at a time, in order: a queue of the replies awaited.
+    const waiting: {
+      t: string
+      resolve: (m: { t: string; failed?: number }) => void
+      reject: (e: Error) => void
+    }[] = []
+    w.on('message', (m: { t: string; failed?: number }) => {
+      const i = waiting.findIndex((x) => x.t === m.t)
+      if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m)
+    })
+    const fail = (e: Error) => {
+      for (const x of waiting.splice(0)) x.reject(e)
+    }
+    w.on('error', fail)
+    w.on('exit', (code) => fail(new Error(`a hub worker exited (${code})`)))
+    const next = (t: string) =>
+      new Promise<{ t: string; failed?: number }>((resolve, reject) => waiting.push({ t, resolve, reject }))
+    threads.push({ w, next })
+  }
+  await Promise.all(threads.map((x) => x.next('built')))
+  const ask = async (m: object, reply: string) =>
+    Promise.all(
+      threads.map((x) => {
+        const r = x.next(reply)
+        x.w.postMessage(m)
+        return r
+      }),
+    )
+  return {
+    connect: async () => (await ask({ t: 'connect' }, 'connected')).reduce((n, m) => n + (m.failed ?? 0), 0),
+    rawOn: async (down, up) => {
+      await ask(
+        { t: 'raw-on', downSize: down.length, downFill: down[0], upSize: up.length, upFill: up[0] },
+        'raw-on',
+      )
+    },
+    rawOff: async () => {
+      await ask({ t: 'raw-off' }, 'raw-off')
+    },
+    close: async () => {
+      await ask({ t: 'close' }, 'closed')
+      await Promise.all(threads.map((x) => x.w.terminate()))
+    },
+  }
 }
 
 /** The soft limit on open files (Linux /proc/self/limits); undefined where it cannot be read. */
@@ -463,6 +573,20 @@ function openFilesLimit(): number | undefined {
     const m = readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+(\d+|unlimited)/m)
     if (!m) return undefined
     return m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1])
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A process's CPU time, user + system, µs, from Linux /proc/<pid>/stat (fields 14 and 15, in
+ * clock ticks of 1/100 s, Linux's USER_HZ); undefined where it cannot be read.
+ */
+function processCpuMicros(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
   } catch {
     return undefined
   }

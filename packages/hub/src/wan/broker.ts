@@ -13,6 +13,8 @@ export interface EmbeddedBroker {
   /** mqtt://host:port */
   readonly url: string
   readonly port: number
+  /** The process the broker runs in (this one, or its child with `childProcess`). */
+  readonly pid: number
   /** Messages the broker refused or could not parse, by connection (aedes 'clientError'/'connectionError'). */
   readonly errors: number
   close(): Promise<void>
@@ -60,6 +62,7 @@ export async function startBroker(o: BrokerOptions = {}): Promise<EmbeddedBroker
   return {
     url: `mqtt://${host}:${port}`,
     port,
+    pid: process.pid,
     get errors() {
       return errors
     },
@@ -105,6 +108,7 @@ async function startBrokerProcess(o: BrokerOptions): Promise<EmbeddedBroker> {
   return {
     url: `mqtt://${host}:${port}`,
     port,
+    pid: child.pid ?? 0,
     get errors() {
       return errors
     },

@@ -1,12 +1,16 @@
 /**
  * The WAN envelope: what travels on a hub's MQTT topics, CBOR-encoded (cbor-x) around the GBCS
- * bytes. Short keys keep it small; README.md documents the layout. Every message but `ack` has an
- * `id`, unique per sender and connection lifetime, that the other end acknowledges end to end
- * (`ack`), so a sender can resend what was not acknowledged after a broker restart.
+ * bytes. Short keys keep it small; README.md documents the layout. Every message but `ack` and `hi`
+ * has an `id`, unique per sender and connection lifetime; what the sender keeps for resending the
+ * other end acknowledges end to end (`ack`), so a sender can resend what was not acknowledged after
+ * a broker restart. A response that answers its command at once is not kept and not acknowledged:
+ * the command it answers is the head end's to resend, and the hub answers a repeat with it again.
  *
  *   { t: 'cmd', id, g }                        DCC → hub: a GBCS command (g: bytes)
- *   { t: 'rsp', id, re, f, g }                 hub → DCC: the response to command `re`, from EUI f
- *   { t: 'alr', id, f, g }                     hub → DCC: a device, CHF or GPF alert
+ *   { t: 'rsp', id, re, f, g, k? }             hub → DCC: the response to command `re`, from EUI f;
+ *                                              k: true when the hub keeps it for resending (a
+ *                                              response that did not answer its command at once)
+ *   { t: 'alr', id, f, g }                     hub → DCC: a device, CHF or GPF alert (kept)
  *   { t: 'log', id, d, dt, ic, jt? }           DCC → hub: SR 8.11 add in the DCC's in-process form
  *                                              (device, device type, install code, join timeout s)
  *   { t: 'lgr', id, re, ok, j?, r? }           hub → DCC: its outcome (accepted, joined, reason)
@@ -23,7 +27,7 @@ import { Decoder, Encoder } from 'cbor-x'
 
 export type Envelope =
   | { t: 'cmd'; id: number; g: Uint8Array }
-  | { t: 'rsp'; id: number; re: number; f: string; g: Uint8Array }
+  | { t: 'rsp'; id: number; re: number; f: string; g: Uint8Array; k?: boolean }
   | { t: 'alr'; id: number; f: string; g: Uint8Array }
   | { t: 'log'; id: number; d: string; dt: string; ic: Uint8Array; jt?: number }
   | { t: 'lgr'; id: number; re: number; ok: boolean; j?: boolean; r?: string }
@@ -66,7 +70,14 @@ function isEnvelope(v: unknown): v is Envelope {
     case 'cmd':
       return isId(e.id) && isBytes(e.g)
     case 'rsp':
-      return isId(e.id) && isId(e.re) && isText(e.f, 16) && isEui(e.f) && isBytes(e.g)
+      return (
+        isId(e.id) &&
+        isId(e.re) &&
+        isText(e.f, 16) &&
+        isEui(e.f) &&
+        isBytes(e.g) &&
+        (e.k === undefined || typeof e.k === 'boolean')
+      )
     case 'alr':
       return isId(e.id) && isText(e.f, 16) && isEui(e.f) && isBytes(e.g)
     case 'log':

@@ -4,15 +4,19 @@
  *
  * Topics (prefix default 'smetsim'):
  *   <prefix>/chf/<CHF EUI>/down   DCC → hub: 'cmd', 'log', 'ack'      (the hub subscribes, QoS 1)
- *   <prefix>/chf/<CHF EUI>/up     hub → DCC: 'rsp', 'alr', 'lgr', 'ack' (the head end subscribes
- *                                 <prefix>/chf/+/up, QoS 1)
+ *   <prefix>/chf/<CHF EUI>/up     hub → DCC: 'rsp', 'alr', 'lgr', 'ack', 'hi' (the head end
+ *                                 subscribes <prefix>/chf/+/up, QoS 1)
  * Payloads are the CBOR envelopes of envelope.ts. Commands, responses, alerts and 8.11 messages go
- * at QoS 1; the end-to-end acks at QoS 0.
+ * at QoS 1; the end-to-end acks and a hub's 'hi' at QoS 0 (a lost one is a lost connection, and
+ * every reconnect of either end starts the resends again).
  *
  * Nothing acknowledged is lost when the broker restarts. The broker's PUBACK only says the broker
  * has a message, and an in-memory broker forgets it when it goes, so each end keeps what it sent
  * until the other end acknowledges it end to end ('ack'): the head end its commands (answered by
- * the hub's 'ack' on receipt), the hub its responses and alerts (acknowledged by the head end).
+ * the hub's 'ack' on receipt, or by the response), the hub its alerts, 8.11 outcomes and the
+ * responses that come later (from the GPF queue; acknowledged by the head end). A response that
+ * answers its command at once is not kept, nor acknowledged: until it arrives the head end still
+ * holds the command and sends it again, and the hub answers the repeat with the same response.
  * On every reconnect each end sends again what is still unacknowledged; receivers drop what they
  * have seen (by id) — the hub also answers a repeated command with the response it already gave,
  * so no command runs twice on a device. Clients connect with clean: false, so a broker that keeps
@@ -53,9 +57,13 @@ const asBuffer = (b: Uint8Array): Buffer =>
 
 const QOS1 = { qos: 1 } as const
 const QOS0 = { qos: 0 } as const
+/** 'hi' never changes: encoded once. */
+const HI = asBuffer(encodeEnvelope({ t: 'hi' }))
 
 /** A start for message ids that another run of the same program does not repeat. */
 const freshIdBase = () => randomInt(2 ** 40) * 1024
+
+const noLog = () => {}
 
 function connect(url: string, clientId: string, o: MqttWanOptions): MqttClient {
   const backoff = o.backoff ?? { minMs: 100, maxMs: 5_000 }
@@ -65,7 +73,11 @@ function connect(url: string, clientId: string, o: MqttWanOptions): MqttClient {
     reconnectPeriod: backoff.minMs,
     connectTimeout: 10_000,
     keepalive: 60,
-    resubscribe: true,
+    // serve() and connect() subscribe on every 'connect' themselves (a restarted broker may have
+    // forgotten the session); mqtt.js's own resubscribe would send a second SUBSCRIBE each time.
+    resubscribe: false,
+    // mqtt.js formats a debug line for every packet; without DEBUG set nobody reads them.
+    ...(!process.env.DEBUG && { log: noLog }),
     ...o.client,
   })
   let period = backoff.minMs
@@ -113,8 +125,11 @@ export class MqttHubLink {
   private readonly outbox = new Map<number, Uint8Array>()
   /** The command id the hub's last response answered (to tell the head end one is on its way). */
   private respondedTo: number | undefined
+  /** The id of the command the hub is running now: a response to it goes at once, not kept. */
+  private answering: number | undefined
   private dropCounts: Partial<Record<LinkDropReason | 'outbox-full', number>> = {}
   private readonly prefix: string
+  private readonly up: string
   resent = 0
   /** Commands taken from the WAN and handed to the hub (repeats included). */
   commands = 0
@@ -124,12 +139,21 @@ export class MqttHubLink {
     private readonly o: MqttWanOptions,
   ) {
     this.prefix = o.prefix ?? 'smetsim'
+    this.up = upTopic(this.prefix, eui)
     this.uplink = (u) => {
       const id = this.nextId++
-      if (u.kind === 'response') this.respondedTo = u.re
+      if (u.kind === 'response') {
+        this.respondedTo = u.re
+        // The answer to the command being run: the head end holds that command until this
+        // arrives and sends it again otherwise, so the response need not be kept here.
+        if (u.re !== undefined && u.re === this.answering) {
+          this.publishUp(encodeEnvelope({ t: 'rsp', id, re: u.re, f: u.from, g: u.bytes }), QOS1)
+          return
+        }
+      }
       const env: Envelope =
         u.kind === 'response'
-          ? { t: 'rsp', id, re: u.re ?? 0, f: u.from, g: u.bytes }
+          ? { t: 'rsp', id, re: u.re ?? 0, f: u.from, g: u.bytes, k: true }
           : { t: 'alr', id, f: u.from, g: u.bytes }
       this.sendKept(id, encodeEnvelope(env))
     }
@@ -156,7 +180,7 @@ export class MqttHubLink {
         client
           .subscribeAsync([downTopic(this.prefix, this.eui), helloTopic(this.prefix)], QOS1)
           .then(() => {
-            client.publish(upTopic(this.prefix, this.eui), asBuffer(encodeEnvelope({ t: 'hi' })), QOS1)
+            client.publish(this.up, HI, QOS0)
             this.resendOutbox()
             resolve()
           })
@@ -169,8 +193,12 @@ export class MqttHubLink {
   private resendOutbox(): void {
     for (const [, bytes] of this.outbox) {
       this.resent++
-      this.client?.publish(upTopic(this.prefix, this.eui), asBuffer(bytes), QOS1)
+      this.publishUp(bytes, QOS1)
     }
+  }
+
+  private publishUp(bytes: Uint8Array, qos: typeof QOS0 | typeof QOS1): void {
+    this.client?.publish(this.up, asBuffer(bytes), qos)
   }
 
   async close(): Promise<void> {
@@ -185,12 +213,12 @@ export class MqttHubLink {
       this.count('outbox-full')
     }
     this.outbox.set(id, bytes)
-    this.client?.publish(upTopic(this.prefix, this.eui), asBuffer(bytes), QOS1)
+    this.publishUp(bytes, QOS1)
   }
 
   private ack(re: number, wait: boolean): void {
     const env: Envelope = wait ? { t: 'ack', re, w: true } : { t: 'ack', re }
-    this.client?.publish(upTopic(this.prefix, this.eui), asBuffer(encodeEnvelope(env)), QOS0)
+    this.publishUp(encodeEnvelope(env), QOS0)
   }
 
   private count(reason: LinkDropReason | 'outbox-full'): void {
@@ -210,7 +238,9 @@ export class MqttHubLink {
         // The hub answers a repeated id with its earlier response and runs nothing twice.
         this.respondedTo = undefined
         this.commands++
-        const delivery = hub.receive(e.g, e.id)
+        this.answering = e.id
+        const delivery = hub.receive(e.g, e.id) // never throws
+        this.answering = undefined
         // A response sent at once acknowledges the command itself; otherwise an ack says whether
         // one will follow (queued for a GSME) or not (dropped, refused, nothing to say).
         if (this.respondedTo !== e.id) this.ack(e.id, delivery.kind === 'queued')
@@ -303,7 +333,7 @@ export class MqttHeadEnd implements HeadEnd {
         client
           .subscribeAsync(`${this.prefix}/chf/+/up`, QOS1)
           .then(() => {
-            client.publish(helloTopic(this.prefix), asBuffer(encodeEnvelope({ t: 'hi' })), QOS1)
+            client.publish(helloTopic(this.prefix), HI, QOS1)
             this.resendTo(undefined)
             resolve()
           })
@@ -317,13 +347,17 @@ export class MqttHeadEnd implements HeadEnd {
   private resendTo(hub: Eui64 | undefined): void {
     const client = this.client
     if (!client) return
-    for (const [h, lane] of this.lanes) {
-      if (hub !== undefined && h !== hub) continue
+    const resend = (h: Eui64, lane: { onWire: number | undefined }) => {
       const p = lane.onWire === undefined ? undefined : this.pending.get(lane.onWire)
       if (p && !p.received) {
         this.resent++
         client.publish(downTopic(this.prefix, h), asBuffer(p.bytes), QOS1)
       }
+    }
+    if (hub === undefined) for (const [h, lane] of this.lanes) resend(h, lane)
+    else {
+      const lane = this.lanes.get(hub)
+      if (lane) resend(hub, lane)
     }
     for (const p of this.logPending.values())
       if (hub === undefined || p.hub === hub)
@@ -456,7 +490,14 @@ export class MqttHeadEnd implements HeadEnd {
       this.count('unexpected-kind')
       return
     }
-    this.client?.publish(downTopic(this.prefix, hub), asBuffer(encodeEnvelope({ t: 'ack', re: e.id })), QOS0)
+    // What the hub keeps for resending it drops when acknowledged; a response that answered its
+    // command at once (no k) it did not keep.
+    if (e.t !== 'rsp' || e.k)
+      this.client?.publish(
+        downTopic(this.prefix, hub),
+        asBuffer(encodeEnvelope({ t: 'ack', re: e.id })),
+        QOS0,
+      )
     if (!this.fresh(hub, e.id)) return
     if (e.t === 'rsp') this.pending.get(e.re)?.finish(e.g)
     else if (e.t === 'lgr') {

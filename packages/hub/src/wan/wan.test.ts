@@ -238,6 +238,51 @@ for (const [name, start] of brokers)
       await raw.endAsync()
     })
 
+    it('keeps a later response until acknowledged; one that answers at once is not kept, and a repeat gets it again', async () => {
+      const e = euis(2)
+      const link = links[2]!
+      // A raw client on hub 2's topics: it plays a head end sending a command, and watches the
+      // up traffic and the head end's acks.
+      const raw = await mqtt.connectAsync(broker.url, { clientId: `keep-${prefix}` })
+      const ups: Envelope[] = []
+      const downs: Envelope[] = []
+      raw.on('message', (topic, payload) => {
+        const d = decodeEnvelope(payload)
+        if (d.ok) (topic.endsWith('/up') ? ups : downs).push(d.envelope)
+      })
+      await raw.subscribeAsync([upTopic(prefix, e.chf), downTopic(prefix, e.chf)], { qos: 1 })
+      const cmd = encodeEnvelope({
+        t: 'cmd',
+        id: 900_001,
+        g: command(READ_SUPPLY.code, READ_SUPPLY.view, hubs[2]!.device(e.esme)!, {
+          counter: 500n,
+          sign: false,
+        }),
+      })
+      await raw.publishAsync(downTopic(prefix, e.chf), Buffer.from(cmd), { qos: 1 })
+      const answers = () => ups.filter((u) => u.t === 'rsp' && u.re === 900_001)
+      await until(() => answers().length === 1)
+      const first = answers()[0] as Extract<Envelope, { t: 'rsp' }>
+      expect(first.k).toBeUndefined() // answered at once: not kept
+      expect(link.unacknowledged).toBe(0)
+      // The same command again (a head end's resend): the same response, and the meter ran it once.
+      await raw.publishAsync(downTopic(prefix, e.chf), Buffer.from(cmd), { qos: 1 })
+      await until(() => answers().length === 2)
+      expect((answers()[1] as Extract<Envelope, { t: 'rsp' }>).g).toEqual(first.g)
+      expect(hubs[2]!.drops.duplicate).toBeGreaterThanOrEqual(1)
+      // A response that comes later (as the GPF's do) is kept, sent with k, until the head end acks it.
+      link.uplink({ kind: 'response', from: e.gsme, bytes: new Uint8Array([1, 2, 3]), re: 900_002 })
+      expect(link.unacknowledged).toBe(1)
+      await until(() => link.unacknowledged === 0)
+      const later = ups.find((u) => u.t === 'rsp' && u.re === 900_002) as Extract<Envelope, { t: 'rsp' }>
+      expect(later.k).toBe(true)
+      expect(downs.some((d) => d.t === 'ack' && d.re === later.id)).toBe(true)
+      // The head end acknowledged neither immediate response.
+      const immediate = answers().map((a) => (a as Extract<Envelope, { t: 'rsp' }>).id)
+      expect(downs.some((d) => d.t === 'ack' && immediate.includes(d.re))).toBe(false)
+      await raw.endAsync()
+    })
+
     it('loses no acknowledged command when the broker restarts mid-run, and runs none twice', async () => {
       const e = euis(1)
       const h = hubs[1]!
