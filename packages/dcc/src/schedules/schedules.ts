@@ -244,8 +244,11 @@ export function runDueAt(
   schedule: Pick<DccSchedule, 'frequency' | 'startDate' | 'executionTime'>,
   run: number,
 ): number {
-  const [y, m, d] = schedule.startDate.split('-').map(Number) as [number, number, number]
-  const [hh, mm, ss] = schedule.executionTime.split(':').map(Number) as [number, number, number]
+  // YYYY-MM-DD and HH:MM:SS, as createSchedule keeps them (read without splitting: per run).
+  const date = schedule.startDate
+  const time = schedule.executionTime
+  const [y, m, d] = [Number(date.slice(0, 4)), Number(date.slice(5, 7)), Number(date.slice(8, 10))]
+  const [hh, mm, ss] = [Number(time.slice(0, 2)), Number(time.slice(3, 5)), Number(time.slice(6, 8))]
   const period = SCHEDULE_FREQUENCIES[schedule.frequency] as { days?: number; months?: number }
   const n = run - 1
   if (period.days !== undefined) return Date.UTC(y, m - 1, d + n * period.days, hh, mm, ss)
