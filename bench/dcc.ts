@@ -22,6 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Bench } from 'tinybench'
+import { parseEui } from '../packages/core/src/index.ts'
 import { ACB, backend, ESME_EUI, PARTIES, privateRef, T0 } from '../packages/dcc/src/gbcs/testing.ts'
 import {
   createDcc,
@@ -233,7 +234,7 @@ async function schedulesAt(n: number, k: number): Promise<{ creates: number; run
   const registration = new RegistrationData()
   registration.assignMpid('AAAA', A, '2020-01-01')
   const inventory = new SmartMeteringInventory()
-  const device = (d: number) => `00DB12${d.toString(16).toUpperCase().padStart(10, '0')}`
+  const device = (d: number) => parseEui(`00DB12${d.toString(16).toUpperCase().padStart(10, '0')}`)
   for (let d = 0; d < devices; d++) {
     const mpxn = String(1_900_000_000_000 + d)
     registration.registerSupplier(mpxn, 'AAAA', '2020-01-01')
