@@ -6,22 +6,29 @@
  * SAT at fleet scale (1,000,000 records, 100,000 with --quick) in a process of its own
  * (bench/lib/sat-scale.ts): append rate as a ratio to the in-memory SAT's, reopen time and RSS.
  *
+ * Then DCC Schedules at scale (`schedulesAt`): SR 5.1 creations per second and scheduled runs
+ * per second (500 of each) with 1 000 and with 100 000 schedules already held (`--quick`: 1 000 and 10 000), as
+ * the ratio of the large book's rate to the small one's, in alternating rounds: ≈ 1 when the
+ * book's operations do not grow with its size.
+ *
  * The transport answers nothing, so each request ends E21 after its last SAT record: the device's
  * side is measured in bench/device.ts. The test PKI and parties come from the dcc package's
  * test support (packages/dcc/src/gbcs/testing.ts), imported by path for this benchmark only.
  *
- *   node --import tsx bench/dcc.ts [--quick]
+ *   node --import tsx bench/dcc.ts [--quick] [--only schedules]
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Bench } from 'tinybench'
+import { parseEui } from '../packages/core/src/index.ts'
 import { ACB, backend, ESME_EUI, PARTIES, privateRef, T0 } from '../packages/dcc/src/gbcs/testing.ts'
 import {
   createDcc,
   createInProcessSigner,
   createMemorySat,
+  type DuisRequest,
   openSat,
   RegistrationData,
   type SatDurability,
@@ -33,9 +40,14 @@ import { consoleReport, isMain, optionsFromArgv, type Report } from './lib/repor
 import { benchFigures, medianOps, ratioRows } from './lib/table.ts'
 
 const SUITE = 'dcc'
+/** `--only schedules`: the DCC Schedules part alone. */
+const onlyAt = process.argv.indexOf('--only')
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined
 
 export async function run(report: Report): Promise<void> {
   const quick = report.options.quick
+  if (only !== undefined && only !== 'schedules') throw new Error(`--only schedules, not '${only}'`)
+  if (only === 'schedules') return schedulesAtScale(report, quick)
   const A = PARTIES.supplierA.eui
 
   function estate() {
@@ -165,6 +177,8 @@ export async function run(report: Report): Promise<void> {
   report.table(ratioRows(satBench, 'SAT append, in memory'))
   for (const f of benchFigures(SUITE, satBench, 'SAT append, in memory')) report.figure(f)
 
+  await schedulesAtScale(report, quick)
+
   // The file SAT at fleet scale, in a child process so that its memory is its own.
   const scale = quick ? 100_000 : 1_000_000
   const scaled = JSON.parse(
@@ -202,6 +216,153 @@ export async function run(report: Report): Promise<void> {
     'query 100 of a device, ms': scaled.queries.byDevice100.ms,
     'query the first 1000, ms': scaled.queries.first1000.ms,
   })
+}
+
+const DAY = 86_400_000
+/** Schedules per device in the scale test (the cap is 99 per User and device). */
+const PER_DEVICE = 90
+
+/**
+ * A DCC holding `n` daily SR 4.16 schedules of one supplier (90 a device, at instants spread over
+ * the day, first run tomorrow), handed in as the plain schedule book `createDcc` takes back
+ * (`schedules`); then `k` more made by SR 5.1 through the pipeline, timed, and the runs due in the
+ * first 1/`n`·`k` of tomorrow (about `k`) run by `runDueSchedules`, timed. Rates per second.
+ */
+async function schedulesAt(n: number, k: number): Promise<{ creates: number; runs: number; ran: number }> {
+  const A = PARTIES.supplierA.eui
+  const devices = Math.ceil((n + k) / PER_DEVICE)
+  const registration = new RegistrationData()
+  registration.assignMpid('AAAA', A, '2020-01-01')
+  const inventory = new SmartMeteringInventory()
+  const device = (d: number) => parseEui(`00DB12${d.toString(16).toUpperCase().padStart(10, '0')}`)
+  for (let d = 0; d < devices; d++) {
+    const mpxn = String(1_900_000_000_000 + d)
+    registration.registerSupplier(mpxn, 'AAAA', '2020-01-01')
+    inventory.add({ deviceId: device(d), type: 'ESME', mpxn, status: 'Commissioned', at: '2020-01-02' })
+  }
+  const tomorrow = new Date(T0 + DAY).toISOString().slice(0, 10)
+  const tomorrowMs = Date.parse(`${tomorrow}T00:00:00Z`)
+  const deviceKa = backend.generatePrivateKey()
+  // Second of the day of schedule i: spread over the day, the same for any n.
+  const second = (i: number) => Math.floor(((i * 7_919) % n) * (86_400 / n))
+  const hms = (s: number) =>
+    [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60].map((x) => String(x).padStart(2, '0')).join(':')
+  const schedules = []
+  const counters: { [k: string]: string } = {}
+  for (let i = 0; i < n; i++) {
+    const number = i + 1
+    const deviceId = device(Math.floor(i / PER_DEVICE))
+    const executionTime = hms(second(i))
+    schedules.push({
+      scheduleId: `DS${String(number).padStart(6, '0')}`,
+      number,
+      owner: A,
+      role: 'IS' as const,
+      request: { srv: '4.16', deviceId, deviceType: 'ESME', commandVariant: 1, parameters: {} },
+      frequency: 'Daily' as const,
+      startDate: tomorrow,
+      executionTime,
+      createdAt: new Date(T0).toISOString(),
+      createdBy: `${A}:${deviceId}:1`,
+      nextRun: 1,
+      nextDue: `${tomorrow}T${executionTime}.000Z`,
+    })
+    counters[`${A}:${deviceId}`] = '0'
+  }
+  let now = T0
+  const dcc = createDcc({
+    users: new UserDirectory([{ userId: A, name: 'Supplier A', roles: ['IS', 'GS'] }]),
+    registration,
+    inventory,
+    sat: createMemorySat({ now: () => new Date(now) }),
+    acb: ACB,
+    cos: { eui: PARTIES.cos.eui, signer: createInProcessSigner(privateRef(PARTIES.cos.ds), backend) },
+    deviceKeyAgreement: () => deviceKa.publicKey,
+    userCertificates: () => undefined,
+    transport: async () => undefined,
+    now: () => now,
+    backend,
+    schedules: { version: 2, nextNumber: n + 1, schedules, counters },
+    // Above the default 100 000 a User: the large book is one supplier's.
+    scheduleLimits: { perUser: n + k },
+  })
+  let t = performance.now()
+  for (let j = 0; j < k; j++) {
+    const deviceId = device(Math.floor((n + j) / PER_DEVICE))
+    const request: DuisRequest = {
+      requestId: `${A}:${deviceId}:${j + 2}`,
+      role: 'IS',
+      srv: '5.1',
+      commandVariant: 8,
+      deviceType: 'ESME',
+      parameters: {
+        scheduleFrequency: 'Daily',
+        scheduleStartDate: tomorrow,
+        scheduleExecutionStartTime: '23:59:00',
+        dspScheduledServiceReferenceVariant: '4.16',
+      },
+    }
+    const r = await dcc.submit(request)
+    if (r.code !== 'I0') throw new Error(`SR 5.1 answered ${r.code}: ${r.reason}`)
+  }
+  const creates = k / ((performance.now() - t) / 1000)
+  now = tomorrowMs + DAY
+  const upTo = tomorrowMs + Math.floor(((86_400 * k) / n) * 1000)
+  t = performance.now()
+  const ran = await dcc.runDueSchedules(upTo)
+  const runs = ran.length / ((performance.now() - t) / 1000)
+  if (ran.some((r) => r.result.code !== 'E21'))
+    throw new Error('a scheduled run did not reach the transport: the measurement is void')
+  return { creates, runs, ran: ran.length }
+}
+
+async function schedulesAtScale(report: Report, quick: boolean) {
+  const small = 1_000
+  const large = quick ? 10_000 : 100_000
+  const k = 500
+  const rounds = quick ? 3 : 5
+  const rates: Record<'small' | 'large', { creates: number[]; runs: number[]; ran: number[] }> = {
+    small: { creates: [], runs: [], ran: [] },
+    large: { creates: [], runs: [], ran: [] },
+  }
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (['small', 'large'] as const) : (['large', 'small'] as const)
+    for (const size of order) {
+      const r = await schedulesAt(size === 'small' ? small : large, k)
+      rates[size].creates.push(r.creates)
+      rates[size].runs.push(r.runs)
+      rates[size].ran.push(r.ran)
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  report.log(
+    `\nDCC Schedules: ${k} SR 5.1 creations and ~${k} scheduled runs (SR 4.16 to an E21 transport) with ` +
+      `${small} vs ${large} schedules held; medians of ${rounds} rounds`,
+  )
+  const rows = []
+  for (const what of ['creates', 'runs'] as const) {
+    const s = median(rates.small[what])
+    const l = median(rates.large[what])
+    const name = what === 'creates' ? 'SR 5.1 creations' : 'scheduled runs'
+    rows.push({
+      what: `${name}/s`,
+      [`${small} held`]: Math.round(s),
+      [`${large} held`]: Math.round(l),
+      ratio: (l / s).toFixed(2),
+    })
+    report.figure({
+      suite: SUITE,
+      name: `DCC Schedules: ${name} with ${large} held`,
+      unit: 'ops/s',
+      median: l,
+      ratio: l / s,
+      baseline: `the same with ${small} held`,
+    })
+  }
+  report.table(rows)
+  report.log(
+    `runs per round: ${small} held ${rates.small.ran.join(', ')}; ${large} held ${rates.large.ran.join(', ')}`,
+  )
 }
 
 if (isMain(import.meta.url)) await run(consoleReport(optionsFromArgv(process.argv)))

@@ -7,11 +7,14 @@
  * N premises (default 100 000; `--quick` 10 000) are built from a seed and brought up in-process
  * (packages/fleet `startFleet`: a hub per premise, the DCC). Then one virtual day runs
  * (`run.advance`): prepayment runs down and meters disable themselves, GSMEs wake every 30 minutes,
- * billing calendars raise their alerts, and every meter is read once by its supplier — SR 4.1.1
- * Read Instantaneous Import Registers through the DCC (ECS17b / GCS13a: access control, the
- * command built and MACed, the meter's encrypted answer, the DCC's check of it), submitted by this
- * bench at an instant drawn per meter across the day. (Not DCC Schedules: running N of them is
- * O(N) per run in the schedule book, packages/dcc schedules.ts — a finding, not measured here.)
+ * billing calendars raise their alerts, and every meter is read once by its supplier through the
+ * DCC. Each ESME by a DCC Schedule: before the day its supplier sets up, with SR 5.1, a daily
+ * scheduled SR 4.16 Read Active Power Import (ECS17c) at an instant drawn per meter, and the DCC
+ * runs the due runs once a virtual minute (`runDueSchedules`, driven by the bench as the DCC's
+ * timer): access control at the due time, the command built and MACed, the answer decoded.
+ * Each GSME by an SR 4.1.1 Read Instantaneous Import Registers (GCS13a) the bench submits at an
+ * instant drawn per meter: none of the SRVs DUIS lets the DCC schedule (DSPScheduledService-
+ * ReferenceVariant) has a GSME command built here and answered by the GSME's firmware.
  *
  * The fleet runs on a counting wrapper around the native backend: every ECDSA sign and verify and
  * every ECDH it asks for is counted. The baseline is those operations done raw (bench/lib
@@ -23,7 +26,7 @@
  * Goal (issue 12): wall time of the day ≤ 1.5 × the raw operations' time.
  */
 import { createScheduler } from '../packages/core/src/index.ts'
-import type { DuisResult } from '../packages/dcc/src/index.ts'
+import type { DuisResult, ScheduleRunResult } from '../packages/dcc/src/index.ts'
 import { buildFleet, createFleetPki, parseFleetSpec, startFleet } from '../packages/fleet/src/index.ts'
 import type { CryptoBackend } from '../packages/gbcs/src/index.ts'
 import { type CryptoOp, cryptoOps, makeBackend } from './lib/crypto-ops.ts'
@@ -113,17 +116,42 @@ export async function run(report: Report): Promise<void> {
   const startS = (performance.now() - t) / 1000
   report.log(`${premises} premises: built in ${buildS.toFixed(1)} s, brought up in ${startS.toFixed(1)} s`)
 
-  // Each meter's daily read, at an instant spread over the day by premise.
+  // Each meter's daily read, at an instant spread over the day by premise: the ESME's by a daily
+  // DCC Schedule set up now with SR 5.1, the GSME's submitted by the bench at that instant.
+  const today = spec.start.slice(0, 10)
+  const hms = (ms: number) => new Date(ms).toISOString().slice(11, 19)
   const answers: Promise<DuisResult>[] = []
   let reads = 0
+  let scheduled = 0
+  const refused: Record<string, number> = {}
+  t = performance.now()
   for (let i = 0; i < fleet.size; i++) {
     const p = fleet.premise(i)!
     const meters: [string, 'ESME' | 'GSME', string][] = [[p.esme, 'ESME', 'IS']]
     if (p.gsme) meters.push([p.gsme, 'GSME', 'GS'])
     for (const [k, [device, deviceType, role]] of meters.entries()) {
-      const at = start + ((i * 7_919 + k * 43_200_017) % DAY)
+      const offset = (i * 7_919 + k * 43_200_017) % DAY
       reads++
-      scheduler.at(at, () => {
+      if (deviceType === 'ESME') {
+        const created = await fleetRun.submit({
+          requestId: `${p.supplierEui}:${device}:1`,
+          role,
+          srv: '5.1',
+          commandVariant: 8,
+          deviceType,
+          parameters: {
+            scheduleFrequency: 'Daily',
+            scheduleStartDate: today,
+            scheduleExecutionStartTime: hms(offset),
+            dspScheduledServiceReference: '4.16',
+            dspScheduledServiceReferenceVariant: '4.16',
+          },
+        })
+        if (created.code === 'I0') scheduled++
+        else refused[created.code] = (refused[created.code] ?? 0) + 1
+        continue
+      }
+      scheduler.at(start + offset, () => {
         answers.push(
           fleetRun.submit({
             requestId: `${p.supplierEui}:${device}:1`,
@@ -136,6 +164,19 @@ export async function run(report: Report): Promise<void> {
       })
     }
   }
+  const scheduleS = (performance.now() - t) / 1000
+  report.log(
+    `${scheduled} daily SR 4.16 DCC Schedules set up by SR 5.1 in ${scheduleS.toFixed(1)} s` +
+      (Object.keys(refused).length ? `; refused: ${JSON.stringify(refused)}` : ''),
+  )
+  // The DCC's timer: every virtual minute it runs the schedule runs due by then (in this day: the
+  // next day's run of a schedule due at midnight is not this day's read).
+  const runs: Promise<ScheduleRunResult[]>[] = []
+  const tick = () => {
+    runs.push(fleetRun.dcc.runDueSchedules(Math.min(scheduler.now(), start + DAY - 1)))
+    if (scheduler.now() < start + DAY) scheduler.after(60_000, tick)
+  }
+  scheduler.at(start + 60_000, tick)
 
   for (const k of Object.keys(counts) as (keyof Counted)[]) counts[k] = 0
   t = performance.now()
@@ -143,17 +184,25 @@ export async function run(report: Report): Promise<void> {
   // A read sent late in the day to a sleeping GSME waits for its next wake-up, and every answer
   // waits on the in-process WAN's latency: a little more virtual time lets them finish.
   let settled = 0
-  for (const a of answers) void a.then(() => settled++)
-  for (let extra = 0; settled < answers.length && extra < 2 * 3_600_000; extra += 60_000)
+  const pending = [...answers, ...runs]
+  for (const a of pending) void a.then(() => settled++)
+  for (let extra = 0; settled < pending.length && extra < 2 * 3_600_000; extra += 60_000)
     await fleetRun.advance(60_000)
-  const results = await Promise.all(answers.map((a) => Promise.race([a, Promise.resolve(undefined)])))
+  const submitted = await Promise.all(answers.map((a) => Promise.race([a, Promise.resolve(undefined)])))
+  const ranRounds = await Promise.all(runs.map((r) => Promise.race([r, Promise.resolve(undefined)])))
   const dayS = (performance.now() - t) / 1000
+  const ran = ranRounds.flatMap((r) => r ?? [])
+  const results: (DuisResult | undefined)[] = [...submitted, ...ran.map((r) => r.result)]
+  // Runs still running (a round not settled) are unanswered: each schedule was due once.
+  for (let i = ran.length; i < scheduled; i++) results.push(undefined)
   const day = { ...counts }
   const snapshot = fleetRun.snapshot()
   await fleetRun.close()
 
   const byCode: Record<string, number> = {}
   for (const r of results) byCode[r?.code ?? 'unanswered'] = (byCode[r?.code ?? 'unanswered'] ?? 0) + 1
+  // An ESME whose SR 5.1 was refused (E5: not Commissioned, say) is not read either.
+  for (const [code, n] of Object.entries(refused)) byCode[`${code} (SR 5.1)`] = n
 
   const ops = cryptoOps(makeBackend('native'))
   const raw: Record<CryptoOp, number> = {
@@ -166,7 +215,8 @@ export async function run(report: Report): Promise<void> {
   const ratio = dayS / rawS
 
   report.table([
-    { what: 'reads submitted', n: reads },
+    { what: 'reads (ESME: scheduled SR 4.16; GSME: SR 4.1.1)', n: reads },
+    { what: '  ESME reads run by DCC Schedules', n: ran.length },
     ...Object.entries(byCode).map(([code, n]) => ({ what: `  answered ${code}`, n })),
     { what: 'alerts up the WAN', n: snapshot.alerts },
     { what: 'supply disabled at the end', n: snapshot.supply.disabled },

@@ -39,7 +39,7 @@ const CODE2 = Uint8Array.from({ length: 16 }, (_, i) => 0x10 + i)
 const acbKa = backend.importPrivateKey(PARTIES.acb.ka.privateKey)
 const chfKaPublic = backend.importPrivateKey(CHF_KA).publicKey
 
-function estate(o: { logCapacity?: number; chfKeyKnown?: boolean } = {}) {
+function estate(o: { logCapacity?: number; chfKeyKnown?: boolean; transportThrows?: unknown } = {}) {
   const scheduler = createScheduler({ start: T0 })
   const wan = createInProcessWan(scheduler)
   const hub = new Hub({
@@ -78,11 +78,12 @@ function estate(o: { logCapacity?: number; chfKeyKnown?: boolean } = {}) {
   })
   inventory.add({ deviceId: ESME2, type: 'ESME', mpxn: '1200000000002', commsHub: CHF_EUI, at: '2020-01-02' })
   const sent: Uint8Array[] = []
+  const sat = createMemorySat({ now: () => new Date(scheduler.now()) })
   const dcc = createDcc({
     users: new UserDirectory([{ userId: A, name: 'Supplier A', roles: ['IS', 'GS'] }]),
     registration,
     inventory,
-    sat: createMemorySat({ now: () => new Date(scheduler.now()) }),
+    sat,
     acb: { eui: PARTIES.acb.eui, kaPrivateKeyRef: acbKa },
     cos: {
       eui: PARTIES.cos.eui,
@@ -92,12 +93,13 @@ function estate(o: { logCapacity?: number; chfKeyKnown?: boolean } = {}) {
     userCertificates: () => undefined,
     transport: async (id, bytes) => {
       sent.push(bytes)
+      if ('transportThrows' in o) throw o.transportThrows
       return wan.headEnd.send(inventory.get(id)?.type === 'CHF' ? id : inventory.get(id)!.commsHub!, bytes)
     },
     now: () => scheduler.now(),
     backend,
   })
-  return { dcc, hub, inventory, sent, chfAlerts }
+  return { dcc, hub, inventory, sent, chfAlerts, sat }
 }
 
 /** The alert code of a CHF's GBCS alert, as its payload decodes ('8F49' …). */
@@ -164,6 +166,26 @@ describe('SR 8.11 as GBCS CCS01 to a real CHF', () => {
     const counters = e.sent.map((b) => decodeFrame(b).signing.originatorCounter)
     expect(counters[1]! > counters[0]!).toBe(true)
     expect([e.hub.isJoined(ESME_EUI), e.hub.isJoined(ESME2)]).toEqual([true, true])
+  })
+
+  it('a transport that throws (an Error or anything else) is E20 with a response record, as for any command', async () => {
+    for (const [thrown, why] of [
+      [new Error('link down'), 'link down'],
+      [null, 'null'],
+      ['x'.repeat(1000), 'x'.repeat(256)],
+    ] as const) {
+      const e = estate({ transportThrows: thrown })
+      const r = await e.dcc.submit(add(ESME_EUI, CODE))
+      expect(r).toMatchObject({ code: 'E20', reason: `transport to CHF ${CHF_EUI} failed: ${why}` })
+      expect(e.sent).toHaveLength(1)
+      expect(e.inventory.get(ESME_EUI)?.status).toBe('Pending')
+      const last = e.sat.query({ requestId: r.requestId! }).at(-1)!
+      expect(last).toMatchObject({
+        kind: 'response',
+        code: 'E20',
+        detail: { step: 'hanDeviceLog', via: 'gbcs' },
+      })
+    }
   })
 
   it('with no key for the CHF nothing is sent: E20, the meter stays Pending', async () => {

@@ -32,22 +32,15 @@ import {
 import { GBCS_SRVS } from '../gbcs/service-requests.ts'
 import { isEligibleUser } from '../registration/eligibility.ts'
 import type { DuisRole } from '../roles.ts'
+import { ScheduleIndex } from '../schedules/schedule-index.ts'
 import {
-  createSchedule,
   type DccSchedule,
-  deleteSchedule,
-  dueRuns,
   emptyScheduleBook,
-  findSchedule,
-  noteCounter,
   parseScheduleParameters,
-  recordRun,
-  runCounter,
   type ScheduleBook,
   ScheduleError,
   type ScheduleSpec,
   scheduleIdOf,
-  schedulesOf,
 } from '../schedules/schedules.ts'
 import { type PipelineContext, type PipelineState, push, userKey } from './context.ts'
 import type { DuisRequest, DuisResult, ScheduleRunResult } from './types.ts'
@@ -98,7 +91,8 @@ export function createDccSchedules(
   const given = config.schedules
   if (given !== undefined && (given as { version?: unknown }).version !== 2)
     throw new ScheduleError('config.schedules: expected a schedule book { version: 2, … }')
-  let scheduleBook: ScheduleBook = given ? structuredClone(given) : emptyScheduleBook()
+  // Kept in place (O(log N) a change, a heap of next runs): the plain book only when read.
+  const book = ScheduleIndex.fromBook(given ?? emptyScheduleBook())
   // The latest results per User only: a long-running DCC would otherwise keep every run's
   // response for ever. The SAT keeps the record of every run.
   const scheduleResults = new Map<Eui64, ScheduleRunResult[]>()
@@ -167,10 +161,9 @@ export function createDccSchedules(
       if (!eligibility.eligible)
         return refuse(eligibility.code, eligibility.reason, { scheduledSrv: spec.srv })
     }
-    let created: ReturnType<typeof createSchedule>
+    let schedule: DccSchedule
     try {
-      created = createSchedule(
-        scheduleBook,
+      schedule = book.create(
         {
           ...spec,
           owner: p.originator,
@@ -186,8 +179,6 @@ export function createDccSchedules(
       if (!(e instanceof ScheduleError)) throw e
       return refuse(CREATE_SCHEDULE_CODE, e.message, { unconfirmed: 'which E0501nn code' })
     }
-    scheduleBook = created.book
-    const schedule = created.schedule
     const result = finish('response', p, SUCCESS_CODE, undefined, {
       step: 'schedule',
       scheduleId: schedule.scheduleId,
@@ -220,7 +211,7 @@ export function createDccSchedules(
         },
       )
     if (named !== undefined) {
-      const found = findSchedule(scheduleBook, named)
+      const found = book.find(named)
       if (!found || found.request.deviceId !== p.deviceId || found.owner !== p.originator)
         // The same answer for another User's schedule as for none: no way to probe for ids.
         return finish(
@@ -237,17 +228,16 @@ export function createDccSchedules(
         )
     }
     if (srv === '5.2') {
-      const schedules = schedulesOf(scheduleBook, p.originator, p.deviceId).filter(
-        (x) => named === undefined || x.scheduleId === named,
-      )
+      const schedules = book
+        .of(p.originator, p.deviceId)
+        .filter((x) => named === undefined || x.scheduleId === named)
       const result = finish('response', p, SUCCESS_CODE, undefined, {
         step: 'schedule',
         scheduleIds: schedules.map((x) => x.scheduleId),
       })
       return { ...result, schedules: structuredClone(schedules) }
     }
-    const deleted = deleteSchedule(scheduleBook, p.originator, named as string)
-    scheduleBook = deleted.book
+    const deleted = book.delete(p.originator, named as string)
     const result = finish('response', p, SUCCESS_CODE, undefined, {
       step: 'schedule',
       deleted: named as string,
@@ -257,63 +247,65 @@ export function createDccSchedules(
 
   async function runDueSchedulesNow(upTo: number): Promise<ScheduleRunResult[]> {
     const out: ScheduleRunResult[] = []
-    for (const due of dueRuns(scheduleBook, upTo)) {
-      const schedule = findSchedule(scheduleBook, due.schedule.scheduleId)
-      // Deleted, or run already, since the list was made.
-      if (!schedule || schedule.nextRun > due.run) continue
-      const counter = runCounter(scheduleBook, schedule, due.run)
-      scheduleBook = noteCounter(
-        recordRun(scheduleBook, schedule.scheduleId, due.run),
-        schedule.owner,
-        schedule.request.deviceId,
-        counter,
-      )
-      const r = schedule.request
-      const requestId = `${schedule.owner}:${r.deviceId}:${counter}`
-      const dueAt = new Date(due.dueAt).toISOString()
-      const result = await ctx.submit(
-        {
-          requestId,
-          role: schedule.role,
-          srv: r.srv,
-          commandVariant: r.commandVariant,
-          deviceType: r.deviceType,
-          parameters: structuredClone(r.parameters),
-        },
-        due.dueAt,
-        { scheduleId: schedule.scheduleId, run: due.run, dueAt },
-      )
-      if (result.code === COMMS_FAILURE_CODE || result.code === NO_RESPONSE_CODE)
-        ctx.raiseDccAlert({
-          type: 'CommandFailure',
-          recipient: schedule.owner,
-          device: r.deviceId,
-          requestId,
-          detail: {
-            dspScheduleId: schedule.number,
-            scheduleId: schedule.scheduleId,
-            run: due.run,
-            code: result.code,
-          },
-          unconfirmed: ['code', 'that a failed scheduled run raises it'],
-        })
-      const entry: ScheduleRunResult = {
-        scheduleId: schedule.scheduleId,
-        run: due.run,
-        owner: schedule.owner,
-        srv: r.srv,
-        deviceId: r.deviceId,
-        dueAt,
-        ranAt: iso(),
-        requestId: result.requestId ?? requestId,
-        result,
-      }
-      push(scheduleResults, schedule.owner, entry)
-      const kept = scheduleResults.get(schedule.owner)!
-      if (kept.length > SCHEDULE_RESULTS_KEPT) kept.splice(0, kept.length - SCHEDULE_RESULTS_KEPT)
-      out.push(entry)
+    // Runs of schedules made while this round runs wait for the next round.
+    const below = book.nextNumber
+    try {
+      for (let due = book.nextDue(upTo, below); due; due = book.nextDue(upTo, below))
+        out.push(await runOne(due.schedule, due.run, due.dueAt))
+    } finally {
+      book.restoreSetAside()
     }
     return out
+  }
+
+  async function runOne(schedule: DccSchedule, run: number, dueAtMs: number): Promise<ScheduleRunResult> {
+    const counter = book.runCounter(schedule, run)
+    book.recordRun(schedule.scheduleId, run)
+    book.noteCounter(schedule.owner, schedule.request.deviceId, counter)
+    const r = schedule.request
+    const requestId = `${schedule.owner}:${r.deviceId}:${counter}`
+    const dueAt = new Date(dueAtMs).toISOString()
+    const result = await ctx.submit(
+      {
+        requestId,
+        role: schedule.role,
+        srv: r.srv,
+        commandVariant: r.commandVariant,
+        deviceType: r.deviceType,
+        parameters: structuredClone(r.parameters),
+      },
+      dueAtMs,
+      { scheduleId: schedule.scheduleId, run, dueAt },
+    )
+    if (result.code === COMMS_FAILURE_CODE || result.code === NO_RESPONSE_CODE)
+      ctx.raiseDccAlert({
+        type: 'CommandFailure',
+        recipient: schedule.owner,
+        device: r.deviceId,
+        requestId,
+        detail: {
+          dspScheduleId: schedule.number,
+          scheduleId: schedule.scheduleId,
+          run,
+          code: result.code,
+        },
+        unconfirmed: ['code', 'that a failed scheduled run raises it'],
+      })
+    const entry: ScheduleRunResult = {
+      scheduleId: schedule.scheduleId,
+      run,
+      owner: schedule.owner,
+      srv: r.srv,
+      deviceId: r.deviceId,
+      dueAt,
+      ranAt: iso(),
+      requestId: result.requestId ?? requestId,
+      result,
+    }
+    push(scheduleResults, schedule.owner, entry)
+    const kept = scheduleResults.get(schedule.owner)!
+    if (kept.length > SCHEDULE_RESULTS_KEPT) kept.splice(0, kept.length - SCHEDULE_RESULTS_KEPT)
+    return entry
   }
 
   function runDueSchedules(upTo?: number): Promise<ScheduleRunResult[]> {
@@ -328,21 +320,21 @@ export function createDccSchedules(
       p.srv === '5.1' ? create(p, granted, request, now) : readOrDelete(p, request),
     runDue: runDueSchedules,
     counterSent(originator, deviceId, counter) {
-      scheduleBook = noteCounter(scheduleBook, originator, deviceId, counter)
+      book.noteCounter(originator, deviceId, counter)
     },
     of: (userId) => {
       const key = userKey(userId)
-      return key ? structuredClone(schedulesOf(scheduleBook, key)) : []
+      return key ? structuredClone(book.of(key)) : []
     },
     ownedNamed: (owner, parameters) => {
       const named = namedSchedule(parameters ?? {})
       if (typeof named !== 'string') return undefined
-      const found = findSchedule(scheduleBook, named)
+      const found = book.find(named)
       return found?.owner === owner ? structuredClone(found) : undefined
     },
     resultsFor: (userId) => [...(scheduleResults.get(userKey(userId) as Eui64) ?? [])],
     get book() {
-      return structuredClone(scheduleBook)
+      return structuredClone(book.toBook())
     },
   }
 }

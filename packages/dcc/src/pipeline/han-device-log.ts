@@ -45,6 +45,7 @@ import {
 } from '../duis-codes.ts'
 import { isEligibleUser } from '../registration/eligibility.ts'
 import type { PipelineContext, PipelineState } from './context.ts'
+import { transmit, transportFailed } from './outcome.ts'
 import type { DccConfig, DuisRequest, DuisResult, HanDeviceLogOutcome } from './types.ts'
 
 /** GBCS message code of CCS01 'Add Device to CHF Device Log' (message-codes.ts). */
@@ -222,13 +223,7 @@ export async function updateHanDeviceLog(
       installCode,
     })
   } catch (e) {
-    return finish(
-      'response',
-      p,
-      COMMS_FAILURE_CODE,
-      `transport to CHF ${p.deviceId} failed: ${(e as Error).message}`,
-      step,
-    )
+    return transportFailed(finish, p, `CHF ${p.deviceId}`, e, step)
   }
   const log = { commsHub: p.deviceId, deviceId, ...outcome }
   if (!outcome.accepted) {
@@ -310,18 +305,9 @@ async function viaGbcs(
     addedDevice: add.deviceId,
     acbCounter: counter.toString(),
   }
-  let answer: Uint8Array | undefined
-  try {
-    answer = await config.transport(p.deviceId, bytes)
-  } catch (e) {
-    return finish(
-      'response',
-      p,
-      COMMS_FAILURE_CODE,
-      `transport to CHF ${p.deviceId} failed: ${(e as Error).message}`,
-      step,
-    )
-  }
+  const sent = await transmit({ config, finish }, p, bytes, `CHF ${p.deviceId}`, step)
+  if ('failed' in sent) return sent.failed
+  const answer = sent.answer
   const results = answer && ccs01Results(answer, p.deviceId)
   if (!answer || !results)
     return finish('response', p, NO_RESPONSE_CODE, `no CCS01 response from CHF ${p.deviceId}`, step)

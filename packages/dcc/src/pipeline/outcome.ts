@@ -59,6 +59,36 @@ export function buildRefusal(finish: Finish, p: PipelineState, e: unknown): Duis
   throw e
 }
 
+/**
+ * Hands the command to the transport: the device's answer (undefined when none came), or, when the
+ * transport throws, the E20 outcome (SAT `response` record, `detail` as given) naming `to`.
+ */
+export async function transmit(
+  { config, finish }: Pick<PipelineContext, 'config' | 'finish'>,
+  p: PipelineState,
+  bytes: Uint8Array,
+  to: string,
+  detail: { [k: string]: JsonValue },
+): Promise<{ answer: Uint8Array | undefined } | { failed: DuisResult }> {
+  try {
+    return { answer: await config.transport(p.deviceId, bytes) }
+  } catch (e) {
+    return { failed: transportFailed(finish, p, to, e, detail) }
+  }
+}
+
+/** The E20 outcome of a transport (or CHF) that threw `e`: SAT `response` record, reason clipped. */
+export function transportFailed(
+  finish: Finish,
+  p: OutcomeRef,
+  to: string,
+  e: unknown,
+  detail: { [k: string]: JsonValue },
+): DuisResult {
+  const why = String((e as Error | null | undefined)?.message ?? e).slice(0, 256)
+  return finish('response', p, COMMS_FAILURE_CODE, `transport to ${to} failed: ${why}`, detail)
+}
+
 /** Sends the command to the device and answers with its response (SAT `response` record either way). */
 export async function deliver(
   { config, finish }: Pick<PipelineContext, 'config' | 'finish'>,
@@ -67,18 +97,9 @@ export async function deliver(
   extra: { [k: string]: JsonValue } = {},
   futureDated?: { executionDateTime: string },
 ): Promise<DuisResult> {
-  let answer: Uint8Array | undefined
-  try {
-    answer = await config.transport(p.deviceId, bytes)
-  } catch (e) {
-    return finish(
-      'response',
-      p,
-      COMMS_FAILURE_CODE,
-      `transport to ${p.deviceId} failed: ${String((e as Error)?.message ?? e).slice(0, 256)}`,
-      extra,
-    )
-  }
+  const sent = await transmit({ config, finish }, p, bytes, `${p.deviceId}`, extra)
+  if ('failed' in sent) return sent.failed
+  const answer = sent.answer
   if (futureDated) return acknowledged(finish, p, answer, extra, futureDated)
   if (!answer)
     return finish('response', p, NO_RESPONSE_CODE, `no response from device ${p.deviceId}`, {

@@ -146,6 +146,57 @@ function encode(value: unknown, path: (string | number)[]): string {
   }
 }
 
+/**
+ * encode, also making the deep-frozen copy JSON.parse would make of its text (keys sorted,
+ * undefined properties left out, -0 as 0), left in `copied`: one walk instead of encoding,
+ * parsing and freezing.
+ */
+let copied: unknown
+function encodeCopy(value: unknown, path: (string | number)[]): string {
+  if (value === null || typeof value !== 'object') {
+    const text = encode(value, path)
+    copied = typeof value === 'number' && value === 0 ? 0 : value
+    return text
+  }
+  if (Array.isArray(value)) {
+    const copy: unknown[] = []
+    let text = '['
+    for (let i = 0; i < value.length; i++) {
+      path.push(i)
+      if (value[i] === undefined) throw notPlain(path, 'undefined')
+      text += i === 0 ? encodeCopy(value[i], path) : `,${encodeCopy(value[i], path)}`
+      copy.push(copied)
+      path.pop()
+    }
+    copied = Object.freeze(copy)
+    return `${text}]`
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null)
+    throw notPlain(path, `a ${proto?.constructor?.name ?? 'non-plain'} object`)
+  const record = value as Record<string, unknown>
+  const copy: Record<string, unknown> = {}
+  let text = '{'
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key]
+    if (item === undefined) continue
+    path.push(key)
+    text += `${text === '{' ? '' : ','}${JSON.stringify(key)}:${encodeCopy(item, path)}`
+    // An own '__proto__' (as JSON.parse makes it), not the prototype.
+    if (key === '__proto__')
+      Object.defineProperty(copy, key, {
+        value: copied,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    else copy[key] = copied
+    path.pop()
+  }
+  copied = Object.freeze(copy)
+  return `${text}}`
+}
+
 function notPlain(path: (string | number)[], what: string): TypeError {
   const at = path.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('')
   return new TypeError(`not plain JSON at $${at}: ${what}`)
@@ -171,7 +222,7 @@ type EntryFields = Omit<SatRecord, 'seq' | 'at' | 'prevHash' | 'hash'>
  * field.
  */
 export function normaliseEntry(entry: SatEntry): EntryFields {
-  const { fields, detailJson } = checkEntry(entry)
+  const { fields, detailJson } = checkEntry(entry, false)
   if (detailJson !== undefined) fields.detail = JSON.parse(detailJson)
   return fields
 }
@@ -180,7 +231,10 @@ export function normaliseEntry(entry: SatEntry): EntryFields {
  * The checks and normalisation behind normaliseEntry: the fields other than `detail`, in
  * record order, and the canonical text of `detail` (which the record's copy is parsed from).
  */
-function checkEntry(entry: SatEntry): { fields: Writable<EntryFields>; detailJson: string | undefined } {
+function checkEntry(
+  entry: SatEntry,
+  frozenCopy: boolean,
+): { fields: Writable<EntryFields>; detailJson: string | undefined } {
   const { kind, requestId, role, srv, code } = entry
   if (!(SAT_KINDS as readonly string[]).includes(kind))
     throw new RangeError(`SAT entry kind must be one of ${SAT_KINDS.join(', ')}: '${kind}'`)
@@ -199,7 +253,12 @@ function checkEntry(entry: SatEntry): { fields: Writable<EntryFields>; detailJso
   if (srv !== undefined) fields.srv = srv
   if (entry.device !== undefined) fields.device = normaliseEui(entry.device)
   if (code !== undefined) fields.code = code
-  return { fields, detailJson: entry.detail === undefined ? undefined : canonicalJson(entry.detail) }
+  if (entry.detail === undefined) return { fields, detailJson: undefined }
+  if (!frozenCopy) return { fields, detailJson: canonicalJson(entry.detail) }
+  const detailJson = encodeCopy(entry.detail, [])
+  fields.detail = copied as JsonValue
+  copied = undefined
+  return { fields, detailJson }
 }
 
 const SRV = /^[0-9A-Za-z]+(\.[0-9A-Za-z]+)*$/
@@ -242,9 +301,8 @@ function seal(
   entry: SatEntry,
   at: Date,
 ): { record: SatRecord; detailJson: string | undefined } {
-  const { fields, detailJson } = checkEntry(entry)
+  const { fields, detailJson } = checkEntry(entry, true)
   const record = fields as Writable<SatRecord>
-  if (detailJson !== undefined) record.detail = deepFreeze(JSON.parse(detailJson))
   record.seq = head.seq + 1
   record.at = at.toISOString()
   record.prevHash = head.hash

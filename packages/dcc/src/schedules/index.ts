@@ -1,1 +1,2 @@
+export * from './schedule-index.ts'
 export * from './schedules.ts'

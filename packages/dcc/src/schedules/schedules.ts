@@ -244,8 +244,11 @@ export function runDueAt(
   schedule: Pick<DccSchedule, 'frequency' | 'startDate' | 'executionTime'>,
   run: number,
 ): number {
-  const [y, m, d] = schedule.startDate.split('-').map(Number) as [number, number, number]
-  const [hh, mm, ss] = schedule.executionTime.split(':').map(Number) as [number, number, number]
+  // YYYY-MM-DD and HH:MM:SS, as createSchedule keeps them (read without splitting: per run).
+  const date = schedule.startDate
+  const time = schedule.executionTime
+  const [y, m, d] = [Number(date.slice(0, 4)), Number(date.slice(5, 7)), Number(date.slice(8, 10))]
+  const [hh, mm, ss] = [Number(time.slice(0, 2)), Number(time.slice(3, 5)), Number(time.slice(6, 8))]
   const period = SCHEDULE_FREQUENCIES[schedule.frequency] as { days?: number; months?: number }
   const n = run - 1
   if (period.days !== undefined) return Date.UTC(y, m - 1, d + n * period.days, hh, mm, ss)
@@ -255,7 +258,7 @@ export function runDueAt(
 }
 
 /** Due time of run `run` as epoch ms, or undefined when that run falls after the end date. */
-function dueTime(
+export function dueTime(
   schedule: Pick<DccSchedule, 'frequency' | 'startDate' | 'executionTime' | 'endDate'>,
   run: number,
 ) {
@@ -276,6 +279,38 @@ export function createSchedule(
   input: NewSchedule,
   limits: Partial<ScheduleLimits> = {},
 ): { book: ScheduleBook; schedule: DccSchedule } {
+  const schedule = newSchedule(
+    book.nextNumber,
+    input,
+    (owner, deviceId) => {
+      const mine = book.schedules.filter((s) => s.owner === owner)
+      return { mine: mine.length, onDevice: mine.filter((s) => s.request.deviceId === deviceId).length }
+    },
+    limits,
+  )
+  const key = counterKey(schedule.owner, schedule.request.deviceId)
+  return {
+    book: {
+      ...book,
+      nextNumber: schedule.number + 1,
+      schedules: [...book.schedules, schedule],
+      counters: { ...book.counters, [key]: book.counters[key] ?? '0' },
+    },
+    schedule,
+  }
+}
+
+/**
+ * The schedule `createSchedule` adds as number `number`, given how many the owner has (`counts`:
+ * in all and on the device). Throws a ScheduleError for bad input or a cap reached. Shared with
+ * the in-place ScheduleIndex (schedule-index.ts), which counts without scanning.
+ */
+export function newSchedule(
+  number: number,
+  input: NewSchedule,
+  counts: (owner: Eui64, deviceId: Eui64) => { mine: number; onDevice: number },
+  limits: Partial<ScheduleLimits> = {},
+): DccSchedule {
   if (!DSP_SCHEDULABLE_SRVS.includes(input.srv))
     throw new ScheduleError(`SR ${input.srv} is not one DUIS lets the DCC schedule`)
   if (!Object.hasOwn(SCHEDULE_FREQUENCIES, input.frequency))
@@ -288,18 +323,16 @@ export function createSchedule(
   if (!executionTime) throw new ScheduleError('the execution time is HH:MM:SS')
   const owner = parseEui(input.owner)
   const deviceId = parseEui(input.deviceId)
-  const mine = book.schedules.filter((s) => s.owner === owner)
+  const { mine, onDevice } = counts(owner, deviceId)
   const perUser = limits.perUser ?? DEFAULT_SCHEDULE_LIMITS.perUser
   const perUserDevice = limits.perUserDevice ?? DEFAULT_SCHEDULE_LIMITS.perUserDevice
-  if (mine.length >= perUser)
-    throw new ScheduleError(`User ${owner} already has ${mine.length} DCC Schedules (at most ${perUser})`)
-  const onDevice = mine.filter((s) => s.request.deviceId === deviceId).length
+  if (mine >= perUser)
+    throw new ScheduleError(`User ${owner} already has ${mine} DCC Schedules (at most ${perUser})`)
   if (onDevice >= perUserDevice)
     throw new ScheduleError(
       `User ${owner} already has ${onDevice} DCC Schedules on device ${deviceId} (at most ${perUserDevice})`,
     )
   const createdAt = isoTime(input.at, 'at')
-  const number = book.nextNumber
   const base = {
     scheduleId: scheduleIdOf(number),
     number,
@@ -324,17 +357,7 @@ export function createSchedule(
   const created = Date.parse(createdAt)
   for (let due = dueTime(base, first); due !== undefined && due < created; due = dueTime(base, ++first));
   const nextDue = iso(dueTime(base, first))
-  const schedule: DccSchedule = { ...base, nextRun: first, ...(nextDue && { nextDue }) }
-  const key = counterKey(owner, deviceId)
-  return {
-    book: {
-      ...book,
-      nextNumber: number + 1,
-      schedules: [...book.schedules, schedule],
-      counters: { ...book.counters, [key]: book.counters[key] ?? '0' },
-    },
-    schedule,
-  }
+  return { ...base, nextRun: first, ...(nextDue && { nextDue }) }
 }
 
 export function findSchedule(book: ScheduleBook, scheduleId: string): DccSchedule | undefined {
@@ -389,6 +412,11 @@ export function dueRuns(book: ScheduleBook, upTo: number): DueRun[] {
  */
 export function runCounter(book: ScheduleBook, schedule: DccSchedule, run: number): bigint {
   const last = BigInt(book.counters[counterKey(schedule.owner, schedule.request.deviceId)] ?? '0')
+  return counterAfter(last, schedule, run)
+}
+
+/** runCounter given the last counter sent for the schedule's owner and device. */
+export function counterAfter(last: bigint, schedule: DccSchedule, run: number): bigint {
   const timed = BigInt(runDueAt(schedule, run)) * 1024n + BigInt(schedule.number % 1024)
   return last + 1n > timed ? last + 1n : timed
 }
@@ -413,13 +441,16 @@ export function noteCounter(
 export function recordRun(book: ScheduleBook, scheduleId: string, run: number): ScheduleBook {
   return {
     ...book,
-    schedules: book.schedules.map((s) => {
-      if (s.scheduleId !== scheduleId || run < s.nextRun) return s
-      const { nextDue: _, ...rest } = s
-      const nextDue = iso(dueTime(s, run + 1))
-      return { ...rest, nextRun: run + 1, ...(nextDue && { nextDue }) }
-    }),
+    schedules: book.schedules.map((s) => (s.scheduleId !== scheduleId ? s : afterRun(s, run))),
   }
+}
+
+/** The schedule after its run `run` has happened (itself when that run is behind it already). */
+export function afterRun(schedule: DccSchedule, run: number): DccSchedule {
+  if (run < schedule.nextRun) return schedule
+  const { nextDue: _, ...rest } = schedule
+  const nextDue = iso(dueTime(schedule, run + 1))
+  return { ...rest, nextRun: run + 1, ...(nextDue && { nextDue }) }
 }
 
 function date(value: unknown): string | undefined {
