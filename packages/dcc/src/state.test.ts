@@ -23,6 +23,7 @@ import { ACB, backend, ESME_EUI, PARTIES, privateRef, T0 } from './gbcs/testing.
 import { SmartMeteringInventory } from './registration/inventory.ts'
 import { RegistrationData } from './registration/registration.ts'
 import { createMemorySat, type ServiceAuditTrail } from './sat/sat.ts'
+import type { ScheduleBook } from './schedules/schedules.ts'
 import { type DccState, exportDccState, restoreDccState } from './state.ts'
 
 const A = PARTIES.supplierA.eui
@@ -314,4 +315,67 @@ describe('DCC state across a restart', () => {
       error: { message: /schedules/ },
     })
   })
+
+  it('checks every field of the schedule book it keeps, naming the one that is wrong', async () => {
+    const w = world()
+    const dcc = createDcc(w.config(w.satOn()))
+    const good = { ...exportDccState(dcc), schedules: BOOK }
+    const back = restoreDccState(structuredClone(good))
+    expect(back.ok && back.value.config.schedules).toEqual(BOOK)
+    const broken = (f: (b: ScheduleBook) => void) => {
+      const s = structuredClone(good)
+      f(s.schedules)
+      return restoreDccState(s)
+    }
+    const refused = (f: (b: ScheduleBook) => void, why: string) =>
+      expect(broken(f)).toMatchObject({ ok: false, error: { message: `not a DCC state: ${why}` } })
+    refused(
+      (b) => ((b.schedules[0] as { frequency: string }).frequency = 'Fortnightly'),
+      'schedules.schedules[0].frequency: not a ScheduleFrequency',
+    )
+    refused(
+      (b) => ((b.schedules[0] as { role: string }).role = 'XX'),
+      'schedules.schedules[0].role: not a DUIS role',
+    )
+    refused(
+      (b) => (b.schedules[0]!.request.deviceId = 'nope' as Eui64),
+      'schedules.schedules[0].request.deviceId: expected an EUI-64',
+    )
+    refused((b) => (b.schedules[0]!.nextRun = -1), 'schedules.schedules[0].nextRun: expected a count')
+    refused(
+      (b) => ((b.schedules[0] as { nextDue: unknown }).nextDue = 7),
+      'schedules.schedules[0].nextDue: expected text',
+    )
+    refused(
+      (b) => (b.counters = { [`${A}:${ESME_EUI}`]: '-3' }),
+      `schedules.counters.${A}:${ESME_EUI}: expected a counter`,
+    )
+    refused(
+      (b) => ((b as { nextNumber: unknown }).nextNumber = 'two'),
+      'schedules.nextNumber: expected a count',
+    )
+  })
 })
+
+/** A book holding one daily SR 4.16 read, on its third run. */
+const BOOK: ScheduleBook = {
+  version: 2,
+  nextNumber: 2,
+  schedules: [
+    {
+      scheduleId: 'DS000001',
+      number: 1,
+      owner: A,
+      role: 'IS',
+      request: { srv: '4.16', deviceId: ESME_EUI, deviceType: 'ESME', commandVariant: 1, parameters: {} },
+      frequency: 'Daily',
+      startDate: '2026-01-05',
+      executionTime: '13:00:00',
+      createdAt: '2026-01-05T12:00:01.000Z',
+      createdBy: `${A}:${ESME_EUI}:1`,
+      nextRun: 3,
+      nextDue: '2026-01-07T13:00:00.000Z',
+    },
+  ],
+  counters: { [`${A}:${ESME_EUI}`]: '1767704400000000' },
+}

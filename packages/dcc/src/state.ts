@@ -34,9 +34,10 @@ import type { Held } from './pipeline/alert-queue.ts'
 import type { PipelineState } from './pipeline/context.ts'
 import type { DeviceAlertsState } from './pipeline/device-alerts.ts'
 import type { AlertCounters, Dcc, DccAlert, DccConfig, DeliveredAlert } from './pipeline/types.ts'
+import { isDuisRole } from './roles.ts'
 import { deepFreeze, type SatRecord, verifyChain } from './sat/record.ts'
 import { createMemorySat, type ServiceAuditTrail } from './sat/sat.ts'
-import type { ScheduleBook } from './schedules/schedules.ts'
+import { type DccSchedule, SCHEDULE_FREQUENCIES, type ScheduleBook } from './schedules/schedules.ts'
 
 /** The property of a DCC object that gives its state to `exportDccState` (not for other use). */
 export const DCC_STATE: unique symbol = Symbol('smetsim.dcc.state')
@@ -159,10 +160,7 @@ function read(data: unknown): RestoredDccState {
     }),
     preCommands: array(r.preCommands, 'runtime.preCommands').map((entry, i) => preCommand(entry, i)),
   }
-  const book = object(top.schedules, 'schedules')
-  if (book.version !== 2 || !Array.isArray(book.schedules) || typeof book.nextNumber !== 'number')
-    bad('schedules: expected a schedule book { version: 2, nextNumber, schedules, counters }')
-  object(book.counters, 'schedules.counters')
+  const book = scheduleBook(object(top.schedules, 'schedules'))
   let satRecords: SatRecord[] | undefined
   let satDropped = 0
   if (top.sat !== undefined && top.sat !== null) {
@@ -184,11 +182,56 @@ function read(data: unknown): RestoredDccState {
   }
   const kept = satRecords
   return {
-    config: { restore: runtime, schedules: book as unknown as ScheduleBook },
+    config: { restore: runtime, schedules: book },
     satRecords: kept,
     satDropped,
     createSat: (now) => createMemorySat({ ...(now && { now }), ...(kept && { restore: kept }) }),
   }
+}
+
+/** The schedule book (schedules.ts `ScheduleBook`), every field checked. */
+function scheduleBook(b: Record<string, unknown>): ScheduleBook {
+  if (b.version !== 2) bad('schedules.version: expected a version 2 schedule book')
+  const schedules = array(b.schedules, 'schedules.schedules').map((v, i): DccSchedule => {
+    const at = `schedules.schedules[${i}]`
+    const s = object(v, at)
+    const r = object(s.request, `${at}.request`)
+    const frequency = text(s.frequency, `${at}.frequency`)
+    if (!Object.hasOwn(SCHEDULE_FREQUENCIES, frequency)) bad(`${at}.frequency: not a ScheduleFrequency`)
+    const role = s.role
+    if (!isDuisRole(role)) return bad(`${at}.role: not a DUIS role`)
+    const optional = (name: 'endDate' | 'nextDue') =>
+      s[name] === undefined || s[name] === null ? {} : { [name]: text(s[name], `${at}.${name}`) }
+    return {
+      scheduleId: text(s.scheduleId, `${at}.scheduleId`),
+      number: count(s.number, `${at}.number`),
+      owner: eui(s.owner, `${at}.owner`),
+      role,
+      request: {
+        srv: text(r.srv, `${at}.request.srv`),
+        deviceId: eui(r.deviceId, `${at}.request.deviceId`),
+        deviceType: text(r.deviceType, `${at}.request.deviceType`),
+        commandVariant: count(r.commandVariant, `${at}.request.commandVariant`),
+        parameters: object(r.parameters, `${at}.request.parameters`) as DccSchedule['request']['parameters'],
+      },
+      frequency: frequency as DccSchedule['frequency'],
+      startDate: text(s.startDate, `${at}.startDate`),
+      executionTime: text(s.executionTime, `${at}.executionTime`),
+      createdAt: text(s.createdAt, `${at}.createdAt`),
+      createdBy: text(s.createdBy, `${at}.createdBy`),
+      nextRun: count(s.nextRun, `${at}.nextRun`),
+      ...optional('endDate'),
+      ...optional('nextDue'),
+    }
+  })
+  const counters = Object.fromEntries(
+    Object.entries(object(b.counters, 'schedules.counters')).map(([k, c]) =>
+      typeof c === 'string' && /^\d{1,20}$/.test(c)
+        ? [k, c]
+        : bad(`schedules.counters.${k}: expected a counter`),
+    ),
+  )
+  return { version: 2, nextNumber: count(b.nextNumber, 'schedules.nextNumber'), schedules, counters }
 }
 
 function deviceAlerts(d: Record<string, unknown>): DeviceAlertsState {

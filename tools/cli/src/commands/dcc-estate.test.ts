@@ -3,7 +3,7 @@
  * kind of bad file refused with the field named, never a throw.
  */
 import type { Eui64 } from '@smetsim/core'
-import type { ScheduleBook } from '@smetsim/dcc'
+import type { DccState } from '@smetsim/dcc'
 import { Hub } from '@smetsim/hub'
 import { Encoder } from 'cbor-x'
 import fc from 'fast-check'
@@ -50,27 +50,60 @@ function usedHub() {
 }
 
 const OWNER = '90B3D51F30010000' as Eui64
-/** A book holding one daily SR 4.16 read, on its third run. */
-const BOOK: ScheduleBook = {
-  version: 2,
-  nextNumber: 2,
-  schedules: [
-    {
-      scheduleId: 'DS000001',
-      number: 1,
-      owner: OWNER,
-      role: 'IS',
-      request: { srv: '4.16', deviceId: ESME_EUI, deviceType: 'ESME', commandVariant: 1, parameters: {} },
-      frequency: 'Daily',
-      startDate: '2026-01-05',
-      executionTime: '13:00:00',
-      createdAt: '2026-01-05T12:00:01.000Z',
-      createdBy: `${OWNER}:${ESME_EUI}:1`,
-      nextRun: 3,
-      nextDue: '2026-01-07T13:00:00.000Z',
+/** A DCC's state as exportDccState makes it: one DCC Schedule (a daily SR 4.16 read on its third run), a DCC Alert held. */
+const DCC: DccState = {
+  format: 'smetsim-dcc-state',
+  version: 1,
+  runtime: {
+    alertSeq: 4,
+    cosCounter: 7001n,
+    anomaly: undefined,
+    deviceAlerts: {
+      queues: [],
+      counters: { delivered: 3, blocked: 0, toUnregisteredSupplier: 0, undeliverable: 0 },
+      byUser: [],
     },
-  ],
-  counters: { [`${OWNER}:${ESME_EUI}`]: '1767704400000000' },
+    dccAlerts: [
+      [
+        OWNER,
+        [
+          {
+            item: {
+              seq: 4,
+              recipient: OWNER,
+              type: 'UpdateHANDeviceLogResult',
+              at: '2026-01-05T12:00:00.000Z',
+              detail: {},
+            },
+            seq: 4,
+            at: 1,
+          },
+        ],
+      ],
+    ],
+    preCommands: [],
+  },
+  schedules: {
+    version: 2,
+    nextNumber: 2,
+    schedules: [
+      {
+        scheduleId: 'DS000001',
+        number: 1,
+        owner: OWNER,
+        role: 'IS',
+        request: { srv: '4.16', deviceId: ESME_EUI, deviceType: 'ESME', commandVariant: 1, parameters: {} },
+        frequency: 'Daily',
+        startDate: '2026-01-05',
+        executionTime: '13:00:00',
+        createdAt: '2026-01-05T12:00:01.000Z',
+        createdBy: `${OWNER}:${ESME_EUI}:1`,
+        nextRun: 3,
+        nextDue: '2026-01-07T13:00:00.000Z',
+      },
+    ],
+    counters: { [`${OWNER}:${ESME_EUI}`]: '1767704400000000' },
+  },
 }
 
 const saved = (t: ReturnType<typeof testHub>) =>
@@ -138,51 +171,26 @@ describe('dcc serve estate file', () => {
     ])
   })
 
-  it('keeps the DCC schedule book: the schedules, their next runs and the run counters', () => {
+  it("keeps the DCC's state: the schedule book, alert queues and counters as exportDccState gave them", () => {
     const t = usedHub()
     const r = decodeEstate(
-      encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, devices: [ESME_EUI] }], BOOK),
+      encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, devices: [ESME_EUI] }], DCC),
     )
     if (!r.ok) throw new Error(r.reason)
-    expect(r.estate.schedules).toEqual(BOOK)
-    // Saved without one (and read from a version 2 file, before books were kept): an empty book.
-    const empty = { version: 2, nextNumber: 1, schedules: [], counters: {} }
-    const none = decodeEstate(saved(t))
-    expect(none.ok && none.estate.schedules).toEqual(empty)
-    const { schedules: _, ...v2 } = cbor.decode(encodeEstate(t.scheduler.now(), [], BOOK))
-    const two = decodeEstate(cbor.encode({ ...v2, version: 2 }))
-    expect(two.ok && two.estate.schedules).toEqual(empty)
-  })
-
-  it('refuses a schedule book with a field wrong, naming it', () => {
-    const good = cbor.decode(encodeEstate(0, [], BOOK))
-    const variant = (change: (book: typeof BOOK & Record<string, unknown>) => void) => {
-      const copy = cbor.decode(cbor.encode(good))
-      change(copy.schedules)
-      return decodeEstate(cbor.encode(copy))
-    }
-    expect(variant((b) => ((b as { version: unknown }).version = 1))).toEqual({
+    expect(r.estate.dcc?.config).toEqual({ restore: DCC.runtime, schedules: DCC.schedules })
+    // Saved before the DCC existed, or read from a version 2 file (before it was kept): none.
+    expect(decodeEstate(saved(t))).toMatchObject({ ok: true, estate: { dcc: undefined } })
+    const { dcc: _, ...v2 } = cbor.decode(encodeEstate(t.scheduler.now(), [], DCC))
+    expect(decodeEstate(cbor.encode({ ...v2, version: 2 }))).toMatchObject({
+      ok: true,
+      estate: { dcc: undefined },
+    })
+    // A DCC state that restoreDccState refuses: the estate is refused, the field named.
+    const bad = { ...DCC, runtime: { ...DCC.runtime, cosCounter: -1n } }
+    expect(decodeEstate(encodeEstate(0, [], bad))).toEqual({
       ok: false,
-      reason: 'schedules.version: expected a version 2 schedule book',
+      reason: 'dcc: not a DCC state: runtime.cosCounter: expected a counter below 2^64',
     })
-    expect(variant((b) => ((b.schedules[0] as { frequency: string }).frequency = 'Fortnightly'))).toEqual({
-      ok: false,
-      reason: 'schedules.schedules[0].frequency: not a ScheduleFrequency',
-    })
-    expect(variant((b) => ((b.schedules[0] as { role: string }).role = 'XX'))).toMatchObject({
-      reason: 'schedules.schedules[0].role: not a DUIS role',
-    })
-    expect(variant((b) => (b.schedules[0]!.request.deviceId = 'nope' as Eui64))).toMatchObject({
-      reason: 'schedules.schedules[0].request.deviceId: expected an EUI-64',
-    })
-    expect(variant((b) => (b.schedules[0]!.nextRun = -1))).toMatchObject({
-      reason: 'schedules.schedules[0].nextRun: expected a whole number',
-    })
-    expect(variant((b) => (b.counters = { [`${OWNER}:${ESME_EUI}`]: '-3' }))).toMatchObject({
-      reason: `schedules.counters.${OWNER}:${ESME_EUI}: expected a counter`,
-    })
-    const { schedules: _, ...noBook } = good
-    expect(decodeEstate(cbor.encode(noBook))).toMatchObject({ reason: 'schedules: expected a map' })
   })
 
   it('reads a version 1 file (one device a hub, before GSMEs) as it was written', () => {

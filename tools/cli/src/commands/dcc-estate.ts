@@ -9,15 +9,17 @@
  *
  * The estate file (CBOR, cbor-x) holds the scheduler's time and, per hub, its keys, its CHF state
  * (counters, Device Log), its GPF state (counters, queue, mirror) and its devices (packages/device
- * `snapshotDevice`), each with whether it has joined the HAN, and the DCC Schedule book (SR 5.1–5.3:
- * the schedules, their next runs and the run counters). Version 1 files (one device a hub, before
- * GSMEs) and version 2 files (before the schedules were kept: an empty book) still read. `readEstate` checks every field before anything is built from it and
+ * `snapshotDevice`), each with whether it has joined the HAN, and the DCC's in-memory state
+ * (packages/dcc `exportDccState`: the DCC Schedules, alert queues and seq, Pre-Commands awaiting
+ * CV5, the CoS Party's counter, anomaly-detection state; the SAT is on disk, so none of it here).
+ * Version 1 files (one device a hub, before GSMEs) and version 2 files (before the DCC's state was
+ * kept: the DCC starts fresh) still read. `readEstate` checks every field before anything is built from it and
  * answers why not otherwise; it never throws.
  */
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { type Eui64, isEui, newP256KeyPair } from '@smetsim/core'
-import { type DccSchedule, isDuisRole, SCHEDULE_FREQUENCIES, type ScheduleBook } from '@smetsim/dcc'
+import { type DccState, type RestoredDccState, restoreDccState } from '@smetsim/dcc'
 import { type DeviceState, restoreDevice, snapshotDevice } from '@smetsim/device'
 import type { DeviceLog, GpfState, Hub, HubState } from '@smetsim/hub'
 import { Encoder } from 'cbor-x'
@@ -46,8 +48,8 @@ export interface RestoredEstate {
   now: number
   /** By the EUI of the hub's first device. */
   hubs: Map<Eui64, RestoredHub>
-  /** The DCC Schedules (createDcc's `schedules`); empty from a version 1 or 2 file. */
-  schedules: ScheduleBook
+  /** The DCC's state (spread `config` into createDcc's); none from a version 1 or 2 file. */
+  dcc: RestoredDccState | undefined
 }
 
 /**
@@ -102,17 +104,17 @@ export function installCodeFor(eui: Eui64, ka: Uint8Array | undefined): Uint8Arr
   return new Uint8Array(h.digest().subarray(0, 16))
 }
 
-/** The estate as bytes: every hub with its devices, and the DCC's schedule book. */
+/** The estate as bytes: every hub with its devices, and the DCC's state (`exportDccState`, no SAT). */
 export function encodeEstate(
   now: number,
   hubs: readonly { identity: HubIdentity; hub: Hub; devices: readonly Eui64[] }[],
-  schedules: ScheduleBook = EMPTY_BOOK,
+  dcc?: DccState,
 ): Uint8Array {
   return cbor.encode({
     format: FORMAT,
     version: 3,
     now,
-    schedules,
+    dcc: dcc ?? null,
     hubs: hubs.map(({ identity, hub, devices }) => {
       const { chf, gpf } = hub.state
       return {
@@ -178,8 +180,13 @@ export function decodeEstate(
       if (!first) throw new Bad(`hubs[${i}].devices: a hub has at least one device`)
       hubs.set(first.device.eui, hub)
     }
-    const schedules = top.version === 3 ? scheduleBook(record(top.schedules, 'schedules')) : EMPTY_BOOK
-    return { ok: true, estate: { now: number(top.now, 'now'), hubs, schedules } }
+    let dcc: RestoredDccState | undefined
+    if (top.version === 3 && top.dcc !== null && top.dcc !== undefined) {
+      const r = restoreDccState(top.dcc)
+      if (!r.ok) throw new Bad(`dcc: ${r.error.message}`)
+      dcc = r.value
+    }
+    return { ok: true, estate: { now: number(top.now, 'now'), hubs, dcc } }
   } catch (e) {
     return { ok: false, reason: e instanceof Bad ? e.message : `not an estate: ${(e as Error).message}` }
   }
@@ -278,54 +285,6 @@ function deviceLog(value: unknown, at: string): DeviceLog {
   }
 }
 
-const EMPTY_BOOK: ScheduleBook = Object.freeze({ version: 2, nextNumber: 1, schedules: [], counters: {} })
-
-/** The schedule book as packages/dcc keeps it (schedules.ts `ScheduleBook`), every field checked. */
-function scheduleBook(b: Record<string, unknown>): ScheduleBook {
-  if (b.version !== 2) throw new Bad('schedules.version: expected a version 2 schedule book')
-  const schedules = array(b.schedules, 'schedules.schedules').map((v, i): DccSchedule => {
-    const at = `schedules.schedules[${i}]`
-    const s = record(v, at)
-    const r = record(s.request, `${at}.request`)
-    const frequency = string(s.frequency, `${at}.frequency`)
-    if (!Object.hasOwn(SCHEDULE_FREQUENCIES, frequency))
-      throw new Bad(`${at}.frequency: not a ScheduleFrequency`)
-    const role = s.role
-    if (!isDuisRole(role)) throw new Bad(`${at}.role: not a DUIS role`)
-    const optional = (name: 'endDate' | 'nextDue') =>
-      s[name] === undefined ? {} : { [name]: string(s[name], `${at}.${name}`) }
-    return {
-      scheduleId: string(s.scheduleId, `${at}.scheduleId`),
-      number: count(s.number, `${at}.number`),
-      owner: euiOf(s.owner, `${at}.owner`),
-      role,
-      request: {
-        srv: string(r.srv, `${at}.request.srv`),
-        deviceId: euiOf(r.deviceId, `${at}.request.deviceId`),
-        deviceType: string(r.deviceType, `${at}.request.deviceType`),
-        commandVariant: count(r.commandVariant, `${at}.request.commandVariant`),
-        parameters: record(r.parameters, `${at}.request.parameters`) as DccSchedule['request']['parameters'],
-      },
-      frequency: frequency as DccSchedule['frequency'],
-      startDate: string(s.startDate, `${at}.startDate`),
-      executionTime: string(s.executionTime, `${at}.executionTime`),
-      createdAt: string(s.createdAt, `${at}.createdAt`),
-      createdBy: string(s.createdBy, `${at}.createdBy`),
-      nextRun: count(s.nextRun, `${at}.nextRun`),
-      ...optional('endDate'),
-      ...optional('nextDue'),
-    }
-  })
-  const counters = Object.fromEntries(
-    Object.entries(record(b.counters, 'schedules.counters')).map(([k, c]) => {
-      if (typeof c !== 'string' || !/^\d{1,20}$/.test(c))
-        throw new Bad(`schedules.counters.${k}: expected a counter`)
-      return [k, c]
-    }),
-  )
-  return { version: 2, nextNumber: count(b.nextNumber, 'schedules.nextNumber'), schedules, counters }
-}
-
 // Field checks: each names the field that is wrong.
 
 /** No saved estate holds more than this many of anything (hubs, log entries, queued commands). */
@@ -343,10 +302,6 @@ function array(v: unknown, at: string): unknown[] {
 function number(v: unknown, at: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Bad(`${at}: expected a number`)
   return v
-}
-function count(v: unknown, at: string): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new Bad(`${at}: expected a whole number`)
-  return v as number
 }
 function string(v: unknown, at: string): string {
   if (typeof v !== 'string') throw new Bad(`${at}: expected text`)

@@ -31,12 +31,13 @@
  * Pre-Command signed with the ZAZ1 supplier's key, CV5) executes on the meter.
  *
  * DCC Schedules (SR 5.1–5.3) run on a one-second wall-clock tick (`runDueSchedules`); their
- * results are at GET /schedules/{userId}. The schedule book is kept in the estate. The install
+ * results are at GET /schedules/{userId}. The DCC's in-memory state (schedules among it) is kept in
+ * the estate. The install
  * code register (GET/PUT /install-codes…) works with MP121 off.
  *
  * Under `--data`: the Service Audit Trail (sat.jsonl, fsync per record), the registration data
  * (registration.json, made on first start, read again after, saved with the estate) and the
- * estate (estate.cbor, dcc-estate.ts: every hub and device, and the DCC Schedules), saved every minute and on SIGINT or
+ * estate (estate.cbor, dcc-estate.ts: every hub and device, and the DCC's in-memory state), saved every minute and on SIGINT or
  * SIGTERM and restored on start. An estate file that cannot be read is moved aside
  * (estate.cbor.unreadable-<time>) with a message saying why, and the estate starts fresh.
  *
@@ -54,7 +55,7 @@ import {
   createDcc,
   createDccHttpServer,
   createInProcessSigner,
-  type Dcc,
+  exportDccState,
   loadRegistrationFile,
   type NewUser,
   openSat,
@@ -339,17 +340,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
     hubs.push({ identity, hub, devices })
   }
   const chfKeys = new Map(hubs.map(({ identity }) => [identity.chf, identity.chfKa]))
-  // The schedule book as last saved until the DCC exists, then the DCC's own.
-  let scheduleBook = (): Dcc['scheduleBook'] | undefined => restored?.schedules
   const saveEstate = () => {
     try {
-      writeEstateFile(estateFile, encodeEstate(scheduler.now(), hubs, scheduleBook()))
+      writeEstateFile(estateFile, encodeEstate(scheduler.now(), hubs, exportDccState(dcc)))
       saveRegistrationFile(registrationFile, { registration, inventory })
     } catch (e) {
       process.stderr.write(`smetsim dcc: estate not saved: ${(e as Error).message}\n`)
     }
   }
-  saveEstate()
 
   const sat = openSat(join(dataDir, 'sat.jsonl'), {
     onWarning: (m: string) => process.stderr.write(`smetsim dcc: ${m}\n`),
@@ -399,9 +397,10 @@ export async function serve(opts: ServeOptions): Promise<void> {
     signers,
     backend,
     installCodes: { mp121: opts.mp121 === true },
-    ...(restored && { schedules: restored.schedules }),
+    // Schedules, alert queues, Pre-Commands awaiting CV5, the CoS counter, anomaly state.
+    ...restored?.dcc?.config,
   })
-  scheduleBook = () => dcc.scheduleBook
+  saveEstate()
 
   // Device, CHF and GPF alerts, as the head end hears them (each once).
   wan.headEnd.onAlert(({ from, bytes }) => {
