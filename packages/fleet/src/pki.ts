@@ -93,8 +93,7 @@ export function createFleetPki(spec: FleetSpec): FleetPki {
 /**
  * A meter's key-agreement Device Certificate (DER) from the fleet's Device CA, for the public key
  * of its own KA scalar: what it presents when it joins its hub's HAN. An ECDSA signature each
- * (smki's certifyDeviceKeyDer: about 0.1 ms), so the runner makes one only for a meter that has
- * yet to join.
+ * (smki's certifyDeviceKeyDer), so the runner makes one only for a meter that has yet to join.
  */
 export function meterKaCertificate(pki: FleetPki, eui: Eui64, kaPoint: Uint8Array): Uint8Array {
   return certifyDeviceKeyDer(pki.deviceCa, { eui, usage: 'keyAgreement', publicKey: kaPoint })

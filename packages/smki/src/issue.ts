@@ -217,7 +217,7 @@ export function certifyDeviceKey(
 /**
  * certifyDeviceKey for an uncompressed point, as DER: no KeyObject is made for the key and no
  * X509Certificate for the result, and the CA's name and key identifier are worked out once per
- * CA (about a sixth of the time: for issuing many, as a fleet's joining meters need). Throws
+ * CA (about a fifth of the time: for issuing many, as a fleet's joining meters need). Throws
  * TypeError for a point that is not 65 bytes starting 04 or not on P-256.
  */
 export function certifyDeviceKeyDer(
