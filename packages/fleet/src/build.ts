@@ -139,6 +139,9 @@ export function buildFleet<H = never>(spec: FleetSpec, options: BuildOptions<H> 
   const hubs: H[] | undefined = options.hubs ? new Array(n) : undefined
   const every = options.progressEvery ?? 10_000
   const slab = new ByteSlab()
+  // One Date for every record's time: the DCC's stores take a Date as it is, where a string is
+  // parsed again for each of a premise's ten or so records (registration/time.ts isoTime).
+  const registeredFrom = new Date(Date.parse(s.registeredFrom))
 
   for (let i = 0; i < n; i++) {
     const p = premiseOf(c, i)
@@ -146,7 +149,7 @@ export function buildFleet<H = never>(spec: FleetSpec, options: BuildOptions<H> 
     esme[i] = made.esme
     gsme[i] = made.gsme
     ppmid[i] = made.ppmid
-    registerPremise(c, p, registration, inventory, made)
+    registerPremise(c, p, registration, inventory, made, registeredFrom)
     if (hubs) hubs[i] = options.hubs!.create(p, made)
     if (options.onProgress && (i + 1) % every === 0) options.onProgress(i + 1, n)
   }
@@ -241,9 +244,9 @@ function registerPremise(
   registration: RegistrationData,
   inventory: SmartMeteringInventory,
   devices: PremiseDevices,
+  at: Date,
 ): void {
   const s = c.spec
-  const at = s.registeredFrom
   const supplier = s.suppliers[p.supplier]!
   registration.registerSupplier(p.mpan, supplier.mpid, at)
   registration.registerNetworkOperator(p.mpan, s.networkOperators[p.electricityNetworkOperator]!.mpid, at)
