@@ -98,13 +98,21 @@ export function meterSecrets(
   slab?: ByteSlab,
 ): MeterSecrets {
   const [ds, ka] = KEY_LABELS[role]
-  const codes = drawBytes(c.key, i, 'install-codes') // ESME's, then GSME's
-  const code = role === 'ESME' ? codes.subarray(0, 16) : codes.subarray(16, 32)
-  const keep = (b: Uint8Array) => (slab ? slab.copy(b) : b.slice())
   return {
-    keys: { ds: keep(drawScalar(c.key, i, ds)), ka: keep(drawScalar(c.key, i, ka)) },
-    installCode: keep(code),
+    keys: { ds: drawScalar(c.key, i, ds, slab), ka: drawScalar(c.key, i, ka, slab) },
+    installCode: meterInstallCode(c, i, role, slab),
   }
+}
+
+// The draw 'install-codes' is the ESME's install code, then the GSME's.
+const CODES = new Uint8Array(32)
+
+/** The install code of premise i's ESME or GSME: a new array, or a view of `slab`. */
+function meterInstallCode(c: CompiledSpec, i: number, role: 'ESME' | 'GSME', slab?: ByteSlab): Uint8Array {
+  drawBytes(c.key, i, 'install-codes', CODES)
+  const out = slab ? slab.take(16) : new Uint8Array(16)
+  out.set(role === 'ESME' ? CODES.subarray(0, 16) : CODES.subarray(16, 32))
+  return out
 }
 
 /** The install code of premise i's PPMID (the PPMID model holds no keys). */
@@ -131,6 +139,9 @@ export function buildFleet<H = never>(spec: FleetSpec, options: BuildOptions<H> 
   const hubs: H[] | undefined = options.hubs ? new Array(n) : undefined
   const every = options.progressEvery ?? 10_000
   const slab = new ByteSlab()
+  // One Date for every record's time: the DCC's stores take a Date as it is, where a string is
+  // parsed again for each of a premise's ten or so records (registration/time.ts isoTime).
+  const registeredFrom = new Date(Date.parse(s.registeredFrom))
 
   for (let i = 0; i < n; i++) {
     const p = premiseOf(c, i)
@@ -138,7 +149,7 @@ export function buildFleet<H = never>(spec: FleetSpec, options: BuildOptions<H> 
     esme[i] = made.esme
     gsme[i] = made.gsme
     ppmid[i] = made.ppmid
-    registerPremise(c, p, registration, inventory, made)
+    registerPremise(c, p, registration, inventory, made, registeredFrom)
     if (hubs) hubs[i] = options.hubs!.create(p, made)
     if (options.onProgress && (i + 1) % every === 0) options.onProgress(i + 1, n)
   }
@@ -155,43 +166,49 @@ export function buildFleet<H = never>(spec: FleetSpec, options: BuildOptions<H> 
   })
 }
 
-/** Premise p's devices, fresh. */
-export function makeDevices(c: CompiledSpec, pki: FleetPki, p: Premise, slab?: ByteSlab): PremiseDevices {
-  const s = c.spec
-  const supplierEui = p.supplierEui
-  const common = {
+/**
+ * Premise p's ESME or GSME, fresh. (Module-level functions and one literal, not closures and
+ * spreads: it runs for every meter of a fleet.)
+ */
+function makeMeter(
+  c: CompiledSpec,
+  pki: FleetPki,
+  p: Premise,
+  role: 'ESME' | 'GSME',
+  eui: Eui64,
+  supply: NonNullable<Premise['gas']>,
+  operator: number,
+  slab: ByteSlab | undefined,
+): DeviceState {
+  const [ds, ka] = KEY_LABELS[role]
+  return createDevice({
     now: c.startMs,
     paymentMode: p.paymentMode,
     commissioned: p.install === 'commissioned',
+    type: role,
+    eui,
+    cells: installedCells(pki, p.supplierEui, c.spec.networkOperators[operator]!.eui),
+    keys: { ds: drawScalar(c.key, p.index, ds, slab), ka: drawScalar(c.key, p.index, ka, slab) },
+    installCode: meterInstallCode(c, p.index, role, slab),
+    tariff: supply.tariff,
+    watts: supply.watts,
+    seed: supply.loadSeed,
+    meterBalance: supply.meterBalance,
+  })
+}
+
+/** Premise p's devices, fresh. */
+export function makeDevices(c: CompiledSpec, pki: FleetPki, p: Premise, slab?: ByteSlab): PremiseDevices {
+  const made: PremiseDevices = {
+    esme: makeMeter(c, pki, p, 'ESME', p.esme, p.electricity, p.electricityNetworkOperator, slab),
   }
-  const meter = (
-    role: 'ESME' | 'GSME',
-    eui: Eui64,
-    supply: NonNullable<Premise['gas']>,
-    operator: number,
-  ) => {
-    const secrets = meterSecrets(c, p.index, role, slab)
-    return createDevice({
-      ...common,
-      type: role,
-      eui,
-      cells: installedCells(pki, supplierEui, s.networkOperators[operator]!.eui),
-      keys: secrets.keys,
-      installCode: secrets.installCode,
-      tariff: supply.tariff,
-      watts: supply.watts,
-      seed: supply.loadSeed,
-      meterBalance: supply.meterBalance,
-    })
-  }
-  const esme = meter('ESME', p.esme, p.electricity, p.electricityNetworkOperator)
-  const gsme = p.gsme && p.gas ? meter('GSME', p.gsme, p.gas, p.gasNetworkOperator!) : undefined
-  let ppmid: PpmidState | undefined
+  if (p.gsme && p.gas) made.gsme = makeMeter(c, pki, p, 'GSME', p.gsme, p.gas, p.gasNetworkOperator!, slab)
   if (p.ppmid) {
-    ppmid = stepPpmid(createPpmid(p.ppmid), { kind: 'pair', meter: p.esme, meterType: 'ESME' }).state
+    let ppmid = stepPpmid(createPpmid(p.ppmid), { kind: 'pair', meter: p.esme, meterType: 'ESME' }).state
     if (p.gsme) ppmid = stepPpmid(ppmid, { kind: 'pair', meter: p.gsme, meterType: 'GSME' }).state
+    made.ppmid = ppmid
   }
-  return { esme, ...(gsme && { gsme }), ...(ppmid && { ppmid }) }
+  return made
 }
 
 /** The DCC Users: each supplier (IS, GS) and network operator (ED or GT) with its certificate serials. */
@@ -227,9 +244,9 @@ function registerPremise(
   registration: RegistrationData,
   inventory: SmartMeteringInventory,
   devices: PremiseDevices,
+  at: Date,
 ): void {
   const s = c.spec
-  const at = s.registeredFrom
   const supplier = s.suppliers[p.supplier]!
   registration.registerSupplier(p.mpan, supplier.mpid, at)
   registration.registerNetworkOperator(p.mpan, s.networkOperators[p.electricityNetworkOperator]!.mpid, at)
@@ -238,31 +255,40 @@ function registerPremise(
     registration.registerNetworkOperator(p.mprn, s.networkOperators[p.gasNetworkOperator]!.mpid, at)
   }
   const status = SMI_STATUS[p.install]
-  const onHub = { commsHub: p.chf, status, at }
-  const installed = (code: Uint8Array) => ({ installCode: toHex(code), installingSupplier: p.supplierEui })
+  const commsHub = p.chf
+  const installingSupplier = p.supplierEui
   inventory.add({ deviceId: p.chf, type: 'CHF', status, at })
-  inventory.add({ deviceId: p.gpf, type: 'GPF', ...onHub })
+  inventory.add({ deviceId: p.gpf, type: 'GPF', commsHub, status, at })
   inventory.add({
     deviceId: p.esme,
     type: 'ESME',
     mpxn: p.mpan,
-    ...onHub,
-    ...installed(devices.esme.installCode!),
+    commsHub,
+    status,
+    at,
+    installCode: toHex(devices.esme.installCode!),
+    installingSupplier,
   })
   if (p.gsme && devices.gsme)
     inventory.add({
       deviceId: p.gsme,
       type: 'GSME',
       mpxn: p.mprn,
-      ...onHub,
-      ...installed(devices.gsme.installCode!),
+      commsHub,
+      status,
+      at,
+      installCode: toHex(devices.gsme.installCode!),
+      installingSupplier,
     })
   if (p.ppmid)
     inventory.add({
       deviceId: p.ppmid,
       type: 'PPMID',
-      ...onHub,
-      ...installed(ppmidInstallCode(c, p.index)),
+      commsHub,
+      status,
+      at,
+      installCode: toHex(ppmidInstallCode(c, p.index)),
+      installingSupplier,
     })
 }
 

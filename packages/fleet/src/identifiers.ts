@@ -17,14 +17,34 @@ export type DeviceRole = (typeof DEVICE_ROLES)[number]
 export const EUI_OFFSET: Readonly<Record<DeviceRole, number>> = { ESME: 0, GSME: 1, CHF: 2, GPF: 3, PPMID: 4 }
 export const EUIS_PER_PREMISE = 8
 
-const hexBuffer = Buffer.alloc(8)
+/** Upper-case hex digits as ASCII codes, and a 16-character buffer to write an EUI into. */
+const HEX = Uint8Array.from('0123456789ABCDEF', (ch) => ch.charCodeAt(0))
+const text = Buffer.alloc(16)
+const TWO_32 = 4_294_967_296
 
 /** The EUI `first + n` (first as 16 hex digits), as a flat string. */
 export function euiPlus(first: bigint, n: number): Eui64 {
-  hexBuffer.writeBigUInt64BE(first + BigInt(n))
-  // Buffer's hex decoding gives a flat (sequential) string: a concatenated one would cost a
-  // rope of small pieces for as long as the device holds it.
-  return hexBuffer.toString('hex').toUpperCase() as Eui64
+  if (n < 0 || !Number.isSafeInteger(n) || first < 0n || first >= 1n << 64n) return euiText(first + BigInt(n))
+  // In two 32-bit halves (no BigInt per EUI): the low half plus n, its carry into the high.
+  const low = Number(first & 0xffffffffn) + n
+  const high = Number(first >> 32n) + Math.floor(low / TWO_32)
+  if (high >= TWO_32) return euiText(first + BigInt(n)) // past FFFFFFFFFFFFFFFF: refused there
+  writeHex(high, 0)
+  writeHex((low % TWO_32) >>> 0, 8)
+  // latin1 decoding gives a flat (sequential) string: a concatenated one would cost a rope of
+  // small pieces for as long as the device holds it.
+  return text.toString('latin1', 0, 16) as Eui64
+}
+
+function euiText(value: bigint): Eui64 {
+  if (value < 0n || value >= 1n << 64n) throw new RangeError(`EUI-64 out of range: ${value}`)
+  writeHex(Number(value >> 32n), 0)
+  writeHex(Number(value & 0xffffffffn), 8)
+  return text.toString('latin1', 0, 16) as Eui64
+}
+
+function writeHex(word: number, at: number): void {
+  for (let k = 7; k >= 0; k--, word >>>= 4) text[at + k] = HEX[word & 0xf]!
 }
 
 export function premiseEui(first: bigint, premise: number, role: DeviceRole): Eui64 {

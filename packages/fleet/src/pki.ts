@@ -15,7 +15,7 @@ import { type Eui64, parseEui } from '@smetsim/core'
 import { credentialFromCertificate, type TrustAnchorCells } from '@smetsim/device'
 import {
   type Credential,
-  certifyDeviceKey,
+  certifyDeviceKeyDer,
   createDeviceCa,
   createOrganisationCa,
   createRootCa,
@@ -92,13 +92,11 @@ export function createFleetPki(spec: FleetSpec): FleetPki {
 
 /**
  * A meter's key-agreement Device Certificate (DER) from the fleet's Device CA, for the public key
- * of its own KA scalar: what it presents when it joins its hub's HAN. About 1 ms each (an ECDSA
- * signature), so the runner makes one only for a meter that has yet to join.
+ * of its own KA scalar: what it presents when it joins its hub's HAN. An ECDSA signature each
+ * (smki's certifyDeviceKeyDer), so the runner makes one only for a meter that has yet to join.
  */
 export function meterKaCertificate(pki: FleetPki, eui: Eui64, kaPoint: Uint8Array): Uint8Array {
-  return new Uint8Array(
-    certifyDeviceKey(pki.deviceCa, { eui, usage: 'keyAgreement', publicKey: kaPoint }).raw,
-  )
+  return certifyDeviceKeyDer(pki.deviceCa, { eui, usage: 'keyAgreement', publicKey: kaPoint })
 }
 
 export class FleetPkiError extends Error {

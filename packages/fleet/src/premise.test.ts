@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fleetKey } from './draws.ts'
-import { locate, mpanCheckDigit } from './identifiers.ts'
+import { euiPlus, locate, mpanCheckDigit } from './identifiers.ts'
 import { compileSpec, type Premise, premise } from './premise.ts'
 import { type FleetSpec, parseFleetSpec } from './spec.ts'
 
@@ -129,5 +129,20 @@ describe('premise(spec, i)', () => {
     expect(locate(c.first, 500, '00DB12000000000D')).toBeUndefined() // an unused slot
     expect(locate(c.first, 500, '00DB120000000FA0')).toBeUndefined() // past the last premise
     expect(locate(c.first, 500, 'not an eui')).toBeUndefined()
+  })
+})
+
+describe('euiPlus', () => {
+  it('is first + n as 16 upper-case hex digits, carrying across 32 bits; past FFFFFFFFFFFFFFFF a RangeError', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat({ max: 2 ** 40 }), (first, n) => {
+        const sum = first + BigInt(n)
+        if (sum >= 1n << 64n) expect(() => euiPlus(first, n)).toThrow(RangeError)
+        else expect(euiPlus(first, n)).toBe(sum.toString(16).toUpperCase().padStart(16, '0'))
+      }),
+      { numRuns: 3000 },
+    )
+    expect(euiPlus(0x00000000fffffffen, 3)).toBe('0000000100000001')
+    expect(() => euiPlus(0xfffffffffffffffen, 2)).toThrow(RangeError)
   })
 })

@@ -153,13 +153,33 @@ export function premise(spec: FleetSpec, i: number): Premise | undefined {
   return premiseOf(c, i)
 }
 
-/** premise() on a compiled spec, for loops that have already checked i. */
+// Scratch words for premiseOf (read before it returns; nothing keeps them).
+const D0 = new Uint32Array(8)
+const D1 = new Uint32Array(8)
+const D2 = new Uint32Array(8)
+
+function balanceOf(s: FleetSpec, paymentMode: PaymentMode, word: number): number {
+  if (paymentMode === 'credit') return 0
+  const { minPounds, maxPounds } = s.balance
+  return Math.round((minPounds + unit(word) * (maxPounds - minPounds)) * 100) * 1000
+}
+
+function wattsOf(s: FleetSpec, fuel: 'electricity' | 'gas', w1: number, w2: number): number {
+  const { medianKwhPerYear, sigma } = s.consumption[fuel]
+  const kwh = medianKwhPerYear * Math.exp(sigma * normal(w1, w2))
+  return Math.max(1, Math.round((kwh * 1000) / HOURS_PER_YEAR))
+}
+
+/**
+ * premise() on a compiled spec, for loops that have already checked i. (Module-level helpers and
+ * conditional assignments rather than closures and spreads: it runs twice per premise at bring-up.)
+ */
 export function premiseOf(c: CompiledSpec, i: number): Premise {
   const s = c.spec
   // Each word has exactly one use (see the module comment); 'draws0' decides the premise's shape,
   // 'draws1' its consumption and balances, 'draws2' its top-up habit.
-  const d0 = drawWords(c.key, i, 'draws0')
-  const d1 = drawWords(c.key, i, 'draws1')
+  const d0 = drawWords(c.key, i, 'draws0', D0)
+  const d1 = drawWords(c.key, i, 'draws1', D1)
   const hasGas = unit(d0[0]!) < s.devices.gas
   const supplier = pickCumulative(c.supplierCumulative, unit(d0[2]!))
   const paymentMode: PaymentMode = unit(d0[1]!) < c.prepaymentShares[supplier]! ? 'prepayment' : 'credit'
@@ -173,51 +193,40 @@ export function premiseOf(c: CompiledSpec, i: number): Premise {
     unit(d0[6]!) < s.install.installedNotCommissioned ? 'installedNotCommissioned' : 'commissioned'
 
   const tariffs = c.tariffs[supplier]![paymentMode]
-  const balance = (word: number) => {
-    if (paymentMode === 'credit') return 0
-    const { minPounds, maxPounds } = s.balance
-    return Math.round((minPounds + unit(word) * (maxPounds - minPounds)) * 100) * 1000
-  }
-  const watts = (fuel: 'electricity' | 'gas', w1: number, w2: number) => {
-    const { medianKwhPerYear, sigma } = s.consumption[fuel]
-    const kwh = medianKwhPerYear * Math.exp(sigma * normal(w1, w2))
-    return Math.max(1, Math.round((kwh * 1000) / HOURS_PER_YEAR))
-  }
   const electricity: Supply = {
     tariff: tariffs.electricity,
-    watts: watts('electricity', d1[0]!, d1[1]!),
+    watts: wattsOf(s, 'electricity', d1[0]!, d1[1]!),
     loadSeed: d1[4]!,
-    meterBalance: balance(d1[6]!),
+    meterBalance: balanceOf(s, paymentMode, d1[6]!),
   }
-  const gas: Supply | undefined = hasGas
-    ? {
-        tariff: tariffs.gas,
-        watts: watts('gas', d1[2]!, d1[3]!),
-        loadSeed: d1[5]!,
-        meterBalance: balance(d1[7]!),
-      }
-    : undefined
 
   const p: Premise = {
     index: i,
     esme: premiseEui(c.first, i, 'ESME'),
-    ...(hasGas && { gsme: premiseEui(c.first, i, 'GSME') }),
     chf: premiseEui(c.first, i, 'CHF'),
     gpf: premiseEui(c.first, i, 'GPF'),
-    ...(hasPpmid && { ppmid: premiseEui(c.first, i, 'PPMID') }),
     mpan: premiseMpan(c.distributorIds[electricityNetworkOperator]!, s.mpans.first, i),
-    ...(hasGas && { mprn: premiseMprn(s.mprns.first, i) }),
     supplier,
     supplierEui: c.supplierEuis[supplier]!,
     electricityNetworkOperator,
-    ...(gasNetworkOperator !== undefined && { gasNetworkOperator }),
     paymentMode,
     install,
     electricity,
-    ...(gas && { gas }),
   }
+  if (hasGas) {
+    p.gsme = premiseEui(c.first, i, 'GSME')
+    p.mprn = premiseMprn(s.mprns.first, i)
+    p.gas = {
+      tariff: tariffs.gas,
+      watts: wattsOf(s, 'gas', d1[2]!, d1[3]!),
+      loadSeed: d1[5]!,
+      meterBalance: balanceOf(s, paymentMode, d1[7]!),
+    }
+  }
+  if (hasPpmid) p.ppmid = premiseEui(c.first, i, 'PPMID')
+  if (gasNetworkOperator !== undefined) p.gasNetworkOperator = gasNetworkOperator
   if (paymentMode === 'prepayment') {
-    const d2 = drawWords(c.key, i, 'draws2')
+    const d2 = drawWords(c.key, i, 'draws2', D2)
     const t = s.topUp
     const everyDays = uniformInt(d2[0]!, t.everyDays.min, t.everyDays.max)
     p.topUp = {

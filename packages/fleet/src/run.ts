@@ -242,9 +242,9 @@ function countedUplink(
  */
 function hubScalars(key: Uint8Array, i: number, slab: ByteSlab) {
   return {
-    chfKa: slab.copy(drawScalar(key, i, 'chf-ka')),
-    gpfDs: slab.copy(drawScalar(key, i, 'gpf-ds')),
-    gpfKa: slab.copy(drawScalar(key, i, 'gpf-ka')),
+    chfKa: drawScalar(key, i, 'chf-ka', slab),
+    gpfDs: drawScalar(key, i, 'gpf-ds', slab),
+    gpfKa: drawScalar(key, i, 'gpf-ka', slab),
   }
 }
 

@@ -12,6 +12,7 @@ import { isIssuedBy, normaliseSerial, parseCertificate } from './certificate.ts'
 import { bitString, context, objectIdentifier, sequence, smallInteger, time, unsignedInteger } from './der.ts'
 import {
   certifyDeviceKey,
+  certifyDeviceKeyDer,
   createDeviceCa,
   createOrganisationCa,
   createRootCa,
@@ -109,6 +110,49 @@ describe('issued certificates parse back to what was asked for', () => {
       expect(isIssuedBy(c, parseCertificate(deviceCa.certificate))).toBe(true)
       expect(isIssuedBy(c, parseCertificate(createDeviceCa(root).certificate))).toBe(false)
     }
+  })
+
+  it('certifyDeviceKeyDer: the same certificate as DER, issued by the CA, for points of many keys', () => {
+    for (let k = 0; k < 20; k++) {
+      const { publicKey } = newP256KeyPair()
+      const point = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }).subarray(-65))
+      const der = certifyDeviceKeyDer(deviceCa, {
+        eui: meterEui,
+        usage: 'keyAgreement',
+        publicKey: point,
+        notBefore,
+      })
+      const c = parseCertificate(der)
+      const viaKey = parseCertificate(
+        certifyDeviceKey(deviceCa, { eui: meterEui, usage: 'keyAgreement', publicKey, notBefore }),
+      )
+      expect(c).toMatchObject({
+        kind: 'device',
+        eui: meterEui,
+        keyUsage: ['keyAgreement'],
+        issuer: 'CN=E357',
+      })
+      expect(toHex(c.publicKey)).toBe(toHex(point))
+      expect(isIssuedBy(c, parseCertificate(deviceCa.certificate))).toBe(true)
+      // The same fields as certifyDeviceKey's, but for the random serial (and so the signature).
+      const fields = ({ serial: _s, certificate: _c, ...rest }: ReturnType<typeof parseCertificate>) => rest
+      expect(fields(c)).toEqual(fields(viaKey))
+    }
+  })
+
+  it('certifyDeviceKeyDer refuses a point off P-256 or with a coordinate not below p', () => {
+    const { publicKey } = newP256KeyPair()
+    const point = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }).subarray(-65))
+    const der = (p: Uint8Array) => () =>
+      certifyDeviceKeyDer(deviceCa, { eui: meterEui, usage: 'keyAgreement', publicKey: p })
+    const moved = point.slice()
+    moved[64] = moved[64]! ^ 1 // y one bit off
+    expect(der(moved)).toThrow(TypeError)
+    const big = point.slice()
+    big.fill(0xff, 1, 33) // x ≥ p
+    expect(der(big)).toThrow(TypeError)
+    expect(der(point.subarray(0, 64))).toThrow(TypeError)
+    expect(der(point)).not.toThrow()
   })
 
   it('refuses a point that is not P-256 or not uncompressed, and a private or other-curve key', () => {

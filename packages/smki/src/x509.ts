@@ -106,6 +106,20 @@ export function certifyKey(draft: Draft, publicKey: KeyObject, signer: KeyObject
     throw new TypeError('certifyKey: a P-256 public key is needed')
   const spki = publicKey.export({ type: 'spki', format: 'der' })
   const point = children(readTlv(spki))[1]!.content.subarray(1)
+  return new X509Certificate(certificateDer(draft, spki, point, signer))
+}
+
+/**
+ * The DER of the certificate for the public key whose SubjectPublicKeyInfo is `spki` (its point
+ * `point`), signed with `signer`: what certifyKey makes, without a KeyObject or X509Certificate
+ * (for issuing many, as a fleet's Device certificates are).
+ */
+export function certificateDer(
+  draft: Draft,
+  spki: Uint8Array,
+  point: Uint8Array,
+  signer: KeyObject,
+): Uint8Array {
   const notBefore = draft.notBefore ?? startOfDayUtc()
   const notAfter = draft.notAfter ?? draft.defaultNotAfter(notBefore)
   const tbs = sequence(
@@ -119,5 +133,5 @@ export function certifyKey(draft: Draft, publicKey: KeyObject, signer: KeyObject
     context(3, sequence(...draft.extensions(point))),
   )
   const signature = sign('sha256', tbs, signer)
-  return new X509Certificate(sequence(tbs, ECDSA_WITH_SHA256, bitString(signature)))
+  return sequence(tbs, ECDSA_WITH_SHA256, bitString(signature))
 }
