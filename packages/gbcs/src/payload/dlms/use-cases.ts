@@ -596,12 +596,14 @@ function interpretCommand(def: Def, s: AccessRequest): View | undefined {
 }
 
 function buildCommand(def: Def, v: View): AccessRequest {
-  return {
-    apdu: 'accessRequest',
-    ...headFromView(v),
-    specs: def.slots.map((s) => s.spec),
-    data: def.slots.map((s) => s.command.fromView(v, 'useCase')),
-  }
+  const { invokeId, dateTime } = headFromView(v)
+  const specs = def.slots.map((s) => s.spec)
+  const data = def.slots.map((s) => s.command.fromView(v, 'useCase'))
+  // Whole literals, not `{ apdu, ...head, specs, data }`: a spread followed by new keys is a slow
+  // path in node 20's V8, and a device builds one of these for every command it checks (exact).
+  return dateTime === undefined
+    ? { apdu: 'accessRequest', invokeId, specs, data }
+    : { apdu: 'accessRequest', invokeId, dateTime, specs, data }
 }
 
 function interpretResponse(def: Def, s: AccessResponse): View | undefined {
@@ -627,18 +629,18 @@ function interpretResponse(def: Def, s: AccessResponse): View | undefined {
 function buildResponse(def: Def, v: View): AccessResponse {
   const n = def.slots.length
   const results = n === 1 ? undefined : obj(v.results, 'useCase.results')
-  return {
-    apdu: 'accessResponse',
-    ...headFromView(v),
-    data: def.slots.map((s) =>
-      s.response?.keys.some((k) => v[k] !== undefined) ? s.response.fromView(v, 'useCase') : NULL,
-    ),
-    results: def.slots.map((s) => {
-      const kind = responseKind(s.spec)
-      const r = results ? results[s.label] : v.result
-      return { kind, result: resultCode(kind, r, results ? `useCase.results.${s.label}` : 'useCase.result') }
-    }),
-  }
+  const { invokeId, dateTime } = headFromView(v)
+  const data = def.slots.map((s) =>
+    s.response?.keys.some((k) => v[k] !== undefined) ? s.response.fromView(v, 'useCase') : NULL,
+  )
+  const codes = def.slots.map((s) => {
+    const kind = responseKind(s.spec)
+    const r = results ? results[s.label] : v.result
+    return { kind, result: resultCode(kind, r, results ? `useCase.results.${s.label}` : 'useCase.result') }
+  })
+  return dateTime === undefined
+    ? { apdu: 'accessResponse', invokeId, data, results: codes }
+    : { apdu: 'accessResponse', invokeId, dateTime, data, results: codes }
 }
 
 /** interpret, kept only when build gives back the same structure. */
@@ -772,7 +774,11 @@ function buildAlert(v: View): DataNotification {
     items.push(...(s as { value: DlmsData[] }).value)
   } else if (v.payload !== undefined)
     items.push(...(arr(v.payload, 'useCase.payload') as unknown as DlmsData[]))
-  return { apdu: 'dataNotification', ...headFromView(v), body: { type: 'structure', value: items } }
+  const { invokeId, dateTime } = headFromView(v)
+  const body: DlmsData = { type: 'structure', value: items }
+  return dateTime === undefined
+    ? { apdu: 'dataNotification', invokeId, body }
+    : { apdu: 'dataNotification', invokeId, dateTime, body }
 }
 
 export const dlmsAlertCodec: UseCaseCodec = {
