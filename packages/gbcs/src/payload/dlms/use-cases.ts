@@ -78,18 +78,29 @@ function num(key: string, type: 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' 
 
 /** An enum shown by name where the table has one. */
 function namedEnum(key: string, names: Readonly<Record<number, string>>): Field {
+  // Name to value, made once (the first value of a name, in the table's order).
+  const codes = new Map<unknown, number>()
+  for (const [code, name] of Object.entries(names)) if (!codes.has(name)) codes.set(name, Number(code))
   return {
     keys: [key],
     toView: (d) => (d.type === 'enum' ? { [key]: names[d.value] ?? d.value } : undefined),
-    fromView: (v, path) => ({ type: 'enum', value: fromName(names, v[key], `${path}.${key}`) }),
+    fromView: (v, path) => ({ type: 'enum', value: fromName(names, codes, v[key], path, key) }),
   }
 }
 
-function fromName(names: Readonly<Record<number, string>>, v: unknown, path: string): number {
-  if (typeof v === 'number') return int(v, path, 0, 255)
-  const hit = Object.entries(names).find(([, n]) => n === v)
-  if (!hit) fail(path, `expected one of ${Object.values(names).join(', ')} or 0..255`)
-  return Number(hit[0])
+/** The path is joined only for the error message: this runs for every response built. */
+function fromName(
+  names: Readonly<Record<number, string>>,
+  codes: ReadonlyMap<unknown, number>,
+  v: unknown,
+  path: string,
+  key: string,
+): number {
+  if (typeof v === 'number') return int(v, `${path}.${key}`, 0, 255)
+  const code = codes.get(v)
+  if (code === undefined)
+    fail(`${path}.${key}`, `expected one of ${Object.values(names).join(', ')} or 0..255`)
+  return code
 }
 
 function octetDateTime(d: DlmsData): string | undefined {
@@ -671,11 +682,19 @@ function requestResponseCodec(def: Def): UseCaseCodec {
         : undefined
   const build = (v: View, cra: Cra): DlmsApdu =>
     cra === 'response' ? buildResponse(def, v) : buildCommand(def, v)
+  // The checked interpreters made once, per CRA flag, not per payload.
+  const exactCommand = exact(interpret, (v) => build(v, 'command'))
+  const exactResponse = exact(interpret, (v) => build(v, 'response'))
   return {
     format: 'dlms',
     messageCodes: [def.code],
     cra: ['command', 'response'],
-    interpret: (structure, ctx) => exact(interpret, (v) => build(v, ctx.cra))(structure),
+    interpret: (structure, ctx) =>
+      ctx.cra === 'response'
+        ? exactResponse(structure)
+        : ctx.cra === 'command'
+          ? exactCommand(structure)
+          : exact(interpret, (v) => build(v, ctx.cra))(structure),
     build: (useCase, ctx) => build(useCase, ctx.cra) as unknown as Json,
   }
 }
