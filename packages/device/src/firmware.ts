@@ -149,12 +149,16 @@ export function step(
       break
   }
   s = withPrepaymentNext(s, settled)
-  const change = s.prepaymentNext ?? undefined
-  const times = [change, lowBatteryAt(s), s.billingCalendar?.next, s.pending[0]?.at].filter(
-    (t): t is number => t !== undefined,
+  outputs.wakeAt = earliest(
+    earliest(earliest(s.prepaymentNext ?? undefined, lowBatteryAt(s)), s.billingCalendar?.next),
+    s.pending[0]?.at,
   )
-  outputs.wakeAt = times.length > 0 ? Math.min(...times) : undefined
   return { state: s, outputs }
+}
+
+/** The earlier of two instants, either perhaps unknown (no array made: this runs every step). */
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b)
 }
 
 /**

@@ -7,7 +7,6 @@
  * devices pays for parsing each trust-anchor key once and for each ECDH pair once.
  */
 
-import { allocBytes } from '@smetsim/core'
 import { Writer } from './codec/writer.ts'
 import {
   type CryptoBackend,
@@ -16,10 +15,10 @@ import {
   type PrivateKeyRef,
   type PublicKeyRef,
   verifyGbcsMac,
+  writeGbcsMac,
 } from './crypto/index.ts'
 import {
   type GbcsFrame,
-  GENERAL_SIGNING_TAG,
   type GeneralSigning,
   generalSigningLength,
   MAC_LENGTH,
@@ -28,6 +27,7 @@ import {
   receivedOtherInfo,
   SECURITY_CONTROL,
   SIGNATURE_LENGTH,
+  type SignatureField,
   signedBytes,
   writeGeneralSigning,
   writeMacHeader,
@@ -44,19 +44,22 @@ export function signGeneralSigning(
 
 /**
  * Signs a General-Signing block and returns the frame's bytes (General-Signing only, no MAC, as
- * a device's response to a Critical command goes) in one pass: the signed bytes are written
- * once and the signature field appended, instead of signing and then encoding it all again.
+ * a device's response to a Critical command goes) in one pass: the block is written once with
+ * room for the signature field, the bytes it signs (after the 0xDF tag, up to the end of the
+ * content) are signed where they lie, and the signature is written in place.
  */
 export function encodeSignedFrame(s: GeneralSigning, key: PrivateKeyRef, backend: CryptoBackend): Uint8Array {
-  const tbs = signedBytes(s)
-  const signature = backend.sign(key, tbs)
-  const frame = allocBytes(1 + tbs.length + 1 + SIGNATURE_LENGTH)
-  frame[0] = GENERAL_SIGNING_TAG
-  frame.set(tbs, 1)
-  frame[1 + tbs.length] = SIGNATURE_LENGTH // a one-byte length: 0x40
-  frame.set(signature, 2 + tbs.length)
+  const placeholder: GeneralSigning = { ...s, signature: UNSIGNED }
+  const frame = writeGeneralSigning(new Writer(generalSigningLength(placeholder)), placeholder).finish()
+  const signedEnd = frame.length - SIGNATURE_LENGTH - 1
+  const signature = backend.sign(key, frame.subarray(1, signedEnd))
+  if (signature.length !== SIGNATURE_LENGTH) throw new RangeError('signature must be 64 bytes')
+  frame.set(signature, signedEnd + 1)
   return frame
 }
+
+/** The signature field written before the signature is known: 0x40 and 64 zero bytes. */
+const UNSIGNED: SignatureField = Object.freeze({ kind: 'ecdsa', bytes: new Uint8Array(SIGNATURE_LENGTH) })
 
 /** True only for an ECDSA signature field that verifies with the originator's public key. */
 export function verifyGeneralSigning(s: GeneralSigning, key: PublicKeyRef, backend: CryptoBackend): boolean {
@@ -98,9 +101,13 @@ export function applyMac(s: GeneralSigning, key: Uint8Array): GbcsFrame {
   return { signing: s, mac: gbcsMac(key, s.originator, macAad(s)) }
 }
 
+/** The MAC's additional data before the General-Signing block: the security header, a zero byte. */
+const MAC_AAD_HEAD = Uint8Array.of(SECURITY_CONTROL, 0, 0, 0, 0, 0)
+
 /**
- * `encodeFrame(applyMac(s, key))` with the General-Signing block encoded once: the MAC's
- * additional data and the frame are both made from the same encoding.
+ * `encodeFrame(applyMac(s, key))` written once, in place: the MAC header, the General-Signing
+ * block, then the MAC over the security header, a zero byte and that very block, taken from the
+ * frame (no second copy of the block laid out as the additional data).
  */
 export function encodeMacedFrame(s: GeneralSigning, key: Uint8Array): Uint8Array {
   if (s.signature.kind === 'absent') {
@@ -108,19 +115,24 @@ export function encodeMacedFrame(s: GeneralSigning, key: Uint8Array): Uint8Array
       'a Pre-Command has no signature field: sign it, or set an empty signature, before MACing',
     )
   }
-  // The MAC's additional data is the security header, a zero byte and the block: the block is
-  // written there once, in place, then copied into the frame after its MAC header.
-  const aad = writeGeneralSigning(
-    new Writer(6 + generalSigningLength(s)).u8(SECURITY_CONTROL).u32(0).u8(0),
-    s,
-  ).finish()
-  const block = aad.subarray(6)
-  const w = new Writer(macHeaderLength(block.length) + block.length + MAC_LENGTH)
-  return writeMacHeader(w, block.length)
-    .bytes(block)
-    .bytes(gbcsMac(key, s.originator, aad))
-    .finish()
+  const length = generalSigningLength(s)
+  let start = macHeaderLength(length)
+  const w = new Writer(start + length + MAC_LENGTH)
+  writeGeneralSigning(writeMacHeader(w, length), s)
+  let frame = w.bytes(MAC_PLACEHOLDER).finish()
+  if (frame.length !== start + length + MAC_LENGTH) {
+    // generalSigningLength is exact for every block that encodes; should it ever not be, the
+    // header is written again around the block as it was actually encoded.
+    const block = frame.slice(start, frame.length - MAC_LENGTH)
+    start = macHeaderLength(block.length)
+    frame = writeMacHeader(new Writer(), block.length).bytes(block).bytes(MAC_PLACEHOLDER).finish()
+  }
+  const end = frame.length - MAC_LENGTH
+  writeGbcsMac(key, s.originator, MAC_AAD_HEAD, frame.subarray(start, end), frame, end)
+  return frame
 }
+
+const MAC_PLACEHOLDER = new Uint8Array(MAC_LENGTH)
 
 /** True only when the frame carries a MAC and it matches. */
 export function verifyMac(frame: GbcsFrame, key: Uint8Array): boolean {

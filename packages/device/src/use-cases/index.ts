@@ -49,8 +49,10 @@ export type Handler = (
   backend: CryptoBackend,
 ) => UseCaseResult
 
-const esmeHead = (v: View) => ({ name: v.name, invokeId: v.invokeId as number })
-const gsmeHead = (v: View) => ({ name: v.name, sequenceNumber: v.sequenceNumber as number })
+// Response views are written as whole literals, name and invokeId (DLMS) or sequenceNumber (GBZ)
+// first, rather than as `{ ...head, more }`: in node 20's V8 a spread followed by keys the spread
+// object lacks takes a slow path, about a microsecond per object, and every command answers
+// with one.
 
 /** DLMS result of a one-request ESME command. */
 const esmeResult = (
@@ -60,7 +62,7 @@ const esmeResult = (
   result = 'success',
 ): UseCaseResult => ({
   state,
-  response: { ...esmeHead(v), result },
+  response: { name: v.name, invokeId: v.invokeId as number, result },
   events,
 })
 
@@ -168,7 +170,7 @@ export function deferred(
 }
 
 const paymentModeEsme: Handler = (state, v, _auth, now) => {
-  const response: View = { ...esmeHead(v), results: slotResults(v) }
+  const response: View = { name: v.name, invokeId: v.invokeId as number, results: slotResults(v) }
   const run = whenToRun(v.activationDateTime, state, now)
   if (run !== 'now') return deferred(state, run, v, 'activationDateTime', response)
   return { ...setPaymentMode(state, v, now), response }
@@ -193,7 +195,8 @@ const paymentModeGsme: Handler = (state, v, _auth, now) => {
   const set = run === 'now' ? setPaymentMode(state, v, now) : { state, events: [] }
   const next = set.state
   const response: View = {
-    ...gsmeHead(v),
+    name: v.name,
+    sequenceNumber: v.sequenceNumber as number,
     friendlyCredit: next.config.nonDisablement.length > 0,
     friendlyCreditCalendarId: 0,
     emergencyCreditLimit: next.config.emergencyCreditLimit,
@@ -227,7 +230,11 @@ const ecGsme: Handler = (state, v, _auth, now) => {
   const r = emergencyCredit(state, now)
   return {
     state: r.state,
-    response: { ...gsmeHead(v), result: r.ok ? 'success' : 'failure' },
+    response: {
+      name: v.name,
+      sequenceNumber: v.sequenceNumber as number,
+      result: r.ok ? 'success' : 'failure',
+    },
     events: r.events,
   }
 }
@@ -263,7 +270,8 @@ function withoutNext(calendar: BillingCalendar): Exclude<BillingSchedule, { ever
 const clockEsme: Handler = (state, v, _auth, now) => {
   const next = syncClock(state, v, now)
   const response: View = {
-    ...esmeHead(v),
+    name: v.name,
+    invokeId: v.invokeId as number,
     time: isoSeconds(now + next.clockOffset),
     clockStatus: 0,
     results: {
@@ -291,7 +299,7 @@ const topUpEsme: Handler = (state, v, auth, now, backend) => {
   const r = topUp(state, String(v.utrn), 'remote', now, backend, auth.frame.signing.originatorCounter)
   return {
     state: r.state,
-    response: { ...esmeHead(v), result: r.ok ? 'success' : 'other-reason' },
+    response: { name: v.name, invokeId: v.invokeId as number, result: r.ok ? 'success' : 'other-reason' },
     events: r.events,
     ...(r.reason && { reason: r.reason }),
   }
@@ -319,7 +327,7 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
     0x0052,
     (s, v) => ({
       state: s,
-      response: { ...esmeHead(v), supplyStatus: s.supply, result: 'success' },
+      response: { name: v.name, invokeId: v.invokeId as number, supplyStatus: s.supply, result: 'success' },
       events: [],
     }),
   ],
@@ -337,7 +345,8 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
     (s, v, _auth, now) => ({
       state: s,
       response: {
-        ...gsmeHead(v),
+        name: v.name,
+        sequenceNumber: v.sequenceNumber as number,
         remainingBatteryLifeDays: remainingBatteryDays(s, now),
         supplyStatus: s.supply,
         results: { remainingBatteryLifeDays: 'success', supplyStatus: 'success' },

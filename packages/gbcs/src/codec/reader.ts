@@ -49,14 +49,17 @@ export class Reader {
     return this.bytes[this.at++]!
   }
 
+  /** Big-endian, read in place (no view made: a frame's decode reads several). */
   u16(what = 'uint16'): number {
-    const b = this.take(2, what)
-    return (b[0]! << 8) | b[1]!
+    const at = this.skip(2, what)
+    const b = this.bytes
+    return (b[at]! << 8) | b[at + 1]!
   }
 
   u32(what = 'uint32'): number {
-    const b = this.take(4, what)
-    return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
+    const at = this.skip(4, what)
+    const b = this.bytes
+    return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
   }
 
   /** Skips the next `n` bytes and returns where they start in `bytes` (no view made). */

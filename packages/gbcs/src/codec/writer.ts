@@ -8,6 +8,8 @@ import { allocBytes, fromHex } from '@smetsim/core'
  */
 const spare: Uint8Array[] = []
 const SPARE_MAX = 16
+/** What a finished Writer holds: one shared empty array, not a new one per finish(). */
+const FINISHED = new Uint8Array(0)
 
 export class Writer {
   private buf: Uint8Array
@@ -93,14 +95,14 @@ export class Writer {
   finish(): Uint8Array {
     if (this.exact && this.at === this.buf.length) {
       const own = this.buf
-      this.buf = new Uint8Array(0)
+      this.buf = FINISHED
       this.at = 0
       return own
     }
     const out = allocBytes(this.at)
     out.set(this.buf.subarray(0, this.at))
     if (!this.exact && spare.length < SPARE_MAX) spare.push(this.buf)
-    this.buf = new Uint8Array(0)
+    this.buf = FINISHED
     this.at = 0
     return out
   }

@@ -18,6 +18,7 @@ import {
   gbcsOtherInfo,
   tagsEqual,
   verifyGbcsMac,
+  writeGbcsMac,
 } from './gbcs-crypto.ts'
 import { createNativeBackend } from './native.ts'
 import { createNobleBackend } from './noble.ts'
@@ -122,6 +123,14 @@ for (const backend of backends) {
       )
       const key = gbcsKdf(z, { originator: supplierA.id, cra: 'command', counter: 1n, recipient: deviceA.id })
       expect(toHex(gbcsMac(key, supplierA.id, aad))).toBe(toHex(mac))
+      // The additional data given in two parts, split anywhere, gives the same tag in place.
+      for (const cut of [0, 6, 7, 37, aad.length]) {
+        const out = new Uint8Array(20).fill(0xee)
+        writeGbcsMac(key, supplierA.id, aad.subarray(0, cut), aad.subarray(cut), out, 4)
+        expect(toHex(out.subarray(4, 16))).toBe(toHex(mac))
+        expect(out[3]).toBe(0xee)
+        expect(out[16]).toBe(0xee)
+      }
       expect(verifyGbcsMac(key, supplierA.id, aad, mac)).toBe(true)
       expect(verifyGbcsMac(key, supplierA.id, flip(aad, 30), mac)).toBe(false)
       expect(verifyGbcsMac(key, supplierA.id, aad, flip(mac, 11))).toBe(false)

@@ -240,6 +240,29 @@ function gmacTag(key: Uint8Array, originator: SystemTitle, aad: Uint8Array): Buf
   return gmac.getAuthTag()
 }
 
+/**
+ * The GBCS MAC of the additional data `head` ‖ `body`, given in two parts, written into `out` at
+ * `at` (GCM takes its additional data in as many pieces as it comes: the tag is the one over
+ * their concatenation). An encoder that has the General-Signing block in its frame already need
+ * not copy it out behind the security header to MAC it.
+ */
+export function writeGbcsMac(
+  key: Uint8Array,
+  originator: SystemTitle,
+  head: Uint8Array,
+  body: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
+  checkKey(key)
+  writeSystemTitle(GMAC_IV, 0, originator)
+  const gmac = createCipheriv('aes-128-gcm', key, GMAC_IV, GMAC_OPTIONS)
+  gmac.setAAD(head)
+  gmac.setAAD(body)
+  gmac.final()
+  out.set(gmac.getAuthTag(), at)
+}
+
 /** The GBCS MAC: GMAC over `aad` with IV = originator ‖ 00000000, 12 bytes. */
 export function gbcsMac(key: Uint8Array, originator: SystemTitle, aad: Uint8Array): Uint8Array {
   return new Uint8Array(gmacTag(key, originator, aad))

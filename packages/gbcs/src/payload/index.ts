@@ -22,6 +22,7 @@ export type * from './types.ts'
  * GSME) by the payload's first bytes. A payload none accepts comes back as 'raw'.
  */
 const FAMILIES: readonly FamilyCodec[] = [asn1Family, dlmsFamily, gbzFamily]
+const FAMILY_BY_FORMAT = new Map(FAMILIES.map((f) => [f.format, f]))
 const USE_CASES: readonly UseCaseCodec[] = [...asn1UseCases, ...dlmsUseCases, ...gbzUseCases]
 
 /** The use-case views by message code (looked up on every payload a device decodes or builds). */
@@ -29,12 +30,27 @@ const VIEWS_BY_CODE = new Map<number, UseCaseCodec[]>()
 for (const u of USE_CASES)
   for (const code of u.messageCodes) VIEWS_BY_CODE.set(code, [...(VIEWS_BY_CODE.get(code) ?? []), u])
 
-function viewsFor(ctx: PayloadContext): UseCaseCodec[] {
-  return (VIEWS_BY_CODE.get(ctx.messageCode) ?? []).filter((u) => u.cra.includes(ctx.cra))
+/** The same per message code and then CRA flag, filtered once here rather than per payload. */
+const VIEWS_BY_CODE_AND_CRA = new Map<number, Map<string, readonly UseCaseCodec[]>>()
+for (const [code, views] of VIEWS_BY_CODE) {
+  const byCra = new Map<string, UseCaseCodec[]>()
+  for (const u of views) for (const cra of u.cra) byCra.set(cra, [...(byCra.get(cra) ?? []), u])
+  VIEWS_BY_CODE_AND_CRA.set(code, byCra)
+}
+const NO_VIEWS: readonly UseCaseCodec[] = []
+
+function viewsFor(ctx: PayloadContext): readonly UseCaseCodec[] {
+  return VIEWS_BY_CODE_AND_CRA.get(ctx.messageCode)?.get(ctx.cra) ?? NO_VIEWS
 }
 
 function useCaseFor(format: string, ctx: PayloadContext): UseCaseCodec | undefined {
-  return viewsFor(ctx).find((u) => u.format === format)
+  for (const u of viewsFor(ctx)) if (u.format === format) return u
+  return undefined
+}
+
+function familyFor(bytes: Uint8Array, ctx: PayloadContext): FamilyCodec | undefined {
+  for (const f of FAMILIES) if (f.matches(bytes, ctx)) return f
+  return undefined
 }
 
 /**
@@ -47,7 +63,7 @@ export function decodePayload(
   ctx: PayloadContext,
   base = 0,
 ): DecodedPayload & { error?: string } {
-  const family = FAMILIES.find((f) => f.matches(bytes, ctx))
+  const family = familyFor(bytes, ctx)
   if (!family) return { format: 'raw', structure: { hex: toHex(bytes) } }
   let structure: Json
   try {
@@ -95,15 +111,17 @@ export function buildPayload(
   ctx: PayloadContext,
   format?: string,
 ): Uint8Array {
-  const views = viewsFor(ctx).filter((u) => !format || u.format === format)
-  const what = `message code 0x${hex4(ctx.messageCode)} (${ctx.cra})${format ? ` in format '${format}'` : ''}`
-  if (views.length === 0) throw new TypeError(`no use-case codec for ${what}`)
-  if (views.length > 1)
+  const all = viewsFor(ctx)
+  const views = format ? all.filter((u) => u.format === format) : all
+  if (views.length !== 1) {
+    const what = `message code 0x${hex4(ctx.messageCode)} (${ctx.cra})${format ? ` in format '${format}'` : ''}`
+    if (views.length === 0) throw new TypeError(`no use-case codec for ${what}`)
     throw new TypeError(
       `${what} has views in formats ${views.map((v) => `'${v.format}'`).join(', ')}: say which`,
     )
+  }
   const view = views[0]!
-  const family = FAMILIES.find((f) => f.format === view.format)!
+  const family = FAMILY_BY_FORMAT.get(view.format)!
   return family.encode(view.build(useCase, ctx), ctx)
 }
 

@@ -78,18 +78,29 @@ function num(key: string, type: 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' 
 
 /** An enum shown by name where the table has one. */
 function namedEnum(key: string, names: Readonly<Record<number, string>>): Field {
+  // Name to value, made once (the first value of a name, in the table's order).
+  const codes = new Map<unknown, number>()
+  for (const [code, name] of Object.entries(names)) if (!codes.has(name)) codes.set(name, Number(code))
   return {
     keys: [key],
     toView: (d) => (d.type === 'enum' ? { [key]: names[d.value] ?? d.value } : undefined),
-    fromView: (v, path) => ({ type: 'enum', value: fromName(names, v[key], `${path}.${key}`) }),
+    fromView: (v, path) => ({ type: 'enum', value: fromName(names, codes, v[key], path, key) }),
   }
 }
 
-function fromName(names: Readonly<Record<number, string>>, v: unknown, path: string): number {
-  if (typeof v === 'number') return int(v, path, 0, 255)
-  const hit = Object.entries(names).find(([, n]) => n === v)
-  if (!hit) fail(path, `expected one of ${Object.values(names).join(', ')} or 0..255`)
-  return Number(hit[0])
+/** The path is joined only for the error message: this runs for every response built. */
+function fromName(
+  names: Readonly<Record<number, string>>,
+  codes: ReadonlyMap<unknown, number>,
+  v: unknown,
+  path: string,
+  key: string,
+): number {
+  if (typeof v === 'number') return int(v, `${path}.${key}`, 0, 255)
+  const code = codes.get(v)
+  if (code === undefined)
+    fail(`${path}.${key}`, `expected one of ${Object.values(names).join(', ')} or 0..255`)
+  return code
 }
 
 function octetDateTime(d: DlmsData): string | undefined {
@@ -596,12 +607,14 @@ function interpretCommand(def: Def, s: AccessRequest): View | undefined {
 }
 
 function buildCommand(def: Def, v: View): AccessRequest {
-  return {
-    apdu: 'accessRequest',
-    ...headFromView(v),
-    specs: def.slots.map((s) => s.spec),
-    data: def.slots.map((s) => s.command.fromView(v, 'useCase')),
-  }
+  const { invokeId, dateTime } = headFromView(v)
+  const specs = def.slots.map((s) => s.spec)
+  const data = def.slots.map((s) => s.command.fromView(v, 'useCase'))
+  // Whole literals, not `{ apdu, ...head, specs, data }`: a spread followed by new keys is a slow
+  // path in node 20's V8, and a device builds one of these for every command it checks (exact).
+  return dateTime === undefined
+    ? { apdu: 'accessRequest', invokeId, specs, data }
+    : { apdu: 'accessRequest', invokeId, dateTime, specs, data }
 }
 
 function interpretResponse(def: Def, s: AccessResponse): View | undefined {
@@ -627,18 +640,18 @@ function interpretResponse(def: Def, s: AccessResponse): View | undefined {
 function buildResponse(def: Def, v: View): AccessResponse {
   const n = def.slots.length
   const results = n === 1 ? undefined : obj(v.results, 'useCase.results')
-  return {
-    apdu: 'accessResponse',
-    ...headFromView(v),
-    data: def.slots.map((s) =>
-      s.response?.keys.some((k) => v[k] !== undefined) ? s.response.fromView(v, 'useCase') : NULL,
-    ),
-    results: def.slots.map((s) => {
-      const kind = responseKind(s.spec)
-      const r = results ? results[s.label] : v.result
-      return { kind, result: resultCode(kind, r, results ? `useCase.results.${s.label}` : 'useCase.result') }
-    }),
-  }
+  const { invokeId, dateTime } = headFromView(v)
+  const data = def.slots.map((s) =>
+    s.response?.keys.some((k) => v[k] !== undefined) ? s.response.fromView(v, 'useCase') : NULL,
+  )
+  const codes = def.slots.map((s) => {
+    const kind = responseKind(s.spec)
+    const r = results ? results[s.label] : v.result
+    return { kind, result: resultCode(kind, r, results ? `useCase.results.${s.label}` : 'useCase.result') }
+  })
+  return dateTime === undefined
+    ? { apdu: 'accessResponse', invokeId, data, results: codes }
+    : { apdu: 'accessResponse', invokeId, dateTime, data, results: codes }
 }
 
 /** interpret, kept only when build gives back the same structure. */
@@ -669,11 +682,19 @@ function requestResponseCodec(def: Def): UseCaseCodec {
         : undefined
   const build = (v: View, cra: Cra): DlmsApdu =>
     cra === 'response' ? buildResponse(def, v) : buildCommand(def, v)
+  // The checked interpreters made once, per CRA flag, not per payload.
+  const exactCommand = exact(interpret, (v) => build(v, 'command'))
+  const exactResponse = exact(interpret, (v) => build(v, 'response'))
   return {
     format: 'dlms',
     messageCodes: [def.code],
     cra: ['command', 'response'],
-    interpret: (structure, ctx) => exact(interpret, (v) => build(v, ctx.cra))(structure),
+    interpret: (structure, ctx) =>
+      ctx.cra === 'response'
+        ? exactResponse(structure)
+        : ctx.cra === 'command'
+          ? exactCommand(structure)
+          : exact(interpret, (v) => build(v, ctx.cra))(structure),
     build: (useCase, ctx) => build(useCase, ctx.cra) as unknown as Json,
   }
 }
@@ -772,7 +793,11 @@ function buildAlert(v: View): DataNotification {
     items.push(...(s as { value: DlmsData[] }).value)
   } else if (v.payload !== undefined)
     items.push(...(arr(v.payload, 'useCase.payload') as unknown as DlmsData[]))
-  return { apdu: 'dataNotification', ...headFromView(v), body: { type: 'structure', value: items } }
+  const { invokeId, dateTime } = headFromView(v)
+  const body: DlmsData = { type: 'structure', value: items }
+  return dateTime === undefined
+    ? { apdu: 'dataNotification', invokeId, body }
+    : { apdu: 'dataNotification', invokeId, dateTime, body }
 }
 
 export const dlmsAlertCodec: UseCaseCodec = {
