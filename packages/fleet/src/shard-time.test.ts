@@ -4,6 +4,7 @@
  * meters in both, a virtual week equals the single-process runner's, and a shard that goes away
  * fails the other with a clear error rather than hanging it.
  */
+import { createHash } from 'node:crypto'
 import { createScheduler } from '@smetsim/core'
 import { getBackend } from '@smetsim/gbcs'
 import { encode } from 'cbor-x'
@@ -164,7 +165,14 @@ describe('virtual-time shards over a broker', () => {
       scheduler: createScheduler({ start: START }),
       shard: shard('1/2'),
     })
-    const ready = { t: 'ready', fleet: fleetFingerprint(SPEC), now: START, next: null, instance: 'x' }
+    const ready = {
+      t: 'ready',
+      fleet: fleetFingerprint(SPEC),
+      pki: createHash('sha256').update(PKI.root.certificate.raw).digest('hex'),
+      now: START,
+      next: null,
+      instance: 'x',
+    }
     const sayReady = setInterval(() => void silent.publish(windowUpTopic(2, 'vt-silent'), encode(ready)), 100)
     const run = await lead.finally(() => clearInterval(sayReady))
     await silent.publish(windowUpTopic(2, 'vt-silent'), new Uint8Array([0xff, 0x00, 0x13]))

@@ -12,10 +12,10 @@
  *                                    to virtual ms `until`, these messages delivered first),
  *                                    { t: 'beat' } (every `beatMs`, so a shard knows shard 1 is
  *                                    there while time stands still), { t: 'end' } (the run ended)
- *   <prefix>/fleet/window/<i>/up     shard i → shard 1: { t: 'ready', fleet, now, next, instance }
+ *   <prefix>/fleet/window/<i>/up     shard i → shard 1: { t: 'ready', fleet, pki, now, next, instance }
  *                                    (once its hubs are up, again every second until the first
  *                                    window), { t: 'done', w, next, msgs }, { t: 'failed', message }
- * `fleet` is the fleet's fingerprint (shard-pki.ts), `now` the shard's virtual start, `next` its
+ * `fleet` is the fleet's fingerprint (shard-pki.ts), `pki` SHA-256 of its root certificate, `now` the shard's virtual start, `next` its
  * next event, `instance` a random id of the process (a shard started again cannot rejoin a run
  * under way: its meters' state is gone, and shard 1 says so).
  *
@@ -25,7 +25,7 @@
  * deliver twice) is ignored, one out of order fails the run. Garbage on these topics is dropped
  * and counted, never thrown on; a message whose fields do not check is dropped and counted.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Eui64 } from '@smetsim/core'
 import { Encoder } from 'cbor-x'
 import { openWindowLink } from '../../hub/src/wan/window-link.ts'
@@ -108,6 +108,10 @@ function checkedMessages(drops: Drops, msgs: unknown): WindowedMessage[] {
 const nextOf = (x: unknown): number | undefined =>
   typeof x === 'number' && Number.isFinite(x) ? x : undefined
 
+/** Which PKI a fleet holds: SHA-256 of its root certificate (the shards must share one, shard-pki.ts). */
+const pkiFingerprint = (fleet: Fleet) =>
+  createHash('sha256').update(fleet.pki.root.certificate.raw).digest('hex')
+
 const windowHubWan = (side: WindowedHubSide): HubWan => ({
   open: () => {},
   send: (commsHub, u) => side.uplinkFor(commsHub)(u),
@@ -144,6 +148,7 @@ export async function startVirtualShards(
   const prefix = o.prefix ?? 'smetsim'
   const metrics = o.metrics ?? createMetrics()
   const fingerprint = fleetFingerprint(fleet.spec)
+  const pki = pkiFingerprint(fleet)
   const drops: Drops = {}
 
   const link = await openWindowLink(o.broker, {
@@ -190,6 +195,8 @@ export async function startVirtualShards(
         return fail(new Error(`${who} started again: it cannot rejoin a virtual-time run under way`))
       if (m.fleet !== fingerprint)
         return fail(new Error(`${who} is of another fleet (seed or premises differ from shard 1)`))
+      if (m.pki !== pki)
+        return fail(new Error(`${who} holds another PKI than shard 1's (a stale one left on the broker?)`))
       if (m.now !== scheduler.now())
         return fail(
           new Error(`${who} starts at ${String(m.now)}, shard 1 at ${scheduler.now()}: not one run`),
@@ -396,6 +403,7 @@ export async function joinVirtualShards(fleet: Fleet, o: VirtualShardOptions): P
     void up({
       t: 'ready',
       fleet: fleetFingerprint(fleet.spec),
+      pki: pkiFingerprint(fleet),
       now: scheduler.now(),
       next: scheduler.next() ?? null,
       instance,
