@@ -36,17 +36,33 @@ function earliest(xs: (number | undefined)[]): number | undefined {
 /**
  * The coordinator's `advance(ms)`: the DCC's scheduler and head end (lane k's messages are
  * `headEnd.take(k)`) and the lanes, moved together window by window to `now + ms`.
+ *
+ * Quiet windows: when the DCC waits for no answer (`headEnd.quiet`) and its scheduler holds
+ * nothing but messages on their way to it (`size === headEnd.deliveriesDue`), nothing it does can
+ * send a message down the WAN before a new Service Request comes in: what comes up meanwhile is
+ * alerts, which start nothing. The lanes then run up to `quietWindowMs` ahead (they cannot hear
+ * from the DCC sooner), while the DCC runs only to the earliest the lanes' messages can reach it
+ * (their earliest event + latency) and catches up in the windows after. A Service Request that
+ * arrives while the lanes stand ahead goes down due when they stand there (`holdUntil`), never
+ * late. With the DCC busy, the windows are the plain ones above.
  */
 export function windowedAdvance(o: {
   scheduler: Scheduler
   headEnd: WindowedHeadEnd
   lanes: readonly WindowLane[]
   latencyMs: number
+  /** How far ahead the lanes may run in a quiet window (default 60 latencies); latencyMs: none. */
+  quietWindowMs?: number
 }): (ms: number) => Promise<void> {
   const { scheduler, headEnd, lanes, latencyMs } = o
-  async function step(until: number) {
-    const done = lanes.map((lane, k) => lane.advance(until, headEnd.take(k)))
-    scheduler.run({ until })
+  const quietWindowMs = Math.max(latencyMs, o.quietWindowMs ?? 60 * latencyMs)
+  /** Where the lanes stand (the DCC's clock may be behind after a quiet window). */
+  let lanesAt = scheduler.now()
+  async function step(dccUntil: number, lanesUntil: number) {
+    lanesAt = Math.max(lanesAt, lanesUntil)
+    headEnd.holdUntil(lanesAt)
+    const done = lanes.map((lane, k) => lane.advance(lanesAt, headEnd.take(k)))
+    scheduler.run({ until: Math.max(scheduler.now(), dccUntil) })
     // The DCC's continuations (a response handled, the next command of a request) run now.
     await yieldToIo()
     const replies = await Promise.all(done)
@@ -55,15 +71,25 @@ export function windowedAdvance(o: {
       headEnd.deliver(r.msgs)
     })
   }
+  const quiet = () => headEnd.quiet && scheduler.size === headEnd.deliveriesDue
   return async (ms) => {
     if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance by ${ms} ms`)
     const target = scheduler.now() + ms
     for (;;) {
-      const next = earliest([scheduler.next(), headEnd.earliest(), ...lanes.map((l) => l.next)])
+      const lanesNext = earliest([headEnd.earliest(), ...lanes.map((l) => l.next)])
+      const next = earliest([scheduler.next(), lanesNext])
       if (next === undefined || next > target) break
-      await step(Math.min(target, Math.max(next, scheduler.now()) + latencyMs))
+      if (quietWindowMs > latencyMs && quiet()) {
+        const lanesUntil = Math.min(target, Math.max(next, lanesAt) + quietWindowMs)
+        // The lanes' messages reach the DCC one latency after their earliest event at the soonest.
+        const dccUntil = lanesNext === undefined ? lanesUntil : Math.min(lanesUntil, lanesNext + latencyMs)
+        await step(dccUntil, lanesUntil)
+      } else {
+        const until = Math.min(target, Math.max(next, scheduler.now()) + latencyMs)
+        await step(until, until)
+      }
     }
-    await step(target)
+    await step(target, target)
   }
 }
 
