@@ -26,7 +26,7 @@
  * and counted, never thrown on; a message whose fields do not check is dropped and counted.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { Eui64 } from '@smetsim/core'
+import { createScheduler, type Eui64 } from '@smetsim/core'
 import { Encoder } from 'cbor-x'
 import { openWindowLink } from '../../hub/src/wan/window-link.ts'
 import { WindowedHeadEnd, WindowedHubSide, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
@@ -147,6 +147,9 @@ export async function startVirtualShards(
   const timeoutMs = o.timeoutMs ?? SHARD_TIMEOUT_MS
   const prefix = o.prefix ?? 'smetsim'
   const metrics = o.metrics ?? createMetrics()
+  // The hubs of shard 1 keep `scheduler` (the run's: households, consumer actions, the gauges);
+  // the DCC has one of its own, so its quiet stretches show (shard-window.ts quiet windows).
+  const dccScheduler = createScheduler({ start: scheduler.now() })
   const fingerprint = fleetFingerprint(fleet.spec)
   const pki = pkiFingerprint(fleet)
   const drops: Drops = {}
@@ -261,7 +264,7 @@ export async function startVirtualShards(
     throw e
   }
 
-  const headEnd = new WindowedHeadEnd(scheduler, {
+  const headEnd = new WindowedHeadEnd(dccScheduler, {
     latencyMs,
     lanes: n,
     route: (commsHub: Eui64) => {
@@ -269,7 +272,7 @@ export async function startVirtualShards(
       return at?.role === 'CHF' ? at.premise % n : undefined
     },
   })
-  const { dcc, sat, submit } = createFleetDcc(fleet, { ...o, headEnd, metrics })
+  const { dcc, sat, submit } = createFleetDcc(fleet, { ...o, scheduler: dccScheduler, headEnd, metrics })
 
   /** Shard i as a lane: each window a 'go' and, within timeoutMs, its 'done'. */
   const remoteLane = (i: number, r: Remote): WindowLane => ({
@@ -303,8 +306,8 @@ export async function startVirtualShards(
       })
     },
   })
-  const lanes: WindowLane[] = [localLane(side), ...[...remotes].map(([i, r]) => remoteLane(i, r))]
-  const advanceAll = windowedAdvance({ scheduler, headEnd, lanes, latencyMs })
+  const lanes: WindowLane[] = [localLane(scheduler, side), ...[...remotes].map(([i, r]) => remoteLane(i, r))]
+  const advanceAll = windowedAdvance({ scheduler: dccScheduler, headEnd, lanes, latencyMs })
   const run = hubs
   let closed = false
   return {

@@ -109,20 +109,14 @@ export function runWindow(
 }
 
 /**
- * The coordinator's own shard as a lane: its hubs on the coordinator's scheduler (`side` the
- * windowed WAN's hub side there). The scheduler is the coordinator's, run by `windowedAdvance`
- * itself, so the lane only delivers and, once the window has run, takes what its hubs sent; its
- * next event is the scheduler's, already counted.
+ * The coordinator's own shard as a lane: its hubs on a scheduler of their own in the
+ * coordinator's process (not the DCC's, so the DCC's scheduler holds only the DCC and quiet
+ * windows can tell when it has nothing to do), run synchronously at each window.
  */
-export function localLane(side: WindowedHubSide): WindowLane {
+export function localLane(scheduler: Scheduler, side: WindowedHubSide): WindowLane {
   return {
-    next: undefined,
-    async advance(_until, msgs) {
-      side.deliver(msgs)
-      // The window runs (windowedAdvance's scheduler.run) before this resumes.
-      await yieldToIo()
-      return { msgs: side.take(), next: undefined }
-    },
+    next: scheduler.next(),
+    advance: async (until, msgs) => runWindow(scheduler, side, until, msgs),
   }
 }
 
