@@ -12,6 +12,7 @@ import { startHouseholds } from './households.ts'
 import { withHouseholds } from './metrics.ts'
 import { type HubWan, startHubs } from './run.ts'
 import type { Shard } from './shard.ts'
+import { runWindow } from './shard-window.ts'
 import { restoreFleet } from './snapshot.ts'
 import { threadCpuMs } from './thread-cpu.ts'
 
@@ -75,12 +76,11 @@ try {
     try {
       if (m.t === 'advance') {
         const started = performance.now()
-        side.deliver(m.msgs)
         // The hubs are synchronous and the port is the thread's only I/O: one run to the window's
         // end, no slicing (run.advance's slices are for I/O that waits between them).
-        scheduler.run({ until: Math.max(scheduler.now(), m.until) })
+        const r = runWindow(scheduler, side, m.until, m.msgs)
         busyMs += performance.now() - started
-        post({ t: 'done', msgs: side.take(), next: scheduler.next() })
+        post({ t: 'done', msgs: r.msgs, next: r.next })
       } else if (m.t === 'stats')
         post({
           t: 'stats',

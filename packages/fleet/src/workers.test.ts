@@ -111,6 +111,29 @@ describe('startWorkerFleet', () => {
     expect(two.now).toBe(new Date(Date.parse(SPEC.start) + 7 * DAY).toISOString())
   }, 60_000)
 
+  it('runs a quiet day (no request in progress) in hour-long windows, and a request sent while the threads stand ahead is not late', async () => {
+    const run = await workerFleet(2)
+    let windows = 0
+    const take = run.headEnd.take.bind(run.headEnd)
+    run.headEnd.take = (lane: number) => {
+      if (lane === 0) windows++
+      return take(lane)
+    }
+    await run.advance(DAY)
+    // A window a minute (one latency) would be hundreds: GSMEs wake every 30 minutes.
+    expect(windows).toBeLessThanOrEqual(26)
+    expect(windows).toBeGreaterThanOrEqual(24)
+    // A Service Request while an advance runs (as the HTTP API may send one): it goes down due
+    // where the threads stand, is answered, and nothing arrives after its time.
+    const p = run.fleet.premise(1)!
+    const advancing = run.advance(DAY)
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    const answer = run.submit(sr(p.supplierEui, '7.4', p.esme, 'ESME'))
+    await advancing
+    expect(await answer).toMatchObject({ code: 'I0', response: { originator: p.esme } })
+    expect((await run.stats()).wanDrops).toEqual({})
+  }, 60_000)
+
   it('refuses a bad number of workers before starting any', async () => {
     const fleet = buildFleet(SPEC, { pki: PKI })
     const scheduler = createScheduler({ start: Date.parse(SPEC.start) })

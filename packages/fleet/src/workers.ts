@@ -24,6 +24,7 @@ import { addHouseholdStats, type HouseholdStats } from './households.ts'
 import { createMetrics, type FleetMetrics, type MetricsSnapshot, snapshotMetrics } from './metrics.ts'
 import { ADVANCE_SLICE_MS, createFleetDcc, type FleetDcc, type StartFleetOptions } from './run.ts'
 import { MAX_SHARDS } from './shard.ts'
+import { type WindowLane, type WindowReply, windowedAdvance } from './shard-window.ts'
 import { snapshotFleet } from './snapshot.ts'
 import type { FromWorker, ToWorker, WorkerShardData } from './worker-shard.ts'
 
@@ -63,8 +64,8 @@ export interface WorkerFleet extends FleetDcc {
   close(): Promise<void>
 }
 
-/** One worker thread and its replies, in order. */
-class ShardThread {
+/** One worker thread and its replies, in order: a lane of the windows (shard-window.ts). */
+class ShardThread implements WindowLane {
   private readonly waiting: { resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = []
   private failure: Error | undefined
   next: number | undefined
@@ -103,15 +104,14 @@ class ShardThread {
     return r
   }
 
+  async advance(until: number, msgs: WindowedMessage[]): Promise<WindowReply> {
+    const r = await this.ask({ t: 'advance', until, msgs }, 'done')
+    return { msgs: r.msgs, next: r.next }
+  }
+
   terminate() {
     return this.worker.terminate()
   }
-}
-
-const min = (xs: (number | undefined)[]): number | undefined => {
-  let m: number | undefined
-  for (const x of xs) if (x !== undefined && (m === undefined || x < m)) m = x
-  return m
 }
 
 export async function startWorkerFleet(fleet: Fleet, o: WorkerFleetOptions): Promise<WorkerFleet> {
@@ -165,18 +165,7 @@ export async function startWorkerFleet(fleet: Fleet, o: WorkerFleetOptions): Pro
     metrics,
   })
 
-  /** Every thread to `until`, the messages of the last window carried over first. */
-  async function step(until: number) {
-    const done = threads.map((t, k) => t.ask({ t: 'advance', until, msgs: headEnd.take(k) }, 'done'))
-    scheduler.run({ until })
-    // The DCC's continuations (a response handled, the next command of a request) run now.
-    await new Promise<void>((resolve) => setImmediate(resolve))
-    const replies = await Promise.all(done)
-    replies.forEach((r, k) => {
-      threads[k]!.next = r.next
-      headEnd.deliver(r.msgs as WindowedMessage[])
-    })
-  }
+  const advance = windowedAdvance({ scheduler, headEnd, lanes: threads, latencyMs })
 
   let closed = false
   return {
@@ -189,16 +178,7 @@ export async function startWorkerFleet(fleet: Fleet, o: WorkerFleetOptions): Pro
     dcc,
     sat,
     submit,
-    async advance(ms) {
-      if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance by ${ms} ms`)
-      const target = scheduler.now() + ms
-      for (;;) {
-        const next = min([scheduler.next(), headEnd.earliest(), ...threads.map((t) => t.next)])
-        if (next === undefined || next > target) break
-        await step(Math.min(target, Math.max(next, scheduler.now()) + latencyMs))
-      }
-      await step(target)
-    },
+    advance,
     async stats() {
       const parts = await Promise.all(threads.map((t) => t.ask({ t: 'stats' }, 'stats')))
       const supply = { enabled: 0, disabled: 0, armed: 0 }

@@ -111,8 +111,8 @@ describe.runIf(mosquitto || inCi)('smetsim fleet up --shard over mosquitto', () 
     return s
   }
   /** SR 7.4 (read the ESME's instantaneous values) from premise i's supplier, into shard 1's DCC. */
-  const read = async (api: string, i: number, counter: number) => {
-    const file = (f: string) => readFileSync(join(tls, f), 'utf8')
+  const read = async (api: string, i: number, counter: number, dir = tls) => {
+    const file = (f: string) => readFileSync(join(dir, f), 'utf8')
     const supplier = p(i).supplierEui
     const r = await httpsJson({
       url: `${api}/service-requests`,
@@ -214,4 +214,115 @@ describe.runIf(mosquitto || inCi)('smetsim fleet up --shard over mosquitto', () 
     expect(b.summary.hubTraffic.commands).toBeGreaterThanOrEqual(2)
     expect(b.summary.hubTraffic.responses).toBe(b.summary.hubTraffic.commands)
   }, 60_000)
+
+  /** POST /fleet/advance as the auditor of the run whose credentials are in `dir`. */
+  const advance = (api: string, dir: string, ms: number) => {
+    const file = (f: string) => readFileSync(join(dir, f), 'utf8')
+    return httpsJson({
+      url: `${api}/fleet/advance`,
+      body: { ms },
+      ca: file('ca.pem'),
+      cert: file('auditor.pem'),
+      key: file('auditor.key'),
+    })
+  }
+  const DAY = 86_400_000
+  /** The summary's last line once the process has ended by itself. */
+  const ended = async (s: Shard) => ({
+    code: await s.closed,
+    summary: JSON.parse(s.out.stdout.trimEnd().split('\n').at(-1) ?? 'null'),
+  })
+  const served = (dir: string) => ['--port', '0', '--tls', dir, '--for', '1d']
+
+  it('in virtual time (no --speed) --shard 1/2 and 2/2 keep lock-step on the broker and agree with the one-process run on the seed', async () => {
+    // The one-process run: the same fleet, three reads, a virtual day moved by the API.
+    const solo = join(work, 'tls-solo')
+    const single = shard(['--premises', String(PREMISES), '--json', ...served(solo)])
+    shards.push(single)
+    const singleApi = (await said(single, /DCC HTTP API: (https:\S+)/))[1]!
+    const singleReads = [0, 1, 3].map((i) => read(singleApi, i, 1, solo))
+    expect((await advance(singleApi, solo, DAY)).status).toBe(200)
+    const singleCodes = (await Promise.all(singleReads)).map((r) => r?.code)
+    const alone = await ended(single)
+    expect(alone.code).toBe(0)
+
+    const dir = join(work, 'tls-virtual')
+    const args = (more: string[]) => [
+      '--premises',
+      String(PREMISES),
+      '--broker',
+      broker.url,
+      '--json',
+      ...more,
+    ]
+    const b = shard(args(['--shard', '2/2']))
+    shards.push(b)
+    await said(b, /waiting for the fleet PKI from shard 1/)
+    const a = shard(args(['--shard', '1/2', ...served(dir)]))
+    shards.push(a)
+    const api = (await said(a, /DCC HTTP API: (https:\S+)/))[1]!
+    await said(b, /hubs up, waiting for shard 1's windows/)
+    // Premises 1 and 3 are shard 2's: their commands cross the broker in the windows.
+    const reads = [0, 1, 3].map((i) => read(api, i, 1, dir))
+    expect(await advance(api, dir, DAY)).toMatchObject({
+      status: 200,
+      json: { virtualTime: alone.summary.virtualTime },
+    })
+    const codes = (await Promise.all(reads)).map((r) => r?.code)
+    const [one, other] = [await ended(a), await ended(b)]
+    expect([one.code, other.code]).toEqual([0, 0])
+    expect(codes).toEqual(singleCodes)
+    expect(codes).toEqual(['I0', 'I0', 'I0'])
+    const x = one.summary
+    const y = other.summary
+    const z = alone.summary
+    expect([x.virtualTime, y.virtualTime]).toEqual([z.virtualTime, z.virtualTime])
+    expect({ requests: x.requests, commands: x.commands, responses: x.responses }).toEqual({
+      requests: z.requests,
+      commands: z.commands,
+      responses: z.responses,
+    })
+    const sum = (k: 'enabled' | 'disabled' | 'armed') => x.supply[k] + y.supply[k]
+    expect({ enabled: sum('enabled'), disabled: sum('disabled'), armed: sum('armed') }).toEqual(z.supply)
+    expect(x.devices + y.devices).toBe(z.devices)
+    expect(x.hubTraffic.alerts + y.hubTraffic.alerts).toBe(z.hubTraffic.alerts)
+    expect(y.hubTraffic).toMatchObject({ commands: 2, responses: 2 })
+    expect(x.households.attempts + y.households.attempts).toBe(z.households.attempts)
+    expect(x.households.utrnsAccepted + y.households.utrnsAccepted).toBe(z.households.utrnsAccepted)
+    expect([x.errors, y.errors, z.errors]).toEqual([0, 0, 0])
+  }, 120_000)
+
+  it('a virtual-time shard that disappears fails the other with a clear error within --shard-timeout', async () => {
+    const args = (more: string[]) => [
+      '--premises',
+      String(PREMISES),
+      '--broker',
+      broker.url,
+      '--shard-timeout',
+      '2s',
+      '--json',
+      ...more,
+    ]
+    // Shard 2 killed mid-run: shard 1, moving a virtual week, stops at its next window.
+    let b = shard(args(['--shard', '2/2']))
+    shards.push(b)
+    let a = shard(args(['--shard', '1/2', '--for', '7d']))
+    shards.push(a)
+    await said(b, /hubs up, waiting for shard 1's windows/)
+    await said(b, /shard 2\/2 hubs 2\/2/) // a status line: windows are running
+    signal(b, 'SIGKILL')
+    expect(await a.closed).toBe(2)
+    expect(a.out.stderr).toMatch(
+      /smetsim: shard 2\/2 did not finish the window to \S+ within 2000 ms: it stopped, or the broker is unreachable/,
+    )
+    // Shard 1 killed: shard 2 hears nothing more and stops.
+    b = shard(args(['--shard', '2/2']))
+    shards.push(b)
+    a = shard(args(['--shard', '1/2', '--for', '7d']))
+    shards.push(a)
+    await said(b, /shard 2\/2 hubs 2\/2/)
+    signal(a, 'SIGKILL')
+    expect(await b.closed).toBe(2)
+    expect(b.out.stderr).toMatch(/smetsim: no word from shard 1\/2 \(the DCC\) within 2000 ms/)
+  }, 120_000)
 })

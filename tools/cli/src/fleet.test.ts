@@ -156,7 +156,11 @@ describe('smetsim fleet up', () => {
       [{ speed: '10', broker: 'mqtt://h:1', shard: 'half' }, /^--shard: a shard is i\/n/],
       [{ speed: '10', shard: '1/2' }, /--shard needs --broker URL/],
       [{ speed: '10', broker: 'embedded', shard: '1/2' }, /--shard needs --broker URL/],
-      [{ broker: 'mqtt://h:1', shard: '1/2' }, /--shard needs --speed/],
+      // Virtual-time shards: shard 1 moves time; no run snapshots (they would need one instant).
+      [{ broker: 'mqtt://h:1', shard: '2/2', for: '1d' }, /--for: in virtual time shard 1\/2 moves time/],
+      [{ broker: 'mqtt://h:1', shard: '1/2', snapshot: 'x' }, /--snapshot: not with virtual-time shards/],
+      [{ broker: 'mqtt://h:1', shard: '1/2', shardTimeout: 'soon' }, /--shard-timeout must be a duration/],
+      [{ broker: 'mqtt://h:1', shard: '1/2', shardTimeout: '10ms' }, /--shard-timeout must be a duration/],
       [{ speed: '10', broker: 'mqtt://h:1', shard: '2/2', port: '0', tls: 'x' }, /served by shard 1\/2/],
       [{ workers: '0' }, /^--workers must be 1 to 64, got '0'$/],
       [{ workers: '65' }, /--workers must be 1 to 64/],
@@ -168,6 +172,14 @@ describe('smetsim fleet up', () => {
     ] as const)
       expect(() => plan({ ...base, ...o }), JSON.stringify(o)).toThrow(why)
     expect(plan(base)).toMatchObject({ wan: 'in-process', speed: undefined, forMs: DAY })
+    expect(plan({ ...base, broker: 'mqtt://h:1', shard: '2/2' })).toMatchObject({
+      speed: undefined,
+      shard: { index: 2, count: 2 },
+      shardTimeoutMs: 30_000,
+    })
+    expect(plan({ ...base, broker: 'mqtt://h:1', shard: '1/2', shardTimeout: '2m' }).shardTimeoutMs).toBe(
+      120_000,
+    )
     expect(plan({ ...base, speed: 'max', for: '2h' })).toMatchObject({ speed: undefined, forMs: 7_200_000 })
     expect(plan({ ...base, speed: '60' })).toMatchObject({ speed: 60, forMs: undefined })
     // A virtual run that serves the API has no end of its own: time moves by POST /fleet/advance.

@@ -263,7 +263,12 @@ fleet
   )
   .option(
     '--shard <i/n>',
-    'with --broker <url> and --speed: serve only the hubs of premises with index mod n = i-1 (shard 1 also runs the DCC and the API; start it first)',
+    'with --broker <url>: serve only the hubs of premises with index mod n = i-1 (shard 1 also runs the DCC and the API; start it first); without --speed the shards keep virtual time in lock-step windows on the broker',
+  )
+  .option(
+    '--shard-timeout <duration>',
+    'virtual-time shards: how long (wall clock) shard 1 waits for a shard to finish a window, and a shard to hear from shard 1, before failing',
+    '30s',
   )
   .option(
     '--workers <n>',

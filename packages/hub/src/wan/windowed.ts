@@ -52,6 +52,9 @@ export class WindowedHeadEnd implements HeadEnd {
   private readonly pending = new Map<number, (g: Uint8Array | undefined) => void>()
   private readonly logPending = new Map<number, (r: HanDeviceLogResult) => void>()
   private readonly listeners: ((a: { commsHub: Eui64; from: Eui64; bytes: Uint8Array }) => void)[] = []
+  /** No command goes out due before this (the lanes may stand ahead of this end's clock). */
+  private horizon = Number.NEGATIVE_INFINITY
+  private delivering = 0
   readonly drops: Drops = {}
 
   constructor(
@@ -82,12 +85,39 @@ export class WindowedHeadEnd implements HeadEnd {
   }
 
   deliver(msgs: readonly WindowedMessage[]): void {
-    schedule(this.scheduler, this.drops, msgs, (m) => this.handle(m))
+    this.delivering += msgs.length
+    schedule(this.scheduler, this.drops, msgs, (m) => {
+      this.delivering--
+      this.handle(m)
+    })
   }
 
   /** Commands sent and not yet answered. */
   get outstanding(): number {
     return this.pending.size
+  }
+
+  /** Messages handed to `deliver` whose arrival has not come yet (events on the scheduler). */
+  get deliveriesDue(): number {
+    return this.delivering
+  }
+
+  /**
+   * Nothing this end has sent waits for an answer (no command, no SR 8.11 entry): what comes up
+   * now can only be alerts (or answers too late to matter), which start nothing down the WAN.
+   */
+  get quiet(): boolean {
+    return this.pending.size === 0 && this.logPending.size === 0
+  }
+
+  /**
+   * The lanes will stand at `t` when next they take this end's messages: from now on a message
+   * sent is due at `t` at the earliest (arrival = max(now + latency, t)). The coordinator calls it
+   * as it sends the lanes to `t`; while the lanes are no further than this end's clock plus the
+   * latency it changes nothing.
+   */
+  holdUntil(t: number): void {
+    if (t > this.horizon) this.horizon = t
   }
 
   send(commsHub: Eui64, gbcs: Uint8Array): Promise<Uint8Array | undefined> {
@@ -132,7 +162,7 @@ export class WindowedHeadEnd implements HeadEnd {
   }
 
   private arrival(): number {
-    return this.scheduler.now() + this.o.latencyMs
+    return Math.max(this.scheduler.now() + this.o.latencyMs, this.horizon)
   }
 
   private handle(m: WindowedMessage): void {

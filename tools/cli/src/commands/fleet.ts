@@ -22,9 +22,11 @@
  * Sharding (`--shard i/n`, with `--broker URL` and `--speed`): every shard builds the whole
  * fleet from the seed and brings up only the hubs of its premises (index mod n = i − 1). Shard 1
  * also runs the DCC, its head end and the API, and keeps the fleet's PKI on the broker for the
- * others (@smetsim/fleet shard-pki.ts), which wait for it before they build. Real time only: each
- * shard's clock follows the wall clock, which is what keeps them together (virtual time across
- * processes would need the shards to advance in lock-step windows: not built).
+ * others (@smetsim/fleet shard-pki.ts), which wait for it before they build. With `--speed` each
+ * shard's clock follows the wall clock, which is what keeps them together. Without it (virtual
+ * time) the shards advance in lock-step windows on the broker (@smetsim/fleet shard-time.ts):
+ * shard 1 moves time (`--for`, or POST /fleet/advance with `--port`) and the others follow it,
+ * ending when it ends; a shard not heard from within `--shard-timeout` fails the run.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -40,6 +42,7 @@ import {
   fleetPrometheus,
   type Households,
   type HubsRun,
+  joinVirtualShards,
   jsonLine,
   type MetricsSnapshot,
   parseFleetSpec,
@@ -54,7 +57,9 @@ import {
   startFleet,
   startHouseholds,
   startHubs,
+  startVirtualShards,
   startWorkerFleet,
+  type VirtualShardHubs,
   WHOLE_FLEET,
   type WorkerFleet,
   withdrawPki,
@@ -78,6 +83,8 @@ export interface UpOptions {
   port?: string
   tls?: string
   shard?: string
+  /** Virtual-time shards: wall time to wait for a window or a word from shard 1 (default 30s). */
+  shardTimeout?: string
   workers?: string
   /** Run the prepayment households' top-ups (default; `--no-households`: false). */
   households?: boolean
@@ -102,6 +109,8 @@ interface Plan {
   api: { port: number; tls: string } | undefined
   /** The premises this process serves; shard 1 (and the whole fleet) runs the DCC. */
   shard: Shard
+  /** Virtual-time shards (sharded, no --speed): wall ms to wait for a window or shard 1. */
+  shardTimeoutMs: number
   /** Worker threads the hubs are split across (startWorkerFleet); undefined: none. */
   workers: number | undefined
 }
@@ -166,10 +175,13 @@ export function plan(o: UpOptions): Plan {
     shard = parsed.value
     if (typeof wan !== 'object')
       throw new Error('--shard needs --broker URL: the shards meet on an external MQTT broker')
-    if (speed === undefined)
-      throw new Error(
-        '--shard needs --speed: shards keep time by the wall clock (virtual time across processes is not built)',
-      )
+    if (speed === undefined && shard.count > 1) {
+      // Lock-step windows (shard-time.ts): a run snapshot would need every shard's at one instant.
+      if (o.snapshot !== undefined)
+        throw new Error('--snapshot: not with virtual-time shards (only with --speed)')
+      if (shard.index !== 1 && o.for !== undefined)
+        throw new Error(`--for: in virtual time shard 1/${shard.count} moves time for every shard`)
+    }
     if (shard.index !== 1 && api)
       throw new Error(`--port: the DCC HTTP API is served by shard 1/${shard.count}, which runs the DCC`)
   }
@@ -190,7 +202,11 @@ export function plan(o: UpOptions): Plan {
     const clash = alone.find(([, given]) => given)
     if (clash) throw new Error(`--workers runs in virtual time on its own WAN: not with ${clash[0]}`)
   }
-  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api, shard, workers }
+  const timeoutText = o.shardTimeout ?? '30s'
+  const shardTimeoutMs = ms(timeoutText as ms.StringValue) as number | undefined
+  if (typeof shardTimeoutMs !== 'number' || !(shardTimeoutMs >= 100) || shardTimeoutMs > 86_400_000)
+    throw new Error(`--shard-timeout must be a duration from 100ms to 1d, got '${timeoutText}'`)
+  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api, shard, shardTimeoutMs, workers }
 }
 
 /** Progress on stderr: a bar on a terminal, a plain line per tenth otherwise. */
@@ -268,6 +284,11 @@ function summaryOf(s: MetricsSnapshot, mode: string) {
 /** A run of this process's shard: with the DCC (shard 1, or the whole fleet) or its hubs only. */
 type Run = FleetRun | HubsRun
 const runsDcc = (run: Run): run is FleetRun => 'dcc' in run
+/** A virtual-time shard other than 1: its time is shard 1's, and it ends when shard 1 does. */
+const follows = (run: Run): run is VirtualShardHubs => 'ended' in run
+/** A virtual-time shard 1's failure (a shard gone), once there is one. */
+const failureOf = (run: Run): Error | undefined =>
+  'failure' in run ? (run.failure as Error | undefined) : undefined
 
 async function bringUp(p: Plan, o: UpOptions): Promise<Run> {
   const backend = getBackend(o.backend)
@@ -322,6 +343,16 @@ async function bringUp(p: Plan, o: UpOptions): Promise<Run> {
     ...(kept && { metrics: kept.metrics, hubs: kept.hubs }),
     onProgress: (n: number) => up.update(n),
   }
+  if (sharded && p.speed === undefined) {
+    // Virtual time across the shards: lock-step windows on the broker (shard-time.ts).
+    const virtual = { ...common, broker: broker!, timeoutMs: p.shardTimeoutMs }
+    if (shard.index !== 1)
+      process.stderr.write(`shard ${shardText(shard)}: hubs up, waiting for shard 1's windows\n`)
+    const run =
+      shard.index === 1 ? await startVirtualShards(fleet, virtual) : await joinVirtualShards(fleet, virtual)
+    up.done()
+    return run
+  }
   const run =
     shard.index === 1
       ? await startFleet(fleet, {
@@ -371,6 +402,7 @@ export async function up(o: UpOptions): Promise<void> {
     if (p.metricsPort !== undefined) server = await serveMetrics(snapshot, p.metricsPort)
     if (p.api && runsDcc(run)) api = await serveApi(run, { ...p.api, advance: p.speed === undefined })
     if (p.speed !== undefined) await runRealTime(run, p.speed, end, () => stopping, status)
+    else if (follows(run)) await runFollowing(run, () => stopping, status)
     else if (p.api) await runServed(run, end, () => stopping, status)
     else await runVirtual(run, end!, () => stopping, status)
     status()
@@ -410,7 +442,24 @@ async function runVirtual(run: Run, end: number, stopped: () => boolean, status:
 async function runServed(run: Run, end: number | undefined, stopped: () => boolean, status: () => void) {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, STATUS_EVERY_MS / 4))
+    const failure = failureOf(run)
+    if (failure) throw failure
     if (stopped() || (end !== undefined && run.scheduler.now() >= end)) break
+    status()
+  }
+}
+
+/** A virtual-time shard other than 1: runs shard 1's windows until shard 1 ends the run or a signal. */
+async function runFollowing(run: VirtualShardHubs, stopped: () => boolean, status: () => void) {
+  let over = false
+  const ended = run.ended.then(() => {
+    over = true
+  })
+  for (;;) {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, STATUS_EVERY_MS)))])
+    clearTimeout(timer)
+    if (over || stopped()) break
     status()
   }
 }
