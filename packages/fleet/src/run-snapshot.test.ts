@@ -16,17 +16,11 @@ import { createFleetPki } from './pki.ts'
 import { type FleetRun, type StartFleetOptions, startFleet } from './run.ts'
 import { restoredRunOptions, restoreRun, snapshotRun } from './run-snapshot.ts'
 import { snapshotFleet } from './snapshot.ts'
-import { type FleetSpec, parseFleetSpec } from './spec.ts'
+import { specOf } from './testing.ts'
 
 const backend = getBackend('native')
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })
 const DAY = 86_400_000
-
-const specOf = (input: object): FleetSpec => {
-  const r = parseFleetSpec(input)
-  if (!r.ok) throw r.error
-  return r.value
-}
 
 /** Seed 'snap': premises 0–2 commissioned (0 on prepayment, with a PPMID), 3–5 InstalledNotCommissioned; all with gas. */
 const SPEC = specOf({

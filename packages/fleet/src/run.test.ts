@@ -13,27 +13,11 @@ import { buildFleet } from './build.ts'
 import { createFleetPki } from './pki.ts'
 import { ADVANCE_SLICE_MS, type FleetRun, startFleet, startHubs } from './run.ts'
 import { restoreRun, snapshotRun } from './run-snapshot.ts'
-import { type FleetSpec, parseFleetSpec } from './spec.ts'
+import { specOf, twoSupplierSpec } from './testing.ts'
 
 const backend = getBackend('native')
 
-const specOf = (input: object): FleetSpec => {
-  const r = parseFleetSpec(input)
-  if (!r.ok) throw r.error
-  return r.value
-}
-
-const SPEC = specOf({
-  seed: 'run',
-  premises: 6,
-  devices: { gas: 1 },
-  install: { installedNotCommissioned: 0 },
-  balance: { minPounds: 2, maxPounds: 2 },
-  suppliers: [
-    { name: 'A', eui: '90B3D51F30010000', mpid: 'SUPA', share: 0.6, prepaymentShare: 0.5 },
-    { name: 'B', eui: '90B3D51F30030000', mpid: 'SUPB', share: 0.4, prepaymentShare: 0.5 },
-  ],
-})
+const SPEC = twoSupplierSpec('run')
 const PKI = createFleetPki(SPEC)
 const DAY = 86_400_000
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true })

@@ -18,24 +18,9 @@ import { startFleet } from './run.ts'
 import { parseShard } from './shard.ts'
 import { fleetFingerprint } from './shard-pki.ts'
 import { joinVirtualShards, startVirtualShards, windowDownTopic, windowUpTopic } from './shard-time.ts'
-import { type FleetSpec, parseFleetSpec } from './spec.ts'
+import { specOf, twoSupplierSpec } from './testing.ts'
 
-const specOf = (input: object): FleetSpec => {
-  const r = parseFleetSpec(input)
-  if (!r.ok) throw r.error
-  return r.value
-}
-const SPEC = specOf({
-  seed: 'virtual-shards',
-  premises: 6,
-  devices: { gas: 1 },
-  install: { installedNotCommissioned: 0 },
-  balance: { minPounds: 2, maxPounds: 2 },
-  suppliers: [
-    { name: 'A', eui: '90B3D51F30010000', mpid: 'SUPA', share: 0.6, prepaymentShare: 0.5 },
-    { name: 'B', eui: '90B3D51F30030000', mpid: 'SUPB', share: 0.4, prepaymentShare: 0.5 },
-  ],
-})
+const SPEC = twoSupplierSpec('virtual-shards')
 const PKI = createFleetPki(SPEC)
 const DAY = 86_400_000
 const MINUTE = 60_000

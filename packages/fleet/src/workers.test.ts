@@ -10,25 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { buildFleet } from './build.ts'
 import { createFleetPki } from './pki.ts'
 import { startFleet } from './run.ts'
-import { type FleetSpec, parseFleetSpec } from './spec.ts'
+import { twoSupplierSpec } from './testing.ts'
 import { startWorkerFleet, type WorkerFleet } from './workers.ts'
 
-const specOf = (input: object): FleetSpec => {
-  const r = parseFleetSpec(input)
-  if (!r.ok) throw r.error
-  return r.value
-}
-const SPEC = specOf({
-  seed: 'workers',
-  premises: 6,
-  devices: { gas: 1 },
-  install: { installedNotCommissioned: 0 },
-  balance: { minPounds: 2, maxPounds: 2 },
-  suppliers: [
-    { name: 'A', eui: '90B3D51F30010000', mpid: 'SUPA', share: 0.6, prepaymentShare: 0.5 },
-    { name: 'B', eui: '90B3D51F30030000', mpid: 'SUPB', share: 0.4, prepaymentShare: 0.5 },
-  ],
-})
+const SPEC = twoSupplierSpec('workers')
 const PKI = createFleetPki(SPEC)
 const DAY = 86_400_000
 const MINUTE = 60_000
