@@ -48,11 +48,11 @@ function shard(args: string[]): Shard {
   return { child, out, closed, sent: new Set() }
 }
 
-/** Resolves with the first match of `pattern` in the shard's stderr. */
-function said(s: Shard, pattern: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
+/** Resolves with the first match of `pattern` in the shard's stderr (from character `from` on). */
+function said(s: Shard, pattern: RegExp, ms = 20_000, from = 0): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     const look = () => {
-      const m = s.out.stderr.match(pattern)
+      const m = s.out.stderr.slice(from).match(pattern)
       if (m) {
         clearInterval(timer)
         clearTimeout(late)
@@ -202,6 +202,45 @@ describe.runIf(mosquitto || inCi)('smetsim fleet up --shard over mosquitto', () 
       expect(again.out.stderr).not.toContain('waiting for the fleet PKI')
       expect(await read(api, 1, 2)).toMatchObject({ code: 'I0', response: { originator: p(1).esme } })
       expect(await read(api, 3, 1)).toMatchObject({ code: 'I0', response: { originator: p(3).esme } })
+    } finally {
+      signal(one, 'SIGINT')
+      if (again) signal(again, 'SIGINT')
+      signal(two, 'SIGKILL')
+    }
+    const [a, b] = [await stop(one), await stop(again!)]
+    expect([a.code, b.code]).toEqual([0, 0])
+    expect(a.summary).toMatchObject({ shard: '1/2', requests: 3, responses: 3, errors: 0 })
+    expect(b.summary).toMatchObject({ shard: '2/2', hubsConnected: 2, errors: 0 })
+    expect(b.summary.hubTraffic.commands).toBeGreaterThanOrEqual(2)
+    expect(b.summary.hubTraffic.responses).toBe(b.summary.hubTraffic.commands)
+  }, 60_000)
+
+  it('a shard killed (SIGKILL) after a periodic snapshot restarts from it with the same --snapshot and rejoins: the same shard, its meters answer the DCC again', async () => {
+    const file = join(work, 'shard-2-killed.cbor')
+    const dir = join(work, 'tls-killed')
+    const two = start(['--shard', '2/2', '--snapshot', file, '--snapshot-every', '1s'])
+    const one = start(['--shard', '1/2', '--port', '0', '--tls', dir])
+    let again: Shard | undefined
+    try {
+      const api = (await said(one, /DCC HTTP API: (https:\S+)/))[1]!
+      await said(two, /hubs up: 2\/2/)
+      expect(await read(api, 1, 1, dir)).toMatchObject({ code: 'I0', response: { originator: p(1).esme } })
+
+      // A periodic snapshot taken after that command, then SIGKILL: nothing written on the way out.
+      const written = new RegExp(`snapshot written to ${file}: virtual (\\S+),`)
+      const snapshotAt = Date.parse((await said(two, written, 20_000, two.out.stderr.length))[1]!)
+      signal(two, 'SIGKILL')
+      expect(await two.closed).toBeNull()
+      expect(two.child.signalCode).toBe('SIGKILL')
+
+      again = start(['--shard', '2/2', '--snapshot', file, '--snapshot-every', '1s'])
+      const at = Date.parse((await said(again, /restored 4 premises at (\S+) from/))[1]!)
+      expect(at).toBeGreaterThanOrEqual(snapshotAt)
+      await said(again, /hubs up: 2\/2/)
+      expect(again.out.stderr).not.toContain('waiting for the fleet PKI')
+      // Its meters, as the snapshot kept them, answer the same DCC again (a later command counter).
+      expect(await read(api, 1, 2, dir)).toMatchObject({ code: 'I0', response: { originator: p(1).esme } })
+      expect(await read(api, 3, 1, dir)).toMatchObject({ code: 'I0', response: { originator: p(3).esme } })
     } finally {
       signal(one, 'SIGINT')
       if (again) signal(again, 'SIGINT')

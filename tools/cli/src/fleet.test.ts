@@ -3,7 +3,7 @@
  * the snapshot it leaves, the Prometheus endpoint of a real-time run.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseFleetSpec, premise } from '@smetsim/fleet'
@@ -132,6 +132,126 @@ describe('smetsim fleet up', () => {
     expect(refused.stderr).toMatch(/^smetsim: .*junk\.cbor: not a fleet run snapshot/m)
     expect(refused.stderr).not.toMatch(/\n\s+at /) // no stack trace
     expect(readFileSync(junk, 'utf8')).toBe('not cbor at all')
+
+    // A torn file (a snapshot cut short, as a non-atomic write killed midway leaves one) and an
+    // empty one: refused before anything runs, with the reason, exit 2, the file left alone.
+    const whole = readFileSync(file)
+    for (const [name, bytes] of [
+      ['torn.cbor', whole.subarray(0, whole.length >> 1)],
+      ['tail.cbor', whole.subarray(0, whole.length - 1)],
+      ['empty.cbor', new Uint8Array()],
+    ] as const) {
+      const f = join(work, name)
+      writeFileSync(f, bytes)
+      const r = smetsim(['fleet', 'up', '--snapshot', f, '--speed', '60'])
+      expect(r.status, name).toBe(2)
+      expect(r.stderr, name).toMatch(
+        new RegExp(`^smetsim: .*${name.replace('.', '\\.')}: not a fleet run snapshot: `, 'm'),
+      )
+      expect(r.stderr, name).not.toMatch(/\n\s+at /)
+      expect(r.stderr, name).not.toContain('hubs up')
+      expect(readFileSync(f).equals(bytes), name).toBe(true)
+    }
+  })
+
+  it('--snapshot-every writes the snapshot periodically and atomically: a run killed (SIGKILL) restarts from the last one', async () => {
+    const file = join(work, 'periodic.cbor')
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'fleet',
+        'up',
+        '--premises',
+        '5',
+        '--speed',
+        '600',
+        '--snapshot',
+        file,
+        '--snapshot-every',
+        '1s',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let stderr = ''
+    const written: string[] = []
+    const two = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`fewer than two periodic snapshots; stderr: ${stderr}`)),
+        40_000,
+      )
+      child.stderr.on('data', (d) => {
+        stderr += d
+        written.splice(
+          0,
+          written.length,
+          ...Array.from(stderr.matchAll(/snapshot written to \S+: virtual (\S+),/g)).map((m) => m[1]!),
+        )
+        if (written.length >= 2) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+    const closed = new Promise((resolve) => child.on('close', (code, sig) => resolve(sig ?? code)))
+    try {
+      await two
+    } finally {
+      child.kill('SIGKILL')
+    }
+    expect(await closed).toBe('SIGKILL')
+    // Each write says what it cost: taking the snapshot (the run stalled) and writing it.
+    expect(stderr).toMatch(
+      /snapshot written to \S+: virtual \S+, [\d.]+ kB, taken in \d+ ms \(the run stalled\), written in \d+ ms/,
+    )
+    // Killed without a word, it left a whole snapshot no older than the second periodic one.
+    const again = smetsim(['fleet', 'up', '--for', '1h', '--snapshot', file, '--json'])
+    expect(again.status, again.stderr).toBe(0)
+    const at = Date.parse(again.stderr.match(/restored 5 premises at (\S+) from/)![1]!)
+    expect(at).toBeGreaterThanOrEqual(Date.parse(written[1]!))
+    expect(lastLine(again.stdout)).toMatchObject({ premises: 5, hubsConnected: 5, errors: 0 })
+    expect(Date.parse(lastLine(again.stdout).virtualTime)).toBe(at + 3_600_000)
+  })
+
+  it('a snapshot that cannot be written is reported once, the run goes on to its end, and the exit status is 1; FILE is left as it was', () => {
+    // The file's directory does not exist: every write fails (ENOENT), periodic and final.
+    const missing = join(work, 'no-such-dir', 'run.cbor')
+    const r = smetsim([
+      'fleet',
+      'up',
+      '--premises',
+      '3',
+      '--speed',
+      '60',
+      '--for',
+      '4m',
+      '--snapshot',
+      missing,
+      '--snapshot-every',
+      '1s',
+      '--json',
+    ])
+    expect(r.status).toBe(1)
+    expect(r.stderr.match(/snapshot: could not write/g)).toHaveLength(1)
+    expect(r.stderr).toMatch(new RegExp(`snapshot: could not write the snapshot for ${missing}: ENOENT`))
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(lastLine(r.stdout)).toMatchObject({ premises: 3, hubsConnected: 3 })
+    expect(Date.parse(lastLine(r.stdout).virtualTime)).toBeGreaterThanOrEqual(START + 4 * 60_000)
+
+    // FILE.tmp cannot be made (a directory is in the way): FILE keeps the snapshot it held.
+    const file = join(work, 'blocked.cbor')
+    expect(smetsim(['fleet', 'up', '--premises', '3', '--for', '1h', '--snapshot', file]).status).toBe(0)
+    const before = readFileSync(file)
+    mkdirSync(`${file}.tmp`)
+    const blocked = smetsim(['fleet', 'up', '--for', '1h', '--snapshot', file, '--json'])
+    expect(blocked.status).toBe(1)
+    expect(blocked.stderr).toMatch(/restored 3 premises/)
+    expect(blocked.stderr).toMatch(
+      new RegExp(`could not write the snapshot for ${file}: EISDIR.*\\(${file} is as it was\\)`),
+    )
+    expect(readFileSync(file).equals(before)).toBe(true)
   })
 
   it('refuses bad options with one clear line each, before building anything', () => {
@@ -159,6 +279,10 @@ describe('smetsim fleet up', () => {
       // Virtual-time shards: shard 1 moves time; no run snapshots (they would need one instant).
       [{ broker: 'mqtt://h:1', shard: '2/2', for: '1d' }, /--for: in virtual time shard 1\/2 moves time/],
       [{ broker: 'mqtt://h:1', shard: '1/2', snapshot: 'x' }, /--snapshot: not with virtual-time shards/],
+      [{ snapshotEvery: '10s' }, /^--snapshot-every needs --snapshot FILE/],
+      [{ snapshot: 'x', snapshotEvery: '500ms' }, /--snapshot-every must be a duration from 1s to 1d/],
+      [{ snapshot: 'x', snapshotEvery: '2d' }, /--snapshot-every must be a duration from 1s to 1d/],
+      [{ snapshot: 'x', snapshotEvery: 'often' }, /--snapshot-every must be a duration from 1s to 1d/],
       [{ broker: 'mqtt://h:1', shard: '1/2', shardTimeout: 'soon' }, /--shard-timeout must be a duration/],
       [{ broker: 'mqtt://h:1', shard: '1/2', shardTimeout: '10ms' }, /--shard-timeout must be a duration/],
       [{ speed: '10', broker: 'mqtt://h:1', shard: '2/2', port: '0', tls: 'x' }, /served by shard 1\/2/],
@@ -172,6 +296,11 @@ describe('smetsim fleet up', () => {
     ] as const)
       expect(() => plan({ ...base, ...o }), JSON.stringify(o)).toThrow(why)
     expect(plan(base)).toMatchObject({ wan: 'in-process', speed: undefined, forMs: DAY })
+    // --snapshot writes every minute of wall time unless told otherwise; 'off': only at the end.
+    expect(plan(base).snapshotEveryMs).toBeUndefined()
+    expect(plan({ ...base, snapshot: 'x' }).snapshotEveryMs).toBe(60_000)
+    expect(plan({ ...base, snapshot: 'x', snapshotEvery: '5m' }).snapshotEveryMs).toBe(300_000)
+    expect(plan({ ...base, snapshot: 'x', snapshotEvery: 'off' }).snapshotEveryMs).toBeUndefined()
     expect(plan({ ...base, broker: 'mqtt://h:1', shard: '2/2' })).toMatchObject({
       speed: undefined,
       shard: { index: 2, count: 2 },

@@ -246,7 +246,11 @@ fleet
   )
   .option(
     '--snapshot <file>',
-    'restore the fleet from this file when it exists, and save it there at the end',
+    'restore the fleet from this file when it exists, and save it there (atomically) every --snapshot-every and when the run stops',
+  )
+  .option(
+    '--snapshot-every <duration>',
+    "with --snapshot: wall time between periodic snapshots (1s to 1d; default 60s; 'off': only when the run stops)",
   )
   .option('--metrics <file>', 'append the metrics as a JSON line at every status')
   .option(

@@ -19,6 +19,12 @@
  * with `--json` the summary goes to stderr and stdout's last (only) line is one JSON object.
  * `--metrics FILE` appends the metrics as a JSON line at every status.
  *
+ * Snapshots (`--snapshot FILE`): restored from FILE when it exists; written to it every
+ * `--snapshot-every` of wall time (default 60s, in every mode; 'off': not) and when the run stops
+ * (its end, SIGINT, SIGTERM), each write atomic (fleet-snapshot.ts), so a process killed at any
+ * instant restarts from the last snapshot written whole. A write that fails is reported once and
+ * the run goes on; a failed last write makes the exit status 1.
+ *
  * Sharding (`--shard i/n`, with `--broker URL` and `--speed`): every shard builds the whole
  * fleet from the seed and brings up only the hubs of its premises (index mod n = i − 1). Shard 1
  * also runs the DCC, its head end and the API, and keeps the fleet's PKI on the broker for the
@@ -28,7 +34,7 @@
  * shard 1 moves time (`--for`, or POST /fleet/advance with `--port`) and the others follow it,
  * ending when it ends; a shard not heard from within `--shard-timeout` fails the run.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRealTimeDriver, createScheduler } from '@smetsim/core'
@@ -69,6 +75,7 @@ import { type BackendName, getBackend } from '@smetsim/gbcs'
 import cliProgress from 'cli-progress'
 import ms from 'ms'
 import { type FleetApi, serveApi } from './fleet-api.ts'
+import { snapshotFile } from './fleet-snapshot.ts'
 
 export interface UpOptions {
   premises: string
@@ -77,6 +84,8 @@ export interface UpOptions {
   speed?: string
   for?: string
   snapshot?: string
+  /** Wall time between periodic writes of --snapshot (default 60s; 'off': only when stopped). */
+  snapshotEvery?: string
   json: boolean
   metrics?: string
   metricsPort?: string
@@ -95,6 +104,8 @@ export interface UpOptions {
 export const MAX_PREMISES = 100_000
 const STATUS_EVERY_MS = 1000
 const DEFAULT_VIRTUAL_FOR = '1d'
+/** `--snapshot-every` when not given: a minute of wall time (a 10 000-premise snapshot stalls the run about 1.5 s). */
+export const DEFAULT_SNAPSHOT_EVERY = '60s'
 
 interface Plan {
   premises: number
@@ -113,6 +124,8 @@ interface Plan {
   shardTimeoutMs: number
   /** Worker threads the hubs are split across (startWorkerFleet); undefined: none. */
   workers: number | undefined
+  /** Wall ms between periodic writes of --snapshot; undefined: only when the run stops (or no --snapshot). */
+  snapshotEveryMs: number | undefined
 }
 
 /** Most worker threads `fleet up --workers` starts. */
@@ -202,11 +215,34 @@ export function plan(o: UpOptions): Plan {
     const clash = alone.find(([, given]) => given)
     if (clash) throw new Error(`--workers runs in virtual time on its own WAN: not with ${clash[0]}`)
   }
+  let snapshotEveryMs: number | undefined
+  if (o.snapshotEvery !== undefined && o.snapshot === undefined)
+    throw new Error('--snapshot-every needs --snapshot FILE (the file it writes)')
+  if (o.snapshot !== undefined && o.snapshotEvery !== 'off') {
+    const text = o.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY
+    snapshotEveryMs = ms(text as ms.StringValue) as number | undefined
+    if (typeof snapshotEveryMs !== 'number' || !(snapshotEveryMs >= 1000) || snapshotEveryMs > 86_400_000)
+      throw new Error(
+        `--snapshot-every must be a duration from 1s to 1d (wall time), or 'off', got '${text}'`,
+      )
+  }
   const timeoutText = o.shardTimeout ?? '30s'
   const shardTimeoutMs = ms(timeoutText as ms.StringValue) as number | undefined
   if (typeof shardTimeoutMs !== 'number' || !(shardTimeoutMs >= 100) || shardTimeoutMs > 86_400_000)
     throw new Error(`--shard-timeout must be a duration from 100ms to 1d, got '${timeoutText}'`)
-  return { premises, seed: o.seed, wan, speed, forMs, metricsPort, api, shard, shardTimeoutMs, workers }
+  return {
+    premises,
+    seed: o.seed,
+    wan,
+    speed,
+    forMs,
+    metricsPort,
+    api,
+    shard,
+    shardTimeoutMs,
+    workers,
+    snapshotEveryMs,
+  }
 }
 
 /** Progress on stderr: a bar on a terminal, a plain line per tenth otherwise. */
@@ -394,23 +430,40 @@ export async function up(o: UpOptions): Promise<void> {
     if (o.metrics) appendFileSync(o.metrics, jsonLine(s))
     process.stderr.write(process.stderr.isTTY ? `\r${statusLine(s)}\x1b[K` : `${statusLine(s)}\n`)
   }
+  // --snapshot FILE: written every --snapshot-every (wall time) and when the run stops, atomically.
+  const snapshots = o.snapshot
+    ? snapshotFile({
+        file: o.snapshot,
+        everyMs: p.snapshotEveryMs,
+        // In real time the clock moves while the snapshot is taken: `at` is when it began (no
+        // event runs until it is done, so the state is that of this instant).
+        take: () => {
+          const at = run.scheduler.now()
+          return { bytes: snapshotRun(run), at }
+        },
+        log: (line) => process.stderr.write(process.stderr.isTTY ? `\r${line}\x1b[K\n` : `${line}\n`),
+      })
+    : undefined
+  // What the run loops call about once a second: the status, and a periodic snapshot when due.
+  const tick = () => {
+    status()
+    snapshots?.tick()
+  }
 
   let server: Server | undefined
   let api: FleetApi | undefined
+  let snapshotFailed = false
   try {
     const end = p.forMs === undefined ? undefined : run.scheduler.now() + p.forMs
     if (p.metricsPort !== undefined) server = await serveMetrics(snapshot, p.metricsPort)
     if (p.api && runsDcc(run)) api = await serveApi(run, { ...p.api, advance: p.speed === undefined })
-    if (p.speed !== undefined) await runRealTime(run, p.speed, end, () => stopping, status)
-    else if (follows(run)) await runFollowing(run, () => stopping, status)
-    else if (p.api) await runServed(run, end, () => stopping, status)
-    else await runVirtual(run, end!, () => stopping, status)
+    if (p.speed !== undefined) await runRealTime(run, p.speed, end, () => stopping, tick)
+    else if (follows(run)) await runFollowing(run, () => stopping, tick)
+    else if (p.api) await runServed(run, end, () => stopping, tick)
+    else await runVirtual(run, end!, () => stopping, tick)
     status()
     if (process.stderr.isTTY) process.stderr.write('\n')
-    if (o.snapshot) {
-      writeFileSync(o.snapshot, snapshotRun(run))
-      process.stderr.write(`snapshot written to ${o.snapshot}\n`)
-    }
+    if (snapshots) snapshotFailed = !(await snapshots.final())
     printSummary(summaryOf(snapshot(), mode), o.json)
   } finally {
     process.off('SIGINT', stop)
@@ -423,6 +476,8 @@ export async function up(o: UpOptions): Promise<void> {
     if (p.shard.count > 1 && p.shard.index === 1 && typeof p.wan === 'object')
       await withdrawPki(p.wan.broker).catch(() => {})
   }
+  // The run went on, but what it was asked to keep is not kept: a script must see that.
+  if (snapshotFailed) process.exitCode = 1
 }
 
 /** Virtual time as fast as it goes, a virtual hour at a time, with a status about once a second. */
