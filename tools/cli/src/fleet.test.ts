@@ -279,6 +279,14 @@ describe('smetsim fleet up', () => {
       // Virtual-time shards: shard 1 moves time; no run snapshots (they would need one instant).
       [{ broker: 'mqtt://h:1', shard: '2/2', for: '1d' }, /--for: in virtual time shard 1\/2 moves time/],
       [{ broker: 'mqtt://h:1', shard: '1/2', snapshot: 'x' }, /--snapshot: not with virtual-time shards/],
+      [
+        { broker: 'mqtt://h:1', shard: '2/2', snapshotEvery: '1m' },
+        /^--snapshot-every: not with virtual-time shards/,
+      ],
+      [
+        { broker: 'mqtt://h:1', shard: '2/2', snapshot: 'x', snapshotEvery: '1m' },
+        /^--snapshot: not with virtual-time shards \(only with --speed\): their snapshots would have to be of one window barrier/,
+      ],
       [{ snapshotEvery: '10s' }, /^--snapshot-every needs --snapshot FILE/],
       [{ snapshot: 'x', snapshotEvery: '500ms' }, /--snapshot-every must be a duration from 1s to 1d/],
       [{ snapshot: 'x', snapshotEvery: '2d' }, /--snapshot-every must be a duration from 1s to 1d/],

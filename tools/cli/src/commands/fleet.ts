@@ -189,9 +189,14 @@ export function plan(o: UpOptions): Plan {
     if (typeof wan !== 'object')
       throw new Error('--shard needs --broker URL: the shards meet on an external MQTT broker')
     if (speed === undefined && shard.count > 1) {
-      // Lock-step windows (shard-time.ts): a run snapshot would need every shard's at one instant.
-      if (o.snapshot !== undefined)
-        throw new Error('--snapshot: not with virtual-time shards (only with --speed)')
+      // Lock-step windows (shard-time.ts): a run snapshot would need every shard's at one window
+      // barrier, kept so that a kill at any moment leaves one instant every shard holds: not built.
+      if (o.snapshot !== undefined || o.snapshotEvery !== undefined)
+        throw new Error(
+          `${o.snapshot !== undefined ? '--snapshot' : '--snapshot-every'}: not with virtual-time shards ` +
+            '(only with --speed): their snapshots would have to be of one window barrier in every shard, ' +
+            'which is not built; such a run starts again from the seed',
+        )
       if (shard.index !== 1 && o.for !== undefined)
         throw new Error(`--for: in virtual time shard 1/${shard.count} moves time for every shard`)
     }
