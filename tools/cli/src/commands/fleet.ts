@@ -104,7 +104,7 @@ export interface UpOptions {
 export const MAX_PREMISES = 100_000
 const STATUS_EVERY_MS = 1000
 const DEFAULT_VIRTUAL_FOR = '1d'
-/** `--snapshot-every` when not given: a minute of wall time (a 10 000-premise snapshot stalls the run about 1.5 s). */
+/** `--snapshot-every` when not given: a minute of wall time (taking a 10 000-premise snapshot stalls the run about 1 s). */
 export const DEFAULT_SNAPSHOT_EVERY = '60s'
 
 interface Plan {
