@@ -131,7 +131,8 @@ function readGeneralCiphering(r: Reader): GbcsFrame {
   if (body.u32('invocation counter') !== 0) body.fail('invocation counter must be 0 in GBCS')
   if (body.remaining < MAC_LENGTH) body.fail(`ciphered service too short for the ${MAC_LENGTH}-byte MAC`)
   const signing = readGeneralSigning(body.sub(body.remaining - MAC_LENGTH, 'general-signing'))
-  const mac = body.take(MAC_LENGTH).slice()
+  const macAt = body.skip(MAC_LENGTH, 'MAC')
+  const mac = body.bytes.slice(macAt, macAt + MAC_LENGTH) // a copy, with no view made first
   return { signing, mac }
 }
 
