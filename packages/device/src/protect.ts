@@ -19,9 +19,13 @@ function protect(
   if (signed) return encodeSignedFrame(s, privateKeyOf(state.keys.ds, backend), backend)
   const pair = keyAgreementWith(state.keys, state.cells, s.recipient, backend)
   if (!pair) return undefined // nobody to agree a key with: the message cannot be protected
-  const unsigned: GeneralSigning = { ...s, signature: { kind: 'empty' } }
+  const unsigned: GeneralSigning = s.signature.kind === 'empty' ? s : { ...s, signature: EMPTY }
   return encodeMacedFrame(unsigned, messageKey(unsigned, pair.own, pair.other, backend))
 }
+
+/** The signature fields of an unsigned frame: none yet (signed next), or present but empty (MACed). */
+const ABSENT: GeneralSigning['signature'] = Object.freeze({ kind: 'absent' })
+const EMPTY: GeneralSigning['signature'] = Object.freeze({ kind: 'empty' })
 
 /** The response frame to a command, with the given payload. */
 export function buildResponse(
@@ -38,7 +42,8 @@ export function buildResponse(
     recipient: command.originator,
     messageCode: command.messageCode,
     content,
-    signature: { kind: 'absent' },
+    // Written as it is sent, so that protect has no copy to make for a MACed response.
+    signature: critical ? ABSENT : EMPTY,
   }
   return protect(state, s, critical, backend)
 }

@@ -131,21 +131,23 @@ function readGeneralCiphering(r: Reader): GbcsFrame {
   if (body.u32('invocation counter') !== 0) body.fail('invocation counter must be 0 in GBCS')
   if (body.remaining < MAC_LENGTH) body.fail(`ciphered service too short for the ${MAC_LENGTH}-byte MAC`)
   const signing = readGeneralSigning(body.sub(body.remaining - MAC_LENGTH, 'general-signing'))
-  const mac = body.take(MAC_LENGTH).slice()
+  const macAt = body.skip(MAC_LENGTH, 'MAC')
+  const mac = body.bytes.slice(macAt, macAt + MAC_LENGTH) // a copy, with no view made first
   return { signing, mac }
 }
 
 /**
  * The bytes each decoded General-Signing block arrived as, kept on the very object decodeFrame
- * returned (frozen) under a non-enumerable symbol: signedBytes, macAad and receivedOtherInfo reuse
- * them instead of encoding the block again (a device checks every command it receives). A copy
- * made by spreading the object does not carry them, so it is encoded afresh. The copy is laid out
- * as the MAC's additional authenticated data — six header bytes, then the block — and the
- * signing's content, date-time and signature are views into it, so even an in-place change to them
- * cannot make the two disagree. (A symbol property rather than a WeakMap: a WeakMap entry per
- * received frame made every garbage collection walk them.)
+ * returned (frozen) in a private field: signedBytes, macAad and the KDF's OtherInfo reuse them
+ * instead of encoding the block again (a device checks every command it receives). A copy made by
+ * spreading the object does not carry them (spread copies own enumerable properties only), so it
+ * is encoded afresh. The copy is laid out as the MAC's additional authenticated data — six header
+ * bytes, then the block — and the signing's content, date-time and signature are views into it,
+ * so even an in-place change to them cannot make the two disagree. (A private class field rather
+ * than a non-enumerable symbol set by Object.defineProperty, which cost about five times the
+ * object itself, or a WeakMap, whose entry per received frame made every garbage collection walk
+ * them.)
  */
-const RECEIVED: unique symbol = Symbol('received General-Signing bytes')
 /** Bytes before the block in a received copy: security control, invocation counter, a zero byte. */
 const AAD_HEADER = 6
 
@@ -156,8 +158,54 @@ interface Received {
   signedEnd: number
 }
 
+/**
+ * A decoded block: the GeneralSigning fields as own enumerable properties, in the order of the
+ * interface, and the received bytes in a private field.
+ */
+class ReceivedSigning {
+  readonly #received: Received
+  // `declare`: no field initialisers, so an absent optional field is no own property at all.
+  declare cra: Cra
+  declare originatorCounter: bigint
+  declare originator: Eui64
+  declare recipient: Eui64
+  declare dateTime?: Uint8Array
+  declare messageCode: number
+  declare supplementary?: Supplementary
+  declare content: Uint8Array
+  declare signature: SignatureField
+
+  constructor(
+    received: Received,
+    cra: Cra,
+    originatorCounter: bigint,
+    originator: Eui64,
+    recipient: Eui64,
+    dateTime: Uint8Array | undefined,
+    messageCode: number,
+    supplementary: Supplementary | undefined,
+    content: Uint8Array,
+    signature: SignatureField,
+  ) {
+    this.#received = received
+    this.cra = cra
+    this.originatorCounter = originatorCounter
+    this.originator = originator
+    this.recipient = recipient
+    if (dateTime !== undefined) this.dateTime = dateTime
+    this.messageCode = messageCode
+    if (supplementary !== undefined) this.supplementary = supplementary
+    this.content = content
+    this.signature = signature
+  }
+
+  static of(s: GeneralSigning): Received | undefined {
+    return #received in s ? (s as ReceivedSigning).#received : undefined
+  }
+}
+
 function received(s: GeneralSigning): Received | undefined {
-  return (s as { [RECEIVED]?: Received })[RECEIVED]
+  return ReceivedSigning.of(s)
 }
 
 function readGeneralSigning(r: Reader): GeneralSigning {
@@ -240,36 +288,38 @@ function receivedSigning(
       : f.signature === 'empty'
         ? EMPTY_SIGNATURE
         : ABSENT_SIGNATURE
-  // The usual block (no date-time, no supplementary fields) as one literal of one shape; the
-  // others with the optional fields in their place.
-  const signing: GeneralSigning =
-    dateTimeAt === undefined && !supplementary
-      ? {
-          cra: f.cra,
-          originatorCounter: f.originatorCounter,
-          originator: f.originator,
-          recipient: f.recipient,
-          messageCode: f.messageCode,
-          content,
-          signature,
-        }
-      : {
-          cra: f.cra,
-          originatorCounter: f.originatorCounter,
-          originator: f.originator,
-          recipient: f.recipient,
-          ...(dateTimeAt !== undefined && { dateTime: aad.subarray(dateTimeAt + at, dateTimeAt + at + 12) }),
-          messageCode: f.messageCode,
-          ...(supplementary && { supplementary: Object.freeze(supplementary) }),
-          content,
-          signature,
-        }
-  if (!supplementary?.keyAgreementCertificate) {
-    const kept: Received = { aad, signedEnd: f.signedEnd }
-    Object.defineProperty(signing, RECEIVED, { value: kept })
-    Object.freeze(signing)
+  const dateTime = dateTimeAt === undefined ? undefined : aad.subarray(dateTimeAt + at, dateTimeAt + at + 12)
+  const sup = supplementary && Object.freeze(supplementary)
+  // A block carrying a key-agreement certificate is not kept as received: encoded afresh when needed.
+  if (supplementary?.keyAgreementCertificate) {
+    const signing: GeneralSigning = {
+      cra: f.cra,
+      originatorCounter: f.originatorCounter,
+      originator: f.originator,
+      recipient: f.recipient,
+      ...(dateTime && { dateTime }),
+      messageCode: f.messageCode,
+      supplementary: sup,
+      content,
+      signature,
+    }
+    return signing
   }
-  return signing
+  const kept: Received = { aad, signedEnd: f.signedEnd }
+  return Object.freeze(
+    new ReceivedSigning(
+      kept,
+      f.cra,
+      f.originatorCounter,
+      f.originator,
+      f.recipient,
+      dateTime,
+      f.messageCode,
+      sup,
+      content,
+      signature,
+    ),
+  )
 }
 
 const EMPTY_SIGNATURE: SignatureField = Object.freeze({ kind: 'empty' })
@@ -475,19 +525,28 @@ export function macAad(s: GeneralSigning): Uint8Array {
  * straight from the bytes a block arrived as, or undefined for a block that was not decoded.
  */
 export function receivedOtherInfo(s: GeneralSigning): Uint8Array | undefined {
+  const out = new Uint8Array(GBCS_OTHER_INFO_LENGTH)
+  return writeReceivedOtherInfo(out, 0, s) ? out : undefined
+}
+
+/**
+ * Writes receivedOtherInfo(s) into `out` at `at` without an array of its own (the KDF writes it
+ * into its input this way for every command a device checks); false, and nothing written, for a
+ * block that was not decoded.
+ */
+export function writeReceivedOtherInfo(out: Uint8Array, at: number, s: GeneralSigning): boolean {
   const r = received(s)
-  if (!r) return undefined
+  if (!r) return false
   // DF 09 <CRA> <counter:8> 08 <originator:8> 08 <recipient:8>
   const a = r.aad
   const b = AAD_HEADER
-  const out = new Uint8Array(GBCS_OTHER_INFO_LENGTH)
-  out.set(GBCS_KDF_ALGORITHM_ID, 0)
+  out.set(GBCS_KDF_ALGORITHM_ID, at)
   for (let i = 0; i < 8; i++) {
-    out[7 + i] = a[b + 12 + i]! // originator
-    out[25 + i] = a[b + 21 + i]! // recipient
+    out[at + 7 + i] = a[b + 12 + i]! // originator
+    out[at + 25 + i] = a[b + 21 + i]! // recipient
   }
-  for (let i = 0; i < 10; i++) out[15 + i] = a[b + 1 + i]! // 09 <CRA> <counter>
-  return out
+  for (let i = 0; i < 10; i++) out[at + 15 + i] = a[b + 1 + i]! // 09 <CRA> <counter>
+  return true
 }
 
 function hex2(n: number): string {

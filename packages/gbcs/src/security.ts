@@ -11,6 +11,7 @@ import { Writer } from './codec/writer.ts'
 import {
   type CryptoBackend,
   gbcsKdf,
+  gbcsKdfWritten,
   gbcsMac,
   type PrivateKeyRef,
   type PublicKeyRef,
@@ -24,13 +25,13 @@ import {
   MAC_LENGTH,
   macAad,
   macHeaderLength,
-  receivedOtherInfo,
   SECURITY_CONTROL,
   SIGNATURE_LENGTH,
   type SignatureField,
   signedBytes,
   writeGeneralSigning,
   writeMacHeader,
+  writeReceivedOtherInfo,
 } from './frame.ts'
 
 /** Signs a General-Signing block as its originator: returns it with the ECDSA signature field. */
@@ -78,17 +79,18 @@ export function messageKey(
   otherPublic: PublicKeyRef,
   backend: CryptoBackend,
 ): Uint8Array {
-  // A received block's titles and counter are taken as they arrived: no hex or BigInt round trip.
-  const otherInfo = receivedOtherInfo(s)
+  // A received block's titles and counter are taken as they arrived, written straight into the
+  // KDF's input: no hex or BigInt round trip, no OtherInfo array.
   const z = backend.ecdh(ownPrivate, otherPublic)
-  return otherInfo
-    ? gbcsKdf(z, { otherInfo })
-    : gbcsKdf(z, {
-        originator: s.originator,
-        cra: s.cra,
-        counter: s.originatorCounter,
-        recipient: s.recipient,
-      })
+  return (
+    gbcsKdfWritten(z, writeReceivedOtherInfo, s) ??
+    gbcsKdf(z, {
+      originator: s.originator,
+      cra: s.cra,
+      counter: s.originatorCounter,
+      recipient: s.recipient,
+    })
+  )
 }
 
 /** Wraps a (signed or unsigned) General-Signing block in its MAC header and MAC. */

@@ -161,6 +161,27 @@ export function gbcsKdf(z: Uint8Array, params: KdfParams | { otherInfo: Uint8Arr
   }
   if ('otherInfo' in params) KDF_INPUT.set(params.otherInfo, KDF_OTHER_INFO_AT)
   else writeOtherInfo(KDF_INPUT, KDF_OTHER_INFO_AT, params)
+  return kdfOfInput(z)
+}
+
+/**
+ * The GBCS KDF with its OtherInfo written straight into the KDF's input by `write(out, at, arg)`
+ * (33 bytes at `at`; a plain function and its argument, so no closure is made per call), or
+ * undefined, with nothing derived, when `write` returns false. For an OtherInfo taken from bytes
+ * already at hand (a received frame's grouping header), without an array of its own.
+ */
+export function gbcsKdfWritten<T>(
+  z: Uint8Array,
+  write: (out: Uint8Array, at: number, arg: T) => boolean,
+  arg: T,
+): Uint8Array | undefined {
+  if (z.length !== 32) throw new RangeError(`a P-256 shared secret is 32 bytes, got ${z.length}`)
+  if (!write(KDF_INPUT, KDF_OTHER_INFO_AT, arg)) return undefined
+  return kdfOfInput(z)
+}
+
+/** SHA-256 of the KDF input with Z in place (wiped after), cut to the 16-byte key. */
+function kdfOfInput(z: Uint8Array): Uint8Array {
   KDF_INPUT.set(z, 4)
   const digest = sha256(KDF_INPUT)
   KDF_INPUT.fill(0, 4, KDF_OTHER_INFO_AT)

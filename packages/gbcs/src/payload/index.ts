@@ -76,7 +76,9 @@ export function decodePayload(
     }
   }
   const useCase = useCaseFor(family.format, ctx)?.interpret(structure, ctx)
-  return { format: family.format, structure, ...(useCase && { useCase }) }
+  // Literals, not `{ format, structure, ...(useCase && { useCase }) }`: a spread after keys is a
+  // runtime copy in node 20, and a device decodes a payload for every command it executes.
+  return useCase ? { format: family.format, structure, useCase } : { format: family.format, structure }
 }
 
 /**
@@ -112,6 +114,10 @@ export function buildPayload(
   format?: string,
 ): Uint8Array {
   const all = viewsFor(ctx)
+  // The usual case, one view and in the format asked for (or none asked), without a filtered copy.
+  const only = all.length === 1 ? all[0]! : undefined
+  if (only && (!format || only.format === format))
+    return FAMILY_BY_FORMAT.get(only.format)!.encode(only.build(useCase, ctx), ctx)
   const views = format ? all.filter((u) => u.format === format) : all
   if (views.length !== 1) {
     const what = `message code 0x${hex4(ctx.messageCode)} (${ctx.cra})${format ? ` in format '${format}'` : ''}`

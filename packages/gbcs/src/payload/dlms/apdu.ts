@@ -104,8 +104,9 @@ export function decodeApdu(bytes: Uint8Array, base = 0): DlmsApdu {
   const tagAt = r.offset
   const tag = r.u8('APDU tag')
   const invokeId = r.u32('long-invoke-id-and-priority')
-  const dt = r.take(readLength(r, 'date-time length'), 'date-time')
-  const dateTime = dt.length > 0 ? toHex(dt) : undefined
+  // GBCS leaves the date-time empty: no view is made for none.
+  const dtLength = readLength(r, 'date-time length')
+  const dateTime = dtLength > 0 ? toHex(r.take(dtLength, 'date-time')) : undefined
   // Each structure is one literal, `dateTime` in its place only when there is one: a spread of a
   // head object followed by more keys is a slow path in node 20's V8 (a microsecond an object).
   let apdu: DlmsApdu
@@ -159,7 +160,10 @@ function readRequestSpec(r: Reader): RequestSpec {
   const kind = REQUEST_KINDS[choice - 1]
   if (!kind) throw new DecodeError(`unknown access-request-specification choice ${choice}`, at)
   const classId = r.u16('class-id')
-  const instance = obisToString(r.take(6, 'instance-id'))
+  const at6 = r.skip(6, 'instance-id')
+  const b = r.bytes
+  // As obisToString, read in place (no view of the six bytes).
+  const instance = `${b[at6]}.${b[at6 + 1]}.${b[at6 + 2]}.${b[at6 + 3]}.${b[at6 + 4]}.${b[at6 + 5]}`
   const id = r.u8(kind === 'action' ? 'method-id' : 'attribute-id')
   if (kind === 'action') return { kind, classId, instance, method: id }
   if (kind === 'get' || kind === 'set') return { kind, classId, instance, attribute: id }
