@@ -72,9 +72,11 @@ const processCpuS = (since: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1e6
 }
 
+// The threads' CPU is read in 10 ms ticks, the process's in µs: near nothing, the difference can
+// come out a tick below zero, which is nothing.
 const otherThreads = (processS: number, threads: (number | undefined)[]) =>
   threads.every((c) => c !== undefined)
-    ? processS - (threads as number[]).reduce((a, c) => a + c, 0)
+    ? Math.max(0, processS - (threads as number[]).reduce((a, c) => a + c, 0))
     : undefined
 
 const outcomeOf = (s: { hubTraffic: { alerts: number }; supply: object; devices: number }) =>
