@@ -15,6 +15,30 @@ import type { WindowedHeadEnd, WindowedHubSide, WindowedMessage } from '../../hu
 export interface WindowReply {
   msgs: WindowedMessage[]
   next: number | undefined
+  /** Wall ms the lane spent running this window (runWindow), where it says (not over a broker). */
+  busyMs?: number
+}
+
+/**
+ * Where an advance's wall time goes, summed over its windows (wall ms, performance.now): what the
+ * lock-step barriers cost. A window's wall is the longest of its lanes plus the barrier's round
+ * trip, so the sum of windows is Σ max, not max Σ.
+ */
+export interface WindowTiming {
+  /** Windows run (barriers). */
+  windows: number
+  /** Wall from sending the lanes a window to the last lane's reply, summed. */
+  windowMs: number
+  /** The coordinator's own work in windows (the DCC's scheduler run, its continuations), summed. */
+  coordinatorMs: number
+  /** Per lane: the wall it said it spent running its windows (undefined: a lane that does not say). */
+  laneBusyMs: (number | undefined)[]
+  /**
+   * Σ over windows of the busiest lane's busy wall (lanes that say): the part of `windowMs` the
+   * lanes' work accounts for; `windowMs − criticalBusyMs` is the barriers' own cost (messages
+   * there and back, structured clone, a thread waking, a thread waiting for a core).
+   */
+  criticalBusyMs: number
 }
 
 /** One shard of hubs as the coordinator drives it. */
@@ -53,26 +77,46 @@ export function windowedAdvance(o: {
   latencyMs: number
   /** How far ahead the lanes may run in a quiet window (default 60 latencies); latencyMs: none. */
   quietWindowMs?: number
-}): (ms: number) => Promise<void> {
+}): ((ms: number) => Promise<void>) & { readonly timing: WindowTiming } {
   const { scheduler, headEnd, lanes, latencyMs } = o
+  const timing: WindowTiming = {
+    windows: 0,
+    windowMs: 0,
+    coordinatorMs: 0,
+    laneBusyMs: lanes.map(() => 0),
+    criticalBusyMs: 0,
+  }
   const quietWindowMs = Math.max(latencyMs, o.quietWindowMs ?? 60 * latencyMs)
   /** Where the lanes stand (the DCC's clock may be behind after a quiet window). */
   let lanesAt = scheduler.now()
   async function step(dccUntil: number, lanesUntil: number) {
     lanesAt = Math.max(lanesAt, lanesUntil)
     headEnd.holdUntil(lanesAt)
+    const started = performance.now()
     const done = lanes.map((lane, k) => lane.advance(lanesAt, headEnd.take(k)))
     scheduler.run({ until: Math.max(scheduler.now(), dccUntil) })
+    const ran = performance.now()
     // The DCC's continuations (a response handled, the next command of a request) run now.
     await yieldToIo()
     const replies = await Promise.all(done)
+    timing.windows++
+    timing.windowMs += performance.now() - started
+    timing.coordinatorMs += ran - started
+    let busiest = 0
     replies.forEach((r, k) => {
       lanes[k]!.next = r.next
       headEnd.deliver(r.msgs)
+      const sum = timing.laneBusyMs[k]
+      if (r.busyMs === undefined) timing.laneBusyMs[k] = undefined
+      else {
+        if (sum !== undefined) timing.laneBusyMs[k] = sum + r.busyMs
+        busiest = Math.max(busiest, r.busyMs)
+      }
     })
+    timing.criticalBusyMs += busiest
   }
   const quiet = () => headEnd.quiet && scheduler.size === headEnd.deliveriesDue
-  return async (ms) => {
+  const advance = async (ms: number) => {
     if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance by ${ms} ms`)
     const target = scheduler.now() + ms
     for (;;) {
@@ -91,6 +135,7 @@ export function windowedAdvance(o: {
     }
     await step(target, target)
   }
+  return Object.assign(advance, { timing })
 }
 
 /**
@@ -102,10 +147,11 @@ export function runWindow(
   side: WindowedHubSide,
   until: number,
   msgs: readonly WindowedMessage[],
-): WindowReply {
+): WindowReply & { busyMs: number } {
+  const started = performance.now()
   side.deliver(msgs)
   scheduler.run({ until: Math.max(scheduler.now(), until) })
-  return { msgs: side.take(), next: scheduler.next() }
+  return { msgs: side.take(), next: scheduler.next(), busyMs: performance.now() - started }
 }
 
 /**

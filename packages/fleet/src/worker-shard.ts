@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { createScheduler } from '@smetsim/core'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
-import { WindowedHubSide, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
+import { packForTransfer, WindowedHubSide, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
 import { startHouseholds } from './households.ts'
 import { withHouseholds } from './metrics.ts'
 import { type HubWan, startHubs } from './run.ts'
@@ -35,7 +35,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: 'ready'; next: number | undefined }
-  | { t: 'done'; msgs: WindowedMessage[]; next: number | undefined }
+  | { t: 'done'; msgs: WindowedMessage[]; next: number | undefined; busyMs: number }
   | {
       t: 'stats'
       snapshot: import('./metrics.ts').MetricsSnapshot
@@ -50,7 +50,7 @@ export type FromWorker =
 
 const port = parentPort!
 const data = workerData as WorkerShardData
-const post = (m: FromWorker) => port.postMessage(m)
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
 
 try {
   const fleet = restoreFleet(data.fleet)
@@ -75,12 +75,12 @@ try {
   port.on('message', async (m: ToWorker) => {
     try {
       if (m.t === 'advance') {
-        const started = performance.now()
         // The hubs are synchronous and the port is the thread's only I/O: one run to the window's
         // end, no slicing (run.advance's slices are for I/O that waits between them).
         const r = runWindow(scheduler, side, m.until, m.msgs)
-        busyMs += performance.now() - started
-        post({ t: 'done', msgs: r.msgs, next: r.next })
+        busyMs += r.busyMs
+        const out = packForTransfer(r.msgs)
+        post({ t: 'done', msgs: out.msgs, next: r.next, busyMs: r.busyMs }, out.transfer)
       } else if (m.t === 'stats')
         post({
           t: 'stats',

@@ -4,9 +4,11 @@
  * a GSME's waits for its wake-up; a virtual week gives the same meters and alerts as the
  * single-thread runner.
  */
-import { createScheduler } from '@smetsim/core'
+import { MessageChannel } from 'node:worker_threads'
+import { createScheduler, type Eui64 } from '@smetsim/core'
 import { getBackend } from '@smetsim/gbcs'
 import { afterAll, describe, expect, it } from 'vitest'
+import { packForTransfer, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
 import { buildFleet } from './build.ts'
 import { createFleetPki } from './pki.ts'
 import { startFleet } from './run.ts'
@@ -108,6 +110,18 @@ describe('startWorkerFleet', () => {
     // A window a minute (one latency) would be hundreds: GSMEs wake every 30 minutes.
     expect(windows).toBeLessThanOrEqual(26)
     expect(windows).toBeGreaterThanOrEqual(24)
+    // Where the wall time went: every window counted, each thread busy within it, and the sum of
+    // each window's busiest thread at least the busier thread's own sum (Σ max ≥ max Σ).
+    const t = (await run.stats()).windows
+    expect(t.windows).toBe(windows)
+    expect(t.laneBusyMs).toHaveLength(2)
+    for (const busy of t.laneBusyMs) {
+      expect(busy).toBeGreaterThan(0)
+      expect(busy).toBeLessThanOrEqual(t.windowMs)
+    }
+    expect(t.criticalBusyMs).toBeGreaterThanOrEqual(Math.max(...(t.laneBusyMs as number[])))
+    expect(t.criticalBusyMs).toBeLessThanOrEqual(t.windowMs)
+    expect(t.coordinatorMs).toBeLessThanOrEqual(t.windowMs)
     // A Service Request while an advance runs (as the HTTP API may send one): it goes down due
     // where the threads stand, is answered, and nothing arrives after its time.
     const p = run.fleet.premise(1)!
@@ -118,6 +132,39 @@ describe('startWorkerFleet', () => {
     expect(await answer).toMatchObject({ code: 'I0', response: { originator: p.esme } })
     expect((await run.stats()).wanDrops).toEqual({})
   }, 60_000)
+
+  it("packs a window's frames into one buffer to transfer, not the slabs they are views of", () => {
+    const slab = new ArrayBuffer(16 * 1024)
+    const g1 = new Uint8Array(slab, 64, 3).fill(1)
+    const g2 = new Uint8Array(slab, 512, 2).fill(2)
+    const code = new Uint8Array(slab, 1024, 16).fill(3)
+    const msgs: WindowedMessage[] = [
+      { t: 'alr', at: 5, hub: 'H1', f: 'D1', g: g1 },
+      { t: 'none', at: 6, hub: 'H1', re: 7 },
+      { t: 'rsp', at: 7, hub: 'H2', re: 8, g: g2 },
+      {
+        t: 'log',
+        at: 8,
+        hub: 'H2',
+        id: 9,
+        entry: { deviceId: 'D2' as Eui64, deviceType: 'PPMID', installCode: code },
+      },
+    ]
+    const { msgs: packed, transfer } = packForTransfer(msgs)
+    expect(transfer).toHaveLength(1)
+    expect(transfer[0]!.byteLength).toBe(3 + 2 + 16)
+    expect(packed).toEqual(msgs) // the same messages, byte for byte
+    const views = [packed[0], packed[2]].map((m) => (m as { g: Uint8Array }).g)
+    views.push((packed[3] as { entry: { installCode: Uint8Array } }).entry.installCode)
+    for (const v of views) expect(v.buffer).toBe(transfer[0])
+    expect(g1.buffer).toBe(slab) // the originals are left as they were
+    const { port1, port2 } = new MessageChannel()
+    port1.postMessage(packed, transfer)
+    expect(transfer[0]!.byteLength).toBe(0) // moved, not copied
+    port1.close()
+    port2.close()
+    expect(packForTransfer([{ t: 'none', at: 1, hub: 'H', re: 1 }]).transfer).toEqual([])
+  })
 
   it('refuses a bad number of workers before starting any', async () => {
     const fleet = buildFleet(SPEC, { pki: PKI })

@@ -18,13 +18,13 @@
 import { Worker } from 'node:worker_threads'
 import type { Eui64, Scheduler } from '@smetsim/core'
 import { type BackendName, getBackend } from '@smetsim/gbcs'
-import { WindowedHeadEnd, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
+import { packForTransfer, WindowedHeadEnd, type WindowedMessage } from '../../hub/src/wan/windowed.ts'
 import type { Fleet } from './build.ts'
 import { addHouseholdStats, type HouseholdStats } from './households.ts'
 import { createMetrics, type FleetMetrics, type MetricsSnapshot, snapshotMetrics } from './metrics.ts'
 import { ADVANCE_SLICE_MS, createFleetDcc, type FleetDcc, type StartFleetOptions } from './run.ts'
 import { MAX_SHARDS } from './shard.ts'
-import { type WindowLane, type WindowReply, windowedAdvance } from './shard-window.ts'
+import { type WindowLane, type WindowReply, type WindowTiming, windowedAdvance } from './shard-window.ts'
 import { snapshotFleet } from './snapshot.ts'
 import type { FromWorker, ToWorker, WorkerShardData } from './worker-shard.ts'
 
@@ -59,6 +59,8 @@ export interface WorkerFleet extends FleetDcc {
       workerBusyMs: number[]
       /** CPU ms of each worker thread so far (thread-cpu.ts); undefined where it cannot be read. */
       workerCpuMs: (number | undefined)[]
+      /** Where the advances' wall time went, window by window (shard-window.ts), a copy. */
+      windows: WindowTiming
     }
   >
   close(): Promise<void>
@@ -98,15 +100,20 @@ class ShardThread implements WindowLane {
     })
   }
 
-  ask<T extends FromWorker['t']>(m: ToWorker, t: T): Promise<Extract<FromWorker, { t: T }>> {
+  ask<T extends FromWorker['t']>(
+    m: ToWorker,
+    t: T,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<Extract<FromWorker, { t: T }>> {
     const r = this.reply(t)
-    if (!this.failure) this.worker.postMessage(m)
+    if (!this.failure) this.worker.postMessage(m, transfer)
     return r
   }
 
   async advance(until: number, msgs: WindowedMessage[]): Promise<WindowReply> {
-    const r = await this.ask({ t: 'advance', until, msgs }, 'done')
-    return { msgs: r.msgs, next: r.next }
+    const out = packForTransfer(msgs)
+    const r = await this.ask({ t: 'advance', until, msgs: out.msgs }, 'done', out.transfer)
+    return { msgs: r.msgs, next: r.next, busyMs: r.busyMs }
   }
 
   terminate() {
@@ -214,6 +221,7 @@ export async function startWorkerFleet(fleet: Fleet, o: WorkerFleetOptions): Pro
         wanDrops,
         workerBusyMs: parts.map((p) => p.busyMs),
         workerCpuMs: parts.map((p) => p.cpuMs),
+        windows: { ...advance.timing, laneBusyMs: [...advance.timing.laneBusyMs] },
       }
     },
     async close() {
