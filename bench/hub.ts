@@ -10,9 +10,10 @@
  *    printed too, as a lower bound that is not a queue.
  * 2. Bytes per idle hub (CHF + GPF, no devices), 10 000 held at once, after a full GC.
  * 3. Over MQTT on the embedded aedes broker, real time: HUBS hubs connect (one connection each;
- *    goal ≤ 10 s for 10 000), then sustained DCC → ESME → response round trips, non-critical
- *    (ECS45) and critical (ECS44), per second with p99 latency, against raw aedes QoS 1
- *    publish → deliver over the same connections (goal: round trips ≥ 0.5 × raw). The hubs'
+ *    goal ≤ 10 s for 10 000), then DCC → ESME → response round trips, non-critical (ECS45) and
+ *    critical (ECS44), per second with p99 latency, each a first-contact pass (one to every hub:
+ *    printed, not the goal) then a sustained one, against raw aedes QoS 1 publish → deliver over
+ *    the same connections (goal: sustained round trips ≥ 0.5 × raw). The hubs'
  *    side runs in --hub-workers N worker threads (default 0: in this thread), the head end in
  *    this thread, aedes in a child process.
  * Goal lines print PASS or FAIL; a benchmark never sets the exit code.
