@@ -10,9 +10,10 @@
  *    printed too, as a lower bound that is not a queue.
  * 2. Bytes per idle hub (CHF + GPF, no devices), 10 000 held at once, after a full GC.
  * 3. Over MQTT on the embedded aedes broker, real time: HUBS hubs connect (one connection each;
- *    goal ≤ 10 s for 10 000), then sustained DCC → ESME → response round trips, non-critical
- *    (ECS45) and critical (ECS44), per second with p99 latency, against raw aedes QoS 1
- *    publish → deliver over the same connections (goal: round trips ≥ 0.5 × raw). The hubs'
+ *    goal ≤ 10 s for 10 000), then DCC → ESME → response round trips, non-critical (ECS45) and
+ *    critical (ECS44), per second with p99 latency, each a first-contact pass (one to every hub:
+ *    printed, not the goal) then a sustained one, against raw aedes QoS 1 publish → deliver over
+ *    the same connections (goal: sustained round trips ≥ 0.5 × raw). The hubs'
  *    side runs in --hub-workers N worker threads (default 0: in this thread), the head end in
  *    this thread, aedes in a child process.
  * Goal lines print PASS or FAIL; a benchmark never sets the exit code.
@@ -423,38 +424,56 @@ async function mqtt(): Promise<void> {
     )
   }
 
+  /**
+   * One phase: a first-contact pass, one command to every hub, then the sustained pass the goal
+   * is read on. A device's first command and first response each compute a static-ECDH secret
+   * (the native backend then keeps it per key pair): one-off key agreement, about 160 µs a device
+   * in ECS45, that a device pays once in its life, not per round trip. The sustained pass
+   * (ROUND_TRIPS over every hub, each hub hit ROUND_TRIPS / HUBS times) is the steady state.
+   */
   async function roundTrips(name: string, build: (hub: number, counter: bigint) => Uint8Array) {
     const counters = new Array<bigint>(HUBS).fill(100n)
-    const commands: [number, Uint8Array][] = []
-    for (let i = 0; i < ROUND_TRIPS; i++) {
-      const h = i % HUBS
-      counters[h]! += 1n
-      commands.push([h, build(h, counters[h]!)])
-    }
-    const latencies: number[] = []
-    let next = 0
-    let failed = 0
-    const start = performance.now()
-    const c = cpu()
-    const worker = async () => {
-      while (next < commands.length) {
-        const [h, bytes] = commands[next++]!
-        const t = performance.now()
-        const r = await head.send(hubEui(h, 2), bytes)
-        if (!r) failed++
-        latencies.push(performance.now() - t)
+    const batch = (n: number) => {
+      const commands: [number, Uint8Array][] = []
+      for (let i = 0; i < n; i++) {
+        const h = i % HUBS
+        counters[h]! += 1n
+        commands.push([h, build(h, counters[h]!)])
       }
+      return commands
     }
-    await Promise.all(Array.from({ length: WINDOW }, worker))
-    const perSecond = commands.length / ((performance.now() - start) / 1000)
-    const rtCpu = cpuPer(c, commands.length, 'round trip')
-    latencies.sort((a, b) => a - b)
-    const p99 = latencies[Math.floor(latencies.length * 0.99)]!
-    line(
-      `${name}: ${Math.round(perSecond).toLocaleString('en-GB')} round trips/s, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ${failed} without response; ${(perSecond / rawPerSecond).toFixed(3)}× raw; ${rtCpu}`,
-    )
+    // Built before either pass is timed: building the commands is the DCC's work, not the WAN's.
+    const first = batch(HUBS)
+    const sustained = batch(ROUND_TRIPS)
+    const pass = async (commands: [number, Uint8Array][]) => {
+      const latencies: number[] = []
+      let next = 0
+      let failed = 0
+      const start = performance.now()
+      const c = cpu()
+      const worker = async () => {
+        while (next < commands.length) {
+          const [h, bytes] = commands[next++]!
+          const t = performance.now()
+          const r = await head.send(hubEui(h, 2), bytes)
+          if (!r) failed++
+          latencies.push(performance.now() - t)
+        }
+      }
+      await Promise.all(Array.from({ length: WINDOW }, worker))
+      const perSecond = commands.length / ((performance.now() - start) / 1000)
+      const rtCpu = cpuPer(c, commands.length, 'round trip')
+      latencies.sort((a, b) => a - b)
+      const p50 = latencies[latencies.length >> 1]!
+      const p99 = latencies[Math.floor(latencies.length * 0.99)]!
+      const text = `${Math.round(perSecond).toLocaleString('en-GB')} round trips/s, p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ${failed} without response; ${(perSecond / rawPerSecond).toFixed(3)}× raw; ${rtCpu}`
+      return { perSecond, text }
+    }
+    line(`${name}, first contact (one to each hub, not the goal): ${(await pass(first)).text}`)
+    const { perSecond, text } = await pass(sustained)
+    line(`${name}, sustained (${sustained.length.toLocaleString('en-GB')}): ${text}`)
     goal(
-      `${name} ≥ 0.5 × raw aedes QoS 1 round trips`,
+      `${name} sustained ≥ 0.5 × raw aedes QoS 1 round trips`,
       perSecond >= 0.5 * rawPerSecond,
       `${(perSecond / rawPerSecond).toFixed(3)}×`,
     )
