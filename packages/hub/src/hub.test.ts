@@ -171,6 +171,28 @@ describe('hub: GPF', () => {
     expect(up[2]).toMatchObject({ kind: 'response', re: 6 })
   })
 
+  it('a GSME whose battery goes flat while nothing waits for it is missed from its first wake-up after: 0x8F29 at the third', () => {
+    const t = testHub()
+    const gsme = deviceWithCertificate('GSME', GSME_EUI, { installCode: CODE })
+    const flat = t.scheduler.now() + 86_400_000
+    const state = {
+      ...gsme.state,
+      wake: { ...gsme.state.wake!, batteryDays: 1, batteryAt: t.scheduler.now() },
+    }
+    t.hub.attach(state, { certificate: gsme.certificate })
+    t.hub.addDevice({ deviceId: GSME_EUI, deviceType: 'GSME', installCode: CODE })
+    expect(t.hub.isJoined(GSME_EUI)).toBe(true)
+    const fromGpf = () => t.up.filter((u) => u.from === GPF_EUI).map((u) => alertCode(u.bytes))
+    t.scheduler.run({ until: flat - 1 })
+    // Heard until then: the mirror is as of its last wake-up before the battery went flat.
+    expect(t.hub.state.gpf!.mirrorAt).toBe(nextWake(state, flat - 1 - 30 * MIN))
+    t.scheduler.run({ until: flat + 59 * MIN }) // two missed wake-ups at most
+    expect(fromGpf()).toEqual([])
+    t.scheduler.run({ until: flat + 90 * MIN })
+    expect(fromGpf()).toEqual(['8F29'])
+    expect(t.hub.state.gpf!.mirrorAt).toBeLessThan(flat)
+  })
+
   it('bounds the GSME queue (queue-full)', () => {
     const { hub } = premises()
     const gsme = hub.device(GSME_EUI)!
