@@ -107,9 +107,11 @@ describe('startWorkerFleet', () => {
       return take(lane)
     }
     await run.advance(DAY)
-    // A window a minute (one latency) would be hundreds: GSMEs wake every 30 minutes.
+    // A window a minute (one latency) would be hundreds; a quiet window is at most an hour, and
+    // skips to the next event: fewer than 24 when hours hold none (a GSME with nothing queued has
+    // no event at its radio wake-ups, packages/hub README).
     expect(windows).toBeLessThanOrEqual(26)
-    expect(windows).toBeGreaterThanOrEqual(24)
+    expect(windows).toBeGreaterThan(0)
     // Where the wall time went: every window counted, each thread busy within it, and the sum of
     // each window's busiest thread at least the busier thread's own sum (Σ max ≥ max Σ).
     const t = (await run.stats()).windows

@@ -1,4 +1,4 @@
-import { createPpmid, type PpmidState, stepPpmid, UTRN_ALERTS } from '@smetsim/device'
+import { createPpmid, nextWake, type PpmidState, stepPpmid, UTRN_ALERTS } from '@smetsim/device'
 import { decodeFrame, decodePayload } from '@smetsim/gbcs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -171,6 +171,28 @@ describe('hub: GPF', () => {
     expect(up[2]).toMatchObject({ kind: 'response', re: 6 })
   })
 
+  it('a GSME whose battery goes flat while nothing waits for it is missed from its first wake-up after: 0x8F29 at the third', () => {
+    const t = testHub()
+    const gsme = deviceWithCertificate('GSME', GSME_EUI, { installCode: CODE })
+    const flat = t.scheduler.now() + 86_400_000
+    const state = {
+      ...gsme.state,
+      wake: { ...gsme.state.wake!, batteryDays: 1, batteryAt: t.scheduler.now() },
+    }
+    t.hub.attach(state, { certificate: gsme.certificate })
+    t.hub.addDevice({ deviceId: GSME_EUI, deviceType: 'GSME', installCode: CODE })
+    expect(t.hub.isJoined(GSME_EUI)).toBe(true)
+    const fromGpf = () => t.up.filter((u) => u.from === GPF_EUI).map((u) => alertCode(u.bytes))
+    t.scheduler.run({ until: flat - 1 })
+    // Heard until then: the mirror is as of its last wake-up before the battery went flat.
+    expect(t.hub.state.gpf!.mirrorAt).toBe(nextWake(state, flat - 1 - 30 * MIN))
+    t.scheduler.run({ until: flat + 59 * MIN }) // two missed wake-ups at most
+    expect(fromGpf()).toEqual([])
+    t.scheduler.run({ until: flat + 90 * MIN })
+    expect(fromGpf()).toEqual(['8F29'])
+    expect(t.hub.state.gpf!.mirrorAt).toBeLessThan(flat)
+  })
+
   it('bounds the GSME queue (queue-full)', () => {
     const { hub } = premises()
     const gsme = hub.device(GSME_EUI)!
@@ -229,11 +251,19 @@ describe('hub: time', () => {
     const gsme = hub.device(GSME_EUI)
     const day = scheduler.now() + 86_400_000
     const r = scheduler.run({ until: day })
-    // A credit-mode ESME has nothing due; the GSME's radio wakes every 30 minutes: about 48 events
-    // a day. With nothing waiting for it in the GPF, none of them steps its firmware (nothing due).
-    expect(r.events).toBeGreaterThanOrEqual(47)
-    expect(r.events).toBeLessThanOrEqual(50)
+    // A credit-mode ESME has nothing due; the GSME's radio wakes every 30 minutes, but with nothing
+    // waiting for it in the GPF and in reach none of them does anything but set the GPF mirror,
+    // so none has an event (the mirror is brought up to the last one when read, below). Nothing
+    // steps its firmware (nothing due).
+    expect(r.events).toBe(0)
     expect(hub.device(GSME_EUI)).toBe(gsme)
+    const wakeUp = nextWake(gsme!, day - 30 * MIN)!
+    expect(hub.state.gpf!.mirrorAt).toBe(wakeUp)
+    // A command for it: its next wake-up has an event again, and collects it.
+    hub.receive(command(READ_GAS_SUPPLY.code, READ_GAS_SUPPLY.view, gsme!, { counter: 1n, sign: false }))
+    expect(scheduler.next()).toBe(nextWake(gsme!, day))
+    expect(scheduler.run({ until: day + 30 * MIN }).events).toBe(1)
+    expect(hub.gsmeQueueLength).toBe(0)
   })
 })
 

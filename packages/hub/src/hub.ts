@@ -98,6 +98,23 @@ export type ConsumerOutcome =
       detail?: string
     }
 
+/** A GSME's last radio wake-up instant at or before `t` (packages/device `nextWake`'s grid). */
+function lastWakeAtOrBefore(s: DeviceState, t: number): number | undefined {
+  const next = nextWake(s, t)
+  return next === undefined ? undefined : next - s.wake!.intervalMinutes * 60_000
+}
+
+/**
+ * The first radio wake-up after `now` the GSME's battery is flat for (the hub does not hear it),
+ * or undefined when there is none to find (no wake-ups; already flat).
+ */
+function flatWake(s: DeviceState, now: number): number | undefined {
+  const wake = s.wake
+  if (!wake || remainingBatteryDays(s, now) === 0) return undefined
+  const w = nextWake(s, Math.max(now, wake.batteryAt + wake.batteryDays * 86_400_000 - 1))
+  return w !== undefined && remainingBatteryDays(s, w) === 0 ? w : undefined
+}
+
 /** GBCS frames above this size are dropped (the largest RTDS frame is under 4 KiB; unconfirmed limit). */
 export const MAX_FRAME_BYTES = 16 * 1024
 
@@ -136,8 +153,18 @@ interface HanDevice {
   wake: ScheduledEvent | undefined
   /** The instant the device's own firmware last asked to be stepped at (its `wakeAt`). */
   ownWake?: number | undefined
-  /** GSME: the radio wake-up instant the GPF expects next. */
+  /**
+   * GSME: the next radio wake-up the hub acts at. A quiet GSME's (`quietSince`) is the first one
+   * its battery is flat for; undefined when it need act at none (not joined, no GPF).
+   */
   expectedWake?: number
+  /**
+   * GSME, quiet: joined, in reach, nothing queued for it, no wake-up missed. Its radio wake-ups
+   * until the battery is flat would only set the GPF mirror to its state, so no event is
+   * scheduled for them: the mirror is brought to the last one when it is read or before the
+   * GSME's state changes (`catchUpMirror`). The instant after which its wake-ups are to count.
+   */
+  quietSince?: number
 }
 
 /**
@@ -204,6 +231,7 @@ export class Hub {
 
   /** The CHF's and GPF's state now (`HubOptions.restore` takes it back). */
   get state(): HubState {
+    this.catchUpMirrors()
     return { chf: this.chf, gpf: this.gpf }
   }
 
@@ -257,7 +285,11 @@ export class Hub {
     this.devices ??= new Map()
     this.devices.set(state.eui, d)
     const now = this.scheduler.now()
-    if (state.type === 'GSME') d.expectedWake = nextWake(state, now)
+    if (state.type === 'GSME') {
+      // Another GSME on the same GPF: neither is quiet (the mirror is one GSME's).
+      for (const e of this.devices.values()) if (e !== d && !isPpmid(e)) this.replanRadio(e, now)
+      this.planRadio(d, now)
+    }
     this.schedule(d, now)
     if (!d.joined) this.tryJoin(d, now)
   }
@@ -276,14 +308,25 @@ export class Hub {
   /** Takes a device away (it stops running). */
   detach(eui: Eui64): void {
     const d = this.devices?.get(eui)
-    if (d && !isPpmid(d)) d.wake?.cancel()
+    if (d && !isPpmid(d)) {
+      this.catchUpMirror(d, this.scheduler.now())
+      d.wake?.cancel()
+    }
     this.devices?.delete(eui)
   }
 
   /** Out of range, or back: an unreachable device's messages neither reach it nor come from it. */
   setReachable(eui: Eui64, reachable: boolean): void {
     const d = this.devices?.get(eui)
-    if (d) d.reachable = reachable
+    if (!d) return
+    if (isPpmid(d)) {
+      d.reachable = reachable
+      return
+    }
+    const now = this.scheduler.now()
+    this.catchUpMirror(d, now)
+    d.reachable = reachable
+    this.replanRadio(d, now)
   }
 
   /**
@@ -333,7 +376,10 @@ export class Hub {
     this.chf = r.state
     this.sendAlerts(this.chf.eui, r.alerts)
     const d = this.devices?.get(eui)
-    if (r.removed && d) d.joined = false
+    if (r.removed && d) {
+      if (isPpmid(d)) d.joined = false
+      else this.leftHan(d)
+    }
     return { removed: r.removed }
   }
 
@@ -409,6 +455,7 @@ export class Hub {
    */
   private consumerStep(d: HanDevice, input: DeviceInput): ConsumerOutcome {
     try {
+      this.catchUpMirror(d, this.scheduler.now())
       const r = step(d.state, input, this.scheduler.now(), { backend: this.backend })
       d.state = r.state
       if (d.reachable) this.alertsUp(d, r.outputs.alerts)
@@ -456,6 +503,8 @@ export class Hub {
         if (!r.queued) return this.drop('queue-full', s.recipient)
         const entry = this.recent?.find((x) => x.id === id)
         if (entry) entry.queued = true
+        // Something waits for it now: its next wake-up collects it.
+        if (d.quietSince !== undefined) this.replanRadio(d, now)
         return { kind: 'queued' }
       }
       if (!d.reachable) return this.drop('unreachable', s.recipient)
@@ -479,7 +528,8 @@ export class Hub {
     this.sendAlerts(this.chf.eui, r.alerts)
     if (r.removed) {
       const d = this.devices?.get(r.removed)
-      if (d) d.joined = false
+      if (d && isPpmid(d)) d.joined = false
+      else if (d) this.leftHan(d)
     }
     if (r.joinWindowFor) {
       const d = this.meter(r.joinWindowFor)
@@ -489,6 +539,7 @@ export class Hub {
   }
 
   private toGpf(bytes: Uint8Array, messageCode: number, id: number | undefined): Delivery {
+    this.catchUpMirrors()
     const gpf = this.gpf!
     const r = gpfRead(gpf, bytes, messageCode, this.backend)
     this.gpf = r.gpf
@@ -529,18 +580,107 @@ export class Hub {
   private wake(d: HanDevice, now: number): void {
     let own = d.ownWake
     if (own !== undefined && now >= own) {
+      // A quiet GSME's wake-ups before now saw the state this step replaces; one at now sees the
+      // new state (the firmware steps before the radio, as when the wake-up has its event).
+      const atWake = this.catchUpMirror(d, now)
       const r = step(d.state, { kind: 'time' }, now, { backend: this.backend })
       d.state = r.state
+      if (atWake) this.gpf = updateMirror(this.gpf!, d.state, now)
       if (d.reachable) this.alertsUp(d, r.outputs.alerts)
       own = r.outputs.wakeAt
     }
     if (d.state.type === 'GSME' && d.expectedWake !== undefined && now >= d.expectedWake) {
+      this.catchUpMirror(d, now)
       // The commands it runs may move its firmware's next instant (a future-dated one, say).
       const ran = this.radioWake(d, now)
       if (ran) own = ran.wakeAt
-      d.expectedWake = nextWake(d.state, now)
+      d.quietSince = undefined
+      this.planRadio(d, now)
     }
     this.schedule(d, own)
+  }
+
+  /**
+   * A GSME's radio wake-ups from now (README "GSME wake-ups"): each one while something waits in
+   * the GPF, it is out of reach or it has missed one; while quiet, only the first its battery is
+   * flat for (the wake-ups before change nothing but the mirror, `catchUpMirror`).
+   */
+  private planRadio(d: HanDevice, now: number): void {
+    if (d.state.type !== 'GSME') return
+    const g = this.gpf
+    if (!g || !d.joined) {
+      // Its wake-ups would do nothing: it collects nothing unless joined to a hub with a GPF.
+      d.quietSince = undefined
+      d.expectedWake = undefined
+      return
+    }
+    const quiet =
+      d.reachable && g.queue.length === 0 && g.missedWakes === 0 && !g.lostRaised && this.oneGsme()
+    const flat = quiet ? flatWake(d.state, now) : undefined
+    if (flat === undefined) {
+      d.quietSince = undefined
+      d.expectedWake = nextWake(d.state, now)
+      return
+    }
+    d.quietSince ??= now
+    d.expectedWake = flat
+  }
+
+  /** planRadio after a change (reach, the queue, the HAN), the mirror brought up to now first. */
+  private replanRadio(d: HanDevice, now: number): void {
+    if (d.state.type !== 'GSME') return
+    this.catchUpMirror(d, now)
+    this.planRadio(d, now)
+    this.moveWake(d)
+  }
+
+  /**
+   * The device's event moved to what its own and radio wake-ups now ask for, if that changed
+   * (an event left where it is keeps its place among those due at the same instant).
+   */
+  private moveWake(d: HanDevice): void {
+    let at = d.ownWake
+    if (d.expectedWake !== undefined && (at === undefined || d.expectedWake < at)) at = d.expectedWake
+    if (at !== undefined && d.wake?.pending && d.wake.at === Math.max(at, this.scheduler.now())) return
+    this.schedule(d, d.ownWake)
+  }
+
+  /** The device left the HAN (CCS02): its wake-ups do nothing from now. */
+  private leftHan(d: HanDevice): void {
+    const now = this.scheduler.now()
+    this.catchUpMirror(d, now)
+    d.joined = false
+    this.replanRadio(d, now)
+  }
+
+  /**
+   * A quiet GSME's radio wake-ups up to `t` (those before its battery-flat one) each set the GPF
+   * mirror to its state, which has not changed since: the last of them does it now. True when
+   * `t` is itself such a wake-up.
+   */
+  private catchUpMirror(d: HanDevice, t: number): boolean {
+    const since = d.quietSince
+    if (since === undefined || !this.gpf) return false
+    const upTo = d.expectedWake === undefined ? t : Math.min(t, d.expectedWake - 1)
+    const w = lastWakeAtOrBefore(d.state, upTo)
+    if (w === undefined || w <= since) return false
+    this.gpf = updateMirror(this.gpf, d.state, w)
+    d.quietSince = w
+    return w === t
+  }
+
+  /** Every quiet GSME's mirror brought up to now (before the mirror is read or handed out). */
+  private catchUpMirrors(): void {
+    if (!this.gpf || !this.devices) return
+    const now = this.scheduler.now()
+    for (const e of this.devices.values()) if (!isPpmid(e)) this.catchUpMirror(e, now)
+  }
+
+  /** One GSME on this HAN: the GPF mirrors it (quiet wake-ups are for that case only). */
+  private oneGsme(): boolean {
+    let n = 0
+    for (const e of this.devices?.values() ?? []) if (!isPpmid(e) && e.state.type === 'GSME') n++
+    return n === 1
   }
 
   /** A GSME's radio wake-up: it collects what waits in the GPF; `wakeAt`: its firmware's after the last one. */
@@ -596,8 +736,13 @@ export class Hub {
     if (r.joined) {
       d.joined = true
       d.certificate = undefined
-      if (d.state.type === 'GSME' && this.gpf)
+      if (d.state.type === 'GSME' && this.gpf) {
         this.gpf = updateMirror(this.gpf, d.state, this.scheduler.now())
+        // Quiet from the join on (its wake-ups after it count), or collecting what waits.
+        d.quietSince = undefined
+        this.planRadio(d, now)
+        if (d.wake) this.moveWake(d)
+      }
     }
     return { joined: r.joined, ...(r.reason && { reason: r.reason }) }
   }
