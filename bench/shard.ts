@@ -82,6 +82,16 @@ const otherThreads = (processS: number, threads: (number | undefined)[]) =>
 const outcomeOf = (s: { hubTraffic: { alerts: number }; supply: object; devices: number }) =>
   JSON.stringify({ alerts: s.hubTraffic.alerts, supply: s.supply, devices: s.devices })
 
+/** One virtual day advanced: its wall s, this thread's CPU s and the whole process's CPU s. */
+async function timedDay(run: { advance(ms: number): Promise<unknown> }) {
+  const proc = process.cpuUsage()
+  const cpu = threadCpuMs()
+  const t = performance.now()
+  await run.advance(DAY)
+  const seconds = (performance.now() - t) / 1000
+  return { seconds, mainCpu: delta(cpu, threadCpuMs()), processS: processCpuS(proc) }
+}
+
 /** `days` virtual days one after another on one fleet, each timed on its own. */
 async function daysInWorkers(fleet: Fleet, workers: number, days: number): Promise<DayResult[]> {
   const run = await startWorkerFleet(fleet, {
@@ -93,13 +103,7 @@ async function daysInWorkers(fleet: Fleet, workers: number, days: number): Promi
     const results: DayResult[] = []
     let before = await run.stats()
     for (let d = 0; d < days; d++) {
-      const proc = process.cpuUsage()
-      const cpu = threadCpuMs()
-      const t = performance.now()
-      await run.advance(DAY)
-      const seconds = (performance.now() - t) / 1000
-      const mainCpu = delta(cpu, threadCpuMs())
-      const processS = processCpuS(proc)
+      const { seconds, mainCpu, processS } = await timedDay(run)
       const s = await run.stats()
       if (Object.keys(s.wanDrops).length > 0)
         throw new Error(`windowed WAN drops: ${JSON.stringify(s.wanDrops)}`)
@@ -136,13 +140,7 @@ async function daysInOneThread(fleet: Fleet, days: number): Promise<DayResult[]>
   try {
     const results: DayResult[] = []
     for (let d = 0; d < days; d++) {
-      const proc = process.cpuUsage()
-      const cpu = threadCpuMs()
-      const t = performance.now()
-      await run.advance(DAY)
-      const seconds = (performance.now() - t) / 1000
-      const mainCpu = delta(cpu, threadCpuMs())
-      const processS = processCpuS(proc)
+      const { seconds, mainCpu, processS } = await timedDay(run)
       results.push({
         seconds,
         outcome: outcomeOf(run.snapshot()),

@@ -173,6 +173,28 @@ describe.runIf(mosquitto || inCi)('smetsim fleet up --shard over mosquitto', () 
     expect(b.summary.hubTraffic.responses).toBe(b.summary.hubTraffic.commands)
   }, 60_000)
 
+  /**
+   * A restarted shard 2 is up again: from its snapshot it needs no PKI from shard 1 (it has the
+   * fleet's own), and its meters, as the snapshot kept them, answer shard 1's DCC again (a later
+   * command counter for premise 1, a first read of premise 3).
+   */
+  const rejoined = async (again: Shard, api: string, dir = tls) => {
+    await said(again, /hubs up: 2\/2/)
+    expect(again.out.stderr).not.toContain('waiting for the fleet PKI')
+    expect(await read(api, 1, 2, dir)).toMatchObject({ code: 'I0', response: { originator: p(1).esme } })
+    expect(await read(api, 3, 1, dir)).toMatchObject({ code: 'I0', response: { originator: p(3).esme } })
+  }
+
+  /** Both stop cleanly, shard 1 with the three reads answered, the restarted shard 2 with every command it took answered. */
+  const stoppedAfterRejoin = async (one: Shard, again: Shard) => {
+    const [a, b] = [await stop(one), await stop(again)]
+    expect([a.code, b.code]).toEqual([0, 0])
+    expect(a.summary).toMatchObject({ shard: '1/2', requests: 3, responses: 3, errors: 0 })
+    expect(b.summary).toMatchObject({ shard: '2/2', hubsConnected: 2, errors: 0 })
+    expect(b.summary.hubTraffic.commands).toBeGreaterThanOrEqual(2)
+    expect(b.summary.hubTraffic.responses).toBe(b.summary.hubTraffic.commands)
+  }
+
   it('a shard stopped and started again from its --snapshot rejoins: restored as the same shard, its meters answer the DCC again', async () => {
     const file = join(work, 'shard-2.cbor')
     const two = start(['--shard', '2/2', '--snapshot', file])
@@ -197,22 +219,13 @@ describe.runIf(mosquitto || inCi)('smetsim fleet up --shard over mosquitto', () 
       again = start(['--shard', '2/2', '--snapshot', file])
       const at = (await said(again, /restored 4 premises at (\S+) from/))[1]!
       expect(Date.parse(at)).toBeGreaterThan(Date.parse(spec.value.start))
-      await said(again, /hubs up: 2\/2/)
-      // From the snapshot it needs no PKI from shard 1: it has the fleet's own.
-      expect(again.out.stderr).not.toContain('waiting for the fleet PKI')
-      expect(await read(api, 1, 2)).toMatchObject({ code: 'I0', response: { originator: p(1).esme } })
-      expect(await read(api, 3, 1)).toMatchObject({ code: 'I0', response: { originator: p(3).esme } })
+      await rejoined(again, api)
     } finally {
       signal(one, 'SIGINT')
       if (again) signal(again, 'SIGINT')
       signal(two, 'SIGKILL')
     }
-    const [a, b] = [await stop(one), await stop(again!)]
-    expect([a.code, b.code]).toEqual([0, 0])
-    expect(a.summary).toMatchObject({ shard: '1/2', requests: 3, responses: 3, errors: 0 })
-    expect(b.summary).toMatchObject({ shard: '2/2', hubsConnected: 2, errors: 0 })
-    expect(b.summary.hubTraffic.commands).toBeGreaterThanOrEqual(2)
-    expect(b.summary.hubTraffic.responses).toBe(b.summary.hubTraffic.commands)
+    await stoppedAfterRejoin(one, again!)
   }, 60_000)
 
   it('a shard killed (SIGKILL) after a periodic snapshot restarts from it with the same --snapshot and rejoins: the same shard, its meters answer the DCC again', async () => {
@@ -236,22 +249,13 @@ describe.runIf(mosquitto || inCi)('smetsim fleet up --shard over mosquitto', () 
       again = start(['--shard', '2/2', '--snapshot', file, '--snapshot-every', '1s'])
       const at = Date.parse((await said(again, /restored 4 premises at (\S+) from/))[1]!)
       expect(at).toBeGreaterThanOrEqual(snapshotAt)
-      await said(again, /hubs up: 2\/2/)
-      expect(again.out.stderr).not.toContain('waiting for the fleet PKI')
-      // Its meters, as the snapshot kept them, answer the same DCC again (a later command counter).
-      expect(await read(api, 1, 2, dir)).toMatchObject({ code: 'I0', response: { originator: p(1).esme } })
-      expect(await read(api, 3, 1, dir)).toMatchObject({ code: 'I0', response: { originator: p(3).esme } })
+      await rejoined(again, api, dir)
     } finally {
       signal(one, 'SIGINT')
       if (again) signal(again, 'SIGINT')
       signal(two, 'SIGKILL')
     }
-    const [a, b] = [await stop(one), await stop(again!)]
-    expect([a.code, b.code]).toEqual([0, 0])
-    expect(a.summary).toMatchObject({ shard: '1/2', requests: 3, responses: 3, errors: 0 })
-    expect(b.summary).toMatchObject({ shard: '2/2', hubsConnected: 2, errors: 0 })
-    expect(b.summary.hubTraffic.commands).toBeGreaterThanOrEqual(2)
-    expect(b.summary.hubTraffic.responses).toBe(b.summary.hubTraffic.commands)
+    await stoppedAfterRejoin(one, again!)
   }, 60_000)
 
   /** POST /fleet/advance as the auditor of the run whose credentials are in `dir`. */
