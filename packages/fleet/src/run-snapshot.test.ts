@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest'
 import { buildFleet, type Fleet } from './build.ts'
 import { createFleetPki } from './pki.ts'
 import { type FleetRun, type StartFleetOptions, startFleet } from './run.ts'
-import { restoredRunOptions, restoreRun, snapshotRun } from './run-snapshot.ts'
+import { type RestoredRun, restoredRunOptions, restoreRun, snapshotRun } from './run-snapshot.ts'
 import { snapshotFleet } from './snapshot.ts'
 import { specOf } from './testing.ts'
 
@@ -47,6 +47,18 @@ async function start(fleet: Fleet, at: number, more: Partial<StartFleetOptions> 
     backend,
     ...rest,
     dcc: { anomaly: { config: ANOMALY }, ...dcc },
+  })
+}
+
+/** A run started again from a restored snapshot, as `start` starts one (the anomaly thresholds on top of what the snapshot kept). */
+async function resume(restored: RestoredRun): Promise<FleetRun> {
+  const scheduler = createScheduler({ start: restored.now })
+  const kept = restoredRunOptions(restored, scheduler)
+  return startFleet(restored.fleet, {
+    scheduler,
+    backend,
+    ...kept,
+    dcc: { anomaly: { config: ANOMALY }, ...kept.dcc },
   })
 }
 
@@ -144,14 +156,7 @@ describe('snapshotRun / restoreRun keep hubs and the DCC (issue 12)', () => {
 
     const back = restoreRun(bytes)
     if (!back.ok) throw back.error
-    const scheduler = createScheduler({ start: back.value.now })
-    const kept = restoredRunOptions(back.value, scheduler)
-    const again = await startFleet(back.value.fleet, {
-      scheduler,
-      backend,
-      ...kept,
-      dcc: { anomaly: { config: ANOMALY }, ...kept.dcc },
-    })
+    const again = await resume(back.value)
     const got = await phaseB(again)
     // Every answer, alert, counter, device and hub; the SAT to the last hash.
     expect(got).toEqual(expected)
@@ -185,14 +190,7 @@ describe('snapshotRun / restoreRun keep hubs and the DCC (issue 12)', () => {
     if (!back.ok) throw back.error
     expect(back.value.dcc).toBeUndefined()
     expect(back.value.hubs(3)).toBeUndefined()
-    const scheduler = createScheduler({ start: back.value.now })
-    const kept = restoredRunOptions(back.value, scheduler)
-    const again = await startFleet(back.value.fleet, {
-      scheduler,
-      backend,
-      ...kept,
-      dcc: { anomaly: { config: ANOMALY }, ...kept.dcc },
-    })
+    const again = await resume(back.value)
     const got = await phaseB(again)
     // Premise 3's ESME left the HAN (its log made again as at bring-up); the anomaly counts started again.
     expect((got.hubs as { joined: boolean[] }[])[3]!.joined).toEqual([false, false])
