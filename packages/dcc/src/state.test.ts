@@ -25,6 +25,7 @@ import { RegistrationData } from './registration/registration.ts'
 import { createMemorySat, type ServiceAuditTrail } from './sat/sat.ts'
 import type { ScheduleBook } from './schedules/schedules.ts'
 import { type DccState, exportDccState, restoreDccState } from './state.ts'
+import { dailyReadBook } from './testing.ts'
 
 const A = PARTIES.supplierA.eui
 const B = PARTIES.supplierB.eui
@@ -358,24 +359,4 @@ describe('DCC state across a restart', () => {
 })
 
 /** A book holding one daily SR 4.16 read, on its third run. */
-const BOOK: ScheduleBook = {
-  version: 2,
-  nextNumber: 2,
-  schedules: [
-    {
-      scheduleId: 'DS000001',
-      number: 1,
-      owner: A,
-      role: 'IS',
-      request: { srv: '4.16', deviceId: ESME_EUI, deviceType: 'ESME', commandVariant: 1, parameters: {} },
-      frequency: 'Daily',
-      startDate: '2026-01-05',
-      executionTime: '13:00:00',
-      createdAt: '2026-01-05T12:00:01.000Z',
-      createdBy: `${A}:${ESME_EUI}:1`,
-      nextRun: 3,
-      nextDue: '2026-01-07T13:00:00.000Z',
-    },
-  ],
-  counters: { [`${A}:${ESME_EUI}`]: '1767704400000000' },
-}
+const BOOK = dailyReadBook(A, ESME_EUI)

@@ -8,6 +8,8 @@ import { Hub } from '@smetsim/hub'
 import { Encoder } from 'cbor-x'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+// Test support from the dcc package by path (not exported from it), as cli.test.ts takes its HTTP helpers.
+import { dailyReadBook } from '../../../../packages/dcc/src/testing.ts'
 import {
   ARM,
   backend,
@@ -83,27 +85,7 @@ const DCC: DccState = {
     ],
     preCommands: [],
   },
-  schedules: {
-    version: 2,
-    nextNumber: 2,
-    schedules: [
-      {
-        scheduleId: 'DS000001',
-        number: 1,
-        owner: OWNER,
-        role: 'IS',
-        request: { srv: '4.16', deviceId: ESME_EUI, deviceType: 'ESME', commandVariant: 1, parameters: {} },
-        frequency: 'Daily',
-        startDate: '2026-01-05',
-        executionTime: '13:00:00',
-        createdAt: '2026-01-05T12:00:01.000Z',
-        createdBy: `${OWNER}:${ESME_EUI}:1`,
-        nextRun: 3,
-        nextDue: '2026-01-07T13:00:00.000Z',
-      },
-    ],
-    counters: { [`${OWNER}:${ESME_EUI}`]: '1767704400000000' },
-  },
+  schedules: dailyReadBook(OWNER, ESME_EUI),
 }
 
 const saved = (t: ReturnType<typeof testHub>) =>
