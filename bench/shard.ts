@@ -12,10 +12,13 @@
  * over the rounds. Day 1 starts each worker thread cold: a fresh V8 isolate compiles the hot code
  * as it goes, on its own thread and on V8's background threads, which need the same cores; day 2
  * is the same fleet warm (the single-thread runner's main thread is warm from round 2 on, day 1
- * too). The days are the meters living on their own (prepayment running down, GSMEs waking every
- * 30 minutes, alerts up to the DCC); every run must report the same alerts raised at the hubs
- * and supply states on each day, or the bench stops: a faster wrong answer is not a result. (The
- * DCC's own count may differ by the alerts still on the windowed WAN, one latency, at a day's end.)
+ * too). On each day the meters live on their own (prepayment running down, GSMEs waking every
+ * 30 minutes, alerts up to the DCC) and every meter is read once by its supplier through the DCC
+ * (bench/lib/daily-reads.ts, the same reads as bench/virtual-day.ts: ESMEs by daily DCC
+ * Schedules, GSMEs by SR 4.1.1). Every run must report the same alerts raised at the hubs, supply
+ * states and reads answered I0 on each day, or the bench stops: a faster wrong answer is not a
+ * result. (The DCC's own alert count may differ by the alerts still on the windowed WAN, one
+ * latency, at a day's end.)
  *
  * Besides wall time, per day: CPU s of the main thread, the busiest worker and the process's other
  * threads (V8's compiler and collector threads: process.cpuUsage less the threads read), the
@@ -24,7 +27,7 @@
  * waited at barriers (Σ window wall − its busy wall), from the worker fleet's stats().windows.
  */
 import { availableParallelism } from 'node:os'
-import { createScheduler } from '../packages/core/src/index.ts'
+import { createScheduler, type Scheduler } from '../packages/core/src/index.ts'
 import type { Fleet } from '../packages/fleet/src/index.ts'
 import {
   buildFleet,
@@ -34,6 +37,7 @@ import {
   threadCpuMs,
 } from '../packages/fleet/src/index.ts'
 import { getBackend } from '../packages/gbcs/src/index.ts'
+import { type DailyReads, setUpDailyReads } from './lib/daily-reads.ts'
 import { consoleReport, isMain, optionsFromArgv, type Report } from './lib/report.ts'
 
 const SUITE = 'shard'
@@ -79,8 +83,39 @@ const otherThreads = (processS: number, threads: (number | undefined)[]) =>
     ? Math.max(0, processS - (threads as number[]).reduce((a, c) => a + c, 0))
     : undefined
 
-const outcomeOf = (s: { hubTraffic: { alerts: number }; supply: object; devices: number }) =>
-  JSON.stringify({ alerts: s.hubTraffic.alerts, supply: s.supply, devices: s.devices })
+const outcomeOf = (
+  s: { hubTraffic: { alerts: number }; supply: object; devices: number },
+  answered: { scheduled: number; ok: number },
+) =>
+  JSON.stringify({
+    alerts: s.hubTraffic.alerts,
+    supply: s.supply,
+    devices: s.devices,
+    scheduled: answered.scheduled,
+    readsI0: answered.ok,
+  })
+
+/**
+ * The daily reads set up on a started fleet for all DAYS days, with the count of schedules the DCC
+ * accepted and of the reads answered I0 so far (GSME reads and the ESMEs' schedule runs). (Some
+ * ESMEs' SR 5.1 is refused with E5, the same ones in every run: the outcome carries the count.)
+ */
+async function withReads(fleet: Fleet, run: Parameters<typeof setUpDailyReads>[1], scheduler: Scheduler) {
+  const reads: DailyReads = await setUpDailyReads(fleet, run, scheduler, DAYS)
+  const answered = { scheduled: reads.scheduled, ok: 0 }
+  // Read as they land: the arrays grow as the scheduler submits, so each is counted when it is
+  // pushed, by wrapping push.
+  const count = <T>(xs: Promise<T>[], ok: (x: T) => number) => {
+    const push = xs.push.bind(xs)
+    xs.push = (...ps: Promise<T>[]) => {
+      for (const p of ps) void p.then((x) => (answered.ok += ok(x)))
+      return push(...ps)
+    }
+  }
+  count(reads.answers, (r) => (r.code === 'I0' ? 1 : 0))
+  count(reads.runs, (rs) => rs.filter((r) => r.result.code === 'I0').length)
+  return answered
+}
 
 /** One virtual day advanced: its wall s, this thread's CPU s and the whole process's CPU s. */
 async function timedDay(run: { advance(ms: number): Promise<unknown> }) {
@@ -94,12 +129,10 @@ async function timedDay(run: { advance(ms: number): Promise<unknown> }) {
 
 /** `days` virtual days one after another on one fleet, each timed on its own. */
 async function daysInWorkers(fleet: Fleet, workers: number, days: number): Promise<DayResult[]> {
-  const run = await startWorkerFleet(fleet, {
-    scheduler: createScheduler({ start: startOf(fleet) }),
-    backend: 'native',
-    workers,
-  })
+  const scheduler = createScheduler({ start: startOf(fleet) })
+  const run = await startWorkerFleet(fleet, { scheduler, backend: 'native', workers })
   try {
+    const answered = await withReads(fleet, run, scheduler)
     const results: DayResult[] = []
     let before = await run.stats()
     for (let d = 0; d < days; d++) {
@@ -113,7 +146,7 @@ async function daysInWorkers(fleet: Fleet, workers: number, days: number): Promi
       const windowS = (w.windowMs - b.windowMs) / 1000
       results.push({
         seconds,
-        outcome: outcomeOf(s),
+        outcome: outcomeOf(s, answered),
         mainCpu,
         workerCpu,
         otherCpu: otherThreads(processS, [mainCpu, ...workerCpu]),
@@ -133,17 +166,16 @@ async function daysInWorkers(fleet: Fleet, workers: number, days: number): Promi
 }
 
 async function daysInOneThread(fleet: Fleet, days: number): Promise<DayResult[]> {
-  const run = await startFleet(fleet, {
-    scheduler: createScheduler({ start: startOf(fleet) }),
-    backend: getBackend('native'),
-  })
+  const scheduler = createScheduler({ start: startOf(fleet) })
+  const run = await startFleet(fleet, { scheduler, backend: getBackend('native') })
   try {
+    const answered = await withReads(fleet, run, scheduler)
     const results: DayResult[] = []
     for (let d = 0; d < days; d++) {
       const { seconds, mainCpu, processS } = await timedDay(run)
       results.push({
         seconds,
-        outcome: outcomeOf(run.snapshot()),
+        outcome: outcomeOf(run.snapshot(), answered),
         mainCpu,
         workerCpu: [],
         otherCpu: otherThreads(processS, [mainCpu]),
@@ -219,11 +251,18 @@ export async function run(report: Report): Promise<void> {
       x.waitS.push(Math.max(...r.windows.waitS))
     }
   }
-  const expected: (string | undefined)[] = []
+  // Every run of a kind must end each day the same way. Across the kinds the reads answered by a
+  // day's end may differ by those still on the windowed WAN (one latency each way); the rest may not.
+  const expected = new Map<string, string>()
+  const same = (key: string, outcome: string, what: string, d: number) => {
+    const want = expected.get(key) ?? outcome
+    expected.set(key, want)
+    if (outcome !== want) throw new Error(`${what} lived day ${d + 1} another way: ${outcome}, not ${want}`)
+  }
   const check = (what: string, d: number, r: DayResult) => {
-    expected[d] ??= r.outcome
-    if (r.outcome !== expected[d])
-      throw new Error(`${what} lived day ${d + 1} another way: ${r.outcome}, not ${expected[d]}`)
+    same(`${what === 'the single-thread runner' ? 'one' : 'workers'}:${d}`, r.outcome, what, d)
+    const { readsI0: _, ...life } = JSON.parse(r.outcome)
+    same(`life:${d}`, JSON.stringify(life), what, d)
   }
   for (let round = 0; round < rounds; round++) {
     const order: ('w1' | 'w2')[] = round % 2 ? ['w2', 'w1'] : ['w1', 'w2']

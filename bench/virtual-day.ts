@@ -27,10 +27,11 @@
  */
 import { createECDH, randomBytes } from 'node:crypto'
 import { createScheduler } from '../packages/core/src/index.ts'
-import type { DuisResult, ScheduleRunResult } from '../packages/dcc/src/index.ts'
+import type { DuisResult } from '../packages/dcc/src/index.ts'
 import { buildFleet, createFleetPki, parseFleetSpec, startFleet } from '../packages/fleet/src/index.ts'
 import type { CryptoBackend } from '../packages/gbcs/src/index.ts'
 import { type CryptoOp, cryptoOps, makeBackend } from './lib/crypto-ops.ts'
+import { setUpDailyReads } from './lib/daily-reads.ts'
 import { consoleReport, isMain, optionsFromArgv, type Report } from './lib/report.ts'
 
 const DAY = 86_400_000
@@ -151,67 +152,14 @@ export async function run(report: Report): Promise<void> {
   const startS = (performance.now() - t) / 1000
   report.log(`${premises} premises: built in ${buildS.toFixed(1)} s, brought up in ${startS.toFixed(1)} s`)
 
-  // Each meter's daily read, at an instant spread over the day by premise: the ESME's by a daily
-  // DCC Schedule set up now with SR 5.1, the GSME's submitted by the bench at that instant.
-  const today = spec.start.slice(0, 10)
-  const hms = (ms: number) => new Date(ms).toISOString().slice(11, 19)
-  const answers: Promise<DuisResult>[] = []
-  let reads = 0
-  let scheduled = 0
-  const refused: Record<string, number> = {}
+  // Each meter's daily read (bench/lib/daily-reads.ts), at an instant spread over the day by premise.
   t = performance.now()
-  for (let i = 0; i < fleet.size; i++) {
-    const p = fleet.premise(i)!
-    const meters: [string, 'ESME' | 'GSME', string][] = [[p.esme, 'ESME', 'IS']]
-    if (p.gsme) meters.push([p.gsme, 'GSME', 'GS'])
-    for (const [k, [device, deviceType, role]] of meters.entries()) {
-      const offset = (i * 7_919 + k * 43_200_017) % DAY
-      reads++
-      if (deviceType === 'ESME') {
-        const created = await fleetRun.submit({
-          requestId: `${p.supplierEui}:${device}:1`,
-          role,
-          srv: '5.1',
-          commandVariant: 8,
-          deviceType,
-          parameters: {
-            scheduleFrequency: 'Daily',
-            scheduleStartDate: today,
-            scheduleExecutionStartTime: hms(offset),
-            dspScheduledServiceReference: '4.16',
-            dspScheduledServiceReferenceVariant: '4.16',
-          },
-        })
-        if (created.code === 'I0') scheduled++
-        else refused[created.code] = (refused[created.code] ?? 0) + 1
-        continue
-      }
-      scheduler.at(start + offset, () => {
-        answers.push(
-          fleetRun.submit({
-            requestId: `${p.supplierEui}:${device}:1`,
-            role,
-            srv: '4.1.1',
-            commandVariant: 1,
-            deviceType,
-          }),
-        )
-      })
-    }
-  }
+  const { reads, scheduled, refused, answers, runs } = await setUpDailyReads(fleet, fleetRun, scheduler)
   const scheduleS = (performance.now() - t) / 1000
   report.log(
     `${scheduled} daily SR 4.16 DCC Schedules set up by SR 5.1 in ${scheduleS.toFixed(1)} s` +
       (Object.keys(refused).length ? `; refused: ${JSON.stringify(refused)}` : ''),
   )
-  // The DCC's timer: every virtual minute it runs the schedule runs due by then (in this day: the
-  // next day's run of a schedule due at midnight is not this day's read).
-  const runs: Promise<ScheduleRunResult[]>[] = []
-  const tick = () => {
-    runs.push(fleetRun.dcc.runDueSchedules(Math.min(scheduler.now(), start + DAY - 1)))
-    if (scheduler.now() < start + DAY) scheduler.after(60_000, tick)
-  }
-  scheduler.at(start + 60_000, tick)
 
   for (const k of Object.keys(counts) as (keyof Counted)[]) counts[k] = 0
   events = 0
