@@ -47,7 +47,7 @@ function responseTo(bytes: Uint8Array): Uint8Array {
  * Supplier A registered for one commissioned ESME; no in-process signers (Critical requests go
  * CV4/CV5). Requests come from Supplier A unless `as` says otherwise.
  */
-function fixture(options: DccHttpOptions = {}) {
+function fixture(options: DccHttpOptions = {}, o: { beforeAnswer?: () => Promise<void> } = {}) {
   const registration = new RegistrationData()
   registration.assignMpid('AAAA', A, '2020-01-01')
   registration.registerSupplier(MPAN, 'AAAA', '2024-01-01')
@@ -67,6 +67,7 @@ function fixture(options: DccHttpOptions = {}) {
       id === A ? { digitalSigning: PARTIES.supplierA.ds.certificate.raw } : undefined,
     transport: async (_deviceId, bytes) => {
       sent.push(bytes)
+      await o.beforeAnswer?.()
       return responseTo(bytes)
     },
     now: () => T0,
@@ -302,6 +303,47 @@ describe('GET routes', () => {
     expect(body.results).toMatchObject([{ scheduleId: 'DS000001', run: 1, result: { code: 'I0' } }])
     expect(body.results[0].result.responseBytes).toMatch(/^[0-9A-F]+$/)
     expect((await app.inject({ method: 'GET', url: '/schedules/nobody' })).statusCode).toBe(400)
+  })
+
+  it('DCC Schedules: the runs due in one call are in flight together, each with its own counter', async () => {
+    let inFlight = 0
+    let most = 0
+    const { app, dcc } = fixture(
+      {},
+      {
+        beforeAnswer: async () => {
+          most = Math.max(most, ++inFlight)
+          await new Promise((r) => setTimeout(r, 5))
+          inFlight--
+        },
+      },
+    )
+    const at = (hms: string) => ({
+      scheduleFrequency: 'Daily',
+      scheduleStartDate: new Date(T0).toISOString().slice(0, 10),
+      scheduleExecutionStartTime: hms,
+      dspScheduledServiceReferenceVariant: '4.16',
+    })
+    const t = new Date(T0).toISOString().slice(11, 19)
+    for (const [counter, hms] of [
+      [60, t],
+      [61, t],
+    ] as const) {
+      const created = await app.inject({
+        method: 'POST',
+        url: '/service-requests',
+        payload: { ...request(counter, '5.1'), commandVariant: 8, parameters: at(hms) },
+      })
+      expect(created.json()).toMatchObject({ code: 'I0' })
+    }
+    const runs = await dcc.runDueSchedules(T0)
+    expect(runs.map((r) => [r.scheduleId, r.result.code])).toEqual([
+      ['DS000001', 'I0'],
+      ['DS000002', 'I0'],
+    ])
+    expect(most).toBe(2)
+    const counters = runs.map((r) => BigInt(r.requestId.split(':')[2]!))
+    expect(counters[1]! > counters[0]!).toBe(true)
   })
 
   it('the install code register over HTTP: lodge, obtain one, obtain many', async () => {

@@ -15,7 +15,8 @@
  * owner and device: `runCounter`), access control judged at the run's due time — so after a Change
  * of Supplier's Supply Start Date the losing supplier's run gets E4, in the SAT and in its results,
  * not data (DP072's contrast with device-held schedules). A run whose command fails (E20, E21)
- * raises the DCC Alert CommandFailure with its DSPScheduleID to the owner. Calls are serialised.
+ * raises the DCC Alert CommandFailure with its DSPScheduleID to the owner. Calls are serialised;
+ * a call's due runs are in flight together.
  */
 import type { Eui64 } from '@smetsim/core'
 import type { Json } from '@smetsim/gbcs'
@@ -246,16 +247,19 @@ export function createDccSchedules(
   }
 
   async function runDueSchedulesNow(upTo: number): Promise<ScheduleRunResult[]> {
-    const out: ScheduleRunResult[] = []
+    const running: Promise<ScheduleRunResult>[] = []
     // Runs of schedules made while this round runs wait for the next round.
     const below = book.nextNumber
     try {
+      // A round's runs are in flight together, as a DCC with many schedules due at once sends
+      // them: each takes its counter and is recorded before the next is taken (runOne does both
+      // before its first await), so two runs for one device still reach it in counter order.
       for (let due = book.nextDue(upTo, below); due; due = book.nextDue(upTo, below))
-        out.push(await runOne(due.schedule, due.run, due.dueAt))
+        running.push(runOne(due.schedule, due.run, due.dueAt))
+      return await Promise.all(running)
     } finally {
       book.restoreSetAside()
     }
-    return out
   }
 
   async function runOne(schedule: DccSchedule, run: number, dueAtMs: number): Promise<ScheduleRunResult> {
