@@ -31,13 +31,15 @@ export interface DailyReads {
 
 /**
  * Sets up `days` days of reads from the scheduler's now (the fleet's start): the ESMEs' schedules
- * at once (awaited), the GSMEs' reads and the DCC's timer on the scheduler.
+ * at once (awaited), the GSMEs' reads and the DCC's timer on the scheduler. `answered`, if given,
+ * hears each read's result as it comes in (a GSME read's, or an ESME schedule run's).
  */
 export async function setUpDailyReads(
   fleet: Fleet,
   run: Pick<FleetDcc, 'dcc' | 'submit'>,
   scheduler: Scheduler,
   days = 1,
+  answered?: (result: DuisResult) => void,
 ): Promise<DailyReads> {
   const start = scheduler.now()
   const end = start + days * DAY
@@ -72,22 +74,24 @@ export async function setUpDailyReads(
       }
       for (let d = 0; d < days; d++)
         scheduler.at(start + d * DAY + offset, () => {
-          out.answers.push(
-            run.submit({
-              requestId: `${p.supplierEui}:${device}:${d + 1}`,
-              role,
-              srv: '4.1.1',
-              commandVariant: 1,
-              deviceType,
-            }),
-          )
+          const answer = run.submit({
+            requestId: `${p.supplierEui}:${device}:${d + 1}`,
+            role,
+            srv: '4.1.1',
+            commandVariant: 1,
+            deviceType,
+          })
+          if (answered) void answer.then(answered)
+          out.answers.push(answer)
         })
     }
   }
   // The DCC's timer: every virtual minute it runs the schedule runs due by then (not past the
   // last day: the run of a schedule due at the next midnight is not one of these days' reads).
   const tick = () => {
-    out.runs.push(run.dcc.runDueSchedules(Math.min(scheduler.now(), end - 1)))
+    const round = run.dcc.runDueSchedules(Math.min(scheduler.now(), end - 1))
+    if (answered) void round.then((runs) => runs.forEach((r) => answered(r.result)))
+    out.runs.push(round)
     if (scheduler.now() < end) scheduler.after(60_000, tick)
   }
   scheduler.at(start + 60_000, tick)
