@@ -90,7 +90,10 @@ export async function setUpDailyReads(
   // last day: the run of a schedule due at the next midnight is not one of these days' reads).
   const tick = () => {
     const round = run.dcc.runDueSchedules(Math.min(scheduler.now(), end - 1))
-    if (answered) void round.then((runs) => runs.forEach((r) => answered(r.result)))
+    if (answered)
+      void round.then((runs) => {
+        for (const r of runs) answered(r.result)
+      })
     out.runs.push(round)
     if (scheduler.now() < end) scheduler.after(60_000, tick)
   }
