@@ -1,0 +1,62 @@
+/**
+ * What a scenario run reports (issue 13): plain data, written as JSON by `--out` and drawn as a
+ * self-contained HTML page (html.ts). The households are what is counted, not the commands.
+ *
+ * Everything here is the same for the same scenario, size and seed, except `generatedAt`.
+ */
+export interface ScenarioReport {
+  /** The report format (this file). */
+  version: 1
+  scenario: { name: string; description: string }
+  /** When the report was made (the one field that differs between two runs of the same input). */
+  generatedAt: string
+  fleet: {
+    premises: number
+    seed: string | number
+    /** The fleet's start, ISO 8601; every run's virtual time starts here. */
+    start: string
+    /** Premises with a prepayment ESME or GSME. */
+    prepaymentHouseholds: number
+  }
+  /** Virtual time simulated in each run, ms. */
+  durationMs: number
+  /** The top-up habit parameters the households were drawn with (the fleet spec's `topUp`). */
+  habits: Record<string, unknown>
+  /**
+   * One run per control setting, in the order run, keyed by the setting's name (`baseline`,
+   * `mp134a`, `mp134a+mp185`, `mp134b` for the built-in SoLR scenario).
+   */
+  runs: Record<string, RunReport>
+  /** The scenario's expectations, each checked against the runs. */
+  expectations: ExpectationResult[]
+}
+
+export interface RunReport {
+  /** A sentence on what this setting does (shown in the report). */
+  description: string
+  /** Σ over sample instants of households off supply × the sample interval, in hours. */
+  householdHoursOffSupply: number
+  /** Prepayment households whose supply was off (disabled or armed) at some sample. */
+  householdsDisconnected: number
+  /** Households off supply at the end. */
+  householdsOffAtEnd: number
+  /**
+   * Households off supply over time, sampled every `intervalMs` from the start: `offSupply[i]`
+   * at `start + i × intervalMs`.
+   */
+  series: { intervalMs: number; offSupply: number[] }
+  /** Service Requests the scenario's actors sent, by SRV and then DUIS response code. */
+  commands: Record<string, Record<string, number>>
+  /** Alerts the DCC received from devices, by the User they were for (a name where known). */
+  alerts: Record<string, number>
+  /** Top-ups the households tried, were refused (no answer), and that the meter accepted. */
+  topUps: { attempts: number; unanswered: number; accepted: number; rejected: number }
+}
+
+export interface ExpectationResult {
+  /** The expectation as written, e.g. `mp134b.householdsDisconnected <= baseline.householdsDisconnected`. */
+  text: string
+  ok: boolean
+  /** The values compared, as found. */
+  actual: Record<string, number>
+}
