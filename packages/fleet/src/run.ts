@@ -79,7 +79,11 @@ export interface StartFleetOptions {
   wan?: FleetWan
   /** The DCC's Service Audit Trail; default a memory one on the scheduler's clock. */
   sat?: ServiceAuditTrail
-  /** Anything else of the DCC's configuration (MP121, CV5 limits, …); the fleet's parts win. */
+  /**
+   * Anything else of the DCC's configuration (MP121, CV5 limits, SoLR controls, …); the fleet's
+   * parts win, except `users` (a view of the fleet's own, such as solr.ts `grantableUsers`) and
+   * `signers`, which are added to the fleet's.
+   */
   dcc?: Partial<Omit<DccConfig, 'transport' | 'now' | 'hanDeviceLog'>>
   /** MQTT: how long to wait for the head end and each hub to connect (default 10 s); then startFleet fails. */
   connectTimeoutMs?: number
@@ -534,9 +538,14 @@ export function createFleetDcc(
 ): FleetDcc {
   const { scheduler, backend, headEnd, metrics } = o
   const sat = o.sat ?? createMemorySat({ now: () => new Date(scheduler.now()) })
+  const parts = dccParts(fleet, backend)
   const pipeline = createDcc({
     ...o.dcc,
-    ...dccParts(fleet, backend),
+    ...parts,
+    // A caller's view of the fleet's Users (one that grants roles, solr.ts grantableUsers), and
+    // signers for Users of its own (a Shared Resource Provider), next to the fleet's.
+    users: o.dcc?.users ?? parts.users,
+    signers: { ...parts.signers, ...o.dcc?.signers },
     sat,
     now: () => scheduler.now(),
     async transport(deviceId, bytes) {

@@ -342,7 +342,8 @@ export class FleetSpecError extends Error {
   }
 }
 
-function fieldOf(instancePath: string): string {
+/** An ajv instance path as a field path: `/suppliers/1/share` → `suppliers[1].share`. */
+export function fieldOf(instancePath: string): string {
   return instancePath
     .split('/')
     .slice(1)
@@ -350,7 +351,8 @@ function fieldOf(instancePath: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '')
 }
 
-function problemOf(e: ErrorObject): SpecProblem {
+/** An ajv error as a field and a message (scenario.ts reads its schema's errors the same way). */
+export function problemOf(e: ErrorObject): SpecProblem {
   const at = fieldOf(e.instancePath)
   const join = (name: string) => (at ? `${at}.${name}` : name)
   switch (e.keyword) {

@@ -15,9 +15,11 @@ export interface ScenarioReport {
     seed: string | number
     /** The fleet's start, ISO 8601; every run's virtual time starts here. */
     start: string
-    /** Premises with a prepayment ESME or GSME. */
+    /** Commissioned premises on prepayment, all Suppliers'. */
     prepaymentHouseholds: number
   }
+  /** The Supplier that fails, and its prepayment households: those the run figures count. */
+  failedSupplier: { name: string; prepaymentHouseholds: number }
   /** Virtual time simulated in each run, ms. */
   durationMs: number
   /** The top-up habit parameters the households were drawn with (the fleet spec's `topUp`). */
@@ -31,12 +33,17 @@ export interface ScenarioReport {
   expectations: ExpectationResult[]
 }
 
+/**
+ * One setting's run. The household figures count the failed Supplier's prepayment households: a
+ * household is off supply while any of its meters in prepayment mode has its supply disabled or
+ * armed (waiting for the button), as found at each sample.
+ */
 export interface RunReport {
   /** A sentence on what this setting does (shown in the report). */
   description: string
-  /** Σ over sample instants of households off supply × the sample interval, in hours. */
+  /** Σ over the samples after the start of households off supply × the sample interval, in hours. */
   householdHoursOffSupply: number
-  /** Prepayment households whose supply was off (disabled or armed) at some sample. */
+  /** Households off supply at some sample. */
   householdsDisconnected: number
   /** Households off supply at the end. */
   householdsOffAtEnd: number
@@ -45,6 +52,11 @@ export interface RunReport {
    * at `start + i × intervalMs`.
    */
   series: { intervalMs: number; offSupply: number[] }
+  /**
+   * The same household-hours for the other Suppliers' prepayment households, whose Suppliers go
+   * on answering: what the fleet's top-up habits give without a failure, to read the above against.
+   */
+  othersHouseholdHoursOffSupply: number
   /** Service Requests the scenario's actors sent, by SRV and then DUIS response code. */
   commands: Record<string, Record<string, number>>
   /** Alerts the DCC received from devices, by the User they were for (a name where known). */

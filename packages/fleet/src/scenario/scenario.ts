@@ -1,0 +1,293 @@
+/**
+ * A scenario file (issue 13): a fleet, the actors, a timeline of events in virtual time, the
+ * control settings to run it under, and expectations on the results. YAML or JSON, checked
+ * against SCENARIO_SCHEMA; every problem is reported with its field path and, for YAML, its line.
+ *
+ * Times: `at` is a duration from the fleet's start (`2d`, `36h`, `90m`: the `ms` package's
+ * form), `by` and `from` a duration from the licence revocation.
+ *
+ * Timeline events (`event`):
+ * - `supplierFails`: the Supplier stops answering: its prepayment customers' top-up requests go
+ *   unanswered from `at` on (packages/fleet households.ts `answers`).
+ * - `licenceRevoked`: Ofgem revokes the Supplier's licence and appoints `solr` as the Supplier of
+ *   Last Resort. At that instant the DCC's SoLR controls (packages/dcc solr.ts) start.
+ * - `revocationDelayed` (MP134A): the SMKI PMA delays revoking the Supplier's certificates `by`.
+ * - `mpidTransferDelayed` (MP185): the Panel/PMA delay the MPID transfer `by`.
+ * - `solrContingency` (MP134B): the SRP gets the SoLR Contingency role at licence revocation.
+ *   MP134B is modelled on a delayed MPID transfer (solr.ts), so it needs `mpidTransferDelayed`.
+ * - `srpSends`: from `at`, the Shared Resource Provider sends SR 1.6 Update Payment Mode (to
+ *   credit) to `perDay` of the failed Supplier's prepayment meters a day, as the SoLR Contingency
+ *   role where it holds it, otherwise on the failed Supplier's behalf.
+ * - `solrSends`: from the MPID transfer plus `from`, the SoLR sends SR 6.23 Update Security
+ *   Credentials (CoS) to `perDay` of the failed Supplier's meters a day, prepayment meters first.
+ *   A SoLR that never sends it is a timeline without this event.
+ *
+ * `settings` are the control settings to run: each adds its own events to the shared timeline;
+ * the run under each is reported under its name.
+ */
+import { Ajv } from 'ajv'
+import ms from 'ms'
+import { LineCounter, parseDocument } from 'yaml'
+import { problemOf } from '../spec.ts'
+
+export type ScenarioEvent =
+  | { event: 'supplierFails'; at: string; supplier: string }
+  | { event: 'licenceRevoked'; at: string; solr: string }
+  | { event: 'revocationDelayed'; by: string }
+  | { event: 'mpidTransferDelayed'; by: string }
+  | { event: 'solrContingency' }
+  | { event: 'srpSends'; at: string; srv: '1.6'; perDay: number }
+  | { event: 'solrSends'; from: string; srv: '6.23'; perDay: number }
+
+export interface ScenarioSetting {
+  description: string
+  timeline: ScenarioEvent[]
+}
+
+export interface Scenario {
+  version: 1
+  name: string
+  description: string
+  /** A fleet spec (packages/fleet spec.ts); `--premises` and `--seed` override its own. */
+  fleet: Record<string, unknown>
+  /** The Shared Resource Provider that sends for the failing Supplier. */
+  srp: { name: string; eui: string }
+  /** Virtual time each run lasts, from the fleet's start. */
+  duration: string
+  /** How often households off supply are counted (the report's series). */
+  sampleEvery: string
+  timeline: ScenarioEvent[]
+  settings: Record<string, ScenarioSetting>
+  /** `<setting>.<metric> <op> <number | setting.metric>` (expect.ts). */
+  expect: string[]
+}
+
+const duration = { type: 'string', minLength: 1, maxLength: 32 }
+const name = { type: 'string', minLength: 1, maxLength: 200 }
+const perDay = { type: 'integer', minimum: 1, maximum: 10_000_000 }
+const event = (e: string, props: Record<string, unknown>) => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['event', ...Object.keys(props)],
+  properties: { event: { const: e }, ...props },
+})
+
+/** The JSON Schema of a scenario file (draft 2020-12 keywords that ajv 8 takes). */
+export const SCENARIO_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'timeline', 'settings'],
+  properties: {
+    version: { const: 1, default: 1 },
+    name,
+    description: { type: 'string', maxLength: 4000, default: '' },
+    fleet: { type: 'object', default: {} },
+    srp: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'eui'],
+      default: { name: 'Shared Resource Provider', eui: '90B3D51F30050000' },
+      properties: { name, eui: { type: 'string', pattern: '^[0-9A-Fa-f]{16}$' } },
+    },
+    duration: { ...duration, default: '21d' },
+    sampleEvery: { ...duration, default: '1h' },
+    timeline: { $ref: '#/$defs/timeline' },
+    settings: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 16,
+      propertyNames: { pattern: '^[a-z0-9][a-z0-9+_-]{0,39}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['timeline'],
+        properties: {
+          description: { type: 'string', maxLength: 4000, default: '' },
+          timeline: { $ref: '#/$defs/timeline' },
+        },
+      },
+    },
+    expect: {
+      type: 'array',
+      maxItems: 100,
+      items: { type: 'string', minLength: 1, maxLength: 400 },
+      default: [],
+    },
+  },
+  $defs: {
+    timeline: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        type: 'object',
+        required: ['event'],
+        properties: {
+          event: {
+            enum: [
+              'supplierFails',
+              'licenceRevoked',
+              'revocationDelayed',
+              'mpidTransferDelayed',
+              'solrContingency',
+              'srpSends',
+              'solrSends',
+            ],
+          },
+        },
+        oneOf: [
+          event('supplierFails', { at: duration, supplier: name }),
+          event('licenceRevoked', { at: duration, solr: name }),
+          event('revocationDelayed', { by: duration }),
+          event('mpidTransferDelayed', { by: duration }),
+          event('solrContingency', {}),
+          event('srpSends', { at: duration, srv: { const: '1.6' }, perDay }),
+          event('solrSends', { from: duration, srv: { const: '6.23' }, perDay }),
+        ],
+      },
+    },
+  },
+} as const
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true })
+const validate = ajv.compile(SCENARIO_SCHEMA)
+
+export interface ScenarioProblem {
+  /** The field, as a path: `timeline[2].perDay`. */
+  field: string
+  message: string
+  /** 1-based line in a YAML or JSON file, where known. */
+  line?: number
+}
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError'
+  constructor(
+    readonly source: string,
+    readonly problems: ScenarioProblem[],
+  ) {
+    super(
+      `${source}: ${problems.map((p) => `${p.line ? `line ${p.line}: ` : ''}${p.field}: ${p.message}`).join('; ')}`,
+    )
+  }
+}
+
+/** A duration in ms (`2d`, `36h`), or undefined when it is not one. */
+export function durationMs(text: string): number | undefined {
+  const v = ms(text as ms.StringValue)
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined
+}
+
+/**
+ * Parses and checks a scenario file's text (YAML, of which JSON is a subset); `source` names it in
+ * errors. Throws ScenarioError with every problem found; the scenario it returns has its defaults.
+ */
+export function parseScenario(text: string, source: string): Scenario {
+  if (text.length > 1_000_000) throw new ScenarioError(source, [{ field: '(file)', message: 'over 1 MB' }])
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length)
+    throw new ScenarioError(
+      source,
+      doc.errors.map((e) => ({
+        field: '(file)',
+        message: e.message.split('\n')[0]!,
+        line: lines.linePos(e.pos[0]).line,
+      })),
+    )
+  const data: unknown = doc.toJS({ maxAliasCount: 100 })
+  const lineOf = (field: string): number | undefined => {
+    const path = field
+      .replace(/\[(\d+)\]/g, '.$1')
+      .split('.')
+      .filter(Boolean)
+      .map((k) => (/^\d+$/.test(k) ? Number(k) : k))
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined
+      if (node && typeof node === 'object' && node.range) return lines.linePos(node.range[0]).line
+    }
+    return undefined
+  }
+  if (!validate(data)) {
+    // A timeline entry fails every `oneOf` branch but one: report the branch its `event` names.
+    const errors = validate.errors ?? []
+    const problems = errors
+      .filter((e) => e.keyword !== 'oneOf' && !(e.keyword === 'const' && e.instancePath.endsWith('/event')))
+      .filter((e) => !isOtherBranch(e, data))
+      .map(problemOf)
+    throw new ScenarioError(
+      source,
+      dedupe(problems.length ? problems : errors.map(problemOf)).map((p) => ({
+        ...p,
+        line: lineOf(p.field),
+      })),
+    )
+  }
+  const scenario = data as unknown as Scenario
+  const problems = crossChecks(scenario)
+  if (problems.length)
+    throw new ScenarioError(
+      source,
+      problems.map((p) => ({ ...p, line: lineOf(p.field) })),
+    )
+  return scenario
+}
+
+/** Whether an error belongs to a `oneOf` branch for another event than the entry's own. */
+function isOtherBranch(e: { schemaPath: string; instancePath: string }, data: unknown): boolean {
+  const m = /oneOf\/(\d+)\//.exec(e.schemaPath)
+  if (!m) return false
+  const branch = SCENARIO_SCHEMA.$defs.timeline.items.oneOf[Number(m[1])]!
+  const entryPath = /^(.*\/timeline\/\d+)/.exec(e.instancePath)?.[1] ?? e.instancePath
+  const entry = entryPath
+    .split('/')
+    .slice(1)
+    .reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+      data,
+    )
+  return (entry as { event?: unknown } | undefined)?.event !== branch.properties.event.const
+}
+
+const dedupe = (ps: { field: string; message: string }[]) =>
+  ps.filter((p, i) => ps.findIndex((q) => q.field === p.field && q.message === p.message) === i)
+
+/** What the schema cannot say: durations that parse, one failure, and MP134B on a delayed transfer. */
+function crossChecks(s: Scenario): ScenarioProblem[] {
+  const problems: ScenarioProblem[] = []
+  const checkDuration = (field: string, v: string) => {
+    if (durationMs(v) === undefined)
+      problems.push({ field, message: `'${v}' is not a duration (like 2d, 36h, 90m)` })
+  }
+  checkDuration('duration', s.duration)
+  checkDuration('sampleEvery', s.sampleEvery)
+  if ((durationMs(s.sampleEvery) ?? 1) <= 0)
+    problems.push({ field: 'sampleEvery', message: 'must be above 0' })
+  const checkTimeline = (path: string, t: ScenarioEvent[]) =>
+    t.forEach((e, i) => {
+      for (const k of ['at', 'by', 'from'] as const)
+        if (k in e) checkDuration(`${path}[${i}].${k}`, (e as Record<string, string>)[k]!)
+    })
+  checkTimeline('timeline', s.timeline)
+  for (const [n, setting] of Object.entries(s.settings)) {
+    checkTimeline(`settings.${n}.timeline`, setting.timeline)
+    const all = [...s.timeline, ...setting.timeline]
+    const count = (e: ScenarioEvent['event']) => all.filter((x) => x.event === e).length
+    for (const once of [
+      'supplierFails',
+      'licenceRevoked',
+      'revocationDelayed',
+      'mpidTransferDelayed',
+    ] as const)
+      if (count(once) > 1)
+        problems.push({ field: `settings.${n}`, message: `'${once}' comes more than once` })
+    if (count('licenceRevoked') !== 1 || count('supplierFails') !== 1)
+      problems.push({ field: `settings.${n}`, message: "needs one 'supplierFails' and one 'licenceRevoked'" })
+    if (count('solrContingency') && !count('mpidTransferDelayed'))
+      problems.push({
+        field: `settings.${n}`,
+        message:
+          "'solrContingency' (MP134B) needs 'mpidTransferDelayed': MP134B is modelled on a delayed MPID transfer",
+      })
+  }
+  return problems
+}
