@@ -87,6 +87,11 @@ const interned = new Map<string, Credential>()
 export function credentialFromCertificate(
   cert: string | Uint8Array | X509Certificate | SmkiCertificate,
 ): Credential {
+  // DER bytes already interned are not parsed again (a SoLR's SR 6.23 brings every meter the same ones).
+  if (cert instanceof Uint8Array) {
+    const known = interned.get(Buffer.from(cert).toString('base64'))
+    if (known) return known
+  }
   const parsed = typeof cert === 'object' && 'kind' in cert ? cert : parseCertificate(cert)
   const der = new Uint8Array(parsed.certificate.raw)
   const key = Buffer.from(der).toString('base64')

@@ -97,12 +97,12 @@ describe('smetsim pki', () => {
   })
 })
 
-describe('smetsim demo and gbcs on a generated PKI', () => {
+describe('smetsim gbcs demo, verify and replay on a generated PKI', () => {
   const pki = join(work, 'demo')
   const commandFile = join(pki, 'demo-command.hex')
 
-  it('demo signs and MACs with the PKI keys, and the ESME finds both valid and a tamper invalid', () => {
-    const r = smetsim(['demo', '--pki', pki])
+  it('gbcs demo signs and MACs with the PKI keys, and the ESME finds both valid and a tamper invalid', () => {
+    const r = smetsim(['gbcs', 'demo', '--pki', pki])
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/ESME: MAC \(ACB key-agreement cell\) +valid\n/)
     expect(r.stdout).toMatch(/ESME: signature \(supplier DS cell\) +valid\n/)

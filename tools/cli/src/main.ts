@@ -19,13 +19,38 @@ const program = new Command('smetsim')
 program
   .command('demo')
   .description(
+    "the main job: a Supplier's disorderly exit (built-in scenario solr-disorderly-exit) on 10 000 premises under the four SoLR control settings; prints the comparison and writes the report",
+  )
+  .option('--premises <n>', 'premises to build', '10000')
+  .option('--out <dir>', 'where report.json and report.html go', 'smetsim-report')
+  .action(async (opts) => (await import('./commands/scenario.ts')).demo(opts))
+
+const scenario = program
+  .command('scenario')
+  .description('scenario runs: a fleet, a timeline of events in virtual time, control settings, expectations')
+scenario
+  .command('list')
+  .description('the built-in scenarios, a line each')
+  .action(async () => (await import('./commands/scenario.ts')).list())
+scenario
+  .command('run')
+  .description('run a scenario under each of its settings; exit 1 when an expectation fails')
+  .argument('<scenario>', 'a scenario file (YAML or JSON) or a built-in scenario name')
+  .option('--premises <n>', "premises to build (default: the scenario's)")
+  .option('--seed <text>', "the fleet seed (default: the scenario's)")
+  .option('--out <dir>', 'write report.json and report.html there')
+  .option('--json', "stdout's last line: the runs keyed by setting, as one JSON object")
+  .action(async (file, opts) => (await import('./commands/scenario.ts')).run(file, opts))
+
+const gbcs = program.command('gbcs').description('GBCS frames: decode, encode, verify')
+gbcs
+  .command('demo')
+  .description(
     'make a test PKI, build a signed and MACed GBCS command (ECS44 Arm Supply) with its keys, then check it as the meter would',
   )
   .option('--pki <dir>', 'use (or make and keep) the PKI in this folder instead of a temporary one')
   .addOption(new Option('--backend <name>', 'crypto backend').choices(['native', 'noble']).default('native'))
   .action(async (opts) => (await import('./commands/demo.ts')).demo(opts))
-
-const gbcs = program.command('gbcs').description('GBCS frames: decode, encode, verify')
 gbcs
   .command('decode')
   .description('print a GBCS frame as JSON')

@@ -46,7 +46,7 @@
  * (ApplyTimeBasedCPVChecks is not honoured: GBCS applies them only when asked; DOMAIN.md 3.1).
  */
 import { X509Certificate } from 'node:crypto'
-import type { CryptoBackend, Json } from '@smetsim/gbcs'
+import { type CryptoBackend, type Json, RecentCache } from '@smetsim/gbcs'
 import { ROLE_CODES } from '@smetsim/smki'
 import type { Authenticated } from '../authenticate.ts'
 import { REPLACEMENT_MODES, type ReplacementMode } from '../authority.ts'
@@ -84,10 +84,8 @@ function checkReplacement(
   path: readonly string[],
 ): { status: StatusCode; credential?: Credential; candidate?: Credential } {
   let credential: Credential
-  let cert: X509Certificate
   try {
     credential = credentialFromCertificate(fromHex(der))
-    cert = new X509Certificate(Buffer.from(der, 'hex'))
   } catch {
     return { status: 'badCertificate' }
   }
@@ -100,7 +98,34 @@ function checkReplacement(
     return { status: 'badCertificate', candidate: credential }
   const root = cells.root
   if (!root) return { status: 'noTrustAnchor', candidate: credential }
-  const rootCert = new X509Certificate(Buffer.from(root.certificate))
+  const verdictKey = `${der}|${path.join(',')}|${Buffer.from(root.certificate).toString('hex')}`
+  let chained = chainVerdicts.get(verdictKey)
+  if (chained === undefined) {
+    chained = chainsToRoot(der, path, root.certificate)
+    chainVerdicts.set(verdictKey, chained)
+  }
+  return chained
+    ? { status: 'success', credential, candidate: credential }
+    : { status: 'badCertificate', candidate: credential }
+}
+
+/**
+ * Whether the certificate (hex DER) was issued and signed by one of `path`'s CAs that the root
+ * issued and signed, or by the root itself. It depends only on the bytes, so verdicts are kept:
+ * a SoLR's SR 6.23 brings the same certificates to every meter it takes over, and checking them
+ * (three X.509 parses, up to four ECDSA verifications) costs about 3 ms. The cache is bounded by
+ * its cap, not by what commands bring.
+ */
+const chainVerdicts = new RecentCache<string, boolean>(1024)
+
+function chainsToRoot(der: string, path: readonly string[], root: Uint8Array): boolean {
+  let cert: X509Certificate
+  try {
+    cert = new X509Certificate(Buffer.from(der, 'hex'))
+  } catch {
+    return false
+  }
+  const rootCert = new X509Certificate(Buffer.from(root))
   const issuers = path.flatMap((hex) => {
     try {
       return [new X509Certificate(Buffer.from(hex, 'hex'))]
@@ -115,10 +140,7 @@ function checkReplacement(
       ca.checkIssued(rootCert) &&
       ca.verify(rootCert.publicKey),
   )
-  const direct = cert.checkIssued(rootCert) && cert.verify(rootCert.publicKey)
-  return chains || direct
-    ? { status: 'success', credential, candidate: credential }
-    : { status: 'badCertificate', candidate: credential }
+  return chains || (cert.checkIssued(rootCert) && cert.verify(rootCert.publicKey))
 }
 
 interface Replacement {

@@ -34,8 +34,8 @@ import {
   type SolrContingencySettings,
   type SolrSetting,
 } from '@smetsim/dcc'
-import type { DeviceState } from '@smetsim/device'
 import type { CryptoBackend } from '@smetsim/gbcs'
+import type { Hub } from '@smetsim/hub'
 import { issueOrganisationCertificate, normaliseSerial } from '@smetsim/smki'
 import { buildFleet, type Fleet } from '../build.ts'
 import { startHouseholds } from '../households.ts'
@@ -204,8 +204,10 @@ async function runSetting(
   const transferAt = Date.parse(controller.actions.find((a) => a.kind === 'transferMpids')?.at ?? '')
 
   // The meters: each prepayment household's, and the failed Supplier's in the order the SoLR takes them.
-  const prepayment: Eui64[][] = []
-  const others: Eui64[][] = []
+  /** A household's prepayment meters, read from its hub at each sample. */
+  type Household = { hub: Hub; meters: Eui64[] }
+  const prepayment: Household[] = []
+  const others: Household[] = []
   const failedPrepayment: { eui: Eui64; type: 'ESME' | 'GSME' }[] = []
   const failedOther: { eui: Eui64; type: 'ESME' | 'GSME' }[] = []
   for (let i = 0; i < fleet.size; i++) {
@@ -216,7 +218,7 @@ async function runSetting(
       ...(p.gsme ? [{ eui: p.gsme, type: 'GSME' as const }] : []),
     ]
     if (p.paymentMode === 'prepayment')
-      (p.supplierEui === failed.eui ? prepayment : others).push(meters.map((m) => m.eui))
+      (p.supplierEui === failed.eui ? prepayment : others).push({ hub: run.hub(i)!, meters: meters.map((m) => m.eui) })
     if (p.supplierEui === failed.eui)
       (p.paymentMode === 'prepayment' ? failedPrepayment : failedOther).push(...meters)
   }
@@ -272,20 +274,20 @@ async function runSetting(
   const offSupply: number[] = []
   const everOff = new Set<number>()
   let othersOff = 0
-  const isOff = (meters: Eui64[]) =>
+  const isOff = ({ hub, meters }: Household) =>
     meters.some((eui) => {
-      const d = run.device(eui) as DeviceState | undefined
+      const d = hub.device(eui)
       return d !== undefined && d.paymentMode === 'prepayment' && d.supply !== 'enabled'
     })
   const sample = (first: boolean) => {
     let off = 0
-    prepayment.forEach((meters, h) => {
-      if (!isOff(meters)) return
+    prepayment.forEach((household, h) => {
+      if (!isOff(household)) return
       off++
       everOff.add(h)
     })
     offSupply.push(off)
-    if (!first) for (const meters of others) if (isOff(meters)) othersOff++
+    if (!first) for (const household of others) if (isOff(household)) othersOff++
   }
   sample(true)
   while (scheduler.now() < end) {

@@ -1,0 +1,168 @@
+/**
+ * `smetsim scenario list` and `smetsim scenario run FILE|NAME` (issue 13), and the main job,
+ * `smetsim demo`: the built-in `solr-disorderly-exit` on 10 000 premises under its four control
+ * settings, its comparison table printed and its report written.
+ *
+ * Output: a progress bar over simulated time on stderr (a plain line per tenth of each setting's
+ * run when stderr is not a terminal), then the comparison table and the expectations on stdout;
+ * with `--json` those go to stderr and stdout's last (only) line is one JSON object, the runs keyed
+ * by setting (their series left out: `--out` keeps everything). `--out DIR` writes report.json and
+ * report.html there. Exit status 1 when an expectation fails, 2 for a bad file or option.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import {
+  builtinScenarios,
+  loadScenario,
+  type RunReport,
+  runScenario,
+  type Scenario,
+  type ScenarioReport,
+} from '@smetsim/fleet'
+import { getBackend } from '@smetsim/gbcs'
+import cliProgress from 'cli-progress'
+
+export function list(): void {
+  for (const name of builtinScenarios()) {
+    const s = loadScenario(name)
+    process.stdout.write(`${name}\t${s.description.split(/(?<=\.)\s/)[0]}\n`)
+  }
+}
+
+export interface RunOptions {
+  premises?: string
+  seed?: string
+  out?: string
+  json?: boolean
+}
+
+export async function run(file: string, opts: RunOptions): Promise<void> {
+  let scenario: Scenario
+  let premises: number | undefined
+  try {
+    scenario = loadScenario(file)
+    if (opts.premises !== undefined) {
+      premises = Number(opts.premises)
+      if (!Number.isSafeInteger(premises) || premises < 1)
+        throw new Error(`--premises must be a whole number above 0, not '${opts.premises}'`)
+    }
+  } catch (e) {
+    process.stderr.write(`smetsim: ${(e as Error).message}\n`)
+    process.exitCode = 2
+    return
+  }
+  const out = await runAndPrint(scenario, {
+    ...(premises !== undefined && { premises }),
+    ...(opts.seed !== undefined && { seed: opts.seed }),
+    ...(opts.json !== undefined && { json: opts.json }),
+    ...(opts.out !== undefined && { out: opts.out }),
+  })
+  if (out && !out.expectations.every((e) => e.ok)) process.exitCode = 1
+}
+
+/** The main job (README's first command): solr-disorderly-exit at 10 000 premises, report in ./smetsim-report. */
+export async function demo(opts: { premises?: string; out?: string }): Promise<void> {
+  await run('solr-disorderly-exit', { premises: opts.premises ?? '10000', out: opts.out ?? 'smetsim-report' })
+}
+
+async function runAndPrint(
+  scenario: Scenario,
+  o: { premises?: number; seed?: string; out?: string; json?: boolean },
+): Promise<ScenarioReport | undefined> {
+  const settings = Object.keys(scenario.settings)
+  const bar = progress(settings)
+  const started = performance.now()
+  let report: ScenarioReport
+  try {
+    report = await runScenario(scenario, {
+      backend: getBackend(),
+      ...(o.premises !== undefined && { premises: o.premises }),
+      ...(o.seed !== undefined && { seed: o.seed }),
+      onProgress: bar.update,
+    })
+  } catch (e) {
+    bar.done()
+    process.stderr.write(`smetsim: ${(e as Error).message}\n`)
+    process.exitCode = 2
+    return undefined
+  }
+  bar.done()
+  const seconds = (performance.now() - started) / 1000
+  const text = `${summaryTable(report)}\n${expectationLines(report)}\n(${seconds.toFixed(1)} s)\n`
+  if (o.out) {
+    const dir = resolve(o.out)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`)
+    process.stderr.write(`report: ${join(dir, 'report.json')}\n`)
+  }
+  if (o.json) {
+    process.stderr.write(text)
+    const line: Record<string, Omit<RunReport, 'series'>> = {}
+    for (const [name, { series: _series, ...rest }] of Object.entries(report.runs)) line[name] = rest
+    process.stdout.write(`${JSON.stringify(line)}\n`)
+  } else process.stdout.write(text)
+  return report
+}
+
+/** One row per setting: the failed Supplier's households, then what the actors' requests got. */
+export function summaryTable(r: ScenarioReport): string {
+  const head = [
+    'setting',
+    'household-hours off supply',
+    'households disconnected',
+    'off at end',
+    'others’ household-hours',
+    'SRs by outcome',
+  ]
+  const rows = Object.entries(r.runs).map(([name, run]) => [
+    name,
+    run.householdHoursOffSupply.toFixed(0),
+    String(run.householdsDisconnected),
+    String(run.householdsOffAtEnd),
+    run.othersHouseholdHoursOffSupply.toFixed(0),
+    Object.entries(run.commands)
+      .map(([srv, codes]) => `${srv} ${Object.entries(codes).map(([c, n]) => `${c}×${n}`).join(' ')}`)
+      .join(', '),
+  ])
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  return [
+    `${r.scenario.name}: ${r.fleet.premises} premises (seed ${r.fleet.seed}), ${r.failedSupplier.prepaymentHouseholds} prepayment households of ${r.failedSupplier.name}, ${r.durationMs / 86_400_000} days from ${r.fleet.start}`,
+    line(head),
+    ...rows.map(line),
+  ].join('\n')
+}
+
+function expectationLines(r: ScenarioReport): string {
+  if (!r.expectations.length) return 'no expectations'
+  return r.expectations
+    .map((e) => `${e.ok ? 'PASS' : 'FAIL'}  ${e.text}  (${Object.entries(e.actual).map(([k, v]) => `${k} = ${v}`).join(', ')})`)
+    .join('\n')
+}
+
+/** Progress over simulated time on stderr: a bar per setting on a terminal, a line per tenth otherwise. */
+function progress(settings: string[]) {
+  const total = settings.length * 100
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: 'simulating {setting} [{bar}] {percentage}%', stream: process.stderr, clearOnComplete: true },
+      cliProgress.Presets.shades_classic,
+    )
+    bar.start(total, 0, { setting: settings[0] })
+    return {
+      update: (setting: string, done: number) =>
+        bar.update(settings.indexOf(setting) * 100 + Math.round(done * 100), { setting }),
+      done: () => bar.stop(),
+    }
+  }
+  const shown = new Map<string, number>()
+  return {
+    update(setting: string, done: number) {
+      const tenth = Math.floor(done * 10)
+      if (shown.get(setting) === tenth) return
+      shown.set(setting, tenth)
+      process.stderr.write(`simulating ${setting}: ${tenth * 10}%\n`)
+    },
+    done() {},
+  }
+}
