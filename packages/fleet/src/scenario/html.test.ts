@@ -297,7 +297,8 @@ function findChromium(): string | undefined {
 }
 
 const chromium = findChromium()
-const inCi = Boolean(process.env['CI'])
+/** CI set to anything but empty, `false` or `0` (CI services set `CI=true`). */
+const inCi = !['', 'false', '0'].includes(process.env['CI'] ?? '')
 if (!chromium && !inCi)
   console.warn(
     'html.test.ts: no Chromium found (chromium, chromium-browser, /usr/bin/chromium): browser check skipped',
