@@ -61,8 +61,9 @@ function partColour(k: number): string {
   return `#${channel(0)}${channel(8)}${channel(4)}`
 }
 
+/** Setting i's colour: the fixed palette, then golden-angle hues (never a colour twice). */
 function settingColour(i: number): string {
-  return SETTING_COLOURS[i % SETTING_COLOURS.length] ?? partColour(i)
+  return SETTING_COLOURS[i] ?? partColour(i)
 }
 
 function finite(v: unknown): number | null {
