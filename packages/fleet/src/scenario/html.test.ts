@@ -47,6 +47,7 @@ function run(
     householdsDisconnected: Math.round(peak * 1.25),
     householdsOffAtEnd: series.at(-1) ?? 0,
     series: { intervalMs: HOUR, offSupply: series },
+    othersHouseholdHoursOffSupply: Math.round(peak * 2.5),
     commands,
     alerts,
     topUps: { attempts, unanswered, accepted: attempts - unanswered - 7, rejected: 7 },
@@ -99,6 +100,7 @@ function fixture(): ScenarioReport {
     },
     generatedAt: '2026-12-07T17:00:00.000Z',
     fleet: { premises: 2000, seed: 'north', start: '2026-01-05T00:00:00Z', prepaymentHouseholds: 540 },
+    failedSupplier: { name: 'Supplier A', prepaymentHouseholds: 360 },
     durationMs: 30 * DAY,
     habits: {
       everyDays: { min: 3, max: 14 },
@@ -150,6 +152,7 @@ function hostile(): ScenarioReport {
     ...base,
     scenario: { name: `x${HOSTILE}`, description: HOSTILE },
     fleet: { ...base.fleet, seed: HOSTILE },
+    failedSupplier: { name: HOSTILE, prepaymentHouseholds: 360 },
     generatedAt: HOSTILE,
     habits: { ...base.habits, [HOSTILE]: HOSTILE },
     runs,

@@ -274,14 +274,15 @@ function summaryTable(runs: [string, RunReport][]): string {
     return `<tr><th scope="row"><span class="swatch" style="background:${settingColour(i)}"></span>${escapeHtml(name)}</th>
 <td class="text">${escapeHtml(run.description ?? '')}</td>
 <td>${formatNumber(run.householdHoursOffSupply, 1)}</td><td>${formatNumber(run.householdsDisconnected)}</td>
-<td>${formatNumber(run.householdsOffAtEnd)}</td><td>${formatNumber(t.attempts)}</td><td>${formatNumber(t.unanswered)}</td>
+<td>${formatNumber(run.householdsOffAtEnd)}</td><td>${formatNumber(run.othersHouseholdHoursOffSupply, 1)}</td><td>${formatNumber(t.attempts)}</td><td>${formatNumber(t.unanswered)}</td>
 <td>${formatNumber(t.accepted)}</td><td>${formatNumber(t.rejected)}</td></tr>`
   })
   return `<div class="scroll"><table class="summary">
 <thead><tr><th rowspan="2" class="text">setting</th><th rowspan="2" class="text">what it does</th>
-<th rowspan="2">household-hours off supply</th><th rowspan="2">households disconnected</th><th rowspan="2">households off at end</th>
+<th colspan="3">the failing Supplier’s households</th><th rowspan="2">other Suppliers’ household-hours off supply</th>
 <th colspan="4">top-ups</th></tr>
-<tr><th>tried</th><th>unanswered</th><th>accepted</th><th>rejected</th></tr></thead>
+<tr><th>household-hours off supply</th><th>disconnected</th><th>off at end</th>
+<th>tried</th><th>unanswered</th><th>accepted</th><th>rejected</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></div>`
 }
 
@@ -335,7 +336,8 @@ table { border-collapse: collapse; margin: .5rem 0; font-variant-numeric: tabula
 th, td { border: 1px solid #d5dbe1; padding: .3rem .6rem; text-align: right; vertical-align: top; }
 th { background: #f3f5f7; font-weight: 600; }
 th.text, td.text { text-align: left; overflow-wrap: anywhere; }
-table.summary td.text { min-width: 12rem; }
+table.summary td.text { min-width: 10rem; }
+table.summary thead th { font-size: .9em; }
 th[colspan] { text-align: center; }
 .scroll { overflow-x: auto; }
 tbody th { text-align: left; white-space: nowrap; }
@@ -499,6 +501,7 @@ ${CSS}
 <p class="lead">${escapeHtml(report.scenario?.description ?? '')}</p>
 <p class="fleet">Fleet: ${formatNumber(fleet.premises)} premises (${formatNumber(fleet.prepaymentHouseholds)} prepayment households),
 seed <code>${escapeHtml(fleet.seed)}</code>, start ${escapeHtml(fleet.start)}; each setting run for ${formatDuration(report.durationMs)} of virtual time.</p>
+<p class="fleet">Failing Supplier: ${escapeHtml(report.failedSupplier?.name ?? '–')}, with ${formatNumber(report.failedSupplier?.prepaymentHouseholds)} prepayment households: the households the figures and the off-supply chart count.</p>
 <p class="generated">Generated ${escapeHtml(report.generatedAt)}.</p>
 ${verdict}
 </header>
