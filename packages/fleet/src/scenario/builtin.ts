@@ -30,6 +30,8 @@ export function loadScenario(nameOrPath: string): Scenario {
     ])
   const scenario = parseScenario(readFileSync(path, 'utf8'), builtin ? nameOrPath : basename(path))
   if (builtin && scenario.name !== nameOrPath)
-    throw new ScenarioError(nameOrPath, [{ field: 'name', message: `is '${scenario.name}', not the file's name` }])
+    throw new ScenarioError(nameOrPath, [
+      { field: 'name', message: `is '${scenario.name}', not the file's name` },
+    ])
   return scenario
 }

@@ -218,7 +218,10 @@ async function runSetting(
       ...(p.gsme ? [{ eui: p.gsme, type: 'GSME' as const }] : []),
     ]
     if (p.paymentMode === 'prepayment')
-      (p.supplierEui === failed.eui ? prepayment : others).push({ hub: run.hub(i)!, meters: meters.map((m) => m.eui) })
+      (p.supplierEui === failed.eui ? prepayment : others).push({
+        hub: run.hub(i)!,
+        meters: meters.map((m) => m.eui),
+      })
     if (p.supplierEui === failed.eui)
       (p.paymentMode === 'prepayment' ? failedPrepayment : failedOther).push(...meters)
   }

@@ -47,7 +47,10 @@ describe('scenario files', () => {
   })
 
   it('a bad event names its field and line, and only its own branch of the schema', () => {
-    const text = MINIMAL.replace('at: 2d, solr: Supplier B', 'at: 2d, solr: Supplier B }\n  - { event: srpSends, at: 3d, srv: "1.6"')
+    const text = MINIMAL.replace(
+      'at: 2d, solr: Supplier B',
+      'at: 2d, solr: Supplier B }\n  - { event: srpSends, at: 3d, srv: "1.6"',
+    )
     const problems = problemsOf(text)
     expect(problems).toEqual([{ field: 'timeline[2].perDay', message: 'required', line: 6 }])
   })
@@ -60,7 +63,10 @@ describe('scenario files', () => {
 
   it('durations must parse, and MP134B needs a delayed MPID transfer', () => {
     const problems = problemsOf(
-      MINIMAL.replace('at: 1d', 'at: soon').replace('baseline: { timeline: [] }', 'mp134b: { timeline: [{ event: solrContingency }] }'),
+      MINIMAL.replace('at: 1d', 'at: soon').replace(
+        'baseline: { timeline: [] }',
+        'mp134b: { timeline: [{ event: solrContingency }] }',
+      ),
     )
     expect(problems.map((p) => p.field)).toEqual(['timeline[0].at', 'settings.mp134b'])
     expect(problems[1]!.message).toMatch(/mpidTransferDelayed/)
@@ -107,13 +113,18 @@ describe('expectations', () => {
   }
 
   it('compare two runs, or a run with a number, and say what they found', () => {
-    const r = checkExpectation(parseExpectation('mp134b.householdHoursOffSupply < baseline.householdHoursOffSupply', settings), runs)
+    const r = checkExpectation(
+      parseExpectation('mp134b.householdHoursOffSupply < baseline.householdHoursOffSupply', settings),
+      runs,
+    )
     expect(r).toEqual({
       text: 'mp134b.householdHoursOffSupply < baseline.householdHoursOffSupply',
       ok: true,
       actual: { 'mp134b.householdHoursOffSupply': 20, 'baseline.householdHoursOffSupply': 120 },
     })
-    expect(checkExpectation(parseExpectation('baseline.householdHoursOffSupply <= 100', settings), runs).ok).toBe(false)
+    expect(
+      checkExpectation(parseExpectation('baseline.householdHoursOffSupply <= 100', settings), runs).ok,
+    ).toBe(false)
     expect(checkExpectation(parseExpectation('baseline.commands.1.6.E4 == 3', settings), runs).ok).toBe(true)
     expect(checkExpectation(parseExpectation('mp134b.commands.1.6.E4 == 0', settings), runs).ok).toBe(true)
   })

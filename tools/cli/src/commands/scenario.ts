@@ -15,6 +15,7 @@ import {
   builtinScenarios,
   loadScenario,
   type RunReport,
+  renderHtmlReport,
   runScenario,
   type Scenario,
   type ScenarioReport,
@@ -93,7 +94,8 @@ async function runAndPrint(
     const dir = resolve(o.out)
     mkdirSync(dir, { recursive: true })
     writeFileSync(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`)
-    process.stderr.write(`report: ${join(dir, 'report.json')}\n`)
+    writeFileSync(join(dir, 'report.html'), renderHtmlReport(report))
+    process.stderr.write(`report: ${join(dir, 'report.html')} (data: report.json)\n`)
   }
   if (o.json) {
     process.stderr.write(text)
@@ -121,11 +123,17 @@ export function summaryTable(r: ScenarioReport): string {
     String(run.householdsOffAtEnd),
     run.othersHouseholdHoursOffSupply.toFixed(0),
     Object.entries(run.commands)
-      .map(([srv, codes]) => `${srv} ${Object.entries(codes).map(([c, n]) => `${c}×${n}`).join(' ')}`)
+      .map(
+        ([srv, codes]) =>
+          `${srv} ${Object.entries(codes)
+            .map(([c, n]) => `${c}×${n}`)
+            .join(' ')}`,
+      )
       .join(', '),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   return [
     `${r.scenario.name}: ${r.fleet.premises} premises (seed ${r.fleet.seed}), ${r.failedSupplier.prepaymentHouseholds} prepayment households of ${r.failedSupplier.name}, ${r.durationMs / 86_400_000} days from ${r.fleet.start}`,
     line(head),
@@ -136,7 +144,12 @@ export function summaryTable(r: ScenarioReport): string {
 function expectationLines(r: ScenarioReport): string {
   if (!r.expectations.length) return 'no expectations'
   return r.expectations
-    .map((e) => `${e.ok ? 'PASS' : 'FAIL'}  ${e.text}  (${Object.entries(e.actual).map(([k, v]) => `${k} = ${v}`).join(', ')})`)
+    .map(
+      (e) =>
+        `${e.ok ? 'PASS' : 'FAIL'}  ${e.text}  (${Object.entries(e.actual)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join(', ')})`,
+    )
     .join('\n')
 }
 
