@@ -223,6 +223,16 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('No setting had any alert reach the DCC, so there is no chart.')
   })
 
+  it('colours a command outcome by its DUIS code class: I green, E red', () => {
+    const rgb = (hex: string) =>
+      [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)) as [number, number, number]
+    for (const s of reportCharts(fixture()).commands!.series) {
+      const [r, g] = rgb(s.color)
+      if (/ I\d+$/.test(s.label)) expect(g, s.label).toBeGreaterThan(r)
+      if (/ E\d+$/.test(s.label)) expect(r, s.label).toBeGreaterThan(g)
+    }
+  })
+
   it('lays the data out as the charts draw it', () => {
     const report = fixture()
     const charts = reportCharts(report)

@@ -47,9 +47,20 @@ const SETTING_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', 
  * 45 % (HSL), as `#rrggbb`.
  */
 function partColour(k: number): string {
-  const h = (k * 137.508) % 360
-  const s = 0.65
-  const l = 0.45
+  return hslHex((k * 137.508) % 360, 0.65, 0.45)
+}
+
+/**
+ * A command outcome's colour by its DUIS response code's class: I (success) green, W (warning)
+ * amber, E (error) red, anything else a part colour; the k-th of a class a shade darker or lighter.
+ */
+function outcomeColour(code: string, nth: number, k: number): string {
+  const hue = { I: 140, W: 38, E: 4 }[code[0] as 'I' | 'W' | 'E']
+  return hue === undefined ? partColour(k) : hslHex(hue, 0.65, 0.32 + (nth % 4) * 0.1)
+}
+
+/** HSL (h in degrees, s and l in 0 … 1) as `#rrggbb`. */
+function hslHex(h: number, s: number, l: number): string {
   const a = s * Math.min(l, 1 - l)
   const channel = (n: number) => {
     const t = (n + h / 30) % 12
@@ -139,7 +150,7 @@ function commandsChart(runs: [string, RunReport][]): BarChart | null {
     categories: runs.map(([name]) => name),
     series: ordered.map(([srv, code], k) => ({
       label: `SR ${srv} ${code}`,
-      color: partColour(k),
+      color: outcomeColour(code, ordered.slice(0, k).filter(([, c]) => c[0] === code[0]).length, k),
       values: runs.map(([, run]) => count(run.commands?.[srv]?.[code])),
     })),
   }
