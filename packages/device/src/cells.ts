@@ -10,7 +10,7 @@
  */
 import type { X509Certificate } from 'node:crypto'
 import type { Eui64 } from '@smetsim/core'
-import type { CryptoBackend, PrivateKeyRef, PublicKeyRef } from '@smetsim/gbcs'
+import { type CryptoBackend, type PrivateKeyRef, type PublicKeyRef, RecentCache } from '@smetsim/gbcs'
 import { parseCertificate, type SmkiCertificate } from '@smetsim/smki'
 
 /** The remote-party roles of GBCS trust anchor cells (the same numbers as SMKI role codes). */
@@ -78,11 +78,17 @@ export interface Credential {
 
 export type TrustAnchorCells = Partial<Record<CellName, Credential>>
 
-const interned = new Map<string, Credential>()
+/**
+ * Credentials by certificate (base64 DER). Capped: SR 6.23 and the other CS02 commands bring
+ * certificates in from outside, so the cap, not the commands, decides how many are held; a fleet's
+ * parties are a few dozen, far under it.
+ */
+const interned = new RecentCache<string, Credential>(4096)
 
 /**
- * The credential for a certificate, interned: the same certificate always gives the same
- * object. A root or CA certificate has no EUI and is filed under the zero EUI.
+ * The credential for a certificate, interned: the same certificate gives the same object while it
+ * is among the last 4 096 interned. A root or CA certificate has no EUI and is filed under the
+ * zero EUI.
  */
 export function credentialFromCertificate(
   cert: string | Uint8Array | X509Certificate | SmkiCertificate,
