@@ -343,7 +343,7 @@ export class FleetSpecError extends Error {
 }
 
 /** An ajv instance path as a field path: `/suppliers/1/share` → `suppliers[1].share`. */
-export function fieldOf(instancePath: string): string {
+function fieldOf(instancePath: string): string {
   return instancePath
     .split('/')
     .slice(1)
