@@ -3,8 +3,10 @@
  * `mp134b.householdsDisconnected < baseline.householdsDisconnected` or
  * `baseline.householdHoursOffSupply > 0`. Metrics are a run report's numbers (report.ts):
  * `householdHoursOffSupply`, `householdsDisconnected`, `householdsOffAtEnd`, `topUps.<field>`,
- * and `commands.<SRV>.<DUIS code>` (e.g. `commands.1.6.I0`, 0 when none came back so).
+ * `commands.<SRV>.<DUIS code>` (e.g. `commands.1.6.I0`, 0 when none came back so), and
+ * `metrics.<name>`, a scenario part's count (part.ts; 0 when the part did not run in the setting).
  */
+import { PARTS } from './parts.ts'
 import type { ExpectationResult, RunReport } from './report.ts'
 
 const OPS = ['<=', '>=', '==', '!=', '<', '>'] as const
@@ -25,6 +27,7 @@ export class ExpectationError extends Error {
 
 const TOP = ['householdHoursOffSupply', 'householdsDisconnected', 'householdsOffAtEnd'] as const
 const TOP_UPS = ['attempts', 'unanswered', 'accepted', 'rejected'] as const
+const METRICS = PARTS.flatMap((p) => Object.keys(p.metrics ?? {}))
 
 function operand(text: string, settings: readonly string[], whole: string): Operand {
   if (/^-?\d+(\.\d+)?$/.test(text)) return { value: Number(text) }
@@ -38,10 +41,11 @@ function operand(text: string, settings: readonly string[], whole: string): Oper
   const known =
     (TOP as readonly string[]).includes(metric) ||
     TOP_UPS.some((k) => metric === `topUps.${k}`) ||
+    METRICS.some((k) => metric === `metrics.${k}`) ||
     /^commands\.\d+(\.\d+)*\.[A-Z][A-Za-z0-9]*$/.test(metric)
   if (!known)
     throw new ExpectationError(
-      `'${whole}': unknown metric '${metric}' (${TOP.join(', ')}, topUps.<${TOP_UPS.join('|')}>, commands.<SRV>.<code>)`,
+      `'${whole}': unknown metric '${metric}' (${TOP.join(', ')}, topUps.<${TOP_UPS.join('|')}>, commands.<SRV>.<code>, metrics.<${METRICS.join('|')}>)`,
     )
   return { setting, metric }
 }
@@ -60,6 +64,7 @@ export function parseExpectation(text: string, settings: readonly string[]): Exp
 export function metricOf(run: RunReport, metric: string): number {
   if ((TOP as readonly string[]).includes(metric)) return run[metric as (typeof TOP)[number]]
   if (metric.startsWith('topUps.')) return run.topUps[metric.slice(7) as (typeof TOP_UPS)[number]]
+  if (metric.startsWith('metrics.')) return run.metrics[metric.slice(8)] ?? 0
   const rest = metric.slice('commands.'.length)
   const cut = rest.lastIndexOf('.')
   return run.commands[rest.slice(0, cut)]?.[rest.slice(cut + 1)] ?? 0

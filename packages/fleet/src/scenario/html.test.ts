@@ -51,6 +51,7 @@ function run(
     commands,
     alerts,
     topUps: { attempts, unanswered, accepted: attempts - unanswered - 7, rejected: 7 },
+    metrics: {},
   }
 }
 

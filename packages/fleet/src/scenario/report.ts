@@ -18,8 +18,11 @@ export interface ScenarioReport {
     /** Commissioned premises on prepayment, all Suppliers'. */
     prepaymentHouseholds: number
   }
-  /** The Supplier that fails, and its prepayment households: those the run figures count. */
-  failedSupplier: { name: string; prepaymentHouseholds: number }
+  /**
+   * The Supplier that fails, and its prepayment households: those the run figures count. Absent
+   * when no Supplier fails: the figures then count every prepayment household.
+   */
+  failedSupplier?: { name: string; prepaymentHouseholds: number }
   /** Virtual time simulated in each run, ms. */
   durationMs: number
   /** The top-up habit parameters the households were drawn with (the fleet spec's `topUp`). */
@@ -63,6 +66,8 @@ export interface RunReport {
   alerts: Record<string, number>
   /** Top-ups the households tried, were refused (no answer), and that the meter accepted. */
   topUps: { attempts: number; unanswered: number; accepted: number; rejected: number }
+  /** What the scenario's parts counted (part.ts `metrics`: each part's module says what each is). */
+  metrics: Record<string, number>
 }
 
 export interface ExpectationResult {

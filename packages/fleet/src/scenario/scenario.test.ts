@@ -102,6 +102,7 @@ const run = (o: Partial<RunReport>): RunReport => ({
   commands: {},
   alerts: {},
   topUps: { attempts: 0, unanswered: 0, accepted: 0, rejected: 0 },
+  metrics: {},
   ...o,
 })
 
@@ -149,7 +150,7 @@ describe('solr-disorderly-exit at a small size', () => {
     expect(Object.keys(a.runs.mp134b!.commands['1.6']!)).toEqual(['I0'])
     const baseline = a.runs.baseline!
     expect(baseline.series.offSupply).toHaveLength(28 * 24 + 1)
-    expect(baseline.householdsDisconnected).toBeLessThanOrEqual(a.failedSupplier.prepaymentHouseholds)
+    expect(baseline.householdsDisconnected).toBeLessThanOrEqual(a.failedSupplier!.prepaymentHouseholds)
 
     const b = await runScenario(scenario, small)
     expect(JSON.stringify({ ...b, generatedAt: '' })).toBe(JSON.stringify({ ...a, generatedAt: '' }))

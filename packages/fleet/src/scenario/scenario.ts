@@ -3,41 +3,25 @@
  * control settings to run it under, and expectations on the results. YAML or JSON, checked
  * against SCENARIO_SCHEMA; every problem is reported with its field path and, for YAML, its line.
  *
- * Times: `at` is a duration from the fleet's start (`2d`, `36h`, `90m`: the `ms` package's
- * form), `by` and `from` a duration from the licence revocation.
- *
- * Timeline events (`event`):
- * - `supplierFails`: the Supplier stops answering: its prepayment customers' top-up requests go
- *   unanswered from `at` on (packages/fleet households.ts `answers`).
- * - `licenceRevoked`: Ofgem revokes the Supplier's licence and appoints `solr` as the Supplier of
- *   Last Resort. At that instant the DCC's SoLR controls (packages/dcc solr.ts) start.
- * - `revocationDelayed` (MP134A): the SMKI PMA delays revoking the Supplier's certificates `by`.
- * - `mpidTransferDelayed` (MP185): the Panel/PMA delay the MPID transfer `by`.
- * - `solrContingency` (MP134B): the SRP gets the SoLR Contingency role at licence revocation.
- *   MP134B is modelled on a delayed MPID transfer (solr.ts), so it needs `mpidTransferDelayed`.
- * - `srpSends`: from `at`, the Shared Resource Provider sends SR 1.6 Update Payment Mode (to
- *   credit) to `perDay` of the failed Supplier's prepayment meters a day, as the SoLR Contingency
- *   role where it holds it, otherwise on the failed Supplier's behalf.
- * - `solrSends`: from the MPID transfer plus `from`, the SoLR sends SR 6.23 Update Security
- *   Credentials (CoS) to `perDay` of the failed Supplier's meters a day, prepayment meters first.
- *   A SoLR that never sends it is a timeline without this event.
+ * Times are durations (`2d`, `36h`, `90m`: the `ms` package's form). The events come from the
+ * scenario parts (parts.ts), each a story with its own events, documented in its module:
+ * solr.ts (a Supplier's disorderly exit).
  *
  * `settings` are the control settings to run: each adds its own events to the shared timeline;
  * the run under each is reported under its name.
  */
 import { Ajv } from 'ajv'
-import ms from 'ms'
 import { LineCounter, parseDocument } from 'yaml'
 import { problemOf } from '../spec.ts'
+import { durationMs } from './duration.ts'
+import { FIELD, type TimelineEvent } from './part.ts'
+import { PARTS, partOf } from './parts.ts'
+import type { SolrEvent } from './solr.ts'
 
-export type ScenarioEvent =
-  | { event: 'supplierFails'; at: string; supplier: string }
-  | { event: 'licenceRevoked'; at: string; solr: string }
-  | { event: 'revocationDelayed'; by: string }
-  | { event: 'mpidTransferDelayed'; by: string }
-  | { event: 'solrContingency' }
-  | { event: 'srpSends'; at: string; srv: '1.6'; perDay: number }
-  | { event: 'solrSends'; from: string; srv: '6.23'; perDay: number }
+export { durationMs } from './duration.ts'
+
+/** Every part's events. */
+export type ScenarioEvent = SolrEvent
 
 export interface ScenarioSetting {
   description: string
@@ -62,14 +46,13 @@ export interface Scenario {
   expect: string[]
 }
 
-const duration = { type: 'string', minLength: 1, maxLength: 32 }
-const name = { type: 'string', minLength: 1, maxLength: 200 }
-const perDay = { type: 'integer', minimum: 1, maximum: 10_000_000 }
-const event = (e: string, props: Record<string, unknown>) => ({
+const { duration, name } = FIELD
+const EVENTS = PARTS.flatMap((p) => Object.entries(p.events))
+const eventSchema = (e: string, { fields, optional }: { fields: object; optional?: object }) => ({
   type: 'object',
   additionalProperties: false,
-  required: ['event', ...Object.keys(props)],
-  properties: { event: { const: e }, ...props },
+  required: ['event', ...Object.keys(fields)],
+  properties: { event: { const: e }, ...fields, ...optional },
 })
 
 /** The JSON Schema of a scenario file (draft 2020-12 keywords that ajv 8 takes). */
@@ -122,27 +105,9 @@ export const SCENARIO_SCHEMA = {
         type: 'object',
         required: ['event'],
         properties: {
-          event: {
-            enum: [
-              'supplierFails',
-              'licenceRevoked',
-              'revocationDelayed',
-              'mpidTransferDelayed',
-              'solrContingency',
-              'srpSends',
-              'solrSends',
-            ],
-          },
+          event: { enum: EVENTS.map(([e]) => e) },
         },
-        oneOf: [
-          event('supplierFails', { at: duration, supplier: name }),
-          event('licenceRevoked', { at: duration, solr: name }),
-          event('revocationDelayed', { by: duration }),
-          event('mpidTransferDelayed', { by: duration }),
-          event('solrContingency', {}),
-          event('srpSends', { at: duration, srv: { const: '1.6' }, perDay }),
-          event('solrSends', { from: duration, srv: { const: '6.23' }, perDay }),
-        ],
+        oneOf: EVENTS.map(([e, f]) => eventSchema(e, f)),
       },
     },
   },
@@ -169,12 +134,6 @@ export class ScenarioError extends Error {
       `${source}: ${problems.map((p) => `${p.line ? `line ${p.line}: ` : ''}${p.field}: ${p.message}`).join('; ')}`,
     )
   }
-}
-
-/** A duration in ms (`2d`, `36h`), or undefined when it is not one. */
-export function durationMs(text: string): number | undefined {
-  const v = ms(text as ms.StringValue)
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined
 }
 
 /**
@@ -251,7 +210,7 @@ function isOtherBranch(e: { schemaPath: string; instancePath: string }, data: un
 const dedupe = (ps: { field: string; message: string }[]) =>
   ps.filter((p, i) => ps.findIndex((q) => q.field === p.field && q.message === p.message) === i)
 
-/** What the schema cannot say: durations that parse, one failure, and MP134B on a delayed transfer. */
+/** What the schema cannot say: durations that parse, and each part's checks of each setting. */
 function crossChecks(s: Scenario): ScenarioProblem[] {
   const problems: ScenarioProblem[] = []
   const checkDuration = (field: string, v: string) => {
@@ -262,32 +221,26 @@ function crossChecks(s: Scenario): ScenarioProblem[] {
   checkDuration('sampleEvery', s.sampleEvery)
   if ((durationMs(s.sampleEvery) ?? 1) <= 0)
     problems.push({ field: 'sampleEvery', message: 'must be above 0' })
-  const checkTimeline = (path: string, t: ScenarioEvent[]) =>
+  const checkTimeline = (path: string, t: readonly TimelineEvent[]) =>
     t.forEach((e, i) => {
-      for (const k of ['at', 'by', 'from'] as const)
-        if (k in e) checkDuration(`${path}[${i}].${k}`, (e as Record<string, string>)[k]!)
+      const spec = partOf(e.event)?.events[e.event]
+      for (const [k, schema] of Object.entries({ ...spec?.fields, ...spec?.optional }))
+        if (schema === duration && typeof e[k] === 'string') checkDuration(`${path}[${i}].${k}`, e[k])
     })
   checkTimeline('timeline', s.timeline)
   for (const [n, setting] of Object.entries(s.settings)) {
     checkTimeline(`settings.${n}.timeline`, setting.timeline)
-    const all = [...s.timeline, ...setting.timeline]
-    const count = (e: ScenarioEvent['event']) => all.filter((x) => x.event === e).length
-    for (const once of [
-      'supplierFails',
-      'licenceRevoked',
-      'revocationDelayed',
-      'mpidTransferDelayed',
-    ] as const)
-      if (count(once) > 1)
-        problems.push({ field: `settings.${n}`, message: `'${once}' comes more than once` })
-    if (count('licenceRevoked') !== 1 || count('supplierFails') !== 1)
-      problems.push({ field: `settings.${n}`, message: "needs one 'supplierFails' and one 'licenceRevoked'" })
-    if (count('solrContingency') && !count('mpidTransferDelayed'))
-      problems.push({
-        field: `settings.${n}`,
-        message:
-          "'solrContingency' (MP134B) needs 'mpidTransferDelayed': MP134B is modelled on a delayed MPID transfer",
-      })
+    const all: TimelineEvent[] = [...s.timeline, ...setting.timeline]
+    const field = `settings.${n}`
+    for (const part of PARTS) {
+      const own = all.filter((e) => e.event in part.events)
+      if (!own.length) continue
+      for (const once of part.once ?? [])
+        if (own.filter((x) => x.event === once).length > 1)
+          problems.push({ field, message: `'${once}' comes more than once` })
+      for (const message of part.check?.(own) ?? []) problems.push({ field, message })
+    }
+    if (!all.length) problems.push({ field, message: 'has no events, in its own timeline or the shared one' })
   }
   return problems
 }

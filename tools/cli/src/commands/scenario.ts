@@ -131,14 +131,36 @@ export function summaryTable(r: ScenarioReport): string {
       )
       .join(', '),
   ])
+  const households = r.failedSupplier
+    ? `${r.failedSupplier.prepaymentHouseholds} prepayment households of ${r.failedSupplier.name}`
+    : `${r.fleet.prepaymentHouseholds} prepayment households`
+  // The scenario parts' own counts, a column each, when there are any.
+  const names = [...new Set(Object.values(r.runs).flatMap((run) => Object.keys(run.metrics)))]
+  const metrics = names.length
+    ? [
+        '',
+        ...table(
+          ['setting', ...names],
+          Object.entries(r.runs).map(([name, run]) => [
+            name,
+            ...names.map((m) => String(run.metrics[m] ?? 0)),
+          ]),
+        ),
+      ]
+    : []
+  return [
+    `${r.scenario.name}: ${r.fleet.premises} premises (seed ${r.fleet.seed}), ${households}, ${r.durationMs / 86_400_000} days from ${r.fleet.start}`,
+    ...table(head, rows),
+    ...metrics,
+  ].join('\n')
+}
+
+/** Rows under a head, the first column left-aligned and the others right-aligned. */
+function table(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
-  return [
-    `${r.scenario.name}: ${r.fleet.premises} premises (seed ${r.fleet.seed}), ${r.failedSupplier.prepaymentHouseholds} prepayment households of ${r.failedSupplier.name}, ${r.durationMs / 86_400_000} days from ${r.fleet.start}`,
-    line(head),
-    ...rows.map(line),
-  ].join('\n')
+  return [line(head), ...rows.map(line)]
 }
 
 function expectationLines(r: ScenarioReport): string {

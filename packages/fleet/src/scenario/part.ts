@@ -1,0 +1,98 @@
+/**
+ * A part of a scenario: the timeline events of one story (a Supplier's exit, a Change of
+ * Supplier, …), their schemas and checks, and how they are played on a run. The runner (run.ts)
+ * knows nothing of any story: for each setting it builds the fleet, asks every part that has
+ * events in the setting's timeline to set itself up (the DCC configuration it needs, who answers
+ * top-ups, whose households are counted), starts the fleet, lets each part schedule its events,
+ * advances time, and at the end adds each part's metrics to the run's report.
+ *
+ * The parts are listed in parts.ts.
+ */
+import type { Eui64, Scheduler } from '@smetsim/core'
+import type { DccConfig, DuisRequest } from '@smetsim/dcc'
+import type { CryptoBackend } from '@smetsim/gbcs'
+import type { Fleet } from '../build.ts'
+import type { FleetRun } from '../run.ts'
+
+/** A timeline entry as read from the file: its `event` and that event's fields. */
+export interface TimelineEvent {
+  event: string
+  [field: string]: unknown
+}
+
+/** JSON Schemas of the fields events use. */
+export const FIELD = {
+  duration: { type: 'string', minLength: 1, maxLength: 32 },
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  perDay: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+  share: { type: 'number', minimum: 0, maximum: 1 },
+} as const
+
+export interface ScenarioPart {
+  /** The story, for messages. */
+  name: string
+  /** Each event this part plays: its fields' schemas (all required), and a sentence on what it does. */
+  events: Record<string, { fields: Record<string, unknown>; optional?: Record<string, unknown> }>
+  /** Events that may come at most once in a setting's timeline. */
+  once?: readonly string[]
+  /** What the schema cannot say about one setting's timeline (the part's events in it): problems. */
+  check?(timeline: readonly TimelineEvent[]): string[]
+  /** The metrics the part adds to a run's report (`metrics.<name>`), each with what it counts. */
+  metrics?: Record<string, string>
+  /**
+   * Sets the part up for a setting whose timeline has some of its events, before the fleet starts.
+   * `fleet` is the setting's own, built afresh.
+   */
+  setUp(c: SetUpContext): PartRun
+}
+
+export interface SetUpContext {
+  fleet: Fleet
+  /** The setting's whole timeline, shared events first. */
+  timeline: readonly TimelineEvent[]
+  /** The scenario's Shared Resource Provider. */
+  srp: { name: string; eui: string }
+  backend: CryptoBackend
+  /** The fleet's start and the run's end, ms. */
+  start: number
+  end: number
+  /** A Supplier by name or EUI in the fleet spec (throws ScenarioRunError). */
+  supplierOf(text: string): { eui: Eui64; name: string }
+}
+
+export interface PartRun {
+  /** DCC configuration the part needs (merged over the other parts'; `signers` are combined). */
+  dcc?: Partial<Omit<DccConfig, 'transport' | 'now' | 'hanDeviceLog'>>
+  /** Whether `supplier` answers a household's top-up request at `at` (every part must agree). */
+  answers?(supplier: Eui64, at: number): boolean
+  /** The Supplier whose prepayment households the household figures count (default: all). */
+  households?: { eui: Eui64; name: string }
+  /** A sentence on what the part did in this setting, for the report when the setting has none. */
+  description?: string
+  /** Once the fleet runs: schedule the part's events. */
+  play?(c: PlayContext): void
+  /** At the end, before the fleet closes: the part's metrics (names from `metrics`). */
+  finish?(c: PlayContext): Record<string, number>
+}
+
+export interface PlayContext {
+  fleet: Fleet
+  run: FleetRun
+  scheduler: Scheduler
+  start: number
+  end: number
+  /** Runs `f` at `t` (not before the start) on the run's scheduler. */
+  at(t: number, f: (now: number) => void): void
+  /**
+   * Sends a Service Request through the DCC; its DUIS code is counted under `srv` in the report's
+   * `commands`. `requestId` is made here, unique in the run: `<user>:<device>:<counter>`.
+   */
+  send(srv: string, user: string, device: string, request: Omit<DuisRequest, 'requestId'>): void
+  /** From `from`, a day at a time, `each` on the next `perDay` of `items`, until they or the run end. */
+  daily<T>(from: number, perDay: number, items: readonly T[], each: (item: T) => void): void
+}
+
+/** The entries of `timeline` for `event`, typed. */
+export function eventsOf<E extends TimelineEvent>(timeline: readonly TimelineEvent[], event: string): E[] {
+  return timeline.filter((e) => e.event === event) as E[]
+}

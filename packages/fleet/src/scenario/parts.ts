@@ -1,0 +1,10 @@
+/** The scenario parts (part.ts), each a story's events; a timeline may use any of them. */
+import type { ScenarioPart } from './part.ts'
+import { solrPart } from './solr.ts'
+
+export const PARTS: readonly ScenarioPart[] = [solrPart]
+
+/** The part that plays `event`, if any. */
+export function partOf(event: string): ScenarioPart | undefined {
+  return PARTS.find((p) => event in p.events)
+}
