@@ -1,8 +1,9 @@
 /** The scenario parts (part.ts), each a story's events; a timeline may use any of them. */
+import { cosPart } from './cos.ts'
 import type { ScenarioPart } from './part.ts'
 import { solrPart } from './solr.ts'
 
-export const PARTS: readonly ScenarioPart[] = [solrPart]
+export const PARTS: readonly ScenarioPart[] = [solrPart, cosPart]
 
 /** The part that plays `event`, if any. */
 export function partOf(event: string): ScenarioPart | undefined {
