@@ -31,6 +31,12 @@ export interface HouseholdsOptions {
   backend: CryptoBackend
   /** Whether `supplier` answers a top-up request at `at` (sells a UTRN). Default: every supplier, always. */
   answers?(supplier: Eui64, at: number): boolean
+  /**
+   * Whether the household tops up when a top-up falls due at `at`; one that does not skips it
+   * (no request, not counted in `attempts`) and is due again a habit's `everyDays` later.
+   * Default: always.
+   */
+  topsUp?(premise: Premise, at: number): boolean
 }
 
 /** What the households did. */
@@ -121,6 +127,10 @@ export function startHouseholds(run: HubsRun, o: HouseholdsOptions): Households 
 
   const topUp = (p: Premise, now: number) => {
     const habit = p.topUp!
+    if (o.topsUp && !o.topsUp(p, now)) {
+      at(now + habit.everyDays * DAY, (t) => topUp(p, t))
+      return
+    }
     stats.attempts++
     const mpan = fleet.registration.registeredSupplierAt(p.mpan, new Date(now).toISOString())
     const supplier = mpan?.user ?? p.supplierEui

@@ -19,15 +19,19 @@ const program = new Command('smetsim')
 program
   .command('demo')
   .description(
-    "the main job: a Supplier's disorderly exit (built-in scenario solr-disorderly-exit) on 10 000 premises under the four SoLR control settings; prints the comparison and writes the report",
+    "the main job: a quick real-time run over MQTT on the embedded broker (built-in fleet-smoke), then a Supplier's disorderly exit (built-in solr-disorderly-exit) on 10 000 premises under the four SoLR control settings; prints the comparisons and writes the reports",
   )
   .option('--premises <n>', 'premises to build', '10000')
-  .option('--out <dir>', 'where report.json and report.html go', 'smetsim-report')
+  .option(
+    '--out <dir>',
+    "where report.json and report.html go (fleet-smoke's in <dir>/fleet-smoke)",
+    'smetsim-report',
+  )
   .action(async (opts) => (await import('./commands/scenario.ts')).demo(opts))
 
 const scenario = program
   .command('scenario')
-  .description('scenario runs: a fleet, a timeline of events in virtual time, control settings, expectations')
+  .description('scenario runs: a fleet, a timeline of events, control settings, expectations')
 scenario
   .command('list')
   .description('the built-in scenarios, a line each')
@@ -40,6 +44,14 @@ scenario
   .option('--seed <text>', "the fleet seed (default: the scenario's)")
   .option('--out <dir>', 'write report.json and report.html there')
   .option('--json', "stdout's last line: the runs keyed by setting, as one JSON object")
+  .option(
+    '--speed <x>',
+    "real time: virtual time X times the wall clock; 'max': virtual time (default: the scenario's realTime, else virtual)",
+  )
+  .option(
+    '--broker <url>',
+    "the hubs over MQTT: 'embedded' (aedes, in-process) or a broker URL (default: in-process)",
+  )
   .action(async (file, opts) => (await import('./commands/scenario.ts')).run(file, opts))
 
 const gbcs = program.command('gbcs').description('GBCS frames: decode, encode, verify')

@@ -77,10 +77,16 @@ describe('smetsim scenario', () => {
     expect(existsSync(out)).toBe(false)
   })
 
-  it('an unknown scenario or a bad --premises exits 2', () => {
+  it('an unknown scenario, a bad --premises, --speed or --broker exits 2', () => {
     expect(smetsim(['scenario', 'run', 'no-such-thing']).stderr).toMatch(/nor a built-in scenario/)
     const r = smetsim(['scenario', 'run', 'solr-disorderly-exit', '--premises', 'many'])
     expect(r.status).toBe(2)
     expect(r.stderr).toMatch(/--premises must be a whole number/)
+    const slow = smetsim(['scenario', 'run', 'fleet-smoke', '--speed', '-3'])
+    expect(slow.status).toBe(2)
+    expect(slow.stderr).toMatch(/--speed must be a number above 0/)
+    const nowhere = smetsim(['scenario', 'run', 'fleet-smoke', '--broker', 'localhost'])
+    expect(nowhere.status).toBe(2)
+    expect(nowhere.stderr).toMatch(/--broker must be 'embedded' or a broker URL/)
   })
 })

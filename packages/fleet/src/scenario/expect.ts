@@ -27,7 +27,8 @@ export class ExpectationError extends Error {
 
 const TOP = ['householdHoursOffSupply', 'householdsDisconnected', 'householdsOffAtEnd'] as const
 const TOP_UPS = ['attempts', 'unanswered', 'accepted', 'rejected'] as const
-const METRICS = PARTS.flatMap((p) => Object.keys(p.metrics ?? {}))
+/** The runner's own (a real-time run's requests never answered) and the parts'. */
+const METRICS = ['requestsUnanswered', ...PARTS.flatMap((p) => Object.keys(p.metrics ?? {}))]
 
 function operand(text: string, settings: readonly string[], whole: string): Operand {
   if (/^-?\d+(\.\d+)?$/.test(text)) return { value: Number(text) }

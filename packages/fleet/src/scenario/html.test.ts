@@ -102,6 +102,7 @@ function fixture(): ScenarioReport {
     generatedAt: '2026-12-07T17:00:00.000Z',
     fleet: { premises: 2000, seed: 'north', start: '2026-01-05T00:00:00Z', prepaymentHouseholds: 540 },
     failedSupplier: { name: 'Supplier A', prepaymentHouseholds: 360 },
+    mode: { time: 'virtual', wan: 'in-process' },
     durationMs: 30 * DAY,
     habits: {
       everyDays: { min: 3, max: 14 },

@@ -278,7 +278,8 @@ function habitRows(habits: unknown, prefix = '', depth = 0): [string, string][] 
   return rows
 }
 
-function summaryTable(runs: [string, RunReport][]): string {
+function summaryTable(runs: [string, RunReport][], failing: boolean): string {
+  const households = failing ? 'the failing Supplier’s households' : 'prepayment households'
   if (runs.length === 0) return '<p class="none">The report has no runs.</p>'
   const rows = runs.map(([name, run], i) => {
     const t = run.topUps ?? ({} as RunReport['topUps'])
@@ -290,10 +291,23 @@ function summaryTable(runs: [string, RunReport][]): string {
   })
   return `<div class="scroll"><table class="summary">
 <thead><tr><th rowspan="2" class="text">setting</th><th rowspan="2" class="text">what it does</th>
-<th colspan="3">the failing Supplier’s households</th><th rowspan="2">other Suppliers’ household-hours off supply</th>
+<th colspan="3">${households}</th><th rowspan="2">other Suppliers’ household-hours off supply</th>
 <th colspan="4">top-ups</th></tr>
 <tr><th>household-hours off supply</th><th>disconnected</th><th>off at end</th>
 <th>tried</th><th>unanswered</th><th>accepted</th><th>rejected</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>`
+}
+
+/** The scenario parts' own counts (RunReport `metrics`), a column each, when there are any. */
+function metricsTable(runs: [string, RunReport][]): string {
+  const names = [...new Set(runs.flatMap(([, run]) => Object.keys(run.metrics ?? {})))]
+  if (names.length === 0) return ''
+  const rows = runs.map(
+    ([name, run]) =>
+      `<tr><th scope="row">${escapeHtml(name)}</th>${names.map((m) => `<td>${formatNumber(run.metrics?.[m])}</td>`).join('')}</tr>`,
+  )
+  return `<div class="scroll"><table class="metrics">
+<thead><tr><th class="text">setting</th>${names.map((m) => `<th>${escapeHtml(m)}</th>`).join('')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></div>`
 }
 
@@ -512,12 +526,18 @@ ${CSS}
 <p class="lead">${escapeHtml(report.scenario?.description ?? '')}</p>
 <p class="fleet">Fleet: ${formatNumber(fleet.premises)} premises (${formatNumber(fleet.prepaymentHouseholds)} prepayment households),
 seed <code>${escapeHtml(fleet.seed)}</code>, start ${escapeHtml(fleet.start)}; each setting run for ${formatDuration(report.durationMs)} of virtual time.</p>
-<p class="fleet">Failing Supplier: ${escapeHtml(report.failedSupplier?.name ?? '–')}, with ${formatNumber(report.failedSupplier?.prepaymentHouseholds)} prepayment households: the households the figures and the off-supply chart count.</p>
+${
+  report.failedSupplier
+    ? `<p class="fleet">Failing Supplier: ${escapeHtml(report.failedSupplier.name)}, with ${formatNumber(report.failedSupplier.prepaymentHouseholds)} prepayment households: the households the figures and the off-supply chart count.</p>`
+    : '<p class="fleet">No Supplier fails: the figures and the off-supply chart count every prepayment household.</p>'
+}
+<p class="fleet">Run in ${report.mode?.time === 'real' ? `real time, virtual time ${formatNumber(report.mode.speed)}× the wall clock` : 'virtual time'}; WAN: ${escapeHtml(report.mode?.wan ?? 'in-process')}.</p>
 <p class="generated">Generated ${escapeHtml(report.generatedAt)}.</p>
 ${verdict}
 </header>
 <section><h2>Control settings</h2>
-${summaryTable(runs)}
+${summaryTable(runs, report.failedSupplier !== undefined)}
+${metricsTable(runs)}
 </section>
 <section><h2>Expectations</h2>
 ${expectationsSection(expectations)}

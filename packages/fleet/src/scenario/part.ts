@@ -9,9 +9,10 @@
  * The parts are listed in parts.ts.
  */
 import type { Eui64, Scheduler } from '@smetsim/core'
-import type { DccConfig, DuisRequest } from '@smetsim/dcc'
+import type { DccConfig, DuisRequest, DuisResult } from '@smetsim/dcc'
 import type { CryptoBackend } from '@smetsim/gbcs'
 import type { Fleet } from '../build.ts'
+import type { Premise } from '../premise.ts'
 import type { FleetRun } from '../run.ts'
 
 /** A timeline entry as read from the file: its `event` and that event's fields. */
@@ -65,6 +66,8 @@ export interface PartRun {
   dcc?: Partial<Omit<DccConfig, 'transport' | 'now' | 'hanDeviceLog'>>
   /** Whether `supplier` answers a household's top-up request at `at` (every part must agree). */
   answers?(supplier: Eui64, at: number): boolean
+  /** Whether a household tops up when a top-up falls due (every part must agree; households.ts `topsUp`). */
+  topsUp?(premise: Premise, at: number): boolean
   /** The Supplier whose prepayment households the household figures count (default: all). */
   households?: { eui: Eui64; name: string }
   /** A sentence on what the part did in this setting, for the report when the setting has none. */
@@ -85,9 +88,15 @@ export interface PlayContext {
   at(t: number, f: (now: number) => void): void
   /**
    * Sends a Service Request through the DCC; its DUIS code is counted under `srv` in the report's
-   * `commands`. `requestId` is made here, unique in the run: `<user>:<device>:<counter>`.
+   * `commands`. `requestId` is made here, unique in the run: `<user>:<device>:<counter>`. The run
+   * waits for every answer before it ends.
    */
-  send(srv: string, user: string, device: string, request: Omit<DuisRequest, 'requestId'>): void
+  send(
+    srv: string,
+    user: string,
+    device: string,
+    request: Omit<DuisRequest, 'requestId'>,
+  ): Promise<DuisResult>
   /** From `from`, a day at a time, `each` on the next `perDay` of `items`, until they or the run end. */
   daily<T>(from: number, perDay: number, items: readonly T[], each: (item: T) => void): void
 }

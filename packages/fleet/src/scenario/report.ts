@@ -23,6 +23,12 @@ export interface ScenarioReport {
    * when no Supplier fails: the figures then count every prepayment household.
    */
   failedSupplier?: { name: string; prepaymentHouseholds: number }
+  /**
+   * How it ran: in virtual time, or in real time with virtual time `speed` times the wall clock;
+   * and the WAN: `in-process`, `embedded-broker` (aedes), or an external broker (its URL, no
+   * user or password).
+   */
+  mode: { time: 'virtual' | 'real'; speed?: number; wan: string }
   /** Virtual time simulated in each run, ms. */
   durationMs: number
   /** The top-up habit parameters the households were drawn with (the fleet spec's `topUp`). */
@@ -66,7 +72,11 @@ export interface RunReport {
   alerts: Record<string, number>
   /** Top-ups the households tried, were refused (no answer), and that the meter accepted. */
   topUps: { attempts: number; unanswered: number; accepted: number; rejected: number }
-  /** What the scenario's parts counted (part.ts `metrics`: each part's module says what each is). */
+  /**
+   * What the scenario's parts counted (part.ts `metrics`: each part's module says what each is),
+   * and `requestsUnanswered`: requests the scenario's actors sent with no answer when the run
+   * ended (after an hour more of virtual time, or `settleMs` of wall time in real time).
+   */
   metrics: Record<string, number>
 }
 

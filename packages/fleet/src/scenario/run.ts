@@ -15,13 +15,13 @@
  * prepayment meters is; the parts' own are in their modules.
  */
 import type { Eui64 } from '@smetsim/core'
-import { createScheduler } from '@smetsim/core'
+import { createRealTimeDriver, createScheduler, type Scheduler } from '@smetsim/core'
 import { DAY_MS, type DuisResult } from '@smetsim/dcc'
 import type { CryptoBackend } from '@smetsim/gbcs'
 import type { Hub } from '@smetsim/hub'
 import { buildFleet, type Fleet } from '../build.ts'
 import { startHouseholds } from '../households.ts'
-import { startFleet } from '../run.ts'
+import { ADVANCE_SLICE_MS, type FleetRun, type FleetWan, startFleet } from '../run.ts'
 import { parseFleetSpec } from '../spec.ts'
 import { durationMs } from './duration.ts'
 import { checkExpectation, parseExpectation } from './expect.ts'
@@ -37,6 +37,19 @@ export interface RunScenarioOptions {
   /** Overrides the scenario's fleet size and seed. */
   premises?: number
   seed?: string | number
+  /**
+   * Real time: virtual time runs `speed` times as fast as the wall clock (1: real time), the
+   * scenario's events, reads and top-ups happening as the clock reaches them. `max`: virtual
+   * time, as fast as the CPU goes. Default: the scenario's `realTime.speed`, else virtual time.
+   */
+  speed?: number | 'max'
+  /**
+   * How the DCC reaches the hubs (packages/fleet run.ts). Default: the scenario's `realTime.broker`
+   * when it runs in real time by its file (`embedded`: aedes in-process), else in-process.
+   */
+  wan?: FleetWan
+  /** Real time: wall ms to wait at the end for answers still on their way (default 30 000). */
+  settleMs?: number
   /** Called as virtual time moves: the setting, and how far through its run (0 … 1). */
   onProgress?(setting: string, done: number): void
 }
@@ -44,6 +57,9 @@ export interface RunScenarioOptions {
 export class ScenarioRunError extends Error {
   override name = 'ScenarioRunError'
 }
+
+/** Virtual time a run goes on past its end for the answers to requests sent just before it. */
+const SETTLE_MS = 3_600_000
 
 /** Runs every setting of `scenario` in turn and checks its expectations. */
 export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Promise<ScenarioReport> {
@@ -55,10 +71,14 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
     ...(o.seed !== undefined && { seed: o.seed }),
   })
   if (!spec.ok) throw new ScenarioRunError(`scenario '${scenario.name}': ${spec.error.message}`)
+  const speed = o.speed === 'max' ? undefined : (o.speed ?? scenario.realTime?.speed)
+  const fileWan = scenario.realTime && o.speed === undefined ? wanOf(scenario.realTime.broker) : undefined
+  const wan = o.wan ?? fileWan
+  const mode = { speed, ...(wan && { wan }) }
   const runs: Record<string, RunReport> = {}
   let households = { failed: 0, all: 0, name: '' }
   for (const name of settings) {
-    const r = await runSetting(scenario, name, buildFleet(spec.value), o)
+    const r = await runSetting(scenario, name, buildFleet(spec.value), { ...o, ...mode })
     runs[name] = r.report
     households = r.households
   }
@@ -75,10 +95,31 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
     ...(households.name && {
       failedSupplier: { name: households.name, prepaymentHouseholds: households.failed },
     }),
+    mode: {
+      time: speed === undefined ? 'virtual' : 'real',
+      ...(speed !== undefined && { speed }),
+      wan: typeof wan === 'object' ? withoutCredentials(wan.broker) : (wan ?? 'in-process'),
+    },
     durationMs: durationMs(scenario.duration)!,
     habits: { ...spec.value.topUp },
     runs,
     expectations: expectations.map((e) => checkExpectation(e, runs)),
+  }
+}
+
+/** A broker as a scenario file or the CLI names it: `embedded` (aedes, in-process) or a URL. */
+export function wanOf(broker: string): FleetWan {
+  return broker === 'embedded' ? 'embedded-broker' : { broker }
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url)
+    u.username = ''
+    u.password = ''
+    return u.toString()
+  } catch {
+    return '(a broker URL that does not parse)'
   }
 }
 
@@ -96,7 +137,7 @@ async function runSetting(
   scenario: Scenario,
   setting: string,
   fleet: Fleet,
-  o: RunScenarioOptions,
+  o: Omit<RunScenarioOptions, 'speed'> & { speed: number | undefined },
 ): Promise<{ report: RunReport; households: { failed: number; all: number; name: string } }> {
   const timeline: TimelineEvent[] = [...scenario.timeline, ...scenario.settings[setting]!.timeline]
   const start = Date.parse(fleet.spec.start)
@@ -127,10 +168,13 @@ async function runSetting(
   const dcc: NonNullable<PartRun['dcc']> = {}
   for (const p of parts) Object.assign(dcc, p.dcc, { signers: { ...dcc.signers, ...p.dcc?.signers } })
   const scheduler = createScheduler({ start })
-  const run = await startFleet(fleet, { scheduler, backend, dcc })
+  const run = await startFleet(fleet, { scheduler, backend, dcc, ...(o.wan && { wan: o.wan }) })
   const households = startHouseholds(run, {
     backend,
     answers: (supplier, at) => parts.every((p) => p.answers?.(supplier, at) ?? true),
+    ...(parts.some((p) => p.topsUp) && {
+      topsUp: (premise, at) => parts.every((p) => p.topsUp?.(premise, at) ?? true),
+    }),
   })
   const counted = parts.find((p) => p.households)?.households
 
@@ -145,14 +189,14 @@ async function runSetting(
     end,
     at: (t, f) => void scheduler.at(Math.max(t, start), f),
     send(srv, user, device, request) {
-      const p = run
-        .submit({ ...request, requestId: `${user}:${device}:${++counter}` })
-        .then((r: DuisResult) => {
-          commands[srv] ??= {}
-          commands[srv][r.code] = (commands[srv][r.code] ?? 0) + 1
-          pending.delete(p)
-        })
+      const answer = run.submit({ ...request, requestId: `${user}:${device}:${++counter}` })
+      const p = answer.then((r: DuisResult) => {
+        commands[srv] ??= {}
+        commands[srv][r.code] = (commands[srv][r.code] ?? 0) + 1
+        pending.delete(p)
+      })
       pending.add(p)
+      return answer
     },
     daily(from, perDay, items, each) {
       for (let d = 0, k = 0; k < items.length; d++, k += perDay) {
@@ -198,17 +242,35 @@ async function runSetting(
     if (!first) for (const household of others) if (isOff(household)) othersOff++
   }
   sample(true)
-  while (scheduler.now() < end) {
-    await run.advance(Math.min(sampleMs, end - scheduler.now()))
-    sample(false)
-    o.onProgress?.(setting, (scheduler.now() - start) / (end - start))
+  const progress = () => o.onProgress?.(setting, (scheduler.now() - start) / (end - start))
+  let unsettled = 0
+  if (o.speed === undefined) {
+    while (scheduler.now() < end) {
+      await run.advance(Math.min(sampleMs, end - scheduler.now()))
+      sample(false)
+      progress()
+    }
+    // Requests sent just before the end are answered after it: time goes on (unsampled) until
+    // they are, for at most SETTLE_MS of virtual time.
+    for (let t = 0; pending.size && t < SETTLE_MS; t += ADVANCE_SLICE_MS) await run.advance(ADVANCE_SLICE_MS)
+    unsettled = pending.size
+  } else {
+    unsettled = await inRealTime(
+      run,
+      o.speed,
+      { end, sampleMs, settleMs: o.settleMs ?? 30_000, pending },
+      () => {
+        sample(false)
+        progress()
+      },
+    )
   }
-  await Promise.all(pending)
 
   const alerts: Record<string, number> = {}
   for (const s of fleet.spec.suppliers) alerts[s.name] = run.dcc.alertCounters(s.eui.toUpperCase()).delivered
   const metrics: Record<string, number> = {}
   for (const p of parts) Object.assign(metrics, p.finish?.(play))
+  metrics.requestsUnanswered = unsettled
   const st = households.stats
   households.stop()
   await run.close()
@@ -242,5 +304,47 @@ async function runSetting(
       },
       metrics,
     },
+  }
+}
+
+/**
+ * Runs `run` on the wall clock, `speed` times as fast, to `end`, calling `sample` every `sampleMs`
+ * of virtual time; then keeps the clock going until the requests still `pending` are answered,
+ * for at most `settleMs` of wall time. Returns how many were not.
+ */
+async function inRealTime(
+  run: FleetRun,
+  speed: number,
+  o: { end: number; sampleMs: number; settleMs: number; pending: Set<Promise<void>> },
+  sample: () => void,
+): Promise<number> {
+  const scheduler: Scheduler = run.scheduler
+  let fail: (e: unknown) => void = () => {}
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject
+  })
+  const driver = createRealTimeDriver(scheduler, { acceleration: speed, onError: (e) => fail(e) })
+  const reached = new Promise<void>((resolve) => {
+    const next = (t: number) =>
+      scheduler.at(Math.min(t, o.end), (now) => {
+        sample()
+        if (now >= o.end) resolve()
+        else next(now + o.sampleMs)
+      })
+    next(scheduler.now() + o.sampleMs)
+  })
+  driver.start()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    await Promise.race([reached, failed])
+    const settled = Promise.all(o.pending).then(() => true)
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), o.settleMs)
+    })
+    await Promise.race([settled, late, failed])
+    return o.pending.size
+  } finally {
+    clearTimeout(timer)
+    driver.stop()
   }
 }

@@ -5,7 +5,8 @@
  *
  * Times are durations (`2d`, `36h`, `90m`: the `ms` package's form). The events come from the
  * scenario parts (parts.ts), each a story with its own events, documented in its module:
- * solr.ts (a Supplier's disorderly exit), cos.ts (a Change of Supplier).
+ * solr.ts (a Supplier's disorderly exit), cos.ts (a Change of Supplier), reads.ts (meter reads), consumers.ts (households
+ * that stop topping up).
  *
  * `settings` are the control settings to run: each adds its own events to the shared timeline;
  * the run under each is reported under its name.
@@ -13,16 +14,18 @@
 import { Ajv } from 'ajv'
 import { LineCounter, parseDocument } from 'yaml'
 import { problemOf } from '../spec.ts'
+import type { ConsumersEvent } from './consumers.ts'
 import type { CosEvent } from './cos.ts'
 import { durationMs } from './duration.ts'
 import { FIELD, type TimelineEvent } from './part.ts'
 import { PARTS, partOf } from './parts.ts'
+import type { ReadsEvent } from './reads.ts'
 import type { SolrEvent } from './solr.ts'
 
 export { durationMs } from './duration.ts'
 
 /** Every part's events. */
-export type ScenarioEvent = SolrEvent | CosEvent
+export type ScenarioEvent = SolrEvent | CosEvent | ReadsEvent | ConsumersEvent
 
 export interface ScenarioSetting {
   description: string
@@ -41,6 +44,12 @@ export interface Scenario {
   duration: string
   /** How often households off supply are counted (the report's series). */
   sampleEvery: string
+  /**
+   * Run in real time by default (run.ts `speed`, `wan`): virtual time `speed` times as fast as the
+   * wall clock, the hubs on an MQTT broker (`embedded`: aedes in-process; or a broker's URL).
+   * Without it a scenario runs in virtual time, in-process; the CLI's --speed and --broker override.
+   */
+  realTime?: { speed: number; broker: string }
   timeline: ScenarioEvent[]
   settings: Record<string, ScenarioSetting>
   /** `<setting>.<metric> <op> <number | setting.metric>` (expect.ts). */
@@ -75,6 +84,15 @@ export const SCENARIO_SCHEMA = {
     },
     duration: { ...duration, default: '21d' },
     sampleEvery: { ...duration, default: '1h' },
+    realTime: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['speed'],
+      properties: {
+        speed: { type: 'number', exclusiveMinimum: 0, maximum: 1e9 },
+        broker: { type: 'string', minLength: 1, maxLength: 500, default: 'embedded' },
+      },
+    },
     timeline: { $ref: '#/$defs/timeline' },
     settings: {
       type: 'object',

@@ -1,7 +1,9 @@
 /**
  * `smetsim scenario list` and `smetsim scenario run FILE|NAME` (issue 13), and the main job,
- * `smetsim demo`: the built-in `solr-disorderly-exit` on 10 000 premises under its four control
- * settings, its comparison table printed and its report written.
+ * `smetsim demo`: the built-in `fleet-smoke` in real time over the embedded MQTT broker, then
+ * `solr-disorderly-exit` on 10 000 premises under its four control settings, each one's
+ * comparison table printed and its report written. `--speed` and `--broker` choose real time and
+ * MQTT for any scenario.
  *
  * Output: a progress bar over simulated time on stderr (a plain line per tenth of each setting's
  * run when stderr is not a terminal), then the comparison table and the expectations on stdout;
@@ -13,15 +15,18 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import {
   builtinScenarios,
+  type FleetWan,
   loadScenario,
   type RunReport,
   renderHtmlReport,
   runScenario,
   type Scenario,
   type ScenarioReport,
+  wanOf,
 } from '@smetsim/fleet'
 import { getBackend } from '@smetsim/gbcs'
 import cliProgress from 'cli-progress'
+import ms from 'ms'
 
 export function list(): void {
   for (const name of builtinScenarios()) {
@@ -35,13 +40,27 @@ export interface RunOptions {
   seed?: string
   out?: string
   json?: boolean
+  speed?: string
+  broker?: string
 }
 
 export async function run(file: string, opts: RunOptions): Promise<void> {
   let scenario: Scenario
   let premises: number | undefined
+  let speed: number | 'max' | undefined
   try {
     scenario = loadScenario(file)
+    if (opts.speed !== undefined && opts.speed !== 'max') {
+      speed = Number(opts.speed)
+      if (!/^\d+(\.\d+)?$/.test(opts.speed) || !(speed > 0) || speed > 1e9)
+        throw new Error(`--speed must be a number above 0 (or 'max'), got '${opts.speed}'`)
+    } else if (opts.speed === 'max') speed = 'max'
+    if (
+      opts.broker !== undefined &&
+      opts.broker !== 'embedded' &&
+      !/^(mqtts?|wss?|tcp):\/\/\S+$/.test(opts.broker)
+    )
+      throw new Error(`--broker must be 'embedded' or a broker URL (mqtt://host:port), got '${opts.broker}'`)
     if (opts.premises !== undefined) {
       premises = Number(opts.premises)
       if (!Number.isSafeInteger(premises) || premises < 1)
@@ -57,18 +76,37 @@ export async function run(file: string, opts: RunOptions): Promise<void> {
     ...(opts.seed !== undefined && { seed: opts.seed }),
     ...(opts.json !== undefined && { json: opts.json }),
     ...(opts.out !== undefined && { out: opts.out }),
+    ...(speed !== undefined && { speed }),
+    ...(opts.broker !== undefined && { wan: wanOf(opts.broker) }),
   })
   if (out && !out.expectations.every((e) => e.ok)) process.exitCode = 1
 }
 
-/** The main job (README's first command): solr-disorderly-exit at 10 000 premises, report in ./smetsim-report. */
+/**
+ * The main job (README's first command): `fleet-smoke` (the fleet over MQTT on the embedded
+ * broker, in real time: report in ./smetsim-report/fleet-smoke), then `solr-disorderly-exit` at
+ * 10 000 premises in virtual time (report in ./smetsim-report). Exit 1 when either fails an
+ * expectation; a smoke run that cannot start (exit 2) stops the demo there.
+ */
 export async function demo(opts: { premises?: string; out?: string }): Promise<void> {
-  await run('solr-disorderly-exit', { premises: opts.premises ?? '10000', out: opts.out ?? 'smetsim-report' })
+  const out = opts.out ?? 'smetsim-report'
+  await run('fleet-smoke', { out: join(out, 'fleet-smoke') })
+  if (process.exitCode === 2) return
+  const smoke = process.exitCode
+  await run('solr-disorderly-exit', { premises: opts.premises ?? '10000', out })
+  process.exitCode = process.exitCode || smoke
 }
 
 async function runAndPrint(
   scenario: Scenario,
-  o: { premises?: number; seed?: string; out?: string; json?: boolean },
+  o: {
+    premises?: number
+    seed?: string
+    out?: string
+    json?: boolean
+    speed?: number | 'max'
+    wan?: FleetWan
+  },
 ): Promise<ScenarioReport | undefined> {
   const settings = Object.keys(scenario.settings)
   const bar = progress(settings)
@@ -79,6 +117,8 @@ async function runAndPrint(
       backend: getBackend(),
       ...(o.premises !== undefined && { premises: o.premises }),
       ...(o.seed !== undefined && { seed: o.seed }),
+      ...(o.speed !== undefined && { speed: o.speed }),
+      ...(o.wan !== undefined && { wan: o.wan }),
       onProgress: bar.update,
     })
   } catch (e) {
@@ -149,7 +189,7 @@ export function summaryTable(r: ScenarioReport): string {
       ]
     : []
   return [
-    `${r.scenario.name}: ${r.fleet.premises} premises (seed ${r.fleet.seed}), ${households}, ${r.durationMs / 86_400_000} days from ${r.fleet.start}`,
+    `${r.scenario.name}: ${r.fleet.premises} premises (seed ${r.fleet.seed}), ${households}, ${ms(r.durationMs, { long: true })} from ${r.fleet.start}${r.mode.time === 'real' ? `, in real time at ${r.mode.speed}× over ${r.mode.wan}` : ''}`,
     ...table(head, rows),
     ...metrics,
   ].join('\n')
