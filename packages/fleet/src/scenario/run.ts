@@ -22,13 +22,14 @@ import type { Hub } from '@smetsim/hub'
 import { buildFleet, type Fleet } from '../build.ts'
 import { startHouseholds } from '../households.ts'
 import { ADVANCE_SLICE_MS, type FleetRun, type FleetWan, startFleet } from '../run.ts'
-import { parseFleetSpec } from '../spec.ts'
+import { type FleetSpec, parseFleetSpec } from '../spec.ts'
 import { durationMs } from './duration.ts'
 import { checkExpectation, parseExpectation } from './expect.ts'
 import type { PartRun, PlayContext, SetUpContext, TimelineEvent } from './part.ts'
 import { PARTS } from './parts.ts'
 import type { RunReport, ScenarioReport } from './report.ts'
 import type { Scenario } from './scenario.ts'
+import { runSettingsOnThreads } from './threads.ts'
 
 export { solrSettingOf } from './solr.ts'
 
@@ -50,8 +51,19 @@ export interface RunScenarioOptions {
   wan?: FleetWan
   /** Real time: wall ms to wait at the end for answers still on their way (default 30 000). */
   settleMs?: number
+  /**
+   * Worker threads to run the settings on side by side (threads.ts), virtual time only; default 1:
+   * every setting in turn on this thread. The same report either way.
+   */
+  threads?: number
   /** Called as virtual time moves: the setting, and how far through its run (0 … 1). */
   onProgress?(setting: string, done: number): void
+}
+
+/** One setting's run: its report, and the households it counted. */
+export interface SettingResult {
+  report: RunReport
+  households: { failed: number; all: number; name: string }
 }
 
 export class ScenarioRunError extends Error {
@@ -65,20 +77,26 @@ const SETTLE_MS = 3_600_000
 export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Promise<ScenarioReport> {
   const settings = Object.keys(scenario.settings)
   const expectations = scenario.expect.map((e) => parseExpectation(e, settings))
-  const spec = parseFleetSpec({
-    ...scenario.fleet,
-    ...(o.premises !== undefined && { premises: o.premises }),
-    ...(o.seed !== undefined && { seed: o.seed }),
-  })
-  if (!spec.ok) throw new ScenarioRunError(`scenario '${scenario.name}': ${spec.error.message}`)
+  const spec = fleetSpecOf(scenario, o)
   const speed = o.speed === 'max' ? undefined : (o.speed ?? scenario.realTime?.speed)
   const fileWan = scenario.realTime && o.speed === undefined ? wanOf(scenario.realTime.broker) : undefined
   const wan = o.wan ?? fileWan
   const mode = { speed, ...(wan && { wan }) }
+  const threads = Math.max(1, Math.floor(o.threads ?? 1))
+  const results =
+    threads > 1 && speed === undefined && settings.length > 1
+      ? await runSettingsOnThreads(scenario, settings, {
+          threads,
+          backend: o.backend.name,
+          ...(o.premises !== undefined && { premises: o.premises }),
+          ...(o.seed !== undefined && { seed: o.seed }),
+          ...(o.onProgress && { onProgress: o.onProgress }),
+        })
+      : undefined
   const runs: Record<string, RunReport> = {}
   let households = { failed: 0, all: 0, name: '' }
   for (const name of settings) {
-    const r = await runSetting(scenario, name, buildFleet(spec.value), { ...o, ...mode })
+    const r = results?.get(name) ?? (await runSetting(scenario, name, buildFleet(spec), { ...o, ...mode }))
     runs[name] = r.report
     households = r.households
   }
@@ -87,9 +105,9 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
     scenario: { name: scenario.name, description: scenario.description },
     generatedAt: new Date().toISOString(),
     fleet: {
-      premises: spec.value.premises,
-      seed: spec.value.seed,
-      start: spec.value.start,
+      premises: spec.premises,
+      seed: spec.seed,
+      start: spec.start,
       prepaymentHouseholds: households.all,
     },
     ...(households.name && {
@@ -101,10 +119,21 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
       wan: typeof wan === 'object' ? withoutCredentials(wan.broker) : (wan ?? 'in-process'),
     },
     durationMs: durationMs(scenario.duration)!,
-    habits: { ...spec.value.topUp },
+    habits: { ...spec.topUp },
     runs,
     expectations: expectations.map((e) => checkExpectation(e, runs)),
   }
+}
+
+/** The scenario's fleet spec, checked, with `premises` and `seed` overridden where given. */
+export function fleetSpecOf(scenario: Scenario, o: { premises?: number; seed?: string | number }): FleetSpec {
+  const spec = parseFleetSpec({
+    ...scenario.fleet,
+    ...(o.premises !== undefined && { premises: o.premises }),
+    ...(o.seed !== undefined && { seed: o.seed }),
+  })
+  if (!spec.ok) throw new ScenarioRunError(`scenario '${scenario.name}': ${spec.error.message}`)
+  return spec.value
 }
 
 /** A broker as a scenario file or the CLI names it: `embedded` (aedes, in-process) or a URL. */
@@ -133,12 +162,13 @@ function supplierOf(fleet: Fleet, text: string): { eui: Eui64; name: string } {
   return { eui: s.eui.toUpperCase() as Eui64, name: s.name }
 }
 
-async function runSetting(
+/** One setting of `scenario` on `fleet` (built for it alone): what runScenario and threads.ts run. */
+export async function runSetting(
   scenario: Scenario,
   setting: string,
   fleet: Fleet,
-  o: Omit<RunScenarioOptions, 'speed'> & { speed: number | undefined },
-): Promise<{ report: RunReport; households: { failed: number; all: number; name: string } }> {
+  o: Omit<RunScenarioOptions, 'speed' | 'threads'> & { speed: number | undefined },
+): Promise<SettingResult> {
   const timeline: TimelineEvent[] = [...scenario.timeline, ...scenario.settings[setting]!.timeline]
   const start = Date.parse(fleet.spec.start)
   const end = start + durationMs(scenario.duration)!

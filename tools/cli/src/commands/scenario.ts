@@ -12,6 +12,7 @@
  * report.html there. Exit status 1 when an expectation fails, 2 for a bad file or option.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
   builtinScenarios,
@@ -42,6 +43,7 @@ export interface RunOptions {
   json?: boolean
   speed?: string
   broker?: string
+  threads?: string
 }
 
 export async function run(file: string, opts: RunOptions): Promise<void> {
@@ -78,6 +80,7 @@ export async function run(file: string, opts: RunOptions): Promise<void> {
     ...(opts.out !== undefined && { out: opts.out }),
     ...(speed !== undefined && { speed }),
     ...(opts.broker !== undefined && { wan: wanOf(opts.broker) }),
+    threads: opts.threads === undefined ? availableParallelism() : Number(opts.threads),
   })
   if (out && !out.expectations.every((e) => e.ok)) process.exitCode = 1
 }
@@ -106,6 +109,7 @@ async function runAndPrint(
     json?: boolean
     speed?: number | 'max'
     wan?: FleetWan
+    threads: number
   },
 ): Promise<ScenarioReport | undefined> {
   const settings = Object.keys(scenario.settings)
@@ -119,6 +123,7 @@ async function runAndPrint(
       ...(o.seed !== undefined && { seed: o.seed }),
       ...(o.speed !== undefined && { speed: o.speed }),
       ...(o.wan !== undefined && { wan: o.wan }),
+      threads: o.threads,
       onProgress: bar.update,
     })
   } catch (e) {
@@ -215,7 +220,7 @@ function expectationLines(r: ScenarioReport): string {
     .join('\n')
 }
 
-/** Progress over simulated time on stderr: a bar per setting on a terminal, a line per tenth otherwise. */
+/** Progress over simulated time on stderr: one bar over all settings on a terminal, a line per tenth of each otherwise. */
 function progress(settings: string[]) {
   const total = settings.length * 100
   if (process.stderr.isTTY) {
@@ -224,9 +229,16 @@ function progress(settings: string[]) {
       cliProgress.Presets.shades_classic,
     )
     bar.start(total, 0, { setting: settings[0] })
+    // Settings may run side by side (threads): the bar is their sum, labelled with those running.
+    const done = new Map<string, number>()
     return {
-      update: (setting: string, done: number) =>
-        bar.update(settings.indexOf(setting) * 100 + Math.round(done * 100), { setting }),
+      update: (setting: string, part: number) => {
+        done.set(setting, part)
+        let sum = 0
+        for (const v of done.values()) sum += v
+        const running = settings.filter((x) => (done.get(x) ?? 1) < 1)
+        bar.update(Math.round(sum * 100), { setting: running.join(', ') || setting })
+      },
       done: () => bar.stop(),
     }
   }
