@@ -149,6 +149,7 @@ function hostile(): ScenarioReport {
       description: HOSTILE,
       alerts: { [`Supplier ${HOSTILE}`]: 5, ...r.alerts },
       commands: { ...r.commands, [HOSTILE]: { [HOSTILE]: 3 } },
+      metrics: { [HOSTILE]: 7 },
     }
   return {
     ...base,
@@ -156,6 +157,7 @@ function hostile(): ScenarioReport {
     fleet: { ...base.fleet, seed: HOSTILE },
     failedSupplier: { name: HOSTILE, prepaymentHouseholds: 360 },
     generatedAt: HOSTILE,
+    mode: { time: 'real', speed: 720, wan: HOSTILE },
     habits: { ...base.habits, [HOSTILE]: HOSTILE },
     runs,
     expectations: base.expectations.map((e) => ({ ...e, text: e.text + HOSTILE, actual: { [HOSTILE]: 1 } })),
@@ -188,6 +190,28 @@ describe('renderHtmlReport', () => {
     expect(escapeHtml(HOSTILE)).toBe(
       '&lt;/script&gt;&lt;script&gt;window.pwned = 1&lt;/script&gt;&lt;img src=x onerror=&quot;window.pwned = 2&quot;&gt;&amp;amp;&#39;&quot;',
     )
+  })
+
+  it('shows the parts’ metrics and how it ran, and what it counts when no Supplier fails', () => {
+    const base = fixture()
+    const runs: ScenarioReport['runs'] = {}
+    for (const [name, r] of Object.entries(base.runs))
+      runs[name] = { ...r, metrics: { premisesChanged: 12, readsAnswered: 1408 } }
+    const { failedSupplier: _, ...rest } = base
+    const html = markup(
+      renderHtmlReport({ ...rest, mode: { time: 'real', speed: 720, wan: 'embedded-broker' }, runs }),
+    )
+    expect(html).toMatch(/<table class="metrics">[\s\S]*<th>premisesChanged<\/th><th>readsAnswered<\/th>/)
+    expect(html).toMatch(/<th scope="row">mp134b<\/th><td>12<\/td><td>1,408<\/td>/)
+    expect(html).toContain(
+      'No Supplier fails: the figures and the off-supply chart count every prepayment household.',
+    )
+    expect(html).toContain('Run in real time, virtual time 720× the wall clock; WAN: embedded-broker.')
+    // The fixture as it is: a failing Supplier, virtual time, no metrics table.
+    const plain = markup(renderHtmlReport(base))
+    expect(plain).toContain('Failing Supplier: Supplier A')
+    expect(plain).toContain('Run in virtual time; WAN: in-process.')
+    expect(plain).not.toContain('class="metrics"')
   })
 
   it('embeds the charts as JSON that no name can break out of', () => {
