@@ -72,6 +72,22 @@ describe('scenario files', () => {
     expect(problems[1]!.message).toMatch(/mpidTransferDelayed/)
   })
 
+  it('a run samples at most every minute, and at most 100 000 times', () => {
+    expect(problemsOf(MINIMAL.replace('name: tiny', 'name: tiny\nsampleEvery: 10s'))).toEqual([
+      { field: 'sampleEvery', message: 'must be at least 1m', line: 3 },
+    ])
+    expect(
+      problemsOf(MINIMAL.replace('name: tiny', 'name: tiny\nduration: 1000d\nsampleEvery: 5m'))[0],
+    ).toMatchObject({
+      field: 'sampleEvery',
+      message: '1000d / 5m is over 100000 samples: sample less often',
+    })
+    expect(
+      parseScenario(MINIMAL.replace('name: tiny', 'name: tiny\nduration: 1000d\nsampleEvery: 15m'), 't')
+        .duration,
+    ).toBe('1000d')
+  })
+
   it('every setting needs one failure and one revocation', () => {
     const problems = problemsOf(MINIMAL.replace(/ {2}- \{ event: licenceRevoked.*\n/, ''))
     expect(problems).toEqual([

@@ -229,6 +229,9 @@ function isOtherBranch(e: { schemaPath: string; instancePath: string }, data: un
 const dedupe = (ps: { field: string; message: string }[]) =>
   ps.filter((p, i) => ps.findIndex((q) => q.field === p.field && q.message === p.message) === i)
 
+/** The most samples a run takes (duration / sampleEvery). */
+export const MAX_SAMPLES = 100_000
+
 /** What the schema cannot say: durations that parse, and each part's checks of each setting. */
 function crossChecks(s: Scenario): ScenarioProblem[] {
   const problems: ScenarioProblem[] = []
@@ -238,8 +241,16 @@ function crossChecks(s: Scenario): ScenarioProblem[] {
   }
   checkDuration('duration', s.duration)
   checkDuration('sampleEvery', s.sampleEvery)
-  if ((durationMs(s.sampleEvery) ?? 1) <= 0)
-    problems.push({ field: 'sampleEvery', message: 'must be above 0' })
+  const every = durationMs(s.sampleEvery)
+  const length = durationMs(s.duration)
+  if (every !== undefined && every < 60_000)
+    problems.push({ field: 'sampleEvery', message: 'must be at least 1m' })
+  // The report keeps every sample (its series): a bound on what a file can make a run hold.
+  else if (every !== undefined && length !== undefined && length / every > MAX_SAMPLES)
+    problems.push({
+      field: 'sampleEvery',
+      message: `${s.duration} / ${s.sampleEvery} is over ${MAX_SAMPLES} samples: sample less often`,
+    })
   const checkTimeline = (path: string, t: readonly TimelineEvent[]) =>
     t.forEach((e, i) => {
       const spec = partOf(e.event)?.events[e.event]
