@@ -1,9 +1,10 @@
 /** The scenario parts (part.ts), each a story's events; a timeline may use any of them. */
 import { cosPart } from './cos.ts'
+import { dp072Part } from './dp072.ts'
 import type { ScenarioPart } from './part.ts'
 import { solrPart } from './solr.ts'
 
-export const PARTS: readonly ScenarioPart[] = [solrPart, cosPart]
+export const PARTS: readonly ScenarioPart[] = [solrPart, cosPart, dp072Part]
 
 /** The part that plays `event`, if any. */
 export function partOf(event: string): ScenarioPart | undefined {

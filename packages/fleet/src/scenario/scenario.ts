@@ -5,7 +5,7 @@
  *
  * Times are durations (`2d`, `36h`, `90m`: the `ms` package's form). The events come from the
  * scenario parts (parts.ts), each a story with its own events, documented in its module:
- * solr.ts (a Supplier's disorderly exit), cos.ts (a Change of Supplier).
+ * solr.ts (a Supplier's disorderly exit), cos.ts (a Change of Supplier), dp072.ts (DP072: a stalled CoS).
  *
  * `settings` are the control settings to run: each adds its own events to the shared timeline;
  * the run under each is reported under its name.
@@ -14,6 +14,7 @@ import { Ajv } from 'ajv'
 import { LineCounter, parseDocument } from 'yaml'
 import { problemOf } from '../spec.ts'
 import type { CosEvent } from './cos.ts'
+import type { Dp072Event } from './dp072.ts'
 import { durationMs } from './duration.ts'
 import { FIELD, type TimelineEvent } from './part.ts'
 import { PARTS, partOf } from './parts.ts'
@@ -22,7 +23,7 @@ import type { SolrEvent } from './solr.ts'
 export { durationMs } from './duration.ts'
 
 /** Every part's events. */
-export type ScenarioEvent = SolrEvent | CosEvent
+export type ScenarioEvent = SolrEvent | CosEvent | Dp072Event
 
 export interface ScenarioSetting {
   description: string
