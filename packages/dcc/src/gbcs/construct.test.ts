@@ -172,11 +172,30 @@ describe('Service Request → GBCS use case and view', () => {
     ).toBe('bad-parameters')
     expect(kind({ srv: '6.23', target: ESME_EUI, deviceType: 'ESME', parameters: {} })).toBe('bad-parameters')
     expect(kind({ srv: '7.3', target: 'nope', deviceType: 'ESME' })).toBe('bad-parameters')
+    expect(kind({ srv: '6.8', target: ESME_EUI, deviceType: 'ESME', parameters: {} })).toBe('bad-parameters')
+    expect(
+      kind({
+        srv: '6.8',
+        target: ESME_EUI,
+        deviceType: 'ESME',
+        parameters: { executionTimes: [{ time: '001E00', date: 'FFFFFFFFFF' }] },
+      }),
+    ).toBe('bad-parameters')
+    expect(kind({ srv: '6.8', target: GSME_EUI, deviceType: 'GSME', parameters: {} })).toBe('not-emulated')
     expect(() => isCritical('9.99')).toThrow(ServiceRequestError)
   })
 
   it('knows which SRVs the User signs (DUIS Critical) and which commands the device wants signed', () => {
-    expect(GBCS_SRVS.filter(isCritical).sort()).toEqual(['1.6', '2.5', '6.11', '7.1', '7.2', '7.3', '8.1.1'])
+    expect(GBCS_SRVS.filter(isCritical).sort()).toEqual([
+      '1.6',
+      '2.5',
+      '6.11',
+      '6.8',
+      '7.1',
+      '7.2',
+      '7.3',
+      '8.1.1',
+    ])
     for (const c of CASES) expect(isCriticalMessageCode(c.messageCode)).toBe(isCritical(c.srv))
     // SR 6.23 is CV1 for the User, yet its CS02b is signed (by the CoS Party).
     expect(isCritical('6.23')).toBe(false)

@@ -43,6 +43,7 @@ export const CRITICAL_MESSAGE_CODES: ReadonlySet<number> = new Set([
   0x001a, // ECS02
   0x001b, // ECS03
   0x0020, // ECS09
+  0x0046, // ECS30
   0x004f, // ECS42
   0x0050, // ECS43
   0x0051, // ECS44
@@ -53,6 +54,7 @@ export const CRITICAL_MESSAGE_CODES: ReadonlySet<number> = new Set([
   0x007f, // GCS28
   0x0081, // GCS32
   0x0085, // GCS39
+  0x00d7, // ECS30a
   0x0107, // CS02b supplierByTransCoS
 ])
 

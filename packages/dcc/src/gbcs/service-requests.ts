@@ -420,6 +420,33 @@ const changeOfSupplier: Builder = (p, ctx) => {
  */
 const activePowerImport: Builder = esme('ECS17c', 'Read Active Power Import')
 
+/**
+ * SR 6.8 on an ESME: ECS30, the billing calendar as the execution_time of the billing Single
+ * Action Schedule. `executionTimes` is that attribute's entries as the view writes them, each
+ * `{ time, date }`: a COSEM time (4 bytes: hour minute second hundredths) and date (5 bytes:
+ * year(2) month day weekday) in hex, 0xFF bytes (0xFFFF year) wildcards — e.g. 00:30 every day
+ * is `{ time: '001E0000', date: 'FFFFFFFFFF' }`. Which dates the meter can use is the meter's to
+ * judge (it answers `hardware-fault`); here only the shape is checked. The DUIS element names
+ * for the calendar are not taken from the XSD here (unconfirmed): the parameter is the view's.
+ */
+const billingCalendarEsme: Builder = (p, ctx) => {
+  const entries = p.executionTimes
+  if (!Array.isArray(entries) || entries.length === 0 || entries.length > 64)
+    return bad('parameter executionTimes: expected 1 to 64 { time, date } entries')
+  const executionTimes = entries.map((e, i) => {
+    const o = (e ?? {}) as { time?: Json; date?: Json }
+    if (typeof o.time !== 'string' || !/^[0-9A-Fa-f]{8}$/.test(o.time))
+      return bad(`parameter executionTimes[${i}].time: expected a COSEM time, 8 hex digits`)
+    if (typeof o.date !== 'string' || !/^[0-9A-Fa-f]{10}$/.test(o.date))
+      return bad(`parameter executionTimes[${i}].date: expected a COSEM date, 10 hex digits`)
+    return { time: o.time.toUpperCase(), date: o.date.toUpperCase() }
+  })
+  return {
+    useCase: 'ECS30',
+    view: { name: 'ECS30 Update Billing Calendar', invokeId: invokeId(p, ctx), executionTimes },
+  }
+}
+
 const clock: SrvEntry = {
   name: 'Synchronise Clock',
   critical: true,
@@ -466,6 +493,12 @@ const SRVS: Readonly<Record<string, SrvEntry>> = {
     builders: { ESME: activePowerImport },
   },
   '6.11': clock,
+  '6.8': {
+    name: 'Update Billing Calendar',
+    critical: true,
+    builders: { ESME: billingCalendarEsme },
+    notEmulated: { GSME: 'GCS25 (the GSME billing period) is not built by the DCC here' },
+  },
   '6.23': {
     name: 'Update Security Credentials (CoS)',
     // Non-critical for the User (CV1): the CoS Party signs the command, not the User.

@@ -61,6 +61,13 @@ export const CASES: readonly Case[] = [
   { srv: '7.4', deviceType: 'ESME', parameters: {}, useCase: 'ECS45', messageCode: 0x0052 },
   { srv: '7.4', deviceType: 'GSME', parameters: {}, useCase: 'GCS33', messageCode: 0x0082 },
   {
+    srv: '6.8',
+    deviceType: 'ESME',
+    parameters: { executionTimes: [{ time: '001E0000', date: 'FFFFFFFFFF' }] },
+    useCase: 'ECS30',
+    messageCode: 0x0046,
+  },
+  {
     srv: '1.6',
     deviceType: 'ESME',
     parameters: { paymentMode: 'prepayment', disablementThreshold: -250, suspendDebtDisabled: true },
