@@ -6,7 +6,7 @@
  * Times are durations (`2d`, `36h`, `90m`: the `ms` package's form). The events come from the
  * scenario parts (parts.ts), each a story with its own events, documented in its module:
  * solr.ts (a Supplier's disorderly exit), cos.ts (a Change of Supplier), reads.ts (meter reads), consumers.ts (households
- * that stop topping up).
+ * that stop topping up), mp121.ts (commissioning after CoS).
  *
  * `settings` are the control settings to run: each adds its own events to the shared timeline;
  * the run under each is reported under its name.
@@ -17,6 +17,7 @@ import { problemOf } from '../spec.ts'
 import type { ConsumersEvent } from './consumers.ts'
 import type { CosEvent } from './cos.ts'
 import { durationMs } from './duration.ts'
+import type { Mp121Event } from './mp121.ts'
 import { FIELD, type TimelineEvent } from './part.ts'
 import { PARTS, partOf } from './parts.ts'
 import type { ReadsEvent } from './reads.ts'
@@ -25,7 +26,7 @@ import type { SolrEvent } from './solr.ts'
 export { durationMs } from './duration.ts'
 
 /** Every part's events. */
-export type ScenarioEvent = SolrEvent | CosEvent | ReadsEvent | ConsumersEvent
+export type ScenarioEvent = SolrEvent | CosEvent | ReadsEvent | ConsumersEvent | Mp121Event
 
 export interface ScenarioSetting {
   description: string
