@@ -2,11 +2,19 @@
 import { consumersPart } from './consumers.ts'
 import { cosPart } from './cos.ts'
 import { dp072Part } from './dp072.ts'
+import { mp121Part } from './mp121.ts'
 import type { ScenarioPart } from './part.ts'
 import { readsPart } from './reads.ts'
 import { solrPart } from './solr.ts'
 
-export const PARTS: readonly ScenarioPart[] = [solrPart, cosPart, dp072Part, readsPart, consumersPart]
+export const PARTS: readonly ScenarioPart[] = [
+  solrPart,
+  cosPart,
+  dp072Part,
+  mp121Part,
+  readsPart,
+  consumersPart,
+]
 
 /** The part that plays `event`, if any. */
 export function partOf(event: string): ScenarioPart | undefined {

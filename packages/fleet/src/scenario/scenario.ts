@@ -6,7 +6,8 @@
  * Times are durations (`2d`, `36h`, `90m`: the `ms` package's form). The events come from the
  * scenario parts (parts.ts), each a story with its own events, documented in its module:
  * solr.ts (a Supplier's disorderly exit), cos.ts (a Change of Supplier), dp072.ts (DP072: a
- * stalled CoS), reads.ts (meter reads), consumers.ts (households that stop topping up).
+ * stalled CoS), mp121.ts (MP121: commissioning after CoS), reads.ts (meter reads),
+ * consumers.ts (households that stop topping up).
  *
  * `settings` are the control settings to run: each adds its own events to the shared timeline;
  * the run under each is reported under its name.
@@ -18,6 +19,7 @@ import type { ConsumersEvent } from './consumers.ts'
 import type { CosEvent } from './cos.ts'
 import type { Dp072Event } from './dp072.ts'
 import { durationMs } from './duration.ts'
+import type { Mp121Event } from './mp121.ts'
 import { FIELD, type TimelineEvent } from './part.ts'
 import { PARTS, partOf } from './parts.ts'
 import type { ReadsEvent } from './reads.ts'
@@ -26,7 +28,7 @@ import type { SolrEvent } from './solr.ts'
 export { durationMs } from './duration.ts'
 
 /** Every part's events. */
-export type ScenarioEvent = SolrEvent | CosEvent | Dp072Event | ReadsEvent | ConsumersEvent
+export type ScenarioEvent = SolrEvent | CosEvent | Dp072Event | Mp121Event | ReadsEvent | ConsumersEvent
 
 export interface ScenarioSetting {
   description: string
