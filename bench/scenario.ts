@@ -26,9 +26,10 @@ import { consoleReport, isMain, optionsFromArgv, type Report } from './lib/repor
 
 const WALL_GOAL_S = 60
 const RATIO_GOAL = 1.5
+const GOAL_PREMISES = 100_000
 
 export async function run(report: Report): Promise<void> {
-  const premises = report.options.sizes?.[0] ?? (report.options.quick ? 10_000 : 100_000)
+  const premises = report.options.sizes?.[0] ?? (report.options.quick ? 10_000 : GOAL_PREMISES)
   const scenario = loadScenario('solr-disorderly-exit')
   const { backend, counts } = counting(getBackend('native'))
   const t = performance.now()
@@ -93,9 +94,13 @@ export async function run(report: Report): Promise<void> {
     })
   }
   const ratioBest = bestS / rawS
-  report.log(`goal ${bestS <= WALL_GOAL_S ? 'PASS' : 'FAIL'}  wall ≤ ${WALL_GOAL_S} s: ${bestS.toFixed(1)} s`)
+  // The goals are for the 100 000-premise run; at another size they are shown, not judged.
+  const judged = premises === GOAL_PREMISES
+  const verdict = (ok: boolean) =>
+    judged ? (ok ? 'PASS' : 'FAIL') : `(goal at ${GOAL_PREMISES} premises; not judged at ${premises})`
+  report.log(`goal ${verdict(bestS <= WALL_GOAL_S)}  wall ≤ ${WALL_GOAL_S} s: ${bestS.toFixed(1)} s`)
   report.log(
-    `goal ${ratioBest <= RATIO_GOAL ? 'PASS' : 'FAIL'}  ≤ ${RATIO_GOAL}× its raw crypto: ${ratioBest.toFixed(2)}×`,
+    `goal ${verdict(ratioBest <= RATIO_GOAL)}  ≤ ${RATIO_GOAL}× its raw crypto: ${ratioBest.toFixed(2)}×`,
   )
   report.figure({
     suite: 'scenario',
