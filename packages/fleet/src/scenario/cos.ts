@@ -16,10 +16,9 @@
  *
  * Metrics: `premisesChanged`, the premises moved.
  */
-import type { Eui64 } from '@smetsim/core'
 import type { Premise } from '../premise.ts'
 import { durationMs } from './duration.ts'
-import { eventsOf, FIELD, type ScenarioPart } from './part.ts'
+import { eventsOf, FIELD, metersOf, type ScenarioPart, supplierRole } from './part.ts'
 
 export type CosEvent =
   | {
@@ -83,13 +82,10 @@ export const cosPart: ScenarioPart = {
       description: `${moved.length} of ${losing.name}'s premises move to ${gaining.name} on day ${durationMs(change.at)! / 86_400_000}; ${sends ? `SR 6.23 from ${sends.after} after, ${sends.perDay} a day` : 'SR 6.23 never sent'}`,
       play({ daily, send }) {
         if (!sends) return
-        const meters: { eui: Eui64; type: 'ESME' | 'GSME' }[] = moved.flatMap((p) => [
-          { eui: p.esme, type: 'ESME' as const },
-          ...(p.gsme ? [{ eui: p.gsme, type: 'GSME' as const }] : []),
-        ])
+        const meters = moved.flatMap(metersOf)
         daily(ssd + durationMs(sends.after)!, sends.perDay, meters, (m) =>
           send('6.23', gaining.eui, m.eui, {
-            role: m.type === 'ESME' ? 'IS' : 'GS',
+            role: supplierRole(m.type),
             srv: '6.23',
             commandVariant: 1,
             deviceType: m.type,

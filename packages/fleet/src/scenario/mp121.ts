@@ -46,7 +46,7 @@ import { DAY_MS, SUCCESS_CODE } from '@smetsim/dcc'
 import { drawWords, fleetKey, unit } from '../draws.ts'
 import type { FleetRun } from '../run.ts'
 import { durationMs } from './duration.ts'
-import { eventsOf, FIELD, type ScenarioPart } from './part.ts'
+import { eventsOf, FIELD, metersOf, type PremiseMeter, type ScenarioPart, supplierRole } from './part.ts'
 
 export type Mp121Event =
   | { event: 'wanFixed'; from: string; over: string }
@@ -128,17 +128,13 @@ export const mp121Part: ScenarioPart = {
     // Read by the DCC at every register call.
     const installCodes = { mp121: mp121 !== undefined }
 
-    type Meter = { eui: Eui64; type: 'ESME' | 'GSME'; mpxn: string }
-    type Site = { index: number; chf: Eui64; installer: Eui64; wanAt: number; meters: Meter[] }
+    type Site = { index: number; chf: Eui64; installer: Eui64; wanAt: number; meters: PremiseMeter[] }
     const key = fleetKey(fleet.spec.seed)
     const sites: Site[] = []
     for (let i = 0; i < fleet.size; i++) {
       const p = fleet.premise(i)!
       if (p.install !== 'installedNotCommissioned') continue
-      const meters: Meter[] = [
-        { eui: p.esme, type: 'ESME', mpxn: p.mpan },
-        ...(p.gsme && p.mprn ? [{ eui: p.gsme, type: 'GSME' as const, mpxn: p.mprn }] : []),
-      ]
+      const meters = metersOf(p)
       sites.push({
         index: i,
         chf: p.chf,
@@ -192,12 +188,11 @@ export const mp121Part: ScenarioPart = {
 
       play({ at, send, run, scheduler }) {
         const open = () => scheduler.now() < closeAt
-        const role = (m: Meter) => (m.type === 'ESME' ? 'IS' : 'GS')
 
-        const commission = (m: Meter, user: Eui64) => {
+        const commission = (m: PremiseMeter, user: Eui64) => {
           if (!open()) return
           void send('8.1.1', user, m.eui, {
-            role: role(m),
+            role: supplierRole(m.type),
             srv: '8.1.1',
             commandVariant: 4,
             deviceType: m.type,
@@ -206,10 +201,10 @@ export const mp121Part: ScenarioPart = {
               commissionedAt.set(m.eui, scheduler.now())
           })
         }
-        const addToLog = (s: Site, m: Meter, user: Eui64, installCode: string | undefined) => {
+        const addToLog = (s: Site, m: PremiseMeter, user: Eui64, installCode: string | undefined) => {
           if (!open()) return
           void send('8.11', user, s.chf, {
-            role: role(m),
+            role: supplierRole(m.type),
             srv: '8.11',
             commandVariant: 1,
             deviceType: 'CHF',
@@ -221,7 +216,7 @@ export const mp121Part: ScenarioPart = {
             // A gaining Supplier: the meter trusts it once SR 6.23 has replaced the Supplier cells.
             if (!open()) return
             void send('6.23', user, m.eui, {
-              role: role(m),
+              role: supplierRole(m.type),
               srv: '6.23',
               commandVariant: 1,
               deviceType: m.type,
@@ -231,7 +226,7 @@ export const mp121Part: ScenarioPart = {
           })
         }
         /** The register's answer to `user` for meter `m` now: the code, or undefined (counted). */
-        const codeFrom = (s: Site, m: Meter, user: Eui64) => {
+        const codeFrom = (s: Site, m: PremiseMeter, user: Eui64) => {
           const answer = run.dcc.obtainInstallCode(user, m.eui)
           if (answer.ok) return answer.installCode
           add(`${groupOf(s)}InstallCodesRefused`)

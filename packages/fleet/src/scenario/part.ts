@@ -101,6 +101,24 @@ export interface PlayContext {
   daily<T>(from: number, perDay: number, items: readonly T[], each: (item: T) => void): void
 }
 
+/** A meter of a premise, with the MPAN (ESME) or MPRN (GSME) it is registered under. */
+export interface PremiseMeter {
+  eui: Eui64
+  type: 'ESME' | 'GSME'
+  mpxn: string
+}
+
+/** A premise's meters: its ESME, then its GSME where it has gas (a GSME always comes with an MPRN). */
+export function metersOf(p: Premise): PremiseMeter[] {
+  const esme: PremiseMeter = { eui: p.esme, type: 'ESME', mpxn: p.mpan }
+  return p.gsme && p.mprn ? [esme, { eui: p.gsme, type: 'GSME', mpxn: p.mprn }] : [esme]
+}
+
+/** The Supplier role a Service Request to a meter is sent in (DUIS: IS for an ESME, GS for a GSME). */
+export function supplierRole(type: PremiseMeter['type']): 'IS' | 'GS' {
+  return type === 'ESME' ? 'IS' : 'GS'
+}
+
 /** The entries of `timeline` for `event`, typed. */
 export function eventsOf<E extends TimelineEvent>(timeline: readonly TimelineEvent[], event: string): E[] {
   return timeline.filter((e) => e.event === event) as E[]

@@ -13,7 +13,7 @@
  */
 
 import { durationMs } from './duration.ts'
-import { FIELD, type ScenarioPart } from './part.ts'
+import { FIELD, metersOf, type PremiseMeter, type ScenarioPart, supplierRole } from './part.ts'
 
 export type ReadsEvent = { event: 'metersRead'; every: string; srv: '4.1.1' }
 
@@ -32,13 +32,12 @@ export const readsPart: ScenarioPart = {
 
   setUp({ fleet, timeline }) {
     const every = durationMs((timeline.find((x) => x.event === 'metersRead') as ReadsEvent).every)!
-    const meters: { eui: string; mpxn: string; type: 'ESME' | 'GSME'; offset: number }[] = []
+    const meters: (PremiseMeter & { offset: number })[] = []
     for (let i = 0; i < fleet.size; i++) {
       const p = fleet.premise(i)!
       if (p.install !== 'commissioned') continue
-      meters.push({ eui: p.esme, mpxn: p.mpan, type: 'ESME', offset: (i * 7_919) % every })
-      if (p.gsme && p.mprn)
-        meters.push({ eui: p.gsme, mpxn: p.mprn, type: 'GSME', offset: (i * 7_919 + 43_200_017) % every })
+      for (const [k, m] of metersOf(p).entries())
+        meters.push({ ...m, offset: (i * 7_919 + k * 43_200_017) % every })
     }
     let answered = 0
     let failed = 0
@@ -48,7 +47,7 @@ export const readsPart: ScenarioPart = {
           const supplier = fleet.registration.registeredSupplierAt(m.mpxn, new Date(now).toISOString())?.user
           if (!supplier) return
           void send('4.1.1', supplier, m.eui, {
-            role: m.type === 'ESME' ? 'IS' : 'GS',
+            role: supplierRole(m.type),
             srv: '4.1.1',
             commandVariant: 1,
             deviceType: m.type,

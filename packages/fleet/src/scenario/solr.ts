@@ -36,7 +36,15 @@ import {
 } from '@smetsim/dcc'
 import { issueOrganisationCertificate, normaliseSerial } from '@smetsim/smki'
 import { durationMs } from './duration.ts'
-import { eventsOf, FIELD, type ScenarioPart, type TimelineEvent } from './part.ts'
+import {
+  eventsOf,
+  FIELD,
+  metersOf,
+  type PremiseMeter,
+  type ScenarioPart,
+  supplierRole,
+  type TimelineEvent,
+} from './part.ts'
 
 export type SolrEvent =
   | { event: 'supplierFails'; at: string; supplier: string }
@@ -155,23 +163,19 @@ export const solrPart: ScenarioPart = {
         for (const t of new Set(controller.actions.map((a) => Date.parse(a.at))))
           at(t, (now) => advanceSolr(controller, new Date(now)))
 
-        const prepayment: { eui: Eui64; type: 'ESME' | 'GSME' }[] = []
-        const other: { eui: Eui64; type: 'ESME' | 'GSME' }[] = []
+        const prepayment: PremiseMeter[] = []
+        const other: PremiseMeter[] = []
         for (let i = 0; i < fleet.size; i++) {
           const p = fleet.premise(i)!
           if (p.install !== 'commissioned' || p.supplierEui !== failed.eui) continue
-          const meters = [
-            { eui: p.esme, type: 'ESME' as const },
-            ...(p.gsme ? [{ eui: p.gsme, type: 'GSME' as const }] : []),
-          ]
-          ;(p.paymentMode === 'prepayment' ? prepayment : other).push(...meters)
+          ;(p.paymentMode === 'prepayment' ? prepayment : other).push(...metersOf(p))
         }
         for (const e of eventsOf<Extract<SolrEvent, { event: 'srpSends' }>>(timeline, 'srpSends'))
           daily(start + durationMs(e.at)!, e.perDay, prepayment, (m) => {
             // As the SoLR Contingency role once granted (MP134B), else on the failed Supplier's behalf.
             const contingency = users.get(srp)?.roles.includes('SoLRC') === true
             send('1.6', contingency ? srp : failed.eui, m.eui, {
-              role: contingency ? 'SoLRC' : m.type === 'ESME' ? 'IS' : 'GS',
+              role: contingency ? 'SoLRC' : supplierRole(m.type),
               srv: '1.6',
               commandVariant: 4,
               deviceType: m.type,
@@ -183,7 +187,7 @@ export const solrPart: ScenarioPart = {
           if (Number.isFinite(transferAt))
             daily(transferAt + durationMs(e.from)!, e.perDay, [...prepayment, ...other], (m) =>
               send('6.23', solr.eui, m.eui, {
-                role: m.type === 'ESME' ? 'IS' : 'GS',
+                role: supplierRole(m.type),
                 srv: '6.23',
                 commandVariant: 1,
                 deviceType: m.type,
