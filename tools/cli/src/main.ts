@@ -52,6 +52,10 @@ scenario
     '--broker <url>',
     "the hubs over MQTT: 'embedded' (aedes, in-process) or a broker URL (default: in-process)",
   )
+  .option(
+    '--threads <n>',
+    'virtual time: run the settings side by side on n worker threads, 1…64 (default: one per core)',
+  )
   .action(async (file, opts) => (await import('./commands/scenario.ts')).run(file, opts))
 
 const gbcs = program.command('gbcs').description('GBCS frames: decode, encode, verify')

@@ -65,6 +65,12 @@ describe('smetsim scenario', () => {
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))
     expect(report.runs.baseline.series.offSupply).toHaveLength(2 * 24 + 1)
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/^<!doctype html>/i)
+
+    // --threads 1 (each setting in turn on the main thread) gives the same runs as the default,
+    // one worker thread per core.
+    const alone = smetsim(['scenario', 'run', file, '--json', '--threads', '1'])
+    expect(alone.status, alone.stderr).toBe(1)
+    expect(JSON.parse(alone.stdout.trim().split('\n').at(-1)!)).toEqual(line)
   })
 
   it('a bad file exits 2 with its line, and writes nothing', () => {
@@ -77,7 +83,7 @@ describe('smetsim scenario', () => {
     expect(existsSync(out)).toBe(false)
   })
 
-  it('an unknown scenario, a bad --premises, --speed or --broker exits 2', () => {
+  it('an unknown scenario, a bad --premises, --speed, --broker or --threads exits 2', () => {
     expect(smetsim(['scenario', 'run', 'no-such-thing']).stderr).toMatch(/nor a built-in scenario/)
     const r = smetsim(['scenario', 'run', 'solr-disorderly-exit', '--premises', 'many'])
     expect(r.status).toBe(2)
@@ -88,5 +94,10 @@ describe('smetsim scenario', () => {
     const nowhere = smetsim(['scenario', 'run', 'fleet-smoke', '--broker', 'localhost'])
     expect(nowhere.status).toBe(2)
     expect(nowhere.stderr).toMatch(/--broker must be 'embedded' or a broker URL/)
+    for (const threads of ['0', '65', 'two']) {
+      const r = smetsim(['scenario', 'run', 'fleet-smoke', '--threads', threads])
+      expect(r.status).toBe(2)
+      expect(r.stderr).toContain(`smetsim: --threads must be 1 to 64, got '${threads}'`)
+    }
   })
 })

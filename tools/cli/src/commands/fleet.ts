@@ -74,6 +74,7 @@ import {
 import { type BackendName, getBackend } from '@smetsim/gbcs'
 import cliProgress from 'cli-progress'
 import ms from 'ms'
+import { brokerOption, speedOption, threadsOption } from '../options.ts'
 import { type FleetApi, serveApi } from './fleet-api.ts'
 import { snapshotFile } from './fleet-snapshot.ts'
 
@@ -128,9 +129,6 @@ interface Plan {
   snapshotEveryMs: number | undefined
 }
 
-/** Most worker threads `fleet up --workers` starts. */
-export const MAX_WORKERS = 64
-
 /** A TCP port from an option's text. */
 function tcpPort(flag: string, v: string): number {
   if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`${flag} must be a TCP port, got '${v}'`)
@@ -143,12 +141,8 @@ export function plan(o: UpOptions): Plan {
   const premises = Number(o.premises)
   if (premises < 1 || premises > MAX_PREMISES)
     throw new Error(`--premises must be 1 to ${MAX_PREMISES}, got ${premises}`)
-  let speed: number | undefined
-  if (o.speed !== undefined && o.speed !== 'max') {
-    speed = Number(o.speed)
-    if (!/^\d+(\.\d+)?$/.test(o.speed) || !(speed > 0) || speed > 1e9)
-      throw new Error(`--speed must be a number above 0 (or 'max'), got '${o.speed}'`)
-  }
+  const speedGiven = o.speed === undefined ? undefined : speedOption(o.speed)
+  const speed = speedGiven === 'max' ? undefined : speedGiven
   const served = o.port !== undefined || o.tls !== undefined
   // A virtual run serving the API waits for POST /fleet/advance, so it has no end of its own.
   const forText = o.for ?? (speed === undefined && !served ? DEFAULT_VIRTUAL_FOR : undefined)
@@ -172,15 +166,7 @@ export function plan(o: UpOptions): Plan {
       )
     api = { port: tcpPort('--port', o.port), tls: o.tls }
   }
-  let wan: FleetWan = 'in-process'
-  if (o.broker === 'embedded') wan = 'embedded-broker'
-  else if (o.broker !== undefined) {
-    if (!/^(mqtts?|wss?|tcp):\/\/\S+$/.test(o.broker))
-      throw new Error(
-        `--broker must be 'embedded' or a broker URL such as mqtt://host:1883, got '${o.broker}'`,
-      )
-    wan = { broker: o.broker }
-  }
+  const wan: FleetWan = o.broker === undefined ? 'in-process' : brokerOption(o.broker)
   let shard = WHOLE_FLEET
   if (o.shard !== undefined) {
     const parsed = parseShard(o.shard)
@@ -205,9 +191,7 @@ export function plan(o: UpOptions): Plan {
   }
   let workers: number | undefined
   if (o.workers !== undefined) {
-    workers = Number(o.workers)
-    if (!/^\d+$/.test(o.workers) || workers < 1 || workers > MAX_WORKERS)
-      throw new Error(`--workers must be 1 to ${MAX_WORKERS}, got '${o.workers}'`)
+    workers = threadsOption('--workers', o.workers)
     // The worker-thread fleet is virtual time over its windowed WAN, with no run snapshot or API.
     const alone = [
       ['--speed', speed !== undefined],

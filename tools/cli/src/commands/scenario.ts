@@ -23,11 +23,11 @@ import {
   runScenario,
   type Scenario,
   type ScenarioReport,
-  wanOf,
 } from '@smetsim/fleet'
 import { getBackend } from '@smetsim/gbcs'
 import cliProgress from 'cli-progress'
 import ms from 'ms'
+import { brokerOption, speedOption, threadsOption } from '../options.ts'
 
 export function list(): void {
   for (const name of builtinScenarios()) {
@@ -50,19 +50,13 @@ export async function run(file: string, opts: RunOptions): Promise<void> {
   let scenario: Scenario
   let premises: number | undefined
   let speed: number | 'max' | undefined
+  let wan: FleetWan | undefined
+  let threads = availableParallelism()
   try {
     scenario = loadScenario(file)
-    if (opts.speed !== undefined && opts.speed !== 'max') {
-      speed = Number(opts.speed)
-      if (!/^\d+(\.\d+)?$/.test(opts.speed) || !(speed > 0) || speed > 1e9)
-        throw new Error(`--speed must be a number above 0 (or 'max'), got '${opts.speed}'`)
-    } else if (opts.speed === 'max') speed = 'max'
-    if (
-      opts.broker !== undefined &&
-      opts.broker !== 'embedded' &&
-      !/^(mqtts?|wss?|tcp):\/\/\S+$/.test(opts.broker)
-    )
-      throw new Error(`--broker must be 'embedded' or a broker URL (mqtt://host:port), got '${opts.broker}'`)
+    if (opts.speed !== undefined) speed = speedOption(opts.speed)
+    if (opts.broker !== undefined) wan = brokerOption(opts.broker)
+    if (opts.threads !== undefined) threads = threadsOption('--threads', opts.threads)
     if (opts.premises !== undefined) {
       premises = Number(opts.premises)
       if (!Number.isSafeInteger(premises) || premises < 1)
@@ -79,8 +73,8 @@ export async function run(file: string, opts: RunOptions): Promise<void> {
     ...(opts.json !== undefined && { json: opts.json }),
     ...(opts.out !== undefined && { out: opts.out }),
     ...(speed !== undefined && { speed }),
-    ...(opts.broker !== undefined && { wan: wanOf(opts.broker) }),
-    threads: opts.threads === undefined ? availableParallelism() : Number(opts.threads),
+    ...(wan !== undefined && { wan }),
+    threads,
   })
   if (out && !out.expectations.every((e) => e.ok)) process.exitCode = 1
 }
