@@ -62,7 +62,10 @@ export interface SetUpContext {
 }
 
 export interface PartRun {
-  /** DCC configuration the part needs (merged over the other parts'; `signers` are combined). */
+  /**
+   * DCC configuration the part needs, combined with the other parts' (dccOfParts): `signers` are
+   * joined; any other setting, or a signer's EUI, given by two parts is an error.
+   */
   dcc?: Partial<Omit<DccConfig, 'transport' | 'now' | 'hanDeviceLog'>>
   /** Whether `supplier` answers a household's top-up request at `at` (every part must agree). */
   answers?(supplier: Eui64, at: number): boolean
@@ -122,4 +125,34 @@ export function supplierRole(type: PremiseMeter['type']): 'IS' | 'GS' {
 /** The entries of `timeline` for `event`, typed. */
 export function eventsOf<E extends TimelineEvent>(timeline: readonly TimelineEvent[], event: string): E[] {
   return timeline.filter((e) => e.event === event) as E[]
+}
+
+/**
+ * The DCC configuration of the parts in a run: each setting as the one part that gives it sets it,
+ * `signers` joined. Two parts giving the same setting (or a signer for the same EUI) would have
+ * the later one silently replace the earlier: that throws, naming both.
+ */
+export function dccOfParts(parts: readonly { name: string; run: PartRun }[]): NonNullable<PartRun['dcc']> {
+  const dcc: Record<string, unknown> = {}
+  const signers: Record<string, unknown> = {}
+  const givenBy = new Map<string, string>()
+  const claim = (key: string, part: string) => {
+    const other = givenBy.get(key)
+    if (other !== undefined) throw new Error(`parts '${other}' and '${part}' both set the DCC's ${key}`)
+    givenBy.set(key, part)
+  }
+  for (const { name, run } of parts)
+    for (const [key, value] of Object.entries(run.dcc ?? {})) {
+      if (key !== 'signers') {
+        claim(key, name)
+        dcc[key] = value
+        continue
+      }
+      for (const [eui, signer] of Object.entries(value as Record<string, unknown>)) {
+        claim(`signer for ${eui}`, name)
+        signers[eui] = signer
+      }
+    }
+  if (Object.keys(signers).length) dcc.signers = signers
+  return dcc as NonNullable<PartRun['dcc']>
 }

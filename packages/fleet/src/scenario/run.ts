@@ -25,7 +25,7 @@ import { ADVANCE_SLICE_MS, type FleetRun, type FleetWan, startFleet } from '../r
 import { type FleetSpec, parseFleetSpec } from '../spec.ts'
 import { durationMs } from './duration.ts'
 import { checkExpectation, parseExpectation } from './expect.ts'
-import type { PartRun, PlayContext, SetUpContext, TimelineEvent } from './part.ts'
+import { dccOfParts, type PartRun, type PlayContext, type SetUpContext, type TimelineEvent } from './part.ts'
 import { PARTS } from './parts.ts'
 import type { RunReport, ScenarioReport } from './report.ts'
 import type { Scenario } from './scenario.ts'
@@ -184,19 +184,24 @@ export async function runSetting(
     end,
     supplierOf: (text) => supplierOf(fleet, text),
   }
-  const parts: PartRun[] = []
+  const named: { name: string; run: PartRun }[] = []
   for (const part of PARTS)
     if (timeline.some((e) => e.event in part.events)) {
       try {
-        parts.push(part.setUp(setUp))
+        named.push({ name: part.name, run: part.setUp(setUp) })
       } catch (e) {
         throw e instanceof ScenarioRunError
           ? e
           : new ScenarioRunError(`${part.name}: ${(e as Error).message}`)
       }
     }
-  const dcc: NonNullable<PartRun['dcc']> = {}
-  for (const p of parts) Object.assign(dcc, p.dcc, { signers: { ...dcc.signers, ...p.dcc?.signers } })
+  const parts = named.map((p) => p.run)
+  let dcc: NonNullable<PartRun['dcc']>
+  try {
+    dcc = dccOfParts(named)
+  } catch (e) {
+    throw new ScenarioRunError(`scenario '${scenario.name}': ${(e as Error).message}`)
+  }
   const scheduler = createScheduler({ start })
   const run = await startFleet(fleet, { scheduler, backend, dcc, ...(o.wan && { wan: o.wan }) })
   const households = startHouseholds(run, {

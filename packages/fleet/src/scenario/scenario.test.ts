@@ -2,6 +2,7 @@ import { getBackend } from '@smetsim/gbcs'
 import { describe, expect, it } from 'vitest'
 import { builtinScenarios, loadScenario } from './builtin.ts'
 import { checkExpectation, ExpectationError, parseExpectation } from './expect.ts'
+import { dccOfParts } from './part.ts'
 import type { RunReport } from './report.ts'
 import { runScenario, solrSettingOf } from './run.ts'
 import { parseScenario, type Scenario, ScenarioError } from './scenario.ts'
@@ -174,4 +175,37 @@ describe('solr-disorderly-exit at a small size', () => {
     expect(new Set(progress)).toEqual(new Set(Object.keys(a.runs)))
     expect(JSON.stringify({ ...b, generatedAt: '' })).toBe(JSON.stringify({ ...a, generatedAt: '' }))
   }, 120_000)
+})
+
+describe('dccOfParts', () => {
+  const signer = {} as never
+  it("joins the parts' DCC settings and their signers", () => {
+    const dcc = dccOfParts([
+      {
+        name: 'a',
+        run: { dcc: { blockAlertsToUnregisteredSuppliers: true, signers: { '00DB120000000001': signer } } },
+      },
+      { name: 'b', run: {} },
+      { name: 'c', run: { dcc: { signers: { '00DB120000000002': signer } } } },
+    ])
+    expect(dcc).toEqual({
+      blockAlertsToUnregisteredSuppliers: true,
+      signers: { '00DB120000000001': signer, '00DB120000000002': signer },
+    })
+    expect(dccOfParts([{ name: 'a', run: {} }])).toEqual({})
+  })
+  it('refuses a setting, or a signer for one EUI, given by two parts', () => {
+    expect(() =>
+      dccOfParts([
+        { name: 'a', run: { dcc: { blockAlertsToUnregisteredSuppliers: true } } },
+        { name: 'b', run: { dcc: { blockAlertsToUnregisteredSuppliers: false } } },
+      ]),
+    ).toThrow("parts 'a' and 'b' both set the DCC's blockAlertsToUnregisteredSuppliers")
+    expect(() =>
+      dccOfParts([
+        { name: 'a', run: { dcc: { signers: { '00DB120000000001': signer } } } },
+        { name: 'b', run: { dcc: { signers: { '00DB120000000001': signer } } } },
+      ]),
+    ).toThrow("parts 'a' and 'b' both set the DCC's signer for 00DB120000000001")
+  })
 })
