@@ -103,6 +103,16 @@ export class InventoryError extends Error {
 
 export class SmartMeteringInventory {
   private readonly devices = new Map<Eui64, DeviceRecord>()
+  /**
+   * The devices on each CHF's HAN and at each MPxN (import or export), kept with every change so
+   * that `devicesOnHub` and `devicesAt` (eligibility asks one for each Service Request to a hub
+   * device) do not scan the whole inventory: with a scan, a fleet's requests cost O(devices) each.
+   */
+  private readonly onHub = new Index()
+  private readonly atMpxn = new Index()
+  private readonly atExportMpan = new Index()
+  /** Each device's place in the order they were added. */
+  private readonly added = new Map<Eui64, number>()
 
   constructor(snapshot?: InventorySnapshot) {
     if (!snapshot) return
@@ -130,6 +140,7 @@ export class SmartMeteringInventory {
       statusSince: isoTime(device.at, 'at'),
     }
     this.devices.set(deviceId, record)
+    this.added.set(deviceId, this.added.size)
     try {
       this.update(deviceId, {
         ...device,
@@ -138,6 +149,7 @@ export class SmartMeteringInventory {
       })
     } catch (e) {
       this.devices.delete(deviceId)
+      this.added.delete(deviceId)
       throw e
     }
     return this.get(deviceId)!
@@ -164,6 +176,9 @@ export class SmartMeteringInventory {
     if (changes.installCodeSuppliedAt !== undefined)
       next.installCodeSuppliedAt = isoTime(changes.installCodeSuppliedAt, 'installCodeSuppliedAt')
     this.devices.set(record.deviceId, next)
+    this.onHub.move(record.deviceId, record.commsHub, next.commsHub)
+    this.atMpxn.move(record.deviceId, record.mpxn, next.mpxn)
+    this.atExportMpan.move(record.deviceId, record.exportMpan, next.exportMpan)
     return { ...next }
   }
 
@@ -186,15 +201,12 @@ export class SmartMeteringInventory {
 
   /** Devices serving an MPxN (as import or export MPAN). */
   devicesAt(mpxn: string): DeviceRecord[] {
-    return [...this.devices.values()]
-      .filter((d) => d.mpxn === mpxn || d.exportMpan === mpxn)
-      .map((d) => ({ ...d }))
+    return this.records(new Set([...this.atMpxn.of(mpxn), ...this.atExportMpan.of(mpxn)]))
   }
 
   /** Devices on a CHF's HAN. */
   devicesOnHub(chf: string): DeviceRecord[] {
-    const hub = parseEui(chf)
-    return [...this.devices.values()].filter((d) => d.commsHub === hub).map((d) => ({ ...d }))
+    return this.records(this.onHub.of(parseEui(chf)))
   }
 
   get size(): number {
@@ -205,10 +217,42 @@ export class SmartMeteringInventory {
     return { version: 1, devices: [...this.devices.values()].map((d) => ({ ...d })) }
   }
 
+  /** Copies of the records of `ids`, in the order the devices were added (the inventory's order). */
+  private records(ids: ReadonlySet<Eui64>): DeviceRecord[] {
+    return [...ids]
+      .sort((a, b) => this.added.get(a)! - this.added.get(b)!)
+      .map((id) => ({ ...this.devices.get(id)! }))
+  }
+
   private record(deviceId: string): DeviceRecord {
     const record = this.devices.get(parseEui(deviceId))
     if (!record) throw new InventoryError(`device ${parseEui(deviceId)} is not in the inventory`)
     return record
+  }
+}
+
+/** The devices under each key of one field (a CHF, an MPxN): a device is under at most one. */
+class Index {
+  private readonly under = new Map<string, Set<Eui64>>()
+  private static readonly NONE: ReadonlySet<Eui64> = new Set()
+
+  of(key: string): ReadonlySet<Eui64> {
+    return this.under.get(key) ?? Index.NONE
+  }
+
+  /** `device` was under `from` (if anything) and is now under `to` (if anything). */
+  move(device: Eui64, from: string | undefined, to: string | undefined): void {
+    if (from === to) return
+    if (from !== undefined) {
+      const ids = this.under.get(from)
+      ids?.delete(device)
+      if (ids?.size === 0) this.under.delete(from)
+    }
+    if (to !== undefined) {
+      const ids = this.under.get(to)
+      if (ids) ids.add(device)
+      else this.under.set(to, new Set([device]))
+    }
   }
 }
 

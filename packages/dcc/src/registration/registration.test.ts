@@ -204,6 +204,46 @@ describe('Smart Metering Inventory', () => {
         }),
     ).toThrow(/unknown SMI status 'Lost'/)
   })
+
+  it('answers devicesOnHub and devicesAt as a scan of the whole inventory would, through moves and refused adds', () => {
+    // The lookups are indexed (inventory.ts Index); the reference is the scan they replaced.
+    const inventory = new SmartMeteringInventory()
+    const hubs = ['00DB1200000000A0', '00DB1200000000A1', '00DB1200000000A2']
+    const mpxns = ['1200000000101', '1200000000102', '7000000101']
+    let seed = 7
+    const pick = <T>(xs: readonly T[]): T => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return xs[seed % xs.length]!
+    }
+    const ids: string[] = []
+    for (let step = 0; step < 400; step++) {
+      const op = pick(['add', 'add-bad', 'hub', 'mpxn', 'export'] as const)
+      if (op === 'add' || ids.length === 0) {
+        const deviceId = `00DB12000000${(0x1000 + ids.length).toString(16).toUpperCase()}`
+        inventory.add({
+          deviceId,
+          type: pick(['ESME', 'GSME', 'PPMID'] as const),
+          commsHub: pick(hubs),
+          mpxn: pick(mpxns),
+          at: '2024-01-01',
+        })
+        ids.push(deviceId)
+      } else if (op === 'add-bad') {
+        const deviceId = `00DB12000000${(0x1000 + ids.length).toString(16).toUpperCase()}`
+        expect(() =>
+          inventory.add({ deviceId, type: 'ESME', commsHub: pick(hubs), mpxn: '12', at: '2024-01-01' }),
+        ).toThrow(/MPAN or MPRN/)
+      } else if (op === 'hub') inventory.update(pick(ids), { commsHub: pick(hubs) })
+      else if (op === 'mpxn') inventory.update(pick(ids), { mpxn: pick(mpxns) })
+      else inventory.update(pick(ids), { exportMpan: pick(mpxns) })
+      const all = inventory.snapshot().devices
+      for (const hub of hubs)
+        expect(inventory.devicesOnHub(hub)).toEqual(all.filter((d) => d.commsHub === hub))
+      for (const mpxn of mpxns)
+        expect(inventory.devicesAt(mpxn)).toEqual(all.filter((d) => d.mpxn === mpxn || d.exportMpan === mpxn))
+    }
+    expect(inventory.size).toBe(ids.length)
+  })
 })
 
 describe('Eligible User (E4)', () => {
