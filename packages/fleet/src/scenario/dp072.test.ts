@@ -48,6 +48,35 @@ describe('cos-stalled-623 (DP072) at a small size', () => {
     expect(never.metersReachedBy623).toBe(0)
   }, 120_000)
 
+  it('counts every DCC Schedule run due before the end, those in its last minutes too', async () => {
+    // 400 premises, all of the losing Supplier's moving on day 5: its ~160 ESMEs' runs are spread
+    // over the day, so the last falls due after 23:50, in the run's last 10-minute timer window
+    // (which the part's timer used to leave unrun).
+    const file = `
+name: dp072-last-round
+fleet:
+  premises: 400
+  seed: last-round
+  start: "2026-01-05T00:00:00Z"
+  suppliers:
+    - { name: Losing Supplier, eui: 90B3D51F30010000, mpid: LOSE, share: 0.4, prepaymentShare: 0 }
+    - { name: Gaining Supplier, eui: 90B3D51F30030000, mpid: GAIN, share: 0.6, prepaymentShare: 0 }
+duration: 7d
+sampleEvery: 1d
+timeline:
+  - { event: dccDailyRead, at: 1d, supplier: Losing Supplier, srv: "4.16" }
+  - { event: changeOfSupplier, at: 5d, from: Losing Supplier, to: Gaining Supplier, share: 1 }
+settings: { never: { timeline: [] } }
+`
+    const r = await runScenario(parseScenario(file, 'last-round.yaml'), { backend: getBackend() })
+    const m = r.runs.never!.metrics as Record<string, number>
+    const esmes = m.dccReadsBeforeSsd! / 3 // days 2, 3 and 4
+    expect(esmes).toBeGreaterThan(72) // (1 − 0.5 / n) of a day is after 23:50 for n > 72
+    expect(Number.isInteger(esmes)).toBe(true)
+    expect(m.dccReadsE4).toBe(esmes * 2) // days 5 and 6, up to the run's last instant
+    expect(m.requestsUnanswered).toBe(0)
+  }, 120_000)
+
   it('checks a setting names one losing Supplier, and that the block has one', () => {
     const file = (timeline: string) => `name: x\ntimeline: [${timeline}]\nsettings: { a: { timeline: [] } }`
     expect(() =>

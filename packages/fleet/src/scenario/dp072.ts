@@ -22,7 +22,8 @@
  *   FFFFFFFFFF (every day).
  * - `dccDailyRead`: at `at`, `supplier` sends SR 5.1 for each of its commissioned ESMEs: a daily
  *   SR 4.16 from the next day, at an instant spread over the day by premise. The part drives the
- *   DCC's timer (`runDueSchedules`) every 10 virtual minutes from then on.
+ *   DCC's timer (`runDueSchedules`) every 10 virtual minutes from then on, and once just before
+ *   the end; the runner waits for those runs' answers.
  * - `dccBlocksNonCriticalAlerts`: the DCC runs with `blockAlertsToUnregisteredSuppliers` on.
  *
  * The moved meters are read from Registration Data once every part is set up: the losing
@@ -130,7 +131,7 @@ export const dp072Part: ScenarioPart = {
       ]
         .filter(Boolean)
         .join('; '),
-      play({ at, send, run, scheduler }) {
+      play({ at, send, awaits, run, scheduler }) {
         // Every part is set up by now: the Change of Supplier is in Registration Data.
         for (const i of own) {
           const p = fleet.premise(i)!
@@ -186,9 +187,12 @@ export const dp072Part: ScenarioPart = {
               else if (r.result.code === 'E4') reads623.e4++
             }
           }
+          // Every TIMER_MS, and a last time just before the end, so that every run due in the
+          // scenario's time is made and counted (the runner awaits them).
           const tick = () => {
-            void run.dcc.runDueSchedules(Math.min(scheduler.now(), end - 1)).then(count)
-            if (scheduler.now() + TIMER_MS < end) scheduler.after(TIMER_MS, tick)
+            awaits(run.dcc.runDueSchedules(Math.min(scheduler.now(), end - 1)).then(count))
+            const next = Math.min(scheduler.now() + TIMER_MS, end - 1)
+            if (next > scheduler.now()) scheduler.at(next, tick)
           }
           at(from + TIMER_MS, tick)
         }
@@ -206,8 +210,7 @@ export const dp072Part: ScenarioPart = {
           dccReadsE4: reads623.e4,
           metersReachedBy623: 0,
         }
-        // The DCC's SAT alert records to the losing Supplier (a round of schedule runs still in
-        // flight at the end is not in the dcc figures: the runner awaits only the parts' sends).
+        // The DCC's SAT alert records to the losing Supplier.
         for (let afterSeq = 0; ; ) {
           const page = run.sat.page({ user: losing.eui, kind: 'alert', afterSeq, limit: 10_000 })
           for (const r of page.records) {

@@ -100,6 +100,11 @@ export interface PlayContext {
     device: string,
     request: Omit<DuisRequest, 'requestId'>,
   ): Promise<DuisResult>
+  /**
+   * The run waits for `work` before it ends, as it does for `send`'s answers: for work the part
+   * starts itself (the DCC's due schedule runs), whose results it counts when they come.
+   */
+  awaits(work: Promise<unknown>): void
   /** From `from`, a day at a time, `each` on the next `perDay` of `items`, until they or the run end. */
   daily<T>(from: number, perDay: number, items: readonly T[], each: (item: T) => void): void
 }

@@ -233,6 +233,12 @@ export async function runSetting(
       pending.add(p)
       return answer
     },
+    awaits(work) {
+      const p = work.then(() => {
+        pending.delete(p)
+      })
+      pending.add(p)
+    },
     daily(from, perDay, items, each) {
       for (let d = 0, k = 0; k < items.length; d++, k += perDay) {
         const batch = items.slice(k, k + perDay)
