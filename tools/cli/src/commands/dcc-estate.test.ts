@@ -138,6 +138,28 @@ describe('dcc serve estate file', () => {
     ])
   })
 
+  it("keeps the GPF's mirror of the GSME and the wake-up it is as of (mirrorAt)", () => {
+    const t = testHub()
+    const gsme = deviceWithCertificate('GSME', GSME_EUI, { installCode: CODE })
+    t.hub.attach(gsme.state, { certificate: gsme.certificate })
+    t.hub.addDevice({ deviceId: GSME_EUI, deviceType: 'GSME', installCode: CODE })
+    t.scheduler.run({ until: t.scheduler.now() + 3 * 3_600_000 }) // past its radio's wake-ups
+    const gpf = t.hub.state.gpf!
+    expect(gpf.mirrorAt).toBeGreaterThan(0)
+    const bytes = encodeEstate(t.scheduler.now(), [{ identity, hub: t.hub, devices: [GSME_EUI] }])
+    const r = decodeEstate(bytes)
+    if (!r.ok) throw new Error(r.reason)
+    const back = r.estate.hubs.get(GSME_EUI)!.state.gpf!
+    expect(back.mirrorAt).toBe(gpf.mirrorAt)
+    expect(back.mirror?.eui).toBe(GSME_EUI)
+    const bad = cbor.decode(bytes)
+    bad.hubs[0].gpfState.mirrorAt = 'x'
+    expect(decodeEstate(cbor.encode(bad))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^hubs\[0\]\.gpfState\.mirrorAt/),
+    })
+  })
+
   it('keeps an ESME and its GSME on one hub, in order, each with whether it joined', () => {
     const t = usedHub()
     const gsme = deviceWithCertificate('GSME', GSME_EUI, { installCode: CODE })

@@ -8,7 +8,7 @@
  * start and kept here.
  *
  * The estate file (CBOR, cbor-x) holds the scheduler's time and, per hub, its keys, its CHF state
- * (counters, Device Log), its GPF state (counters, queue, mirror) and its devices (packages/device
+ * (counters, Device Log), its GPF state (counters, queue, mirror and the wake-up it is as of) and its devices (packages/device
  * `snapshotDevice`), each with whether it has joined the HAN, and the DCC's in-memory state
  * (packages/dcc `exportDccState`: the DCC Schedules, alert queues and seq, Pre-Commands awaiting
  * CV5, the CoS Party's counter, anomaly-detection state; the SAT is on disk, so none of it here).
@@ -125,6 +125,7 @@ export function encodeEstate(
           alertCounter: gpf.alertCounter,
           queue: gpf.queue,
           mirror: gpf.mirror ? snapshotDevice(gpf.mirror) : null,
+          mirrorAt: gpf.mirrorAt ?? null,
           missedWakes: gpf.missedWakes,
           lostRaised: gpf.lostRaised,
         },
@@ -237,6 +238,9 @@ function restoredHub(h: Record<string, unknown>, at: string, version: 1 | 2 | 3)
         }
       }),
       mirror,
+      // Files written before mirrorAt was kept have none: a GPF read then settles the mirror to its own time.
+      ...(g.mirrorAt !== undefined &&
+        g.mirrorAt !== null && { mirrorAt: number(g.mirrorAt, `${at}.gpfState.mirrorAt`) }),
       missedWakes: number(g.missedWakes, `${at}.gpfState.missedWakes`),
       lostRaised: g.lostRaised === true,
     }
