@@ -6,7 +6,7 @@
 import type { Eui64 } from '@smetsim/core'
 import { credentialFromCertificate, type DeviceState, type TrustAnchorCells } from '@smetsim/device'
 import type { PublicKeyRef } from '@smetsim/gbcs'
-import { issueOrganisationCertificate, normaliseSerial } from '@smetsim/smki'
+import { issueOrganisationCertificate, memoryRevocationList, normaliseSerial } from '@smetsim/smki'
 import { DAY_MS } from '../packages/dcc/src/access/anomaly.ts'
 import type { SolrContingencySettings } from '../packages/dcc/src/access/check.ts'
 import { UserDirectory } from '../packages/dcc/src/access/users.ts'
@@ -101,11 +101,7 @@ export function solrEstate(o: SolrEstateOptions) {
       { userId: SRP, name: 'SRP', roles: [], certificates: [serial(SRP_DS)], sendsFor: [A] },
     ]),
   )
-  const revoked = new Set<string>()
-  const revocation = {
-    isRevoked: (s: string) => revoked.has(normaliseSerial(s)),
-    revoke: (s: string) => revoked.add(normaliseSerial(s)),
-  }
+  const revocation = memoryRevocationList()
   const sat = createMemorySat({ now: () => new Date(o.now()) })
   const solrContingency: SolrContingencySettings = { srvs: ['1.6'], failedSuppliers: [] }
   const srpLimit = o.srpThreshold ?? 100

@@ -1,7 +1,12 @@
 import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openRevocationList, type RevocationEntry, watchRevocationList } from './revocation.ts'
+import {
+  memoryRevocationList,
+  openRevocationList,
+  type RevocationEntry,
+  watchRevocationList,
+} from './revocation.ts'
 import { removeTempDirs, tempDir } from './testing.ts'
 
 afterAll(removeTempDirs)
@@ -34,6 +39,21 @@ describe('revocation list', () => {
     const first = list.revoke('01', { reason: 'superseded' })
     expect(list.revoke('0001', { reason: 'other' })).toEqual(first)
     expect(list.entries()).toHaveLength(1)
+  })
+
+  it('in memory: the same normalised serials and first entries as the file list, no file', () => {
+    const list = memoryRevocationList()
+    const at = new Date('2026-02-03T04:05:06Z')
+    expect(list.isRevoked('4A07BC01')).toBe(false)
+    const first = list.revoke('4a:07:bc:01', { reason: 'keyCompromise', at })
+    expect(first).toEqual({ serial: '4A07BC01', at: at.toISOString(), reason: 'keyCompromise' })
+    expect(list.revoke('004A07BC01', { reason: 'other' })).toEqual(first)
+    list.revoke(0xff01n)
+    expect(list.isRevoked('0x00FF01')).toBe(true)
+    expect(list.isRevoked('4A07BC02')).toBe(false)
+    expect(list.entries().map((e) => e.serial)).toEqual(['4A07BC01', 'FF01'])
+    expect(() => list.revoke('not hex')).toThrow()
+    expect(list.entries()).toHaveLength(2)
   })
 
   it('names a corrupt file', () => {

@@ -51,6 +51,37 @@ function load(path: string): RevocationEntry[] {
   })
 }
 
+/** Adds `serial` to `bySerial` unless it is there; the entry it has either way, and whether it is new. */
+function revokeIn(
+  bySerial: Map<string, RevocationEntry>,
+  serial: string | bigint,
+  details: { reason?: string; at?: Date },
+): { entry: RevocationEntry; added: boolean } {
+  const key = normaliseSerial(serial)
+  const existing = bySerial.get(key)
+  if (existing) return { entry: existing, added: false }
+  const entry: RevocationEntry = {
+    serial: key,
+    at: (details.at ?? new Date()).toISOString(),
+    ...(details.reason !== undefined && { reason: details.reason }),
+  }
+  bySerial.set(key, entry)
+  return { entry, added: true }
+}
+
+/**
+ * A revocation list held in memory only, for a run with no PKI folder behind it (a scenario's
+ * fleet, a test): the same checks and entries as the file's, nothing saved.
+ */
+export function memoryRevocationList(): Omit<RevocationList, 'path' | 'reload'> {
+  const bySerial = new Map<string, RevocationEntry>()
+  return {
+    isRevoked: (serial) => bySerial.has(normaliseSerial(serial)),
+    revoke: (serial, details = {}) => revokeIn(bySerial, serial, details).entry,
+    entries: () => [...bySerial.values()],
+  }
+}
+
 /** Opens (or starts, if the file does not exist yet) the revocation list at `path`. */
 export function openRevocationList(path: string): RevocationList {
   let bySerial = new Map(load(path).map((e) => [e.serial, e]))
@@ -63,16 +94,8 @@ export function openRevocationList(path: string): RevocationList {
     path,
     isRevoked: (serial) => bySerial.has(normaliseSerial(serial)),
     revoke(serial, details = {}) {
-      const key = normaliseSerial(serial)
-      const existing = bySerial.get(key)
-      if (existing) return existing
-      const entry: RevocationEntry = {
-        serial: key,
-        at: (details.at ?? new Date()).toISOString(),
-        ...(details.reason !== undefined && { reason: details.reason }),
-      }
-      bySerial.set(key, entry)
-      save()
+      const { entry, added } = revokeIn(bySerial, serial, details)
+      if (added) save()
       return entry
     },
     entries: () => [...bySerial.values()],

@@ -34,7 +34,7 @@ import {
   type SolrContingencySettings,
   type SolrSetting,
 } from '@smetsim/dcc'
-import { issueOrganisationCertificate, normaliseSerial } from '@smetsim/smki'
+import { issueOrganisationCertificate, memoryRevocationList, normaliseSerial } from '@smetsim/smki'
 import { durationMs } from './duration.ts'
 import {
   eventsOf,
@@ -116,11 +116,7 @@ export const solrPart: ScenarioPart = {
       sendsFor: [failed.eui],
     })
     const users = grantableUsers(fleet.users)
-    const revokedSerials = new Set<string>()
-    const revocation = {
-      isRevoked: (s: string) => revokedSerials.has(normaliseSerial(s)),
-      revoke: (s: string) => revokedSerials.add(normaliseSerial(s)),
-    }
+    const revocation = memoryRevocationList()
     const solrContingency: SolrContingencySettings = { srvs: ['1.6'], failedSuppliers: [] }
     const revocationDelay = find('revocationDelayed')
     const transferDelay = find('mpidTransferDelayed')
