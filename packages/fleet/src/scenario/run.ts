@@ -225,12 +225,12 @@ export async function runSetting(
     at: (t, f) => void scheduler.at(Math.max(t, start), f),
     send(srv, user, device, request) {
       const answer = run.submit({ ...request, requestId: `${user}:${device}:${++counter}` })
-      const p = answer.then((r: DuisResult) => {
-        commands[srv] ??= {}
-        commands[srv][r.code] = (commands[srv][r.code] ?? 0) + 1
-        pending.delete(p)
-      })
-      pending.add(p)
+      play.awaits(
+        answer.then((r: DuisResult) => {
+          commands[srv] ??= {}
+          commands[srv][r.code] = (commands[srv][r.code] ?? 0) + 1
+        }),
+      )
       return answer
     },
     awaits(work) {
